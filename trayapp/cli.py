@@ -1,0 +1,288 @@
+"""The command line: the same engine as the tray, no display needed.
+
+Parsing lives here; the work is the service's.  Exit status: 0 success,
+1 the operation failed, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+from trayapp import __version__
+from trayapp.core import errors
+from trayapp.core.mfa import MfaPrompt, MfaRequest
+from trayapp.core.preferences import KEYS, PreferenceStore, with_value
+from trayapp.core.service import Service, SessionInfo
+
+log = logging.getLogger("trayapp")
+
+
+def describe_left(session: SessionInfo, now: datetime) -> str:
+    """`42 min left`, `3 h 5 min left`, `expired` — the words the tray uses too."""
+    left = session.left(now)
+    if left <= timedelta(0):
+        return "expired"
+    minutes = int(left.total_seconds() // 60)
+    if minutes < 1:
+        return "less than a minute left"
+    if minutes < 60:
+        return f"{minutes} min left"
+    return f"{minutes // 60} h {minutes % 60} min left"
+
+
+# --- prompts -------------------------------------------------------------------
+
+
+class CodeOnce:
+    """The code given on the command line: one try; a failure ends the command."""
+
+    def __init__(self, code: str) -> None:
+        self._code: str | None = code
+
+    def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
+        code, self._code = self._code, None
+        return code
+
+    def close(self) -> None:
+        self._code = None
+
+
+class TerminalPrompt:
+    """Asks on the terminal, without echo; three tries."""
+
+    def __init__(self, tries: int = 3, reader: Callable[[str], str] | None = None, out: TextIO = sys.stderr) -> None:
+        import getpass
+
+        self._tries = tries
+        self._read = reader or getpass.getpass
+        self._out = out
+
+    def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
+        if error:
+            print(f"trayapp: {error}", file=self._out)
+        if self._tries <= 0:
+            return None
+        self._tries -= 1
+        try:
+            return self._read(f"MFA code for {request.profile} ({request.mfa_serial}): ")
+        except (EOFError, KeyboardInterrupt):
+            return None
+
+    def close(self) -> None:
+        pass
+
+
+def has_display() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def choose_prompt(args: argparse.Namespace, profile: str) -> MfaPrompt:
+    if args.code is not None:
+        return CodeOnce(args.code)
+    if args.code_stdin:
+        return CodeOnce(sys.stdin.readline())
+    if has_display():
+        from trayapp.dialog_prompt import DialogPrompt
+
+        return DialogPrompt()
+    if sys.stdin.isatty():
+        return TerminalPrompt()
+    return _NoPrompt(profile)
+
+
+class _NoPrompt:
+    def __init__(self, profile: str) -> None:
+        self._profile = profile
+
+    def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
+        if error:
+            return None
+        raise errors.NoPrompt(profile=request.profile)
+
+    def close(self) -> None:
+        pass
+
+
+# --- commands ------------------------------------------------------------------
+
+
+def cmd_list(service: Service, args: argparse.Namespace) -> int:
+    now, warn = service.now(), service.warn_lead()
+    entries = service.roles(include_hidden=True)
+    cfg = service.config()
+    if args.json:
+        rows = [
+            {
+                "profile": e.role.name,
+                "role_arn": e.role.role_arn,
+                "source": e.role.source,
+                "mfa_serial": e.role.mfa_serial,
+                "region": cfg.source_region(e.role),
+                "session": e.session.as_json(now, warn) if e.session else None,
+            }
+            for e in entries
+        ]
+        print(json.dumps(rows, indent=2))
+    else:
+        if not entries:
+            print(f"No role profiles in {cfg.config_path}; add one with role_arn and source_profile.")
+        for e in entries:
+            state = describe_left(e.session, now) if e.session else ("needs MFA" if e.role.mfa_serial else "no session")
+            print(f"{e.role.name}\t{e.role.role_arn}\t{state}")
+    for name, reason in service.problems().items():
+        print(f"trayapp: profile '{name}' can't be used: {reason}.", file=sys.stderr)
+    return 0
+
+
+def cmd_status(service: Service, args: argparse.Namespace) -> int:
+    now, warn = service.now(), service.warn_lead()
+    sessions = service.status()
+    if args.json:
+        print(json.dumps([s.as_json(now, warn) for s in sessions], indent=2))
+        return 0
+    if not sessions:
+        print("No sessions; assume a role with 'trayapp assume PROFILE'.")
+    for s in sessions:
+        until = s.expires_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        print(f"{s.profile}\t{s.session_profile}\t{s.state(now, warn)}\t{describe_left(s, now)} (until {until})")
+    return 0
+
+
+def cmd_assume(service: Service, args: argparse.Namespace) -> int:
+    prompt = choose_prompt(args, args.profile)
+    result = service.assume(args.profile, prompt, duration=args.duration)
+    for note in result.notes:
+        print(f"trayapp: {note}", file=sys.stderr)
+    s = result.session
+    until = s.expires_at.astimezone().strftime("%H:%M:%S")
+    print(
+        f"Assumed {s.profile}: session profile '{s.session_profile}' is valid until {until} "
+        f"({describe_left(s, service.now())}).\n"
+        f"Use it with: export AWS_PROFILE={s.session_profile}   (EB CLI: export AWS_EB_PROFILE={s.session_profile})"
+    )
+    return 0
+
+
+def cmd_env(service: Service, args: argparse.Namespace) -> int:
+    sys.stdout.write(service.env_lines(args.profile))
+    return 0
+
+
+def cmd_forget(service: Service, args: argparse.Namespace) -> int:
+    if service.forget(args.profile):
+        print(f"Forgot the session of {args.profile}.")
+    else:
+        print(f"{args.profile} had no session to forget.")
+    return 0
+
+
+def cmd_prefs(service: Service, args: argparse.Namespace) -> int:
+    store = PreferenceStore()
+    prefs = store.load()
+    if args.action == "set":
+        if args.key is None or args.value is None:
+            raise errors.UsageError(reason="Usage: trayapp prefs set KEY VALUE.")
+        prefs = with_value(prefs, args.key, args.value)
+        store.save(prefs)
+    elif prefs.notice:
+        print(f"trayapp: {prefs.notice}", file=sys.stderr)
+    for key, value in prefs.as_dict().items():
+        print(f"{key} = {_shown(value)}")
+    return 0
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ",".join(value) or "(none)"
+    return str(value)
+
+
+def cmd_tray(service: Service, args: argparse.Namespace) -> int:
+    from trayapp.tray import run_tray
+
+    return run_tray()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trayapp", description="Assume MFA-protected AWS roles from the system tray or the command line."
+    )
+    parser.add_argument("--version", action="version", version=f"trayapp {__version__}")
+    parser.set_defaults(func=cmd_tray)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list role profiles and their sessions")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("status", help="show the sessions trayapp wrote")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("assume", help="assume a role profile and write PROFILE-session")
+    p.add_argument("profile", metavar="PROFILE")
+    codes = p.add_mutually_exclusive_group()
+    codes.add_argument("--code-stdin", action="store_true", help="read the MFA code from standard input")
+    codes.add_argument("--code", metavar="CODE", help="the MFA code (visible to other users in the process list)")
+    p.add_argument("--duration", type=_seconds, metavar="SECONDS", help="session length, 900-43200 s")
+    p.set_defaults(func=cmd_assume)
+
+    p = sub.add_parser("env", help="print export lines of a valid session, for eval")
+    p.add_argument("profile", metavar="PROFILE")
+    p.set_defaults(func=cmd_env)
+
+    p = sub.add_parser("forget", help="remove the session trayapp wrote for PROFILE")
+    p.add_argument("profile", metavar="PROFILE")
+    p.set_defaults(func=cmd_forget)
+
+    p = sub.add_parser("prefs", help="show or set preferences (kept in the OS keyring)")
+    p.add_argument("action", nargs="?", choices=["show", "set"], default="show")
+    p.add_argument("key", nargs="?", choices=list(KEYS), metavar="KEY")
+    p.add_argument("value", nargs="?", metavar="VALUE")
+    p.set_defaults(func=cmd_prefs)
+    return parser
+
+
+def _seconds(text: str) -> int:
+    if not text.isdigit() or not 900 <= int(text) <= 43200:
+        raise argparse.ArgumentTypeError("must be a number of seconds between 900 and 43200")
+    return int(text)
+
+
+def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Service] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("TRAYAPP_LOG", "WARNING").upper(), format="trayapp: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        store = PreferenceStore()
+        service = (service_factory or (lambda: Service(preferences=_lazy_prefs(store))))()
+        code: int = args.func(service, args)
+        return code
+    except errors.TrayappError as exc:
+        print(f"trayapp: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("trayapp: interrupted.", file=sys.stderr)
+        return 130
+
+
+def _lazy_prefs(store: PreferenceStore) -> Callable[[], Any]:
+    """Read the keyring only when a preference is first needed, then keep it."""
+    cache: list[Any] = []
+
+    def get() -> Any:
+        if not cache:
+            cache.append(store.load())
+        return cache[0]
+
+    return get

@@ -1,0 +1,182 @@
+"""One error hierarchy for the whole applet.
+
+Every error carries a message written for the user: one sentence that says
+what went wrong and what to do.  Messages are built from a class-level
+template and *named, non-secret* fields only (profile names, ARNs, paths),
+so a key, token or MFA code can never end up in one by accident.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class TrayappError(Exception):
+    """Base class: ``str(error)`` is the sentence shown to the user."""
+
+    template: ClassVar[str] = "Something went wrong."
+    #: Exit status of the command line: 1 = the operation failed, 2 = usage/config.
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, **fields: object) -> None:
+        self.fields = fields
+        super().__init__(self.template.format(**fields))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+# --- configuration (exit status 2) -------------------------------------------
+
+
+class ConfigError(TrayappError):
+    exit_code = 2
+    template = "The AWS configuration is not usable: {reason}"
+
+
+class ConfigUnreadable(ConfigError):
+    template = "The AWS config file {path} can't be read: {reason}."
+
+
+class UnknownProfile(ConfigError):
+    template = "There is no role profile named '{profile}' in {path}."
+
+
+class BrokenProfile(ConfigError):
+    template = "Profile '{profile}' can't be used: {reason}."
+
+
+class UsageError(TrayappError):
+    exit_code = 2
+    template = "{reason}"
+
+
+# --- the credentials file (exit status 1) ------------------------------------
+
+
+class CredentialsFileError(TrayappError):
+    template = "The credentials file {path} was not changed: {reason}."
+
+
+class ForeignSection(CredentialsFileError):
+    template = (
+        "The credentials file {path} already has a section [{section}] that trayapp "
+        "did not write; rename or remove it, then try again."
+    )
+
+
+class UnparsableFile(CredentialsFileError):
+    template = (
+        "The credentials file {path} can't be parsed ({reason}); trayapp left it "
+        "untouched — fix it, then try again."
+    )
+
+
+class FileAccessError(CredentialsFileError):
+    template = "The credentials file {path} can't be written: {reason}."
+
+
+# --- sessions ----------------------------------------------------------------
+
+
+class NoSession(TrayappError):
+    template = "Profile '{profile}' has no valid session; run 'trayapp assume {profile}' first."
+
+
+class Cancelled(TrayappError):
+    template = "Cancelled: no MFA code was entered for '{profile}'."
+
+
+class NoPrompt(TrayappError):
+    exit_code = 2
+    template = (
+        "Profile '{profile}' needs an MFA code, but there is no display and no "
+        "terminal to ask for it; pass --code-stdin or --code."
+    )
+
+
+class InvalidCode(TrayappError):
+    exit_code = 2
+    template = "An MFA code is six digits; '{shown}' is not one."
+
+
+class ReusedCode(TrayappError):
+    template = (
+        "This MFA code was already used; wait {seconds} s for the next code "
+        "and enter that one."
+    )
+
+
+# --- STS (exit status 1) -----------------------------------------------------
+
+
+class StsError(TrayappError):
+    template = "AWS STS refused to assume {role_arn}: {reason}."
+
+
+class WrongCode(StsError):
+    template = (
+        "AWS rejected the MFA code: it is wrong or was already used; "
+        "wait for the next code and try again."
+    )
+
+
+class WrongSerial(StsError):
+    template = (
+        "AWS could not validate the MFA code against device {mfa_serial}; check that "
+        "mfa_serial in profile '{profile}' is the device assigned to your IAM user."
+    )
+
+
+class NotAuthorised(StsError):
+    template = (
+        "Your IAM user is not allowed to assume {role_arn}; check the role's trust "
+        "policy and your user's sts:AssumeRole permission."
+    )
+
+
+class ExpiredSourceKeys(StsError):
+    template = (
+        "The credentials of source profile '{source}' have expired; refresh them, "
+        "then try again."
+    )
+
+
+class InvalidSourceKeys(StsError):
+    template = (
+        "AWS does not recognise the access key of source profile '{source}'; check "
+        "the keys in your credentials file."
+    )
+
+
+class NoSourceCredentials(StsError):
+    exit_code = 2
+    template = "Source profile '{source}' has no credentials to sign the request with."
+
+
+class DurationTooLong(StsError):
+    template = (
+        "The requested session length of {duration} s is longer than {role_arn} "
+        "allows; lower duration_seconds or the default duration."
+    )
+
+
+class Throttled(StsError):
+    template = "AWS STS is throttling requests right now; wait a few seconds and try again."
+
+
+class StsUnreachable(StsError):
+    template = "AWS STS at {endpoint} can't be reached; check your network connection."
+
+
+class StsTimeout(StsError):
+    template = "AWS STS at {endpoint} did not answer within {seconds} s; check your network."
+
+
+class MalformedResponse(StsError):
+    template = "AWS STS sent an answer trayapp could not understand; try again later."
+
+
+class StsRefused(StsError):
+    template = "AWS STS refused the request ({code}); see the AWS documentation for {code}."

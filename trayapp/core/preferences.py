@@ -1,0 +1,149 @@
+"""User preferences, kept in the OS keyring under the service ``trayapp``.
+
+The keyring is optional: without a usable backend, or with a value that can't
+be read, the applet runs on defaults and says so once (``Preferences.notice``).
+The ``keyring`` package is imported lazily (it costs ~0.1 s).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from trayapp.core.errors import UsageError
+
+SERVICE = "trayapp"
+USERNAME = "preferences"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Preferences:
+    duration: int = 3600
+    warn_minutes: int = 10
+    notifications: bool = True
+    hidden: frozenset[str] = frozenset()
+    mfa_session: bool = True
+    #: Why the defaults are in use, when they are (shown once), else None.
+    notice: str | None = field(default=None, compare=False)
+
+    @property
+    def warn_seconds(self) -> int:
+        return self.warn_minutes * 60
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "duration": self.duration,
+            "warn-minutes": self.warn_minutes,
+            "notifications": self.notifications,
+            "hidden": sorted(self.hidden),
+            "mfa-session": self.mfa_session,
+        }
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise ValueError(text)
+
+
+def _duration(text: str) -> int:
+    value = int(text)
+    if not 900 <= value <= 43200:
+        raise ValueError(text)
+    return value
+
+
+def _minutes(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 720:
+        raise ValueError(text)
+    return value
+
+
+def _hidden(text: str) -> frozenset[str]:
+    return frozenset(p.strip() for p in text.replace(",", " ").split() if p.strip())
+
+
+#: key → (field name, parser, what a valid value is)
+KEYS: dict[str, tuple[str, Callable[[str], Any], str]] = {
+    "duration": ("duration", _duration, "a number of seconds between 900 and 43200"),
+    "warn-minutes": ("warn_minutes", _minutes, "a number of minutes between 0 and 720"),
+    "notifications": ("notifications", _bool, "on or off"),
+    "hidden": ("hidden", _hidden, "a comma-separated list of profile names"),
+    "mfa-session": ("mfa_session", _bool, "on or off"),
+}
+
+
+def with_value(prefs: Preferences, key: str, text: str) -> Preferences:
+    if key not in KEYS:
+        raise UsageError(reason=f"There is no preference '{key}'; the keys are {', '.join(KEYS)}.")
+    name, parse, valid = KEYS[key]
+    try:
+        value = parse(text)
+    except ValueError:
+        raise UsageError(reason=f"The value for '{key}' must be {valid}.") from None
+    return replace(prefs, **{name: value})
+
+
+def from_json(text: str) -> Preferences:
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    prefs = Preferences()
+    for key, value in data.items():
+        if key in KEYS:
+            raw = ",".join(value) if isinstance(value, list) else str(value)
+            prefs = with_value(prefs, key, raw)
+    return prefs
+
+
+def to_json(prefs: Preferences) -> str:
+    return json.dumps(prefs.as_dict(), sort_keys=True)
+
+
+class PreferenceStore:
+    """Loads and saves :class:`Preferences` through a keyring-like module."""
+
+    def __init__(self, backend: Callable[[], Any] | None = None) -> None:
+        self._backend = backend or _keyring
+        self._warned = False
+
+    def load(self) -> Preferences:
+        try:
+            text = self._backend().get_password(SERVICE, USERNAME)
+        except Exception as exc:  # keyring raises its own and backend-specific errors
+            return self._defaults(f"no usable keyring ({type(exc).__name__})")
+        if text is None:
+            return Preferences()
+        try:
+            return from_json(text)
+        except (ValueError, UsageError):
+            return self._defaults("the stored preferences could not be read")
+
+    def save(self, prefs: Preferences) -> None:
+        try:
+            self._backend().set_password(SERVICE, USERNAME, to_json(prefs))
+        except Exception as exc:
+            raise UsageError(
+                reason=f"Preferences can't be saved: there is no usable keyring ({type(exc).__name__})."
+            ) from None
+
+    def _defaults(self, why: str) -> Preferences:
+        notice = f"Using default preferences: {why}."
+        if not self._warned:
+            log.info("%s", notice)
+            self._warned = True
+        return Preferences(notice=notice)
+
+
+def _keyring() -> Any:
+    import keyring
+
+    return keyring

@@ -1,0 +1,314 @@
+"""The use cases: list roles, assume one, show status, print env lines, forget.
+
+Everything the outside world provides — the MFA prompt, the clock, the STS
+client factory, the source-credential resolver, preferences — is passed in,
+so the shells (tray, dialog, CLI) stay thin and tests need no display.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import shlex
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from trayapp.core import errors, profiles
+from trayapp.core.credentials_file import CredentialsFile
+from trayapp.core.mfa import MfaPrompt, MfaRequest, UsedCodes, normalise
+from trayapp.core.preferences import Preferences
+from trayapp.core.profiles import AwsConfig, RoleProfile
+from trayapp.core.sts import (
+    AssumedRole,
+    BotoStsClients,
+    Credentials,
+    SourceResolver,
+    StsClientFactory,
+    assume_role,
+    resolve_source,
+)
+
+State = Literal["active", "expiring", "expired"]
+DEFAULT_REGION = "us-east-1"
+CHAIN_LIMIT = 3600  # STS caps sessions of roles assumed from a role session at one hour
+#: A parent session with less than this left is renewed before it signs a chained call.
+MIN_PARENT_LEFT = timedelta(minutes=2)
+
+KEY_PROFILE = "trayapp_profile"
+KEY_ROLE = "trayapp_role_arn"
+KEY_EXPIRES = "trayapp_expiration"
+_SHADOWING_KEYS = ("role_arn", "credential_process", "sso_session", "sso_start_url", "web_identity_token_file")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session the applet wrote: what the user may see (no secrets)."""
+
+    profile: str
+    role_arn: str
+    expires_at: datetime
+
+    @property
+    def session_profile(self) -> str:
+        return profiles.session_name(self.profile)
+
+    def left(self, now: datetime) -> timedelta:
+        return self.expires_at - now
+
+    def state(self, now: datetime, warn: timedelta) -> State:
+        left = self.left(now)
+        if left <= timedelta(0):
+            return "expired"
+        return "expiring" if left <= warn else "active"
+
+    def as_json(self, now: datetime, warn: timedelta) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "session_profile": self.session_profile,
+            "expires_at": self.expires_at.isoformat(timespec="seconds"),
+            "state": self.state(now, warn),
+        }
+
+
+@dataclass(frozen=True)
+class RoleEntry:
+    role: RoleProfile
+    session: SessionInfo | None
+
+
+@dataclass(frozen=True)
+class AssumeResult:
+    session: SessionInfo
+    assumed_arn: str
+    #: Sentences for the user (permissions tightened, a shadowing config profile…).
+    notes: list[str] = field(default_factory=list)
+
+
+def _session_user() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "user"
+    return re.sub(r"[^\w+=,.@-]", "-", f"trayapp-{user}")[:64]
+
+
+class Service:
+    def __init__(
+        self,
+        *,
+        environ: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        sts_clients: StsClientFactory | None = None,
+        source_resolver: SourceResolver = resolve_source,
+        preferences: Callable[[], Preferences] = Preferences,
+        used_codes: UsedCodes | None = None,
+    ) -> None:
+        self._environ = environ
+        self._clock = clock
+        self._sts_clients: StsClientFactory = sts_clients or BotoStsClients()
+        self._resolve_source = source_resolver
+        self._preferences = preferences
+        self._used = used_codes or UsedCodes(time.time)
+        self._config: AwsConfig | None = None
+        self._config_stamp: tuple[object, ...] | None = None
+        self._lock = threading.RLock()
+
+    # --- reading -------------------------------------------------------------
+
+    def config(self) -> AwsConfig:
+        """The current config; re-read only when either file changed."""
+        with self._lock:
+            stamp = tuple(
+                _stamp(p) for p in (profiles.config_path(self._environ), profiles.credentials_path(self._environ))
+            )
+            if self._config is None or stamp != self._config_stamp:
+                self._config = profiles.load(self._environ)
+                self._config_stamp = stamp
+            return self._config
+
+    def credentials_file(self) -> CredentialsFile:
+        return CredentialsFile(self.config().credentials_path)
+
+    def warn_lead(self) -> timedelta:
+        return timedelta(seconds=self._preferences().warn_seconds)
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def sessions(self) -> dict[str, SessionInfo]:
+        """Sessions the applet wrote, by role profile name."""
+        found: dict[str, SessionInfo] = {}
+        for section, values in self.credentials_file().read_managed().items():
+            profile = values.get(KEY_PROFILE) or section.removesuffix(profiles.SESSION_SUFFIX)
+            if profiles.session_name(profile) != section:
+                continue
+            found[profile] = SessionInfo(profile, values.get(KEY_ROLE, ""), _parse_time(values.get(KEY_EXPIRES)))
+        return found
+
+    def roles(self, *, include_hidden: bool = False) -> list[RoleEntry]:
+        cfg = self.config()
+        sessions = self.sessions()
+        hidden = set() if include_hidden else self._preferences().hidden
+        return [RoleEntry(role, sessions.get(name)) for name, role in cfg.roles.items() if name not in hidden]
+
+    def problems(self) -> Mapping[str, str]:
+        return self.config().problems
+
+    def status(self) -> list[SessionInfo]:
+        return sorted(self.sessions().values(), key=lambda s: s.profile)
+
+    # --- assume ----------------------------------------------------------------
+
+    def assume(self, name: str, prompt: MfaPrompt, *, duration: int | None = None) -> AssumeResult:
+        """Assume role profile *name*, asking *prompt* for each MFA code the chain needs."""
+        cfg = self.config()
+        role = cfg.role(name)
+        try:
+            return self._assume(cfg, role, prompt, duration, chained=False)
+        finally:
+            prompt.close()
+
+    def _assume(
+        self, cfg: AwsConfig, role: RoleProfile, prompt: MfaPrompt, duration: int | None, *, chained: bool
+    ) -> AssumeResult:
+        notes = self._precheck(cfg, role)
+        creds, parent_is_role = self._signing_credentials(cfg, role, prompt)
+        if duration is None:
+            duration = role.duration_seconds or self._preferences().duration
+            if parent_is_role:
+                duration = min(duration, CHAIN_LIMIT)
+        client = self._sts_clients(creds, cfg.source_region(role) or DEFAULT_REGION)
+        assumed, code = self._call_sts(client, role, prompt, duration)
+        try:
+            notes += self._write(cfg, role, assumed)
+        finally:
+            if code and role.mfa_serial:
+                self._used.remember(role.mfa_serial, code)
+        info = SessionInfo(role.name, role.role_arn, assumed.expiration)
+        return AssumeResult(info, assumed.assumed_arn, notes)
+
+    def _precheck(self, cfg: AwsConfig, role: RoleProfile) -> list[str]:
+        """Refuse a foreign section before asking for a code; note a shadowing profile."""
+        section = role.session_profile
+        if section in cfg.credential_profiles and section not in self.credentials_file().read_managed():
+            raise errors.ForeignSection(path=cfg.credentials_path, section=section)
+        shadow = cfg.profiles.get(section, {})
+        keys = [k for k in _SHADOWING_KEYS if k in shadow]
+        if keys:
+            return [
+                f"Config profile '{section}' in {cfg.config_path} sets {', '.join(keys)}, which "
+                f"takes precedence over the keys trayapp wrote; remove it from the config file."
+            ]
+        return []
+
+    def _signing_credentials(self, cfg: AwsConfig, role: RoleProfile, prompt: MfaPrompt) -> tuple[Credentials, bool]:
+        src = role.source_profile
+        if src is None or src == role.name or src not in cfg.roles:
+            return self._resolve_source(role), False
+        parent = cfg.roles[src]
+        existing = self._valid_credentials(parent, MIN_PARENT_LEFT)
+        if existing is not None:
+            return existing, True
+        # The source is itself a role: assume it first (its own code, its own section).
+        result = self._assume(cfg, parent, prompt, None, chained=True)
+        fresh = self._valid_credentials(parent, timedelta(0))
+        if fresh is None:
+            raise errors.NoSession(profile=result.session.profile)
+        return fresh, True
+
+    def _valid_credentials(self, role: RoleProfile, min_left: timedelta) -> Credentials | None:
+        values = self.credentials_file().read_managed().get(role.session_profile)
+        if not values or _parse_time(values.get(KEY_EXPIRES)) - self._clock() <= min_left:
+            return None
+        try:
+            return Credentials(
+                values["aws_access_key_id"], values["aws_secret_access_key"], values.get("aws_session_token")
+            )
+        except KeyError:
+            return None
+
+    def _call_sts(
+        self, client: Any, role: RoleProfile, prompt: MfaPrompt, duration: int
+    ) -> tuple[AssumedRole, str | None]:
+        session_name = role.role_session_name or _session_user()
+        if not role.mfa_serial:
+            return assume_role(client, role, duration=duration, code=None, session_name=session_name), None
+        request = MfaRequest(role.name, role.role_arn, role.mfa_serial)
+        error: errors.TrayappError | None = None
+        while True:
+            typed = prompt.ask(request, str(error) if error else None)
+            if typed is None:
+                raise error or errors.Cancelled(profile=role.name)
+            try:
+                code = normalise(typed)
+                self._used.check(role.mfa_serial, code)
+            except (errors.InvalidCode, errors.ReusedCode) as exc:
+                error = exc
+                continue
+            try:
+                return assume_role(client, role, duration=duration, code=code, session_name=session_name), code
+            except errors.StsError as exc:
+                if isinstance(exc, errors.WrongCode):
+                    self._used.remember(role.mfa_serial, code)
+                error = exc
+
+    def _write(self, cfg: AwsConfig, role: RoleProfile, assumed: AssumedRole) -> list[str]:
+        c = assumed.credentials
+        values = {
+            "aws_access_key_id": c.access_key_id,
+            "aws_secret_access_key": c.secret_access_key,
+            "aws_session_token": c.session_token or "",
+            "region": cfg.source_region(role) or DEFAULT_REGION,
+            KEY_PROFILE: role.name,
+            KEY_ROLE: role.role_arn,
+            KEY_EXPIRES: assumed.expiration.isoformat(timespec="seconds"),
+        }
+        return self.credentials_file().write_section(role.session_profile, values)
+
+    # --- the rest ---------------------------------------------------------------
+
+    def env_lines(self, name: str) -> str:
+        """The three ``export`` lines of the manual method, for ``eval``."""
+        role = self.config().role(name)
+        values = self.credentials_file().read_managed().get(role.session_profile)
+        if not values or _parse_time(values.get(KEY_EXPIRES)) <= self._clock():
+            raise errors.NoSession(profile=name)
+        pairs = [
+            ("AWS_ACCESS_KEY_ID", values.get("aws_access_key_id", "")),
+            ("AWS_SECRET_ACCESS_KEY", values.get("aws_secret_access_key", "")),
+            ("AWS_SESSION_TOKEN", values.get("aws_session_token", "")),
+        ]
+        return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in pairs)
+
+    def forget(self, name: str) -> bool:
+        """Remove the applet's section for *name*; False when there was none."""
+        cfg = self.config()
+        if name not in cfg.roles and name not in cfg.problems and name not in self.sessions():
+            raise errors.UnknownProfile(profile=name, path=cfg.config_path)
+        return self.credentials_file().remove_section(profiles.session_name(name))
+
+
+def _stamp(path: os.PathLike[str]) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _parse_time(text: str | None) -> datetime:
+    """An expiry written by the applet; anything unreadable counts as long expired."""
+    try:
+        value = datetime.fromisoformat(text or "")
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

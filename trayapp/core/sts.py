@@ -1,0 +1,222 @@
+"""STS AssumeRole through boto3, and STS failures turned into one sentence each.
+
+boto3/botocore are imported lazily: they cost ~0.2 s to import, which must not
+sit on the path from start to icon shown.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from trayapp.core import errors
+from trayapp.core.profiles import RoleProfile
+
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 10
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str = field(repr=False)
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    expiration: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AssumedRole:
+    credentials: Credentials
+    expiration: datetime
+    assumed_arn: str
+
+
+class StsClientFactory(Protocol):
+    """Builds an STS client signed with *credentials* for *region*."""
+
+    def __call__(self, credentials: Credentials, region: str) -> Any: ...
+
+
+class SourceResolver(Protocol):
+    """Returns the credentials of a non-role source (profile name or credential_source)."""
+
+    def __call__(self, role: RoleProfile) -> Credentials: ...
+
+
+def _botocore_session(profile: str | None = None) -> Any:
+    import botocore.session
+
+    return botocore.session.Session(profile=profile)
+
+
+class BotoStsClients:
+    """STS clients from one shared botocore session, cached per key and region.
+
+    Loading botocore's service models is the slow part of making a client;
+    sharing the session and the clients keeps a resident assume fast.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._clients: dict[tuple[str, str, str | None, str], Any] = {}
+
+    def __call__(self, credentials: Credentials, region: str) -> Any:
+        key = (credentials.access_key_id, credentials.secret_access_key, credentials.session_token, region)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                from botocore.config import Config
+
+                if self._session is None:
+                    self._session = _botocore_session()
+                client = self._session.create_client(
+                    "sts",
+                    region_name=region,
+                    aws_access_key_id=credentials.access_key_id,
+                    aws_secret_access_key=credentials.secret_access_key,
+                    aws_session_token=credentials.session_token,
+                    config=Config(
+                        connect_timeout=CONNECT_TIMEOUT,
+                        read_timeout=READ_TIMEOUT,
+                        retries={"mode": "standard", "total_max_attempts": 3},
+                    ),
+                )
+                if len(self._clients) > 64:
+                    self._clients.clear()
+                self._clients[key] = client
+            return client
+
+
+def resolve_source(role: RoleProfile) -> Credentials:
+    """Credentials of a role's non-role source, chosen by explicit name.
+
+    A botocore session created with an explicit profile drops the environment
+    provider, so exported AWS_ACCESS_KEY_ID / AWS_PROFILE can't change which
+    keys sign.
+    """
+    if role.credential_source is not None:
+        creds = _credential_source(role.credential_source)
+    else:
+        try:
+            creds = _botocore_session(role.source_profile).get_credentials()
+        except Exception:  # botocore raises many kinds here
+            # No chaining: botocore messages may quote lines of the user's files.
+            raise errors.NoSourceCredentials(source=role.source) from None
+    if creds is None:
+        raise errors.NoSourceCredentials(source=role.source)
+    frozen = creds.get_frozen_credentials()
+    return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+
+def _credential_source(kind: str) -> Any:
+    from botocore import credentials as bc
+
+    provider: Any
+    if kind == "Environment":
+        provider = bc.EnvProvider()
+    elif kind == "Ec2InstanceMetadata":
+        from botocore.utils import InstanceMetadataFetcher
+
+        provider = bc.InstanceMetadataProvider(
+            iam_role_fetcher=InstanceMetadataFetcher(timeout=1, num_attempts=1)
+        )
+    else:
+        provider = bc.ContainerProvider()
+    return provider.load()
+
+
+def assume_role(
+    client: Any,
+    role: RoleProfile,
+    *,
+    duration: int,
+    code: str | None,
+    session_name: str,
+    mfa_serial: str | None = None,
+) -> AssumedRole:
+    """One AssumeRole call; every failure becomes a :class:`~trayapp.core.errors.StsError`."""
+    params: dict[str, Any] = {
+        "RoleArn": role.role_arn,
+        "RoleSessionName": session_name,
+        "DurationSeconds": duration,
+    }
+    serial = mfa_serial or role.mfa_serial
+    if serial and code is not None:
+        params["SerialNumber"] = serial
+        params["TokenCode"] = code
+    if role.external_id:
+        params["ExternalId"] = role.external_id
+    try:
+        response = client.assume_role(**params)
+    except Exception as exc:
+        raise translate(exc, role, duration=duration, endpoint=_endpoint(client)) from None
+    try:
+        c = response["Credentials"]
+        expiration = c["Expiration"]
+        if not isinstance(expiration, datetime):
+            raise TypeError("Expiration")
+        creds = Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], expiration)
+        arn = response["AssumedRoleUser"]["Arn"]
+    except (KeyError, TypeError):
+        raise errors.MalformedResponse(role_arn=role.role_arn) from None
+    return AssumedRole(creds, expiration.astimezone(UTC), arn)
+
+
+def _endpoint(client: Any) -> str:
+    try:
+        return str(client.meta.endpoint_url)
+    except AttributeError:
+        return "its endpoint"
+
+
+def _message(exc: Any) -> tuple[str, str]:
+    error: Mapping[str, Any] = getattr(exc, "response", {}).get("Error", {})
+    return str(error.get("Code", "")), str(error.get("Message", ""))
+
+
+_CLIENT_ERRORS: list[tuple[Callable[[str, str], bool], type[errors.StsError]]] = [
+    (lambda c, m: "invalid MFA one time pass code" in m, errors.WrongCode),
+    (lambda c, m: "unable to validate MFA code" in m or "MFA serial" in m, errors.WrongSerial),
+    (lambda c, m: c == "AccessDenied", errors.NotAuthorised),
+    (lambda c, m: c in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"), errors.ExpiredSourceKeys),
+    (
+        lambda c, m: c in ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"),
+        errors.InvalidSourceKeys,
+    ),
+    (lambda c, m: c == "ValidationError" and "DurationSeconds" in m, errors.DurationTooLong),
+    (lambda c, m: c in ("Throttling", "ThrottlingException", "RequestLimitExceeded"), errors.Throttled),
+]
+
+
+def translate(exc: BaseException, role: RoleProfile, *, duration: int, endpoint: str) -> errors.TrayappError:
+    """Map a botocore exception to the user's sentence."""
+    from botocore import exceptions as bx
+
+    fields = {
+        "role_arn": role.role_arn,
+        "profile": role.name,
+        "source": role.source,
+        "mfa_serial": role.mfa_serial or "(none)",
+        "duration": duration,
+        "endpoint": endpoint,
+        "seconds": READ_TIMEOUT,
+    }
+    if isinstance(exc, bx.ClientError):
+        code, message = _message(exc)
+        for matches, cls in _CLIENT_ERRORS:
+            if matches(code, message):
+                return cls(**fields)
+        return errors.StsRefused(code=code or "unknown error", **fields)
+    if isinstance(exc, (bx.ReadTimeoutError, bx.ConnectTimeoutError)):
+        return errors.StsTimeout(**fields)
+    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.HTTPClientError)):
+        return errors.StsUnreachable(**fields)
+    if isinstance(exc, (bx.ResponseParserError, bx.ParamValidationError)):
+        return errors.MalformedResponse(**fields)
+    if isinstance(exc, bx.NoCredentialsError):
+        return errors.NoSourceCredentials(**fields)
+    return errors.StsRefused(code=type(exc).__name__, **fields)
