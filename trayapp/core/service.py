@@ -173,19 +173,23 @@ class Service:
         cfg = self.config()
         role = cfg.role(name)
         try:
-            return self._assume(cfg, role, prompt, duration, chained=False)
+            return self._assume(cfg, role, prompt, duration)
         finally:
             prompt.close()
 
     def _assume(
-        self, cfg: AwsConfig, role: RoleProfile, prompt: MfaPrompt, duration: int | None, *, chained: bool
+        self, cfg: AwsConfig, role: RoleProfile, prompt: MfaPrompt, duration: int | None
     ) -> AssumeResult:
         notes = self._precheck(cfg, role)
         creds, parent_is_role = self._signing_credentials(cfg, role, prompt)
         if duration is None:
             duration = role.duration_seconds or self._preferences().duration
-            if parent_is_role:
-                duration = min(duration, CHAIN_LIMIT)
+        if parent_is_role and duration > CHAIN_LIMIT:
+            notes.append(
+                f"STS limits a role assumed from another role's session to one hour, so the session "
+                f"of '{role.name}' lasts 3600 s instead of {duration} s."
+            )
+            duration = CHAIN_LIMIT
         client = self._sts_clients(creds, cfg.source_region(role) or DEFAULT_REGION)
         assumed, code = self._call_sts(client, role, prompt, duration)
         try:
@@ -219,7 +223,7 @@ class Service:
         if existing is not None:
             return existing, True
         # The source is itself a role: assume it first (its own code, its own section).
-        result = self._assume(cfg, parent, prompt, None, chained=True)
+        result = self._assume(cfg, parent, prompt, None)
         fresh = self._valid_credentials(parent, timedelta(0))
         if fresh is None:
             raise errors.NoSession(profile=result.session.profile)

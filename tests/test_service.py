@@ -1,0 +1,220 @@
+"""The use cases with injected fakes: prompt loop, reused-code guard, chains, refusals."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from trayapp.core import errors
+from trayapp.core.mfa import MfaRequest, UsedCodes
+from trayapp.core.service import Service
+from trayapp.core.sts import Credentials
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+CONFIG = """\
+[profile prod]
+role_arn = arn:aws:iam::222222222222:role/Admin
+source_profile = base
+mfa_serial = arn:aws:iam::000000000000:mfa/alice
+region = eu-central-1
+
+[profile deep]
+role_arn = arn:aws:iam::444444444444:role/Deep
+source_profile = prod
+mfa_serial = arn:aws:iam::000000000000:mfa/deep
+duration_seconds = 7200
+
+[profile dev]
+role_arn = arn:aws:iam::111111111111:role/Dev
+source_profile = base
+
+[profile dev-session]
+role_arn = arn:aws:iam::111111111111:role/Shadow
+source_profile = base
+"""
+
+
+def sts_error(code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "AssumeRole")
+
+
+class FakeSts:
+    """Answers AssumeRole from a script: a ClientError to raise, or success."""
+
+    def __init__(self) -> None:
+        self.script: list[ClientError | None] = []
+        self.calls: list[dict[str, Any]] = []
+        self.signers: list[str] = []
+        self._ids = itertools.count(1)
+
+    def client(self, credentials: Credentials, region: str) -> Any:
+        fake = self
+
+        class Client:
+            def assume_role(self, **params: Any) -> dict[str, Any]:
+                fake.calls.append(params)
+                fake.signers.append(credentials.access_key_id)
+                if fake.script and (err := fake.script.pop(0)) is not None:
+                    raise err
+                n = next(fake._ids)
+                role = params["RoleArn"].rsplit("/", 1)[-1]
+                return {
+                    "Credentials": {
+                        "AccessKeyId": f"ASIAFAKE{n:012d}",
+                        "SecretAccessKey": f"secret-{n}",
+                        "SessionToken": f"token-{n}",
+                        "Expiration": NOW + timedelta(seconds=params["DurationSeconds"]),
+                    },
+                    "AssumedRoleUser": {"Arn": f"arn:aws:sts::1:assumed-role/{role}/{params['RoleSessionName']}"},
+                }
+
+        return Client()
+
+
+class ScriptedPrompt:
+    def __init__(self, *codes: str | None) -> None:
+        self.codes = list(codes)
+        self.asked: list[tuple[MfaRequest, str | None]] = []
+        self.closed = False
+
+    def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
+        self.asked.append((request, error))
+        return self.codes.pop(0) if self.codes else None
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    aws = tmp_path / ".aws"
+    aws.mkdir()
+    (aws / "config").write_text(CONFIG)
+    (aws / "credentials").write_text("[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = s\n")
+    return {"HOME": str(tmp_path)}
+
+
+@pytest.fixture
+def sts() -> FakeSts:
+    return FakeSts()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(env: dict[str, str], sts: FakeSts, clock: Clock) -> Iterator[Service]:
+    yield Service(
+        environ=env,
+        clock=lambda: NOW,
+        sts_clients=sts.client,
+        source_resolver=lambda role: Credentials("AKIABASE", "s"),
+        used_codes=UsedCodes(clock),
+    )
+
+
+def test_a_wrong_code_is_shown_in_the_prompt_and_the_next_code_succeeds(service: Service, sts: FakeSts) -> None:
+    sts.script = [sts_error("AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code.")]
+    prompt = ScriptedPrompt("111111", "222 222")
+    result = service.assume("prod", prompt)
+    assert [c["TokenCode"] for c in sts.calls] == ["111111", "222222"]
+    assert prompt.asked[0][1] is None
+    assert prompt.asked[1][1] is not None and "rejected the MFA code" in prompt.asked[1][1]
+    assert prompt.closed
+    assert result.session.session_profile == "prod-session"
+    assert service.status()[0].profile == "prod"
+
+
+def test_a_reused_code_never_reaches_sts_and_says_how_long_to_wait(
+    service: Service, sts: FakeSts, clock: Clock
+) -> None:
+    service.assume("prod", ScriptedPrompt("123456"))
+    clock.t += 10  # same 30-second window
+    prompt = ScriptedPrompt("123456", "654321")
+    service.assume("prod", prompt)
+    assert [c["TokenCode"] for c in sts.calls] == ["123456", "654321"]
+    error = prompt.asked[1][1]
+    assert error is not None and "already used" in error
+    assert f"wait {30 - int(clock.t) % 30} s" in error
+
+
+def test_letters_are_refused_without_echoing_them(service: Service, sts: FakeSts) -> None:
+    prompt = ScriptedPrompt("12ab56", "123456")
+    service.assume("prod", prompt)
+    error = prompt.asked[1][1]
+    assert error == "An MFA code is six digits; '…' is not one."
+    assert len(sts.calls) == 1
+
+
+def test_cancel_writes_nothing(service: Service, sts: FakeSts, env: dict[str, str]) -> None:
+    before = (Path(env["HOME"]) / ".aws" / "credentials").read_bytes()
+    with pytest.raises(errors.Cancelled):
+        service.assume("prod", ScriptedPrompt(None))
+    assert sts.calls == []
+    assert (Path(env["HOME"]) / ".aws" / "credentials").read_bytes() == before
+
+
+def test_giving_up_after_a_failure_raises_that_failure(service: Service, sts: FakeSts) -> None:
+    sts.script = [sts_error("AccessDenied", "User: x is not authorized to perform: sts:AssumeRole on resource: y")]
+    with pytest.raises(errors.NotAuthorised):
+        service.assume("prod", ScriptedPrompt("123456"))
+
+
+def test_a_chain_asks_each_code_and_signs_with_the_parent_session(service: Service, sts: FakeSts) -> None:
+    prompt = ScriptedPrompt("111111", "222222")
+    result = service.assume("deep", prompt)
+    assert [r.profile for r, _ in prompt.asked] == ["prod", "deep"]
+    assert [c["RoleArn"].rsplit("/", 1)[-1] for c in sts.calls] == ["Admin", "Deep"]
+    assert sts.signers == ["AKIABASE", "ASIAFAKE000000000001"]
+    # STS caps role chaining at one hour: asking for the profile's 7200 s would only fail
+    assert sts.calls[1]["DurationSeconds"] == 3600
+    assert any("lasts 3600 s instead of 7200 s" in note for note in result.notes)
+    assert {s.profile for s in service.status()} == {"prod", "deep"}
+
+
+def test_a_chain_reuses_a_valid_parent_session(service: Service, sts: FakeSts) -> None:
+    service.assume("prod", ScriptedPrompt("111111"))
+    prompt = ScriptedPrompt("333333")
+    service.assume("deep", prompt)
+    assert [r.profile for r, _ in prompt.asked] == ["deep"]
+    assert sts.signers[-1] == "ASIAFAKE000000000001"
+
+
+def test_a_foreign_section_is_refused_before_asking_for_a_code(service: Service, env: dict[str, str]) -> None:
+    creds = Path(env["HOME"]) / ".aws" / "credentials"
+    creds.write_text(creds.read_text() + "[prod-session]\naws_access_key_id = MINE\n")
+    prompt = ScriptedPrompt("123456")
+    with pytest.raises(errors.ForeignSection):
+        service.assume("prod", prompt)
+    assert prompt.asked == []
+
+
+def test_a_shadowing_config_profile_is_reported(service: Service) -> None:
+    result = service.assume("dev", ScriptedPrompt())
+    (shadow,) = [note for note in result.notes if "Config profile" in note]
+    assert "'dev-session'" in shadow and "sets role_arn" in shadow
+
+
+def test_messages_never_carry_secrets(service: Service, sts: FakeSts) -> None:
+    sts.script = [sts_error("ExpiredToken", "The security token included in the request is expired")]
+    with pytest.raises(errors.ExpiredSourceKeys) as info:
+        service.assume("dev", ScriptedPrompt())
+    assert "AKIABASE" not in str(info.value)
+    assert str(info.value) == "The credentials of source profile 'base' have expired; refresh them, then try again."
