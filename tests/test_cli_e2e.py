@@ -69,6 +69,13 @@ def home(aws_home: Path) -> Path:
     return aws_home
 
 
+def env_for(home: Path, sts_url: str, **extra: str) -> dict[str, str]:
+    """aws_env plus a private runtime dir, so the shared used-code memory is per test."""
+    run = home / "run"
+    run.mkdir(mode=0o700, exist_ok=True)
+    return aws_env(home, sts_url, **{"XDG_RUNTIME_DIR": str(run), **extra})
+
+
 def trayapp(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [PYTHON, "-m", "trayapp", *args], env=env, input=stdin, capture_output=True, text=True, timeout=60
@@ -109,7 +116,7 @@ def caller(env: dict[str, str], profile: str) -> dict[str, Any]:
 def test_assume_writes_a_section_the_aws_cli_uses(
     moto_sts: Any, home: Path, profile: str, role: str, session: str | None, region: str
 ) -> None:
-    env = aws_env(home, moto_sts.url)
+    env = env_for(home, moto_sts.url)
     result = trayapp(env, "assume", profile, "--code-stdin", stdin="123 456\n")
     assert result.returncode == 0, result.stderr
     assert f"AWS_PROFILE={profile}-session" in result.stdout
@@ -128,7 +135,7 @@ def test_assume_writes_a_section_the_aws_cli_uses(
 
 
 def test_a_chained_role_asks_both_codes_and_writes_both_sessions(moto_sts: Any, home: Path) -> None:
-    env = aws_env(home, moto_sts.url)
+    env = env_for(home, moto_sts.url)
     result = trayapp(env, "assume", "deep", "--code-stdin", stdin="111111\n")
     # --code-stdin gives one code; the chain needs two (prod's and deep's): a clear failure, nothing half-done
     assert result.returncode != 0
@@ -145,7 +152,7 @@ def test_a_chained_role_asks_both_codes_and_writes_both_sessions(moto_sts: Any, 
 
 
 def test_status_env_and_forget(moto_sts: Any, home: Path) -> None:
-    env = aws_env(home, moto_sts.url)
+    env = env_for(home, moto_sts.url)
     assert trayapp(env, "assume", "dev", "--duration", "900").returncode == 0
 
     status = json.loads(trayapp(env, "status", "--json").stdout)
@@ -196,14 +203,14 @@ def test_exported_keys_and_profile_do_not_change_who_signs(fault_sts: Any, home:
         "AWS_PROFILE": "other-tool",
         "AWS_DEFAULT_PROFILE": "other-tool",
     }
-    result = trayapp(aws_env(home, fault_sts.url, **hijack), "assume", "dev")
+    result = trayapp(env_for(home, fault_sts.url, **hijack), "assume", "dev")
     assert result.returncode == 0, result.stderr
     (request,) = fault_sts.requests_for("AssumeRole")
     assert request.access_key == "AKIAIOSFODNN7EXAMPLE"  # base's key, named by source_profile
 
 
 def test_fresh_machine_without_any_aws_files(moto_sts: Any, aws_home: Path) -> None:
-    env = aws_env(aws_home, moto_sts.url)
+    env = env_for(aws_home, moto_sts.url)
     result = trayapp(env, "list")
     assert result.returncode == 0
     assert "No role profiles" in result.stdout
@@ -211,7 +218,7 @@ def test_fresh_machine_without_any_aws_files(moto_sts: Any, aws_home: Path) -> N
 
 
 def test_unknown_profile_is_a_usage_error_and_touches_nothing(moto_sts: Any, home: Path) -> None:
-    env = aws_env(home, moto_sts.url)
+    env = env_for(home, moto_sts.url)
     before = (home / ".aws" / "credentials").read_bytes()
     result = trayapp(env, "assume", "nope", "--code", "123456")
     assert result.returncode == 2
@@ -220,7 +227,7 @@ def test_unknown_profile_is_a_usage_error_and_touches_nothing(moto_sts: Any, hom
 
 
 def test_broken_config_is_a_usage_error_and_touches_nothing(moto_sts: Any, home: Path) -> None:
-    env = aws_env(home, moto_sts.url)
+    env = env_for(home, moto_sts.url)
     config = home / ".aws" / "config"
     config.write_text(CONFIG + "\n[profile prod]\nregion = x\n")
     before = (home / ".aws" / "credentials").read_bytes()
@@ -232,7 +239,7 @@ def test_broken_config_is_a_usage_error_and_touches_nothing(moto_sts: Any, home:
 
 
 def test_a_broken_profile_is_named_with_its_reason(moto_sts: Any, home: Path) -> None:
-    env = aws_env(home, moto_sts.url)
+    env = env_for(home, moto_sts.url)
     (home / ".aws" / "config").write_text(CONFIG + "\n[profile loop]\nrole_arn = arn:aws:iam::1:role/x\n")
     result = trayapp(env, "assume", "loop")
     assert result.returncode == 2
@@ -242,7 +249,7 @@ def test_a_broken_profile_is_named_with_its_reason(moto_sts: Any, home: Path) ->
 
 
 def test_wrong_code_from_sts_exits_1_with_the_sentence_and_writes_nothing(fault_sts: Any, home: Path) -> None:
-    env = aws_env(home, fault_sts.url)
+    env = env_for(home, fault_sts.url)
     before = (home / ".aws" / "credentials").read_bytes()
     fault_sts.push("wrong_code")
     result = trayapp(env, "assume", "prod", "--code", "654321")
@@ -256,7 +263,7 @@ def test_wrong_code_from_sts_exits_1_with_the_sentence_and_writes_nothing(fault_
 
 
 def test_the_request_carries_every_role_key(fault_sts: Any, home: Path) -> None:
-    env = aws_env(home, fault_sts.url)
+    env = env_for(home, fault_sts.url)
     assert trayapp(env, "assume", "partner").returncode == 0
     assert trayapp(env, "assume", "prod", "--code-stdin", stdin=" 123456 \n").returncode == 0
     partner, prod = fault_sts.requests_for("AssumeRole")
@@ -270,7 +277,7 @@ def test_the_request_carries_every_role_key(fault_sts: Any, home: Path) -> None:
 
 
 def test_sts_unreachable(home: Path) -> None:
-    env = aws_env(home, refused_url())
+    env = env_for(home, refused_url())
     before = (home / ".aws" / "credentials").read_bytes()
     result = trayapp(env, "assume", "dev")
     assert result.returncode == 1
@@ -279,7 +286,7 @@ def test_sts_unreachable(home: Path) -> None:
 
 
 def test_no_code_no_display_no_terminal_fails_clearly(moto_sts: Any, home: Path) -> None:
-    env = {k: v for k, v in aws_env(home, moto_sts.url).items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env = {k: v for k, v in env_for(home, moto_sts.url).items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     result = subprocess.run(
         [PYTHON, "-m", "trayapp", "assume", "prod"], env=env, stdin=subprocess.DEVNULL,
         capture_output=True, text=True, timeout=60,
@@ -292,7 +299,7 @@ def test_a_section_written_by_hand_is_never_overwritten(moto_sts: Any, home: Pat
     creds = home / ".aws" / "credentials"
     creds.write_text(CREDENTIALS + "[dev-session]\naws_access_key_id = MINE\n")
     before = creds.read_bytes()
-    result = trayapp(aws_env(home, moto_sts.url), "assume", "dev")
+    result = trayapp(env_for(home, moto_sts.url), "assume", "dev")
     assert result.returncode == 1
     assert "did not write" in result.stderr
     assert creds.read_bytes() == before

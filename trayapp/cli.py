@@ -274,6 +274,13 @@ def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Ser
     except KeyboardInterrupt:
         print("trayapp: interrupted.", file=sys.stderr)
         return 130
+    except Exception as exc:  # last resort: a traceback could quote secrets, so name the type only
+        log.debug("unexpected error", exc_info=True)
+        print(
+            f"trayapp: unexpected error ({type(exc).__name__}); run with TRAYAPP_LOG=debug to see details.",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _lazy_prefs(store: PreferenceStore) -> Callable[[], Any]:

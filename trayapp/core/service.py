@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from trayapp.core import errors, profiles
 from trayapp.core.credentials_file import CredentialsFile
-from trayapp.core.mfa import MfaPrompt, MfaRequest, UsedCodes, normalise
+from trayapp.core.mfa import MfaPrompt, MfaRequest, UsedCodes, default_used_codes_path, normalise
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import AwsConfig, RoleProfile
 from trayapp.core.sts import (
@@ -117,7 +117,7 @@ class Service:
         self._sts_clients: StsClientFactory = sts_clients or BotoStsClients()
         self._resolve_source = source_resolver
         self._preferences = preferences
-        self._used = used_codes or UsedCodes(time.time)
+        self._used = used_codes or UsedCodes(time.time, default_used_codes_path())
         self._config: AwsConfig | None = None
         self._config_stamp: tuple[object, ...] | None = None
         self._lock = threading.RLock()

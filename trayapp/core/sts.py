@@ -15,8 +15,10 @@ from typing import Any, Protocol
 from trayapp.core import errors
 from trayapp.core.profiles import RoleProfile
 
-CONNECT_TIMEOUT = 5
-READ_TIMEOUT = 10
+# Seconds, not minutes: a hung STS gives up after two tries of 5 s.
+CONNECT_TIMEOUT = 3
+READ_TIMEOUT = 5
+ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class BotoStsClients:
                     config=Config(
                         connect_timeout=CONNECT_TIMEOUT,
                         read_timeout=READ_TIMEOUT,
-                        retries={"mode": "standard", "total_max_attempts": 3},
+                        retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
                     ),
                 )
                 if len(self._clients) > 64:
@@ -195,6 +197,7 @@ _CLIENT_ERRORS: list[tuple[Callable[[str, str], bool], type[errors.StsError]]] =
 def translate(exc: BaseException, role: RoleProfile, *, duration: int, endpoint: str) -> errors.TrayappError:
     """Map a botocore exception to the user's sentence."""
     from botocore import exceptions as bx
+    from botocore.parsers import ResponseParserError
 
     fields = {
         "role_arn": role.role_arn,
@@ -203,7 +206,7 @@ def translate(exc: BaseException, role: RoleProfile, *, duration: int, endpoint:
         "mfa_serial": role.mfa_serial or "(none)",
         "duration": duration,
         "endpoint": endpoint,
-        "seconds": READ_TIMEOUT,
+        "seconds": READ_TIMEOUT * ATTEMPTS,
     }
     if isinstance(exc, bx.ClientError):
         code, message = _message(exc)
@@ -215,7 +218,7 @@ def translate(exc: BaseException, role: RoleProfile, *, duration: int, endpoint:
         return errors.StsTimeout(**fields)
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.HTTPClientError)):
         return errors.StsUnreachable(**fields)
-    if isinstance(exc, (bx.ResponseParserError, bx.ParamValidationError)):
+    if isinstance(exc, (ResponseParserError, bx.ParamValidationError)):
         return errors.MalformedResponse(**fields)
     if isinstance(exc, bx.NoCredentialsError):
         return errors.NoSourceCredentials(**fields)

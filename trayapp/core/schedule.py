@@ -1,0 +1,267 @@
+"""When the tray must next wake up: warnings, expiries and label refreshes.
+
+No GUI import, no polling: the pure functions say which events are owed and
+when; :class:`Scheduler` keeps exactly one pending timer armed to the next one.
+
+How to wire (tray.py)::
+
+    from trayapp.core.schedule import Scheduler, overall_state
+
+    scheduler = Scheduler(on_event=lambda ev: work_queue.put(("schedule", ev)),
+                          clock=service.now, warn=service.warn_lead())
+    # at start, after every assume/forget/renew, and from trayapp.watch's on_change:
+    scheduler.reschedule(list(visible_sessions.values()), warn=service.warn_lead())
+    # on the tray's worker, for an event `ev`:
+    #   ev.kind == "warn"   -> notifier.send(notify.expiring(ev.profile, ev.expires_at)) if prefs.notifications
+    #   ev.kind == "expire" -> notifier.send(notify.expired(ev.profile))               if prefs.notifications
+    #   every kind          -> icon = overall_state(sessions, now, warn); rebuild the menu labels
+    # on quit:
+    scheduler.close()
+
+``on_event`` runs on the timer's thread: it must only hand the event over.
+
+Rules
+    * ``warn`` fires at ``expires_at - warn``, ``expire`` at ``expires_at``; each
+      ``(kind, profile, expires_at)`` fires once.  A renewed session has a new
+      ``expires_at``, so it is warned about again.
+    * ``label`` fires at the next whole minute of remaining time of the session
+      whose label (``42 min left``, minutes rounded down) changes soonest — the
+      first instant the new label is true — only while some session is
+      unexpired.  Labels are not remembered: they recur every minute.
+    * Restart (or a session first seen while the applet runs, e.g. written by
+      ``trayapp assume`` in a terminal): a session already inside its warning
+      window gets ONE warning at once — the user may not have seen the earlier
+      one; a session already expired when first seen gets no notification at all.
+    * Suspend: the timer counts monotonic time, which stops during suspend, so it
+      fires late after a resume — by at most a minute while a session is live,
+      because a label event is never more than a minute away.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from trayapp.core.service import SessionInfo
+
+EventKind = Literal["warn", "expire", "label"]
+OverallState = Literal["none", "valid", "expiring", "expired"]
+FiredKey = tuple[str, str, datetime]
+
+MINUTE = timedelta(minutes=1)
+TICK = timedelta(microseconds=1)
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, order=True)
+class Event:
+    """Something due at ``at`` for one session (ordering: by time first)."""
+
+    at: datetime
+    kind: EventKind
+    profile: str
+    expires_at: datetime
+
+    @property
+    def key(self) -> FiredKey:
+        return (self.kind, self.profile, self.expires_at)
+
+
+def _label_change(session: SessionInfo, now: datetime) -> datetime | None:
+    """The first instant after *now* at which the whole minutes left (``42 min left``) go down.
+
+    Labels show whole minutes rounded down, so ``42 min left`` holds while 42:00 to
+    42:59.999 is left and the next label is true from just after the boundary on:
+    one datetime tick (1 µs) after it.  The last change, to "expired", is the
+    expiry event itself.
+    """
+    left = session.expires_at - now
+    whole = left // MINUTE
+    if left <= timedelta(0) or whole < 1:
+        return None
+    return session.expires_at - whole * MINUTE + TICK
+
+
+def next_events(
+    sessions: Iterable[SessionInfo],
+    now: datetime,
+    warn: timedelta,
+    fired: set[FiredKey],
+) -> list[Event]:
+    """Every event still owed, soonest first; warnings and expiries with ``at <= now`` are due.
+
+    Warnings and expiries already in *fired* are left out.  At most one label
+    event is included: the soonest label change strictly after *now* (none once
+    every session has expired).
+    """
+    events: list[Event] = []
+    labels: list[Event] = []
+    for s in sessions:
+        for kind, at in (("warn", s.expires_at - warn), ("expire", s.expires_at)):
+            event = Event(at, kind, s.profile, s.expires_at)  # type: ignore[arg-type]
+            if event.key not in fired:
+                events.append(event)
+        change = _label_change(s, now)
+        if change is not None:
+            labels.append(Event(change, "label", s.profile, s.expires_at))
+    if labels:
+        events.append(min(labels))
+    return sorted(events)
+
+
+def next_wakeup(
+    sessions: Iterable[SessionInfo],
+    now: datetime,
+    warn: timedelta,
+    fired: set[FiredKey],
+) -> datetime | None:
+    """When the one timer should go off (possibly ``<= now``: at once), or None."""
+    events = next_events(sessions, now, warn, fired)
+    return events[0].at if events else None
+
+
+def overall_state(sessions: Iterable[SessionInfo], now: datetime, warn: timedelta) -> OverallState:
+    """The icon state: any expired > any expiring > any valid > none."""
+    states = {s.state(now, warn) for s in sessions}
+    if "expired" in states:
+        return "expired"
+    if "expiring" in states:
+        return "expiring"
+    return "valid" if states else "none"
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
+
+
+TimerFactory = Callable[[float, Callable[[], None]], TimerHandle]
+
+
+def thread_timer(delay: float, callback: Callable[[], None]) -> TimerHandle:
+    """The default timer: one daemon ``threading.Timer`` (one blocking wait, no polling)."""
+    timer = threading.Timer(min(max(delay, 0.0), threading.TIMEOUT_MAX), callback)
+    timer.daemon = True
+    timer.name = "trayapp-schedule"
+    timer.start()
+    return timer
+
+
+class Scheduler:
+    """Keeps one pending timer armed to the next event; reports due events.
+
+    Thread-safe: ``reschedule`` may be called from any thread, also from inside
+    ``on_event``.  ``on_event`` is called on the timer's thread, outside the lock,
+    in time order; an exception in it is logged and the schedule goes on.
+    """
+
+    def __init__(
+        self,
+        on_event: Callable[[Event], None],
+        *,
+        clock: Callable[[], datetime],
+        warn: timedelta,
+        timer_factory: TimerFactory = thread_timer,
+    ) -> None:
+        self._on_event = on_event
+        self._clock = clock
+        self._warn = warn
+        self._timer_factory = timer_factory
+        self._lock = threading.Lock()
+        self._sessions: tuple[SessionInfo, ...] = ()
+        self._fired: set[FiredKey] = set()
+        self._seen: set[tuple[str, datetime]] = set()
+        self._timer: TimerHandle | None = None
+        self._generation = 0
+        self._wakeup: datetime | None = None
+        self._armed_label: Event | None = None
+        self._closed = False
+
+    @property
+    def wakeup(self) -> datetime | None:
+        """When the pending timer is due (None: no timer)."""
+        return self._wakeup
+
+    @property
+    def warn(self) -> timedelta:
+        return self._warn
+
+    def reschedule(self, sessions: Iterable[SessionInfo], warn: timedelta | None = None) -> None:
+        """Take the current sessions (and warning lead), cancel the timer and re-arm it."""
+        with self._lock:
+            if self._closed:
+                return
+            if warn is not None:
+                self._warn = warn
+            self._sessions = tuple(sessions)
+            self._note_new_sessions(self._clock())
+            self._arm()
+
+    def close(self) -> None:
+        """Cancel the pending timer; later calls do nothing."""
+        with self._lock:
+            self._closed = True
+            self._cancel()
+
+    # --- inside the lock ------------------------------------------------------
+
+    def _note_new_sessions(self, now: datetime) -> None:
+        present = {(s.profile, s.expires_at) for s in self._sessions}
+        for s in self._sessions:
+            ident = (s.profile, s.expires_at)
+            if ident in self._seen:
+                continue
+            self._seen.add(ident)
+            if s.expires_at <= now:  # expired before we ever saw it: nothing to tell
+                self._fired |= {("warn", s.profile, s.expires_at), ("expire", s.profile, s.expires_at)}
+        # Forget sessions that are gone and over; keep live ones (a file read
+        # mid-edit may miss a section for a moment: it must not warn twice).
+        gone = {(p, e) for p, e in self._seen if (p, e) not in present and e <= now}
+        self._seen -= gone
+        self._fired = {k for k in self._fired if (k[1], k[2]) not in gone}
+
+    def _cancel(self) -> None:
+        self._generation += 1
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._wakeup = None
+        self._armed_label = None
+
+    def _arm(self) -> None:
+        self._cancel()
+        now = self._clock()
+        events = next_events(self._sessions, now, self._warn, self._fired)
+        if not events:
+            return
+        wakeup = events[0].at
+        generation = self._generation
+        delay = max((wakeup - now).total_seconds(), 0.0)
+        self._wakeup = wakeup
+        # A label change lies strictly after "now", so it is remembered here to be
+        # reported when its instant comes rather than recomputed then.
+        self._armed_label = next((e for e in events if e.kind == "label" and e.at == wakeup), None)
+        self._timer = self._timer_factory(delay, lambda: self._fire(generation))
+
+    # --- the timer's thread ---------------------------------------------------
+
+    def _fire(self, generation: int) -> None:
+        with self._lock:
+            if generation != self._generation or self._closed:
+                return  # cancelled while it was going off
+            self._timer = None
+            now = self._clock()
+            due = [e for e in next_events(self._sessions, now, self._warn, self._fired) if e.at <= now]
+            label = self._armed_label
+            if label is not None and label.at <= now:
+                due = sorted([*(e for e in due if e.kind != "label"), label])
+            self._fired |= {e.key for e in due if e.kind != "label"}
+            self._arm()
+        for event in due:
+            try:
+                self._on_event(event)
+            except Exception:
+                log.exception("The handler of a %s event for %s failed.", event.kind, event.profile)
