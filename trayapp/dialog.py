@@ -1,0 +1,360 @@
+"""The MFA dialog: a small Tk window run as ``python -m trayapp.dialog``.
+
+It speaks JSON lines (one object per line) with its parent
+(:class:`trayapp.dialog_prompt.DialogPrompt`):
+
+parent → dialog
+    ``{"profile": P, "role_arn": A, "mfa_serial": S}`` — a request: show (or
+    switch to) these labels, empty the entry and wait for a code.  It may
+    also carry ``"error"`` and ``"countdown"`` (see below).
+
+    ``{"error": TEXT, "countdown": SECONDS | null}`` — the last code failed:
+    show TEXT inline, empty the entry, let the user try again; with a
+    countdown, tick down to the next TOTP window.
+
+    ``{"done": true}`` — close the window and exit.
+
+dialog → parent (one answer per request or error message)
+    ``{"code": "123456"}`` or ``{"cancel": true}``.
+
+The window stays open between an answer and the next message, showing that
+the code is being checked.  End of input closes it.  Nothing typed is ever
+logged; the code only travels on the pipe.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import queue
+import re
+import sys
+import threading
+import time
+import tkinter as tk
+from tkinter import font as tkfont
+from tkinter import ttk
+from typing import Any
+
+from trayapp.tk_child import print_message
+
+TITLE = "trayapp — MFA code"
+CODE_LENGTH = 6
+STEP = 30
+
+# A quiet palette that works with Tk's "clam" theme.
+BG = "#f5f6f8"
+CARD = "#ffffff"
+TEXT = "#1f2328"
+MUTED = "#5f6b7a"
+BORDER = "#d0d7de"
+ACCENT = "#1f6feb"
+ACCENT_DARK = "#1858c4"
+ERROR = "#c62828"
+ERROR_BG = "#fdecea"
+NOTE = "#8a5a00"
+
+
+def _icon_png(size: int) -> str | None:
+    """The tray icon, as base64 PNG for ``tk.PhotoImage`` (no Pillow-Tk glue)."""
+    try:
+        from trayapp.icons import render
+
+        buffer = io.BytesIO()
+        render("none", size).save(buffer, format="PNG")
+    except Exception:  # a missing Pillow only costs the picture
+        return None
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class Dialog:
+    def __init__(self, root: tk.Tk, inbox: queue.Queue[dict[str, Any] | None]) -> None:
+        self.root = root
+        self.inbox = inbox
+        self.waiting = False  # True between a request and the user's answer
+        self.countdown_until: float | None = None
+        self._shown = False
+        self._last_good = ""
+        self._build()
+
+    # --- layout ----------------------------------------------------------------
+
+    def _build(self) -> None:
+        root = self.root
+        root.title(TITLE)
+        root.configure(background=BG)
+        root.resizable(False, False)
+        root.attributes("-topmost", True)
+        root.protocol("WM_DELETE_WINDOW", self.cancel)
+
+        base = tkfont.nametofont("TkDefaultFont")
+        base.configure(size=10)
+        family = base.actual("family")
+        self.f_title = tkfont.Font(family=family, size=13, weight="bold")
+        self.f_small = tkfont.Font(family=family, size=9)
+        self.f_value = tkfont.Font(family=family, size=9, weight="bold")
+        self.f_code = tkfont.Font(family="DejaVu Sans Mono", size=22, weight="bold")
+
+        style = ttk.Style(root)
+        style.theme_use("clam")
+        style.configure(".", background=BG, foreground=TEXT)
+        style.configure("Card.TFrame", background=CARD, bordercolor=BORDER, relief="solid", borderwidth=1)
+        style.configure("Card.TLabel", background=CARD, foreground=TEXT)
+        style.configure("Muted.TLabel", background=CARD, foreground=MUTED, font=self.f_small)
+        style.configure("Value.TLabel", background=CARD, foreground=TEXT, font=self.f_value)
+        style.configure("Title.TLabel", background=BG, foreground=TEXT, font=self.f_title)
+        style.configure("Sub.TLabel", background=BG, foreground=MUTED)
+        style.configure("Status.TLabel", background=BG, foreground=MUTED, font=self.f_small)
+        style.configure("Error.TLabel", background=ERROR_BG, foreground=ERROR, font=self.f_small, padding=(8, 6))
+        style.configure("Count.TLabel", background=BG, foreground=NOTE, font=self.f_small)
+        style.configure(
+            "Code.TEntry", fieldbackground=CARD, foreground=TEXT, bordercolor=BORDER, lightcolor=CARD, padding=(6, 4)
+        )
+        style.map("Code.TEntry", bordercolor=[("focus", ACCENT)], lightcolor=[("focus", ACCENT)])
+        style.configure("TButton", padding=(14, 5))
+        style.configure(
+            "Accent.TButton",
+            background=ACCENT,
+            foreground="#ffffff",
+            bordercolor=ACCENT_DARK,
+            lightcolor=ACCENT,
+            darkcolor=ACCENT_DARK,
+            focuscolor=ACCENT,
+        )
+        style.map(
+            "Accent.TButton",
+            background=[("disabled", "#9bbcf5"), ("pressed", ACCENT_DARK), ("active", "#2f7cf6")],
+            foreground=[("disabled", "#eef3fd")],
+        )
+
+        outer = ttk.Frame(root, padding=(18, 16, 18, 14))
+        outer.grid(sticky="nsew")
+
+        header = ttk.Frame(outer)
+        header.grid(row=0, column=0, sticky="ew")
+        data = _icon_png(40)
+        if data is not None:
+            self._icon = tk.PhotoImage(data=data)
+            ttk.Label(header, image=self._icon).grid(row=0, column=0, rowspan=2, padx=(0, 12))
+            root.iconphoto(True, self._icon)
+        ttk.Label(header, text="Enter your MFA code", style="Title.TLabel").grid(row=0, column=1, sticky="w")
+        self.subtitle = ttk.Label(header, text="", style="Sub.TLabel")
+        self.subtitle.grid(row=1, column=1, sticky="w")
+
+        card = ttk.Frame(outer, style="Card.TFrame", padding=(12, 10))
+        card.grid(row=1, column=0, sticky="ew", pady=(12, 12))
+        self.values: dict[str, ttk.Label] = {}
+        rows = (("profile", "Profile"), ("role_arn", "Role"), ("mfa_serial", "MFA device"))
+        for row, (key, label) in enumerate(rows):
+            ttk.Label(card, text=label, style="Muted.TLabel").grid(row=row, column=0, sticky="w", padx=(0, 14), pady=1)
+            value = ttk.Label(card, text="", style="Value.TLabel")
+            value.grid(row=row, column=1, sticky="w", pady=1)
+            self.values[key] = value
+
+        entry_row = ttk.Frame(outer)
+        entry_row.grid(row=2, column=0, sticky="ew")
+        ttk.Label(entry_row, text="6-digit code from your authenticator app").grid(row=0, column=0, sticky="w")
+        self.code = tk.StringVar(root)
+        self.code.trace_add("write", self._on_typed)
+        self.entry = ttk.Entry(
+            entry_row, textvariable=self.code, width=9, justify="center", font=self.f_code, style="Code.TEntry"
+        )
+        self.entry.grid(row=1, column=0, sticky="w", pady=(4, 0))
+
+        self.status = ttk.Label(outer, text="", style="Status.TLabel", wraplength=380, justify="left")
+        self.status.grid(row=3, column=0, sticky="ew", pady=(10, 0))
+        self.countdown = ttk.Label(outer, text="", style="Count.TLabel")
+        self.countdown.grid(row=4, column=0, sticky="w")
+
+        buttons = ttk.Frame(outer)
+        buttons.grid(row=5, column=0, sticky="e", pady=(12, 0))
+        self.cancel_button = ttk.Button(buttons, text="Cancel", command=self.cancel)
+        self.cancel_button.grid(row=0, column=0, padx=(0, 8))
+        self.ok_button = ttk.Button(buttons, text="OK", style="Accent.TButton", command=self.submit)
+        self.ok_button.grid(row=0, column=1)
+
+        root.bind("<Return>", lambda _e: self.submit())
+        root.bind("<KP_Enter>", lambda _e: self.submit())
+        root.bind("<Escape>", lambda _e: self.cancel())
+        root.withdraw()  # shown when the first request arrives
+
+    # --- input -------------------------------------------------------------------
+
+    def _on_typed(self, *_: object) -> None:
+        text = self.code.get()
+        digits = re.sub(r"\s+", "", text)
+        if digits and (not digits.isdigit() or len(digits) > CODE_LENGTH):
+            digits = self._last_good  # refuse letters and a seventh digit
+        self._last_good = digits
+        if digits != text:
+            self.code.set(digits)
+            self.entry.icursor("end")
+
+    def submit(self) -> None:
+        if not self.waiting:
+            return
+        code = self.code.get()
+        if len(code) != CODE_LENGTH:
+            self._show_error("An MFA code is six digits.")
+            self.entry.focus_set()
+            return
+        self._answer({"code": code})
+        self._set_status("Checking the code with AWS…")
+
+    def cancel(self) -> None:
+        if self.waiting:
+            self._answer({"cancel": True})
+            self.root.destroy()
+        # While a code is being checked the parent is not listening; the
+        # answer (error or done) follows within the STS timeout.
+
+    def _answer(self, message: dict[str, Any]) -> None:
+        self.waiting = False
+        self._enable(False)
+        print_message(message)
+
+    # --- messages from the parent ---------------------------------------------
+
+    def poll(self) -> None:
+        try:
+            while True:
+                message = self.inbox.get_nowait()
+                if message is None or message.get("done"):
+                    self.root.destroy()
+                    return
+                self.handle(message)
+        except queue.Empty:
+            pass
+        self.root.after(40, self.poll)
+
+    def handle(self, message: dict[str, Any]) -> None:
+        if "profile" in message:
+            profile = str(message.get("profile", ""))
+            self.subtitle.configure(text=f"to assume the role of profile '{profile}'")
+            for key, label in self.values.items():
+                label.configure(text=str(message.get(key, "")))
+            self._set_status("")
+            self._stop_countdown()
+        error = message.get("error")
+        if error:
+            self._show_error(str(error))
+            seconds = message.get("countdown")
+            if isinstance(seconds, int | float) and seconds > 0:
+                self.countdown_until = time.monotonic() + float(seconds)
+                self._tick()
+            else:
+                self._stop_countdown()
+        self.code.set("")
+        self.waiting = True
+        self._enable(True)
+        self._present()
+
+    def _present(self) -> None:
+        root = self.root
+        if not self._shown:
+            self._shown = True
+            root.update_idletasks()
+            w, h = root.winfo_reqwidth(), root.winfo_reqheight()
+            x = (root.winfo_screenwidth() - w) // 2
+            y = (root.winfo_screenheight() - h) // 3
+            root.geometry(f"+{x}+{y}")
+            fix_x11_title(root, TITLE)
+            root.deiconify()
+        root.lift()
+        root.attributes("-topmost", True)
+        root.after(10, self._focus)
+
+    def _focus(self) -> None:
+        self.root.focus_force()
+        self.entry.focus_force()
+
+    # --- display -----------------------------------------------------------------
+
+    def _enable(self, on: bool) -> None:
+        state = ["!disabled"] if on else ["disabled"]
+        self.entry.state(state)
+        self.ok_button.state(state)
+        self.cancel_button.state(state)
+
+    def _set_status(self, text: str) -> None:
+        self.status.configure(text=text, style="Status.TLabel")
+
+    def _show_error(self, text: str) -> None:
+        self.status.configure(text=text, style="Error.TLabel")
+
+    def _stop_countdown(self) -> None:
+        self.countdown_until = None
+        self.countdown.configure(text="")
+
+    def _tick(self) -> None:
+        if self.countdown_until is None:
+            return
+        left = int(self.countdown_until - time.monotonic() + 0.999)
+        if left <= 0:
+            self.countdown.configure(text="A new code is ready: enter it now.")
+            self.countdown_until = None
+            return
+        self.countdown.configure(text=f"⏱  Next code in {left} s")
+        self.root.after(250, self._tick)
+
+
+def fix_x11_title(root: tk.Misc, title: str) -> None:
+    """Give the window a WM_NAME that X tools can match.
+
+    Tk 8.6 stores the UTF-8 bytes of a title in WM_NAME typed as Latin-1
+    ``STRING``, so ``xdotool search --name`` sees mojibake for the em dash.
+    Rewrite it as ``UTF8_STRING`` (what ``_NET_WM_NAME`` already is).
+    """
+    if root.tk.call("tk", "windowingsystem") != "x11":
+        return
+    try:
+        from Xlib import X, Xatom
+        from Xlib.display import Display
+    except ImportError:
+        return
+    try:
+        root.update_idletasks()
+        wrapper = int(root.winfo_toplevel().wm_frame(), 16)
+        display = Display(root.winfo_screen())
+        try:
+            window = display.create_resource_object("window", wrapper)
+            utf8 = display.intern_atom("UTF8_STRING")
+            window.change_property(Xatom.WM_NAME, utf8, 8, title.encode("utf-8"), X.PropModeReplace)
+            display.sync()
+        finally:
+            display.close()
+    except Exception:  # cosmetic for X tools: never worth failing the dialog
+        return
+
+
+def _read_stdin(inbox: queue.Queue[dict[str, Any] | None]) -> None:
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(message, dict):
+            inbox.put(message)
+    inbox.put(None)
+
+
+def main() -> int:
+    inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    threading.Thread(target=_read_stdin, args=(inbox,), daemon=True).start()
+    try:
+        root = tk.Tk(className="trayapp-mfa")
+    except tk.TclError as exc:
+        print(f"trayapp: the MFA dialog can't open a window: {exc}", file=sys.stderr)
+        return 3
+    dialog = Dialog(root, inbox)
+    root.after(0, dialog.poll)
+    root.mainloop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The MFA prompt of the desktop: the Tk dialog (``trayapp.dialog``) as a child process.
+
+:class:`DialogPrompt` implements :class:`trayapp.core.mfa.MfaPrompt`.  One child
+serves every ``ask()`` of one assume (a retry after an error, or the second
+role of a chain), and ``close()`` ends it.  The protocol is described in
+:mod:`trayapp.dialog`.  This module imports no GUI toolkit.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+
+from trayapp import tk_child
+from trayapp.core.errors import ReusedCode, TrayappError, WrongCode
+from trayapp.core.mfa import MfaRequest, seconds_to_next_code
+
+log = logging.getLogger(__name__)
+
+#: The sentences after which a fresh code is the cure: they get a countdown.
+_REUSED_PREFIX = ReusedCode.template.split("{", 1)[0]
+_WRONG_CODE = WrongCode.template
+
+
+class DialogUnavailable(TrayappError):
+    template = "The MFA dialog could not be shown ({reason}); use 'trayapp assume {profile} --code-stdin' instead."
+
+
+def countdown_for(error: str | None, now: float) -> int | None:
+    """Seconds to the next TOTP code when *error* says to wait for one, else None."""
+    if error and (error.startswith(_REUSED_PREFIX) or error == _WRONG_CODE):
+        return seconds_to_next_code(now)
+    return None
+
+
+class DialogPrompt:
+    """Asks for MFA codes with the Tk dialog running in a child process."""
+
+    def __init__(
+        self,
+        spawn: Callable[[], subprocess.Popen[str]] = lambda: tk_child.spawn("dialog"),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._spawn = spawn
+        self._clock = clock
+        self._proc: subprocess.Popen[str] | None = None
+        self._shown: MfaRequest | None = None
+        self._lock = threading.Lock()
+        #: The last error sentence the user saw in the dialog (the tray does not
+        #: repeat it in a notification).
+        self.last_error: str | None = None
+
+    def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
+        with self._lock:
+            proc = self._ensure_child(request)
+            message: dict[str, object] = {}
+            if request != self._shown:
+                message.update(profile=request.profile, role_arn=request.role_arn, mfa_serial=request.mfa_serial)
+                self._shown = request
+            if error:
+                message.update(error=error, countdown=countdown_for(error, self._clock()))
+                self.last_error = error
+            if not message:  # the same request again, with nothing new to say
+                message.update(profile=request.profile, role_arn=request.role_arn, mfa_serial=request.mfa_serial)
+            if not tk_child.send(proc.stdin, message):
+                self._reap()
+                raise DialogUnavailable(reason="it closed unexpectedly", profile=request.profile)
+            answer = tk_child.receive(proc.stdout)
+            if answer is None:
+                self._reap()
+                if proc.returncode not in (0, None):
+                    raise DialogUnavailable(reason=f"exit status {proc.returncode}", profile=request.profile)
+                return None  # window closed: the same as Cancel
+            if answer.get("cancel"):
+                self._reap()
+                return None
+            code = answer.get("code")
+            return code if isinstance(code, str) else None
+
+    def close(self) -> None:
+        with self._lock:
+            proc = self._proc
+            if proc is None:
+                return
+            tk_child.send(proc.stdin, {"done": True})
+            self._reap()
+
+    def abort(self) -> None:
+        """Close the dialog from another thread (the app is quitting); ask() returns None."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
+    def _ensure_child(self, request: MfaRequest) -> subprocess.Popen[str]:
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc
+        self._reap()
+        try:
+            self._proc = self._spawn()
+        except OSError as exc:
+            raise DialogUnavailable(reason=exc.strerror or type(exc).__name__, profile=request.profile) from None
+        self._shown = None
+        return self._proc
+
+    def _reap(self) -> None:
+        proc, self._proc, self._shown = self._proc, None, None
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        try:
+            proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            log.warning("the MFA dialog did not exit; stopping it")
+            proc.kill()
+            proc.wait()
