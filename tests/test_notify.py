@@ -1,0 +1,268 @@
+"""Notifications: the texts, the fallbacks, and the D-Bus backend against a real
+notification server (the harness's recorder) on a private session bus."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.fixtures import Desktop, require_tools
+from trayapp import notify
+from trayapp.core.schedule import Event, Scheduler
+from trayapp.core.service import SessionInfo
+from trayapp.notify import (
+    DbusNotifier,
+    LogNotifier,
+    PystrayNotifier,
+    choose_notifier,
+    expired_notice,
+    expiring_notice,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+PROD = SessionInfo("prod", "arn:aws:iam::123456789012:role/admin", T0 + timedelta(minutes=10))
+
+
+# --- texts -------------------------------------------------------------------------
+
+
+def test_the_warning_names_profile_session_and_local_end_time() -> None:
+    n = expiring_notice(PROD, T0)
+    local = PROD.expires_at.astimezone().strftime("%H:%M")
+    assert n.title == "prod expires in 10 min"
+    assert n.body == f"Session prod-session ends at {local}. Renew to keep working."
+    assert (n.profile, n.actions, n.urgency) == ("prod", (("renew", "Renew"),), "normal")
+
+
+def test_the_warning_rounds_minutes_up_and_never_says_zero() -> None:
+    assert expiring_notice(PROD, T0 + timedelta(milliseconds=3)).title == "prod expires in 10 min"
+    assert expiring_notice(PROD, T0 + timedelta(minutes=9, seconds=50)).title == "prod expires in 1 min"
+
+
+def test_the_expiry_notice() -> None:
+    n = expired_notice(PROD)
+    assert n.title == "prod expired"
+    assert n.body == "Session prod-session has expired. Renew to get a new one."
+    assert (n.profile, n.actions, n.urgency) == ("prod", (("renew", "Renew"),), "critical")
+
+
+def test_no_text_holds_more_than_names_and_a_time() -> None:
+    # A SessionInfo carries no secret; the texts don't even show the role ARN.
+    for n in (expiring_notice(PROD, T0), expired_notice(PROD)):
+        assert "arn:" not in n.title + n.body
+
+
+def test_icons_come_from_assets_when_present() -> None:
+    assert notify.icon_path("expiring").endswith("assets/icon-expiring-64.png")
+    assert notify.icon_path("no-such-state") == ""
+    assert notify.icon_path(None) == ""
+
+
+# --- fallbacks -------------------------------------------------------------------------
+
+
+def test_the_log_notifier_logs(caplog: pytest.LogCaptureFixture) -> None:
+    LogNotifier().send(expired_notice(PROD))
+    assert "prod expired: Session prod-session has expired." in caplog.text
+
+
+class FakeIcon:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls: list[tuple[str, str]] = []
+
+    def notify(self, message: str, title: str | None = None) -> None:
+        if self.fail:
+            raise NotImplementedError
+        self.calls.append((message, title or ""))
+
+
+def test_the_pystray_adapter_passes_body_and_title_and_swallows_failures(caplog: pytest.LogCaptureFixture) -> None:
+    icon = FakeIcon()
+    PystrayNotifier(icon).send(expired_notice(PROD))
+    assert icon.calls == [("Session prod-session has expired. Renew to get a new one.", "prod expired")]
+    PystrayNotifier(FakeIcon(fail=True)).send(expired_notice(PROD))  # xorg backend: NotImplementedError
+    assert "Could not show the notification 'prod expired'" in caplog.text
+    assert PystrayNotifier(icon).supports_actions is False
+
+
+def test_choose_notifier_off_linux_and_without_a_bus(tmp_path: Path) -> None:
+    icon = FakeIcon()
+    assert isinstance(choose_notifier(platform="darwin", icon=icon, environ={}), PystrayNotifier)
+    assert isinstance(choose_notifier(platform="win32", icon=None, environ={}), LogNotifier)
+    assert isinstance(choose_notifier(platform="linux", environ={}), LogNotifier)
+    nowhere = {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path / 'no-bus'}"}
+    assert isinstance(choose_notifier(platform="linux", environ=nowhere), LogNotifier)
+
+
+def test_an_unreachable_bus_is_logged_not_raised(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    n = DbusNotifier(f"unix:path={tmp_path / 'no-bus'}")
+    n.send(expired_notice(PROD))
+    assert n.supports_actions is False
+    assert "Could not show the notification 'prod expired'" in caplog.text
+    n.close()
+
+
+# --- D-Bus, for real ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def bus_desktop() -> Iterator[Desktop]:
+    """A private session bus with the recording notification server (no tray needed)."""
+    require_tools("Xvfb", "dbus-daemon")
+    with Desktop(notifications=True, tray=False) as d:
+        yield d
+
+
+@pytest.fixture
+def bare_bus() -> Iterator[Desktop]:
+    """A private session bus with nobody serving notifications."""
+    require_tools("Xvfb", "dbus-daemon")
+    with Desktop(notifications=False, tray=False) as d:
+        yield d
+
+
+class Actions:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+        self.event = threading.Event()
+
+    def __call__(self, profile: str, key: str) -> None:
+        self.calls.append((profile, key, threading.current_thread().name))
+        self.event.set()
+
+    def wait(self, timeout: float = 5.0) -> bool:
+        ok = self.event.wait(timeout)
+        self.event.clear()
+        return ok
+
+
+@pytest.mark.desktop
+def test_send_is_recorded_with_summary_body_actions_icon_and_urgency(bus_desktop: Desktop) -> None:
+    notifier = DbusNotifier(bus_desktop.bus_address)
+    try:
+        assert notifier.supports_actions is True
+        notifier.send(expiring_notice(PROD, T0))
+        rec = bus_desktop.wait_for_notification(lambda n: n["summary"] == "prod expires in 10 min")
+        assert rec["app_name"] == "trayapp"
+        assert rec["body"].startswith("Session prod-session ends at ")
+        assert rec["actions"] == ["renew", "Renew"]
+        assert rec["hints"]["urgency"] == 1
+        assert rec["app_icon"].endswith("icon-expiring-64.png") and Path(rec["app_icon"]).is_file()
+        assert rec["replaces_id"] == 0
+    finally:
+        notifier.close()
+
+
+def _titled(prefix: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda n: str(n["summary"]).startswith(prefix)
+
+
+@pytest.mark.desktop
+def test_the_renew_action_calls_on_action_with_the_profile_on_the_listener_thread(bus_desktop: Desktop) -> None:
+    actions = Actions()
+    notifier = DbusNotifier(bus_desktop.bus_address, on_action=actions)
+    try:
+        notifier.send(expiring_notice(PROD, T0))
+        other = SessionInfo("dev", PROD.role_arn, PROD.expires_at)
+        notifier.send(expired_notice(other))
+        recs = [bus_desktop.wait_for_notification(_titled(p)) for p in ("prod", "dev")]
+        bus_desktop.invoke_action(recs[1]["id"], "renew", close=False)
+        assert actions.wait()
+        bus_desktop.invoke_action(recs[0]["id"], "renew")  # and then closes it
+        assert actions.wait()
+        assert actions.calls == [("dev", "renew", "trayapp-notify"), ("prod", "renew", "trayapp-notify")]
+        # once closed, a (spurious) action for that id is not ours any more
+        time.sleep(0.1)
+        bus_desktop.invoke_action(recs[0]["id"], "renew", close=False)
+        bus_desktop.invoke_action(999, "renew", close=False)  # another app's notification
+        assert not actions.wait(0.3)
+    finally:
+        notifier.close()
+    assert not [t for t in threading.enumerate() if t.name == "trayapp-notify"], "the reader outlived close()"
+
+
+@pytest.mark.desktop
+def test_no_server_on_the_bus_logs_and_goes_on_then_a_late_server_is_used(
+    bare_bus: Desktop, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="trayapp.notify")
+    notifier = choose_notifier(environ=bare_bus.env, platform="linux")
+    assert isinstance(notifier, DbusNotifier)  # the bus is reachable, the server is not there yet
+    try:
+        assert notifier.supports_actions is False
+        notifier.send(expired_notice(PROD))
+        assert "Could not show the notification 'prod expired'" in caplog.text
+        assert "ServiceUnknown" in caplog.text
+
+        out = bare_bus.tmp_dir / "late.jsonl"
+        bare_bus.spawn(
+            [sys.executable, "-m", "tests.support.notify_server", str(out)],
+            name="late-server",
+            extra_env={"PYTHONPATH": str(REPO_ROOT)},
+        )
+        deadline = time.monotonic() + 10
+        while not bare_bus.name_has_owner("org.freedesktop.Notifications"):
+            assert time.monotonic() < deadline, bare_bus.log("late-server")
+            time.sleep(0.02)
+        notifier.send(expired_notice(PROD))
+        assert '"summary": "prod expired"' in out.read_text()
+        assert '"actions": ["renew", "Renew"]' in out.read_text()
+    finally:
+        notifier.close()
+
+
+@pytest.mark.desktop
+def test_a_bus_that_goes_away_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    require_tools("Xvfb", "dbus-daemon")
+    desktop = Desktop(notifications=True, tray=False).start()
+    notifier = DbusNotifier(desktop.bus_address)
+    try:
+        notifier.send(expiring_notice(PROD, T0))
+        desktop.wait_for_notification()
+    finally:
+        desktop.stop()
+    notifier.send(expired_notice(PROD))  # the bus is gone
+    notifier.send(expired_notice(PROD))  # and reconnecting fails too
+    assert caplog.text.count("Could not show the notification 'prod expired'") == 2
+    notifier.close()
+
+
+@pytest.mark.desktop
+def test_a_short_session_warns_once_and_expires_once_through_the_real_timer(bus_desktop: Desktop) -> None:
+    """Scheduler + DbusNotifier, real clock: a 1.2 s session with a 1 s warning lead."""
+    notifier = DbusNotifier(bus_desktop.bus_address)
+    session = SessionInfo("prod", PROD.role_arn, datetime.now(UTC) + timedelta(seconds=1.2))
+    expired = threading.Event()
+
+    def on_event(event: Event) -> None:
+        now = datetime.now(UTC)
+        if event.kind == "warn":
+            notifier.send(expiring_notice(session, now))
+        elif event.kind == "expire":
+            notifier.send(expired_notice(session))
+            expired.set()
+
+    scheduler = Scheduler(on_event, clock=lambda: datetime.now(UTC), warn=timedelta(seconds=1))
+    try:
+        for _ in range(3):  # as file-change events would
+            scheduler.reschedule([session])
+        assert expired.wait(5)
+        time.sleep(0.3)
+        scheduler.reschedule([session])
+        time.sleep(0.2)
+        summaries: list[Any] = [n["summary"] for n in bus_desktop.notifications()]
+        assert summaries == ["prod expires in 1 min", "prod expired"]
+        assert scheduler.wakeup is None
+    finally:
+        scheduler.close()
+        notifier.close()

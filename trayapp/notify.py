@@ -1,0 +1,387 @@
+"""Desktop notifications: one small interface, several backends.
+
+A notification that can't be shown is logged, never raised: notifications are
+an optional feature and must never break the applet.  No text here ever holds
+a secret: only profile names, the session profile name and a local time.
+
+How to wire (tray.py)::
+
+    from trayapp import notify
+
+    notifier = notify.choose_notifier(icon=pystray_icon,              # icon: only used off Linux
+                                      on_action=lambda profile, key: work_queue.put(("renew", profile)))
+    # from the schedule's events (on the tray's worker), when prefs.notifications is on:
+    notifier.send(notify.expiring_notice(session, service.now()))    # event.kind == "warn"
+    notifier.send(notify.expired_notice(session))                    # event.kind == "expire"
+    # on quit:
+    notifier.close()
+
+``on_action(profile, key)`` runs on the notifier's listener thread: it must
+only hand the work over (the key is ``"renew"``).  ``notifier.supports_actions``
+tells whether a click can renew (to word a menu hint, say).
+
+Backends
+    ``DbusNotifier``     freedesktop ``org.freedesktop.Notifications`` over the session
+                         bus with jeepney (Linux, BSD); actions where the server has them.
+    ``PystrayNotifier``  pystray's ``Icon.notify`` (macOS, Windows); no actions.
+    ``LogNotifier``      the fallback: a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from trayapp.core.service import SessionInfo
+
+log = logging.getLogger(__name__)
+
+Urgency = Literal["low", "normal", "critical"]
+ActionHandler = Callable[[str, str], None]
+
+APP_NAME = "trayapp"
+RENEW: tuple[tuple[str, str], ...] = (("renew", "Renew"),)
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+_BUS_NAME = "org.freedesktop.Notifications"
+_PATH = "/org/freedesktop/Notifications"
+_IFACE = "org.freedesktop.Notifications"
+_URGENCY_BYTE = {"low": 0, "normal": 1, "critical": 2}
+_CALL_TIMEOUT = 3.0  # seconds; a hung server must not hold the tray's worker
+_REMEMBERED = 64  # notification ids kept for ActionInvoked
+
+
+@dataclass(frozen=True)
+class Notification:
+    title: str
+    body: str
+    #: The role profile it is about (actions are reported with it), or None.
+    profile: str | None = None
+    #: (key, label) pairs, e.g. ``(("renew", "Renew"),)``.
+    actions: tuple[tuple[str, str], ...] = ()
+    urgency: Urgency = "normal"
+    #: An icon state ("expiring", "expired", ...) whose PNG in assets/ is shown, if present.
+    icon: str | None = None
+
+
+def _local_time(moment: datetime) -> str:
+    return moment.astimezone().strftime("%H:%M")
+
+
+def expiring_notice(session: SessionInfo, now: datetime) -> Notification:
+    """``prod expires in 10 min`` — minutes rounded up, so a timer a few ms late still says 10."""
+    minutes = max(1, math.ceil(session.left(now) / timedelta(minutes=1)))
+    return Notification(
+        title=f"{session.profile} expires in {minutes} min",
+        body=f"Session {session.session_profile} ends at {_local_time(session.expires_at)}. Renew to keep working.",
+        profile=session.profile,
+        actions=RENEW,
+        urgency="normal",
+        icon="expiring",
+    )
+
+
+def expired_notice(session: SessionInfo) -> Notification:
+    return Notification(
+        title=f"{session.profile} expired",
+        body=f"Session {session.session_profile} has expired. Renew to get a new one.",
+        profile=session.profile,
+        actions=RENEW,
+        urgency="critical",
+        icon="expired",
+    )
+
+
+def icon_path(state: str | None) -> str:
+    """Absolute path of ``assets/icon-STATE-64.png`` if it exists, else ``""`` (no icon)."""
+    if not state:
+        return ""
+    path = ASSETS / f"icon-{state}-64.png"
+    return str(path) if path.is_file() else ""
+
+
+class Notifier(Protocol):
+    on_action: ActionHandler | None
+
+    @property
+    def supports_actions(self) -> bool:
+        """Whether a notification's actions (Renew) can be clicked."""
+
+    def send(self, n: Notification) -> None:
+        """Show *n*; never raises."""
+
+    def close(self) -> None:
+        """Release the backend's resources; never raises."""
+
+
+class LogNotifier:
+    """The fallback: each notification becomes a log line."""
+
+    supports_actions = False
+
+    def __init__(self, on_action: ActionHandler | None = None) -> None:
+        self.on_action = on_action
+
+    def send(self, n: Notification) -> None:
+        log.warning("%s: %s", n.title, n.body)
+
+    def close(self) -> None:
+        pass
+
+
+class PystrayNotifier:
+    """pystray's ``Icon.notify`` (macOS, Windows; gtk/appindicator too). No actions."""
+
+    supports_actions = False
+
+    def __init__(self, icon: Any, on_action: ActionHandler | None = None) -> None:
+        self._icon = icon
+        self.on_action = on_action
+
+    def send(self, n: Notification) -> None:
+        try:
+            self._icon.notify(n.body, n.title)
+        except Exception as exc:  # NotImplementedError on xorg, backend errors elsewhere
+            log.warning("Could not show the notification '%s' (%s); it said: %s", n.title, exc, n.body)
+
+    def close(self) -> None:
+        pass
+
+
+class DbusNotifier:
+    """freedesktop notifications on the session bus, with jeepney (imported lazily).
+
+    One connection, opened on first use and again after the bus went away.  One
+    thread ("trayapp-notify") reads it: it hands method replies to the callers
+    and turns ``ActionInvoked`` into ``on_action(profile, key)`` for the
+    notifications sent here (``NotificationClosed`` forgets them).  It blocks
+    in a read: no wake-ups while nothing happens.
+    """
+
+    def __init__(
+        self,
+        bus_address: str | None = None,
+        *,
+        on_action: ActionHandler | None = None,
+        app_name: str = APP_NAME,
+        timeout: float = _CALL_TIMEOUT,
+    ) -> None:
+        self.on_action = on_action
+        self._address = bus_address
+        self._app_name = app_name
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._bus: _Bus | None = None
+        self._capabilities: frozenset[str] | None = None
+        self._profiles: OrderedDict[int, str] = OrderedDict()  # notification id → profile
+
+    # --- public ---------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Open the bus connection now (raises OSError and jeepney's errors)."""
+        self._connected()
+
+    @property
+    def supports_actions(self) -> bool:
+        return "actions" in self._get_capabilities()
+
+    def send(self, n: Notification) -> None:
+        try:
+            nid = self._notify(n)
+        except Exception as exc:  # any failure of an optional feature is only logged
+            log.warning("Could not show the notification '%s' (%s); it said: %s", n.title, _why(exc), n.body)
+            return
+        if n.profile is not None and n.actions:
+            with self._lock:
+                self._profiles[nid] = n.profile
+                while len(self._profiles) > _REMEMBERED:
+                    self._profiles.popitem(last=False)
+
+    def close(self) -> None:
+        with self._lock:
+            bus, self._bus = self._bus, None
+        if bus is not None:
+            bus.close()
+
+    # --- the bus ----------------------------------------------------------------
+
+    def _notify(self, n: Notification) -> int:
+        caps = self._get_capabilities()
+        actions: list[str] = []
+        if "actions" in caps:
+            for key, label in n.actions:
+                actions += [key, label]
+        hints = {"urgency": ("y", _URGENCY_BYTE[n.urgency])}
+        body = (self._app_name, 0, icon_path(n.icon), n.title, n.body, actions, hints, -1)
+        return int(self._call("Notify", "susssasa{sv}i", body)[0])
+
+    def _get_capabilities(self) -> frozenset[str]:
+        if self._capabilities is not None:
+            return self._capabilities
+        try:
+            caps = frozenset(self._call("GetCapabilities")[0])
+        except Exception as exc:
+            log.info("The notification server's capabilities are unknown (%s).", _why(exc))
+            return frozenset()  # not kept: a server may come later
+        self._capabilities = caps
+        return caps
+
+    def _call(self, method: str, signature: str | None = None, body: tuple[Any, ...] = ()) -> tuple[Any, ...]:
+        from jeepney import DBusAddress, new_method_call
+
+        address = DBusAddress(_PATH, bus_name=_BUS_NAME, interface=_IFACE)
+        return self._connected().call(new_method_call(address, method, signature, body), self._timeout)
+
+    def _connected(self) -> _Bus:
+        with self._lock:
+            if self._bus is not None and self._bus.alive:
+                return self._bus
+            self._bus = None
+            self._capabilities = None
+            address = self._address or os.environ.get("DBUS_SESSION_BUS_ADDRESS") or "SESSION"
+            self._bus = _Bus(address, self._on_signal, self._timeout)
+            return self._bus
+
+    # --- on the reader's thread -------------------------------------------------------
+
+    def _on_signal(self, member: str, body: tuple[Any, ...]) -> None:
+        if member == "ActionInvoked":
+            nid, key = body
+            with self._lock:
+                profile = self._profiles.get(int(nid))
+            handler = self.on_action
+            if profile is not None and handler is not None:
+                handler(profile, str(key))
+        elif member == "NotificationClosed":
+            with self._lock:
+                self._profiles.pop(int(body[0]), None)
+
+
+class _Bus:
+    """A jeepney connection and the one thread that reads it.
+
+    (jeepney's own ``DBusRouter`` would do, but its reader dies with a traceback
+    when the bus goes away, and it needs a second thread to consume signals.)
+    """
+
+    def __init__(self, address: str, on_signal: Callable[[str, tuple[Any, ...]], None], timeout: float) -> None:
+        from jeepney import MatchRule
+        from jeepney.bus_messages import message_bus
+        from jeepney.io.threading import open_dbus_connection
+
+        self._conn = open_dbus_connection(bus=address)
+        self._on_signal = on_signal
+        self._pending: dict[int, Future[Any]] = {}
+        self._lock = threading.Lock()
+        self.alive = True
+        self._thread = threading.Thread(target=self._read, name="trayapp-notify", daemon=True)
+        self._thread.start()
+        try:
+            self.call(message_bus.AddMatch(MatchRule(type="signal", interface=_IFACE, path=_PATH)), timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def call(self, msg: Any, timeout: float) -> tuple[Any, ...]:
+        from jeepney import MessageType
+
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a D-Bus call from inside on_action would wait for itself")
+        future: Future[Any] = Future()
+        serial = next(self._conn.outgoing_serial)
+        with self._lock:
+            if not self.alive:
+                raise ConnectionError("the session bus connection is closed")
+            self._pending[serial] = future
+        try:
+            self._conn.send(msg, serial=serial)
+            reply = future.result(timeout)
+        finally:
+            with self._lock:
+                self._pending.pop(serial, None)
+        if reply.header.message_type == MessageType.error:
+            raise _DbusError(reply)
+        return tuple(reply.body)
+
+    def close(self) -> None:
+        self._conn.close()  # interrupts the reader
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+
+    def _read(self) -> None:
+        from jeepney import HeaderFields, MessageType
+        from jeepney.io.threading import ReceiveStopped
+
+        try:
+            while True:
+                msg = self._conn.receive()
+                kind = msg.header.message_type
+                if kind in (MessageType.method_return, MessageType.error):
+                    with self._lock:
+                        future = self._pending.get(msg.header.fields.get(HeaderFields.reply_serial, 0))
+                    if future is not None and not future.done():
+                        future.set_result(msg)
+                elif kind == MessageType.signal and msg.header.fields.get(HeaderFields.interface) == _IFACE:
+                    try:
+                        self._on_signal(str(msg.header.fields.get(HeaderFields.member)), tuple(msg.body))
+                    except Exception:
+                        log.exception("A notification signal could not be handled.")
+        except ReceiveStopped:
+            pass
+        except (OSError, ValueError) as exc:  # the bus went away, or the socket was closed
+            log.info("The session bus connection ended (%s).", _why(exc))
+        finally:
+            with self._lock:
+                self.alive = False
+                pending = list(self._pending.values())
+            for future in pending:
+                if not future.done():
+                    future.set_exception(ConnectionError("the session bus connection ended"))
+
+
+class _DbusError(Exception):
+    def __init__(self, reply: Any) -> None:
+        from jeepney import HeaderFields
+
+        name = reply.header.fields.get(HeaderFields.error_name, "error")
+        text = reply.body[0] if reply.body and isinstance(reply.body[0], str) else ""
+        super().__init__(f"{name}: {text}" if text else str(name))
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def choose_notifier(
+    *,
+    environ: Mapping[str, str] | None = None,
+    platform: str | None = None,
+    icon: Any = None,
+    on_action: ActionHandler | None = None,
+) -> Notifier:
+    """The best notifier here: D-Bus when a session bus is reachable, pystray's on
+    macOS and Windows when given the icon, else the log."""
+    env = os.environ if environ is None else environ
+    plat = sys.platform if platform is None else platform
+    if plat in ("darwin", "win32"):
+        return PystrayNotifier(icon, on_action) if icon is not None else LogNotifier(on_action)
+    address = env.get("DBUS_SESSION_BUS_ADDRESS")
+    if address:
+        notifier = DbusNotifier(address, on_action=on_action)
+        try:
+            notifier.connect()
+        except Exception as exc:
+            log.info("No session bus for notifications (%s); they go to the log.", _why(exc))
+        else:
+            return notifier
+    return LogNotifier(on_action)
