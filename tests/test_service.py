@@ -35,6 +35,17 @@ duration_seconds = 7200
 role_arn = arn:aws:iam::111111111111:role/Dev
 source_profile = base
 
+[profile stage]
+role_arn = arn:aws:iam::555555555555:role/Stage
+source_profile = base
+mfa_serial = arn:aws:iam::000000000000:mfa/alice
+
+[profile long]
+role_arn = arn:aws:iam::666666666666:role/Long
+source_profile = base
+mfa_serial = arn:aws:iam::000000000000:mfa/alice
+duration_seconds = 14400
+
 [profile dev-session]
 role_arn = arn:aws:iam::111111111111:role/Shadow
 source_profile = base
@@ -73,6 +84,18 @@ class FakeSts:
                         "Expiration": NOW + timedelta(seconds=params["DurationSeconds"]),
                     },
                     "AssumedRoleUser": {"Arn": f"arn:aws:sts::1:assumed-role/{role}/{params['RoleSessionName']}"},
+                }
+
+            def get_session_token(self, **params: Any) -> dict[str, Any]:
+                fake.calls.append({"Action": "GetSessionToken", **params})
+                fake.signers.append(credentials.access_key_id)
+                return {
+                    "Credentials": {
+                        "AccessKeyId": "ASIAMFASESSION000001",
+                        "SecretAccessKey": "mfa-secret",
+                        "SessionToken": "mfa-token",
+                        "Expiration": NOW + timedelta(seconds=params["DurationSeconds"]),
+                    }
                 }
 
         return Client()
@@ -218,3 +241,59 @@ def test_messages_never_carry_secrets(service: Service, sts: FakeSts) -> None:
         service.assume("dev", ScriptedPrompt())
     assert "AKIABASE" not in str(info.value)
     assert str(info.value) == "The credentials of source profile 'base' have expired; refresh them, then try again."
+
+
+@pytest.fixture
+def resident(env: dict[str, str], sts: FakeSts, clock: Clock) -> Service:
+    """A long-lived service, as in the tray: MFA sessions kept in memory."""
+    return Service(
+        environ=env,
+        clock=lambda: NOW,
+        sts_clients=sts.client,
+        source_resolver=lambda role: Credentials("AKIABASE", "s"),
+        used_codes=UsedCodes(clock),
+        mfa_sessions=True,
+    )
+
+
+def test_one_code_unlocks_every_role_of_the_same_user(resident: Service, sts: FakeSts) -> None:
+    prompt = ScriptedPrompt("123456")
+    resident.assume("prod", prompt)
+    assert not resident.can_renew_silently("long")
+    assert resident.can_renew_silently("stage")
+    silent = ScriptedPrompt()
+    resident.assume("stage", silent)
+    resident.assume("prod", silent)
+    assert silent.asked == []
+    assert [c.get("Action", "AssumeRole") for c in sts.calls] == [
+        "GetSessionToken", "AssumeRole", "AssumeRole", "AssumeRole"
+    ]
+    assert sts.signers[1:] == ["ASIAMFASESSION000001"] * 3
+    assert all("TokenCode" not in c for c in sts.calls[1:])
+    (mfa,) = resident.mfa_sessions()
+    assert mfa.expires_at == NOW + timedelta(hours=12)
+    assert "mfa-secret" not in repr(mfa)
+
+
+def test_a_role_longer_than_an_hour_still_asks_its_own_code(resident: Service, sts: FakeSts) -> None:
+    resident.assume("prod", ScriptedPrompt("123456"))
+    prompt = ScriptedPrompt("654321")
+    resident.assume("long", prompt)
+    assert [r.profile for r, _ in prompt.asked] == ["long"]
+    assert sts.calls[-1]["TokenCode"] == "654321" and sts.calls[-1]["DurationSeconds"] == 14400
+
+
+def test_the_preference_turns_mfa_sessions_off(env: dict[str, str], sts: FakeSts, clock: Clock) -> None:
+    from trayapp.core.preferences import Preferences
+
+    service = Service(
+        environ=env, clock=lambda: NOW, sts_clients=sts.client,
+        source_resolver=lambda role: Credentials("AKIABASE", "s"), used_codes=UsedCodes(clock),
+        mfa_sessions=True, preferences=lambda: Preferences(mfa_session=False),
+    )
+    service.assume("prod", ScriptedPrompt("123456"))
+    prompt = ScriptedPrompt("654321")
+    service.assume("stage", prompt)
+    assert len(prompt.asked) == 1
+    assert all(c.get("Action") != "GetSessionToken" for c in sts.calls)
+    assert service.mfa_sessions() == []

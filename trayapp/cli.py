@@ -185,6 +185,45 @@ def cmd_forget(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_console(service: Service, args: argparse.Namespace) -> int:
+    url = service.console_url(args.profile)
+    if args.print_url:
+        print(url)
+        return 0
+    import webbrowser
+
+    if not webbrowser.open(url):
+        raise errors.UsageError(reason="No web browser could be opened; use --print-url and open the URL yourself.")
+    print(f"Opened the AWS console for {args.profile}.")
+    return 0
+
+
+#: A cached session with less than this left is renewed before it is handed to an SDK.
+CREDENTIAL_PROCESS_MIN_LEFT = timedelta(minutes=5)
+
+
+def cmd_credential_process(service: Service, args: argparse.Namespace) -> int:
+    """Process credentials (Version 1) of a valid session, assuming the role first when needed."""
+    try:
+        creds, expires = service.session_credentials(args.profile, CREDENTIAL_PROCESS_MIN_LEFT)
+    except errors.NoSession:
+        args.code, args.code_stdin = None, False
+        service.assume(args.profile, choose_prompt(args, args.profile))
+        creds, expires = service.session_credentials(args.profile)
+    print(
+        json.dumps(
+            {
+                "Version": 1,
+                "AccessKeyId": creds.access_key_id,
+                "SecretAccessKey": creds.secret_access_key,
+                "SessionToken": creds.session_token,
+                "Expiration": expires.isoformat(timespec="seconds"),
+            }
+        )
+    )
+    return 0
+
+
 def cmd_prefs(service: Service, args: argparse.Namespace) -> int:
     store = PreferenceStore()
     prefs = store.load()
@@ -246,6 +285,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("profile", metavar="PROFILE")
     p.set_defaults(func=cmd_forget)
 
+    p = sub.add_parser("console", help="open the AWS console as PROFILE's session")
+    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("--print-url", action="store_true", help="print the sign-in URL instead of opening it")
+    p.set_defaults(func=cmd_console)
+
+    p = sub.add_parser(
+        "credential-process",
+        help="print PROFILE's session as process credentials (for credential_process in ~/.aws/config)",
+    )
+    p.add_argument("profile", metavar="PROFILE")
+    p.set_defaults(func=cmd_credential_process)
+
     p = sub.add_parser("prefs", help="show or set preferences (kept in the OS keyring)")
     p.add_argument("action", nargs="?", choices=["show", "set"], default="show")
     p.add_argument("key", nargs="?", choices=list(KEYS), metavar="KEY")
@@ -260,8 +311,16 @@ def _seconds(text: str) -> int:
     return int(text)
 
 
+def configure_logging() -> None:
+    """TRAYAPP_LOG sets trayapp's own level only: botocore's debug log prints request
+    and response bodies, keys and tokens included, so it stays at WARNING."""
+    logging.basicConfig(level=logging.WARNING, format="trayapp: %(message)s")
+    level = os.environ.get("TRAYAPP_LOG", "WARNING").upper()
+    logging.getLogger("trayapp").setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
+
+
 def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Service] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("TRAYAPP_LOG", "WARNING").upper(), format="trayapp: %(message)s")
+    configure_logging()
     args = build_parser().parse_args(argv)
     try:
         store = PreferenceStore()

@@ -180,3 +180,7 @@ class MalformedResponse(StsError):
 
 class StsRefused(StsError):
     template = "AWS STS refused the request ({code}); see the AWS documentation for {code}."
+
+
+class SigninFailed(TrayappError):
+    template = "The AWS console sign-in for '{profile}' failed: {reason}."

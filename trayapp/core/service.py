@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from trayapp.core import errors, profiles
 from trayapp.core.credentials_file import CredentialsFile
@@ -30,10 +30,14 @@ from trayapp.core.sts import (
     SourceResolver,
     StsClientFactory,
     assume_role,
+    get_session_token,
     resolve_source,
 )
 
 State = Literal["active", "expiring", "expired"]
+T = TypeVar("T")
+#: GetSessionToken length for an IAM user's MFA session (held in memory only).
+MFA_SESSION_SECONDS = 12 * 3600
 DEFAULT_REGION = "us-east-1"
 CHAIN_LIMIT = 3600  # STS caps sessions of roles assumed from a role session at one hour
 #: A parent session with less than this left is renewed before it signs a chained call.
@@ -86,6 +90,16 @@ class RoleEntry:
 
 
 @dataclass(frozen=True)
+class MfaSession:
+    """Credentials from GetSessionToken with MFA: in memory only, never on disk."""
+
+    source: str
+    serial: str
+    credentials: Credentials = field(repr=False)
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class AssumeResult:
     session: SessionInfo
     assumed_arn: str
@@ -111,7 +125,10 @@ class Service:
         source_resolver: SourceResolver = resolve_source,
         preferences: Callable[[], Preferences] = Preferences,
         used_codes: UsedCodes | None = None,
+        mfa_sessions: bool = False,
     ) -> None:
+        """*mfa_sessions*: keep GetSessionToken sessions in memory to sign later
+        AssumeRoles without a code — worth it only in a long-lived process (the tray)."""
         self._environ = environ
         self._clock = clock
         self._sts_clients: StsClientFactory = sts_clients or BotoStsClients()
@@ -121,6 +138,8 @@ class Service:
         self._config: AwsConfig | None = None
         self._config_stamp: tuple[object, ...] | None = None
         self._lock = threading.RLock()
+        self._mfa: dict[tuple[str, str], MfaSession] = {}
+        self._mfa_enabled = mfa_sessions
 
     # --- reading -------------------------------------------------------------
 
@@ -190,8 +209,24 @@ class Service:
                 f"of '{role.name}' lasts 3600 s instead of {duration} s."
             )
             duration = CHAIN_LIMIT
-        client = self._sts_clients(creds, cfg.source_region(role) or DEFAULT_REGION)
-        assumed, code = self._call_sts(client, role, prompt, duration)
+        region = cfg.source_region(role) or DEFAULT_REGION
+        session_name = role.role_session_name or _session_user()
+        if self._mfa_session_fits(role, parent_is_role, duration):
+            mfa = self._mfa_session(role, creds, region, prompt)
+            client = self._sts_clients(mfa.credentials, region)
+            assumed = assume_role(client, role, duration=duration, code=None, session_name=session_name)
+            code = None
+        elif role.mfa_serial:
+            client = self._sts_clients(creds, region)
+            assumed, code = self._with_code(
+                role,
+                prompt,
+                lambda c: assume_role(client, role, duration=duration, code=c, session_name=session_name),
+            )
+        else:
+            client = self._sts_clients(creds, region)
+            assumed = assume_role(client, role, duration=duration, code=None, session_name=session_name)
+            code = None
         try:
             notes += self._write(cfg, role, assumed)
         finally:
@@ -199,6 +234,69 @@ class Service:
                 self._used.remember(role.mfa_serial, code)
         info = SessionInfo(role.name, role.role_arn, assumed.expiration)
         return AssumeResult(info, assumed.assumed_arn, notes)
+
+    # --- the MFA session: one code, many roles ------------------------------------
+
+    def _mfa_session_fits(self, role: RoleProfile, parent_is_role: bool, duration: int) -> bool:
+        return bool(
+            self._mfa_enabled
+            and role.mfa_serial
+            and not parent_is_role
+            and duration <= CHAIN_LIMIT
+            and self._preferences().mfa_session
+        )
+
+    def _mfa_key(self, role: RoleProfile) -> tuple[str, str]:
+        return (role.source, role.mfa_serial or "")
+
+    def mfa_sessions(self) -> list[MfaSession]:
+        """MFA sessions alive now (in memory only), soonest ending first."""
+        now = self._clock()
+        with self._lock:
+            alive = [m for m in self._mfa.values() if m.expires_at - now > MIN_PARENT_LEFT]
+        return sorted(alive, key=lambda m: m.expires_at)
+
+    def end_mfa_sessions(self) -> None:
+        with self._lock:
+            self._mfa.clear()
+
+    def _mfa_session(self, role: RoleProfile, creds: Credentials, region: str, prompt: MfaPrompt) -> MfaSession:
+        current = self._live_mfa(role)
+        if current is not None:
+            return current
+        client = self._sts_clients(creds, region)
+        token, code = self._with_code(
+            role, prompt, lambda c: get_session_token(client, role, code=c, duration=MFA_SESSION_SECONDS)
+        )
+        if role.mfa_serial and code:
+            self._used.remember(role.mfa_serial, code)
+        assert token.expiration is not None
+        session = MfaSession(role.source, role.mfa_serial or "", token, token.expiration)
+        with self._lock:
+            self._mfa[self._mfa_key(role)] = session
+        return session
+
+    def can_renew_silently(self, name: str) -> bool:
+        """True when *name* can be assumed again now without asking for a code."""
+        cfg = self.config()
+        role = cfg.roles.get(name)
+        if role is None:
+            return False
+        src = role.source_profile
+        if src is not None and src != name and src in cfg.roles:
+            parent_ok = self._valid_credentials(cfg.roles[src], MIN_PARENT_LEFT) is not None
+            return role.mfa_serial is None and (parent_ok or self.can_renew_silently(src))
+        if role.mfa_serial is None:
+            return True
+        duration = role.duration_seconds or self._preferences().duration
+        return self._mfa_session_fits(role, False, duration) and self._live_mfa(role) is not None
+
+    def _live_mfa(self, role: RoleProfile) -> MfaSession | None:
+        with self._lock:
+            current = self._mfa.get(self._mfa_key(role))
+        if current is not None and current.expires_at - self._clock() > MIN_PARENT_LEFT:
+            return current
+        return None
 
     def _precheck(self, cfg: AwsConfig, role: RoleProfile) -> list[str]:
         """Refuse a foreign section before asking for a code; note a shadowing profile."""
@@ -240,12 +338,12 @@ class Service:
         except KeyError:
             return None
 
-    def _call_sts(
-        self, client: Any, role: RoleProfile, prompt: MfaPrompt, duration: int
-    ) -> tuple[AssumedRole, str | None]:
-        session_name = role.role_session_name or _session_user()
-        if not role.mfa_serial:
-            return assume_role(client, role, duration=duration, code=None, session_name=session_name), None
+    def _with_code(self, role: RoleProfile, prompt: MfaPrompt, call: Callable[[str], T]) -> tuple[T, str]:
+        """Ask for a code and make *call* with it until it succeeds or the user gives up.
+
+        Every failure is shown in the prompt, which stays open for another try.
+        """
+        assert role.mfa_serial is not None
         request = MfaRequest(role.name, role.role_arn, role.mfa_serial)
         error: errors.TrayappError | None = None
         while True:
@@ -259,7 +357,7 @@ class Service:
                 error = exc
                 continue
             try:
-                return assume_role(client, role, duration=duration, code=code, session_name=session_name), code
+                return call(code), code
             except errors.StsError as exc:
                 if isinstance(exc, errors.WrongCode):
                     self._used.remember(role.mfa_serial, code)
@@ -292,6 +390,28 @@ class Service:
             ("AWS_SESSION_TOKEN", values.get("aws_session_token", "")),
         ]
         return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in pairs)
+
+    def session_credentials(self, name: str, min_left: timedelta = timedelta(0)) -> tuple[Credentials, datetime]:
+        """The keys of *name*'s valid session (for credential_process and the console)."""
+        role = self.config().role(name)
+        values = self.credentials_file().read_managed().get(role.session_profile)
+        expires = _parse_time(values.get(KEY_EXPIRES) if values else None)
+        if not values or expires - self._clock() <= min_left or "aws_access_key_id" not in values:
+            raise errors.NoSession(profile=name)
+        creds = Credentials(
+            values["aws_access_key_id"], values.get("aws_secret_access_key", ""), values.get("aws_session_token")
+        )
+        return creds, expires
+
+    def console_url(self, name: str) -> str:
+        """A sign-in URL for the AWS console as *name*'s session (partition-aware)."""
+        from trayapp.core.console import signin_url
+
+        cfg = self.config()
+        role = cfg.role(name)
+        creds, _ = self.session_credentials(name)
+        environ = dict(os.environ if self._environ is None else self._environ)
+        return signin_url(name, creds, role.role_arn, cfg.source_region(role), environ=environ)
 
     def forget(self, name: str) -> bool:
         """Remove the applet's section for *name*; False when there was none."""

@@ -168,6 +168,24 @@ def assume_role(
     return AssumedRole(creds, expiration.astimezone(UTC), arn)
 
 
+def get_session_token(client: Any, role: RoleProfile, *, code: str, duration: int) -> Credentials:
+    """GetSessionToken with the role's MFA device: the MFA session that signs many AssumeRoles."""
+    try:
+        response = client.get_session_token(
+            DurationSeconds=duration, SerialNumber=role.mfa_serial, TokenCode=code
+        )
+    except Exception as exc:
+        raise translate(exc, role, duration=duration, endpoint=_endpoint(client)) from None
+    try:
+        c = response["Credentials"]
+        expiration = c["Expiration"]
+        if not isinstance(expiration, datetime):
+            raise TypeError("Expiration")
+        return Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], expiration.astimezone(UTC))
+    except (KeyError, TypeError):
+        raise errors.MalformedResponse(role_arn=role.role_arn) from None
+
+
 def _endpoint(client: Any) -> str:
     try:
         return str(client.meta.endpoint_url)
