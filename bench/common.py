@@ -104,7 +104,10 @@ class AwsHome:
     @property
     def env(self) -> dict[str, str]:
         """Like tests.support.fixtures.aws_env: no inherited AWS_*, HOME here, STS at moto."""
-        env = clean_base_env(self.base)
+        if self.base is None:
+            env = clean_base_env()
+        else:  # a Desktop's env: keep its DISPLAY, bus and TMPDIR
+            env = {k: v for k, v in self.base.items() if not k.startswith("AWS_")}
         runtime = self.root / "run"
         env.update(
             HOME=str(self.home),
@@ -142,13 +145,15 @@ def role_arn(i: int) -> str:
 
 
 def write_config(path: Path, roles: int) -> None:
-    """``roles`` MFA role profiles (role0000…) plus ``plain`` (no MFA), all from ``bench-src``."""
-    parts = [f"[profile {SOURCE}]\nregion = {REGION}\n", f"[profile plain]\nrole_arn = {role_arn(9999)}\nsource_profile = {SOURCE}\n"]
+    """``roles`` MFA role profiles (role0000…, first in the menu) plus ``plain`` (no MFA), all from
+    ``bench-src``."""
+    parts = [f"[profile {SOURCE}]\nregion = {REGION}\n"]
     for i in range(roles):
         parts.append(
             f"[profile {role_name(i)}]\nrole_arn = {role_arn(i)}\nsource_profile = {SOURCE}\n"
             f"mfa_serial = {MFA_SERIAL}\nregion = {REGION}\n"
         )
+    parts.append(f"[profile plain]\nrole_arn = {role_arn(9999)}\nsource_profile = {SOURCE}\n")
     path.write_text("\n".join(parts))
 
 

@@ -1,0 +1,127 @@
+"""5. Scale: 10, 100, 1,000 role profiles → roles() + menu build and ``trayapp list``;
+credentials files of 10, 100, 1,000 sections → one ``write_section`` update."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    REGION,
+    aws_home,
+    check,
+    growth,
+    patched_environ,
+    role_arn,
+    role_name,
+    run_timed,
+    summary,
+    trayapp_argv,
+)
+
+SIZES = (10, 100, 1000)
+
+
+def _menu_builder() -> tuple[Callable[[Any], object], str]:
+    """(service → menu, what it times): trayapp.menu_model.build_menu when it exists."""
+    try:
+        from trayapp.menu_model import build_menu
+    except ImportError:
+        return (lambda service: service.roles()), "Service.roles() only (no trayapp.menu_model.build_menu)"
+
+    takes_path = "config_path" in inspect.signature(build_menu).parameters
+
+    def build(service: Any) -> object:
+        roles = service.roles()
+        kwargs = {"config_path": service.config().config_path} if takes_path else {}
+        return build_menu(roles, service.problems(), service.now(), service.warn_lead(), **kwargs)
+
+    return build, "Service.roles() + trayapp.menu_model.build_menu()"
+
+
+def _timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def menu_and_list(sts_url: str, sizes: Sequence[int], repeat: int, cli_runs: int) -> dict[str, Any]:
+    from trayapp.core.preferences import Preferences
+    from trayapp.core.service import Service
+
+    build, what = _menu_builder()
+    rows: dict[str, Any] = {}
+    for n in sizes:
+        # Half the roles have a session, as in a busy day's credentials file.
+        with aws_home(sts_url, roles=n, sessions=n // 2) as home:
+            with patched_environ(home.env):
+                import os
+
+                cold = []
+                for _ in range(repeat):  # a fresh service: config parsed, files read
+                    service = Service(environ=os.environ, preferences=Preferences)
+                    cold += _timed(lambda s=service: build(s), 1)
+                service = Service(environ=os.environ, preferences=Preferences)
+                build(service)
+                warm = _timed(lambda: build(service), repeat)  # config cached, credentials re-read
+                entries = len(service.roles())
+                if entries != n + 1:
+                    raise RuntimeError(f"expected {n + 1} roles, the service listed {entries}")
+            listing = []
+            for _ in range(cli_runs):
+                seconds, res = run_timed([*trayapp_argv(), "list"], home.env)
+                check(res, "trayapp list")
+                if res.stdout.count("\n") < n:
+                    raise RuntimeError(f"trayapp list printed {res.stdout.count(chr(10))} lines for {n} roles")
+                listing.append(seconds)
+        rows[str(n)] = {"menu_cold": summary(cold), "menu_warm": summary(warm), "list_cli": summary(listing)}
+    out: dict[str, Any] = {"menu_timed": what, "sizes": list(sizes), "by_size": rows}
+    for key in ("menu_cold", "menu_warm", "list_cli"):
+        out[f"{key}_growth"] = growth(sizes, [rows[str(n)][key]["median_ms"] for n in sizes])
+    return out
+
+
+def _values(i: int) -> dict[str, str]:
+    return {
+        "aws_access_key_id": f"ASIAUPDATED{i:09d}",
+        "aws_secret_access_key": "u" * 40,
+        "aws_session_token": "v" * 300,
+        "region": REGION,
+        "trayapp_profile": role_name(0),
+        "trayapp_role_arn": role_arn(0),
+        "trayapp_expiration": "2099-01-01T00:00:00+00:00",
+    }
+
+
+def credentials_update(sts_url: str, sizes: Sequence[int], repeat: int) -> dict[str, Any]:
+    """Replace one section in the middle of a file of n sections, as Service does it (a fresh
+    CredentialsFile each time) and with one reused object (the verified-bytes fast path)."""
+    from trayapp.core.credentials_file import CredentialsFile
+
+    rows: dict[str, Any] = {}
+    counter = iter(range(10**9))
+    for n in sizes:
+        with aws_home(sts_url, roles=0, sessions=n) as home:
+            path: Path = home.credentials
+            section = f"{role_name(n // 2)}-session"
+            CredentialsFile(path).write_section(section, _values(next(counter)))  # warm the page cache
+            fresh = _timed(lambda p=path, s=section: CredentialsFile(p).write_section(s, _values(next(counter))),
+                           repeat)
+            reused_file = CredentialsFile(path)
+            reused_file.read_managed()
+            reused = _timed(lambda f=reused_file, s=section: f.write_section(s, _values(next(counter))), repeat)
+            size_kb = path.stat().st_size / 1024
+        rows[str(n)] = {"fresh_object": summary(fresh), "reused_object": summary(reused), "file_kb": round(size_kb, 1)}
+    out: dict[str, Any] = {"sizes": list(sizes), "by_size": rows}
+    for key in ("fresh_object", "reused_object"):
+        out[f"{key}_growth"] = growth(sizes, [rows[str(n)][key]["median_ms"] for n in sizes])
+    return out
+
+
+__all__ = ["SIZES", "credentials_update", "menu_and_list"]
