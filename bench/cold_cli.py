@@ -20,8 +20,21 @@ echo "export AWS_SESSION_TOKEN=$(printf '%s' "$creds" | jq -r .Credentials.Sessi
 def commands(code: str) -> dict[str, tuple[list[str], str]]:
     """name → (argv, stdin) for one run of each way, with MFA *code*."""
     arn = role_arn(0)
-    aws = [AWS, "sts", "assume-role", "--profile", SOURCE, "--role-arn", arn, "--role-session-name", "bench",
-           "--serial-number", MFA_SERIAL, "--token-code", code]
+    aws = [
+        AWS,
+        "sts",
+        "assume-role",
+        "--profile",
+        SOURCE,
+        "--role-arn",
+        arn,
+        "--role-session-name",
+        "bench",
+        "--serial-number",
+        MFA_SERIAL,
+        "--token-code",
+        code,
+    ]
     script = MANUAL.format(aws=shlex.quote(AWS), src=SOURCE, arn=arn, serial=MFA_SERIAL)
     return {
         "trayapp": ([*trayapp_argv(), "assume", "role0000", "--code-stdin"], code + "\n"),
@@ -31,7 +44,7 @@ def commands(code: str) -> dict[str, tuple[list[str], str]]:
 
 
 def _validate(name: str, stdout: str) -> None:
-    if name == "manual" and stdout.count("export AWS_") != 3 or name == "manual" and "null" in stdout:
+    if name == "manual" and (stdout.count("export AWS_") != 3 or "null" in stdout):
         raise RuntimeError(f"the manual recipe printed {stdout!r}")
     if name == "aws" and "SessionToken" not in stdout:
         raise RuntimeError("aws sts assume-role printed no credentials")

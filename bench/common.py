@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import statistics
@@ -66,7 +67,7 @@ def growth(sizes: Sequence[int], values: Sequence[float | None]) -> dict[str, An
     (≈0 constant, ≈1 linear, ≈2 quadratic) of a least-squares fit."""
     pairs = [(n, v) for n, v in zip(sizes, values, strict=True) if v is not None and v > 0]
     out: dict[str, Any] = {"ratios": {}, "loglog_slope": None}
-    for (n0, v0), (n1, v1) in zip(pairs, pairs[1:], strict=False):
+    for (n0, v0), (n1, v1) in itertools.pairwise(pairs):
         out["ratios"][f"{n1}/{n0}"] = round(v1 / v0, 2)
     if len(pairs) >= 2:
         xs = [math.log(n) for n, _ in pairs]
@@ -125,8 +126,14 @@ class AwsHome:
 
 
 @contextmanager
-def aws_home(sts_url: str, *, roles: int = 1, sessions: int = 0, base: Mapping[str, str] | None = None,
-             prefix: str = "trayapp-bench-") -> Iterator[AwsHome]:
+def aws_home(
+    sts_url: str,
+    *,
+    roles: int = 1,
+    sessions: int = 0,
+    base: Mapping[str, str] | None = None,
+    prefix: str = "trayapp-bench-",
+) -> Iterator[AwsHome]:
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         h = AwsHome(Path(tmp), sts_url, base)
         (h.home / ".aws").mkdir(parents=True, mode=0o700)
@@ -205,10 +212,13 @@ class Codes:
 # --- processes --------------------------------------------------------------------------
 
 
-def run_timed(argv: Sequence[str], env: Mapping[str, str], *, stdin: str = "", timeout: float = 60) -> tuple[float, subprocess.CompletedProcess[str]]:
+def run_timed(
+    argv: Sequence[str], env: Mapping[str, str], *, stdin: str = "", timeout: float = 60
+) -> tuple[float, subprocess.CompletedProcess[str]]:
     t0 = time.perf_counter()
-    res = subprocess.run(list(argv), env=dict(env), input=stdin, capture_output=True, text=True, timeout=timeout,
-                         cwd=REPO_ROOT)
+    res = subprocess.run(
+        list(argv), env=dict(env), input=stdin, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT
+    )
     return time.perf_counter() - t0, res
 
 
@@ -253,10 +263,12 @@ def cpu_seconds(pid: int) -> float:
 
 def git_commit() -> str | None:
     try:
-        res = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
-                             timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "trayapp"], cwd=REPO_ROOT, capture_output=True,
-                               text=True, timeout=5)
+        res = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "trayapp"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5
+        )
     except OSError:
         return None
     return res.stdout.strip() + ("+dirty(trayapp/)" if dirty.stdout.strip() else "")

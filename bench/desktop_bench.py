@@ -37,8 +37,7 @@ def backends() -> list[str]:
 
 def boto_on_start_path() -> dict[str, bool]:
     """Does importing the tray module pull in boto3/botocore?"""
-    probe = ("import sys, trayapp.tray, trayapp.cli; "
-             "print(int('boto3' in sys.modules), int('botocore' in sys.modules))")
+    probe = "import sys, trayapp.tray, trayapp.cli; print(int('boto3' in sys.modules), int('botocore' in sys.modules))"
     res = subprocess.run([PYTHON, "-c", probe], capture_output=True, text=True, timeout=30, cwd=REPO_ROOT)
     check(res, "import probe")
     boto3, botocore = res.stdout.split()
@@ -75,8 +74,9 @@ def _poll(probe: Callable[[], Any], timeout: float, interval: float = 0.002) -> 
 class TrayRun:
     """One ``trayapp`` tray process on the desktop, timed from just before its start."""
 
-    def __init__(self, desktop: Desktop, env: dict[str, str], backend: str, name: str,
-                 *, importtime: bool = False) -> None:
+    def __init__(
+        self, desktop: Desktop, env: dict[str, str], backend: str, name: str, *, importtime: bool = False
+    ) -> None:
         self.desktop = desktop
         env = {**env, "PYSTRAY_BACKEND": backend, "TRAYAPP_LOG": "info"}
         argv = [PYTHON, "-X", "importtime", "-m", "trayapp"] if importtime else trayapp_argv()
@@ -236,7 +236,8 @@ def idle_cost(desktop: Desktop, home: Any, backend: str, seconds: float) -> dict
         if _drive_assume_in_tray(run, code, home.credentials):
             out["assume_driven_by"] = "the tray itself (menu → Assume role → Tk MFA dialog, via xdotool)"
         else:
-            _, res = run_timed([*trayapp_argv(), "assume", "role0000", "--code-stdin"], env, stdin=Codes(410000)() + "\n")
+            argv = [*trayapp_argv(), "assume", "role0000", "--code-stdin"]
+            _, res = run_timed(argv, env, stdin=Codes(410000)() + "\n")
             check(res, "trayapp assume (for the idle run)")
             out["assume_driven_by"] = "trayapp assume in another process (the tray could not be driven)"
         time.sleep(2.0)

@@ -10,7 +10,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import MFA_SERIAL, PYTHON, REGION, SOURCE_KEY_ID, SOURCE_SECRET, Codes, patched_environ, role_arn, summary
+from bench.common import (
+    MFA_SERIAL,
+    PYTHON,
+    REGION,
+    SOURCE_KEY_ID,
+    SOURCE_SECRET,
+    Codes,
+    patched_environ,
+    role_arn,
+    summary,
+)
 from tests.support.desktop import REPO_ROOT
 
 
@@ -112,8 +122,11 @@ def _sts_floor(sts_url: str, count: int) -> dict[str, Any]:
 
     session = botocore.session.Session()
     client = session.create_client(
-        "sts", region_name=REGION, endpoint_url=sts_url,
-        aws_access_key_id=SOURCE_KEY_ID, aws_secret_access_key=SOURCE_SECRET,
+        "sts",
+        region_name=REGION,
+        endpoint_url=sts_url,
+        aws_access_key_id=SOURCE_KEY_ID,
+        aws_secret_access_key=SOURCE_SECRET,
     )
     times = []
     for i in range(count + 1):
@@ -151,10 +164,13 @@ print(json.dumps(out))
 def rss_probe(home: Any) -> dict[str, Any]:
     """RSS of a fresh process holding only the core, before and after one assume — what the
     engine adds to any resident shell (the tray process adds pystray/Tk/GTK on top)."""
-    res = subprocess.run([PYTHON, "-c", _RSS_PROBE], env=home.env, capture_output=True, text=True, timeout=60,
-                         cwd=REPO_ROOT)
+    res = subprocess.run(
+        [PYTHON, "-c", _RSS_PROBE], env=home.env, capture_output=True, text=True, timeout=60, cwd=REPO_ROOT
+    )
     if res.returncode != 0:
         raise RuntimeError(f"RSS probe failed: {res.stderr.strip()[-800:]}")
     data: dict[str, Any] = json.loads(res.stdout)
-    return {(k[:-3] + "_mb" if k.endswith("_kb") else k): (round(v / 1024, 1) if k.endswith("_kb") else v)
-            for k, v in data.items()}
+    return {
+        (k[:-3] + "_mb" if k.endswith("_kb") else k): (round(v / 1024, 1) if k.endswith("_kb") else v)
+        for k, v in data.items()
+    }

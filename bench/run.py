@@ -75,32 +75,85 @@ def info(ident: str, label: str, value: Any, unit: str = "", note: str = "") -> 
     return {"id": ident, "label": label, "value": value, "unit": unit, "budget": None, "met": None, "note": note}
 
 
+def _heaviest(imports: dict[str, float], count: int = 4) -> str:
+    return ", ".join(f"{name} {ms}" for name, ms in list(imports.items())[:count])
+
+
 def budget_lines(r: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     res, cold, tray, sc = r["resident"], r["cold_cli"], r["tray"], r["scale"]
 
     # 1. resident
-    rows.append(budget("resident_mfa_median", "1 Resident assume, MFA role: code submitted → section readable, median",
-                       _get(res, "mfa", "code_to_readable", "median_ms"), 30, "ms"))
+    rows.append(
+        budget(
+            "resident_mfa_median",
+            "1 Resident assume, MFA role: code submitted → section readable, median",
+            _get(res, "mfa", "code_to_readable", "median_ms"),
+            30,
+            "ms",
+        )
+    )
     rows.append(info("resident_mfa_p95", "  … p95", _get(res, "mfa", "code_to_readable", "p95_ms"), "ms"))
-    rows.append(budget("resident_no_mfa_median", "1 Resident assume, no-MFA role: call → section readable, median",
-                       _get(res, "no_mfa", "code_to_readable", "median_ms"), 30, "ms"))
+    rows.append(
+        budget(
+            "resident_no_mfa_median",
+            "1 Resident assume, no-MFA role: call → section readable, median",
+            _get(res, "no_mfa", "code_to_readable", "median_ms"),
+            30,
+            "ms",
+        )
+    )
     rows.append(info("resident_no_mfa_p95", "  … p95", _get(res, "no_mfa", "code_to_readable", "p95_ms"), "ms"))
-    rows.append(info("resident_mfa_whole_call", "  MFA role, whole assume() call incl. source keys, median",
-                     _get(res, "mfa", "whole_call", "median_ms"), "ms"))
-    rows.append(info("resident_first_assume", "  first assume in the process (botocore loaded, client made)",
-                     _get(res, "mfa", "first_assume_ms"), "ms"))
-    rows.append(info("sts_floor", "  floor: one reused botocore client's AssumeRole at moto, median",
-                     _get(res, "sts_round_trip", "median_ms"), "ms"))
+    rows.append(
+        info(
+            "resident_mfa_whole_call",
+            "  MFA role, whole assume() call incl. source keys, median",
+            _get(res, "mfa", "whole_call", "median_ms"),
+            "ms",
+        )
+    )
+    rows.append(
+        info(
+            "resident_first_assume",
+            "  first assume in the process (botocore loaded, client made)",
+            _get(res, "mfa", "first_assume_ms"),
+            "ms",
+        )
+    )
+    rows.append(
+        info(
+            "sts_floor",
+            "  floor: one reused botocore client's AssumeRole at moto, median",
+            _get(res, "sts_round_trip", "median_ms"),
+            "ms",
+        )
+    )
 
     # 2. cold command line
-    rows.append(budget("cold_ratio_aws", "2 Cold CLI: trayapp assume / aws sts assume-role (medians)",
-                       cold.get("ratio_trayapp_aws"), 1.0, "×"))
-    rows.append(budget("cold_ratio_manual", "2 Cold CLI: trayapp assume / manual recipe (aws + 3 × jq)",
-                       cold.get("ratio_trayapp_manual"), 0.5, "×"))
+    rows.append(
+        budget(
+            "cold_ratio_aws",
+            "2 Cold CLI: trayapp assume / aws sts assume-role (medians)",
+            cold.get("ratio_trayapp_aws"),
+            1.0,
+            "×",
+        )
+    )
+    rows.append(
+        budget(
+            "cold_ratio_manual",
+            "2 Cold CLI: trayapp assume / manual recipe (aws + 3 × jq)",
+            cold.get("ratio_trayapp_manual"),
+            0.5,
+            "×",
+        )
+    )
     for way in ("trayapp", "aws", "manual"):
-        rows.append(info(f"cold_{way}_median", f"  {way}, median of {cold.get('runs')} runs",
-                         _get(cold, way, "median_ms"), "ms"))
+        rows.append(
+            info(
+                f"cold_{way}_median", f"  {way}, median of {cold.get('runs')} runs", _get(cold, way, "median_ms"), "ms"
+            )
+        )
 
     # 3./4. tray
     if not tray.get("available"):
@@ -112,67 +165,175 @@ def budget_lines(r: dict[str, Any]) -> list[dict[str, Any]]:
         probe = tray.get("import_probe", {})
         at_icon = [b.get("imports", {}).get("boto3_imported_at_icon") for b in tray["backends"].values()]
         boto3_seen = any(at_icon) or probe.get("boto3", False)
-        rows.append(budget("boto3_off_start_path", "3 boto3 imported before the icon shows (0 = no)",
-                           float(boto3_seen), 0, "",
-                           "botocore imported at icon: " + ("yes" if probe.get("botocore") else "no")))
+        rows.append(
+            budget(
+                "boto3_off_start_path",
+                "3 boto3 imported before the icon shows (0 = no)",
+                float(boto3_seen),
+                0,
+                "",
+                "botocore imported at icon: " + ("yes" if probe.get("botocore") else "no"),
+            )
+        )
         for backend, b in tray["backends"].items():
             err = b.get("error", "")
-            rows.append(budget(f"icon_docked_{backend}", f"3 Start → icon docked in trayer ({backend}), median",
-                               _get(b, "icon_docked", "median_ms"), 400, "ms", err[:200]))
-            rows.append(budget(f"menu_usable_{backend}", f"3 Start → menu opened by a click ({backend}), median",
-                               _get(b, "menu_opened", "median_ms"), 400, "ms",
-                               err[:200] or f"clicks needed: {b.get('clicks_until_menu')}"))
+            rows.append(
+                budget(
+                    f"icon_docked_{backend}",
+                    f"3 Start → icon docked in trayer ({backend}), median",
+                    _get(b, "icon_docked", "median_ms"),
+                    400,
+                    "ms",
+                    err[:200],
+                )
+            )
+            rows.append(
+                budget(
+                    f"menu_usable_{backend}",
+                    f"3 Start → menu opened by a click ({backend}), median",
+                    _get(b, "menu_opened", "median_ms"),
+                    400,
+                    "ms",
+                    err[:200] or f"clicks needed: {b.get('clicks_until_menu')}",
+                )
+            )
             if not err:
-                rows.append(info(f"import_ms_{backend}", f"  imports before the icon ({backend}, -X importtime)",
-                                 _get(b, "imports", "top_level_import_ms"), "ms",
-                                 ", ".join(f"{k} {v}" for k, v in list(b["imports"]["heaviest_imports_ms"].items())[:4])))
+                rows.append(
+                    info(
+                        f"import_ms_{backend}",
+                        f"  imports before the icon ({backend}, -X importtime)",
+                        _get(b, "imports", "top_level_import_ms"),
+                        "ms",
+                        _heaviest(b["imports"]["heaviest_imports_ms"]),
+                    )
+                )
             idle = b.get("idle", {})
-            rows.append(budget(f"rss_after_start_{backend}", f"4 RSS after start ({backend})",
-                               idle.get("rss_after_start_mb"), 80, "MB", err[:200]))
-            rows.append(budget(f"rss_after_assume_{backend}", f"4 RSS after one assume ({backend})",
-                               idle.get("rss_after_assume_mb"), 80, "MB", idle.get("assume_driven_by", err[:200])))
-            rows.append(budget(f"idle_wakeups_{backend}",
-                               f"4 Wake-ups (context switches) over {idle.get('window_s', '?')} s idle ({backend})",
-                               idle.get("wakeups"), 2, "", "budget: the one timer, no event due in the window"))
-            rows.append(info(f"idle_cpu_{backend}", f"  CPU time over the idle window ({backend})",
-                             idle.get("cpu_ms"), "ms"))
+            rows.append(
+                budget(
+                    f"rss_after_start_{backend}",
+                    f"4 RSS after start ({backend})",
+                    idle.get("rss_after_start_mb"),
+                    80,
+                    "MB",
+                    err[:200],
+                )
+            )
+            rows.append(
+                budget(
+                    f"rss_after_assume_{backend}",
+                    f"4 RSS after one assume ({backend})",
+                    idle.get("rss_after_assume_mb"),
+                    80,
+                    "MB",
+                    idle.get("assume_driven_by", err[:200]),
+                )
+            )
+            rows.append(
+                budget(
+                    f"idle_wakeups_{backend}",
+                    f"4 Wake-ups (context switches) over {idle.get('window_s', '?')} s idle ({backend})",
+                    idle.get("wakeups"),
+                    2,
+                    "",
+                    "budget: the one timer, no event due in the window",
+                )
+            )
+            rows.append(
+                info(f"idle_cpu_{backend}", f"  CPU time over the idle window ({backend})", idle.get("cpu_ms"), "ms")
+            )
     probe = r.get("core_rss", {})
-    rows.append(info("core_rss_after_assume", "  core-only process: RSS after one assume (boto3 loaded: "
-                     f"{probe.get('boto3_loaded')})", probe.get("after_assume_mb"), "MB",
-                     f"before: {probe.get('roles_listed_mb')} MB"))
+    rows.append(
+        info(
+            "core_rss_after_assume",
+            f"  core-only process: RSS after one assume (boto3 loaded: {probe.get('boto3_loaded')})",
+            probe.get("after_assume_mb"),
+            "MB",
+            f"before: {probe.get('roles_listed_mb')} MB",
+        )
+    )
 
     # 5. scale
     ml, cu = sc["menu"], sc["credentials"]
-    rows.append(budget("menu_1000_config_changed", "5 1,000 roles: menu built, config just changed (fresh Service)",
-                       _get(ml, "by_size", "1000", "menu_cold", "median_ms"), 100, "ms", ml.get("menu_timed", "")))
-    rows.append(budget("menu_1000_unchanged", "5 1,000 roles: menu built again, config unchanged",
-                       _get(ml, "by_size", "1000", "menu_warm", "median_ms"), 100, "ms"))
-    rows.append(budget("credentials_update_1000", "5 Credentials file of 1,000 sections: one update (as Service does)",
-                       _get(cu, "by_size", "1000", "fresh_object", "median_ms"), 50, "ms"))
+    rows.append(
+        budget(
+            "menu_1000_config_changed",
+            "5 1,000 roles: menu built, config just changed (fresh Service)",
+            _get(ml, "by_size", "1000", "menu_cold", "median_ms"),
+            100,
+            "ms",
+            ml.get("menu_timed", ""),
+        )
+    )
+    rows.append(
+        budget(
+            "menu_1000_unchanged",
+            "5 1,000 roles: menu built again, config unchanged",
+            _get(ml, "by_size", "1000", "menu_warm", "median_ms"),
+            100,
+            "ms",
+        )
+    )
+    rows.append(
+        budget(
+            "credentials_update_1000",
+            "5 Credentials file of 1,000 sections: one update (as Service does)",
+            _get(cu, "by_size", "1000", "fresh_object", "median_ms"),
+            50,
+            "ms",
+        )
+    )
     for n in ml.get("sizes", []):
-        rows.append(info(f"list_cli_{n}", f"  trayapp list, cold process, {n} roles",
-                         _get(ml, "by_size", str(n), "list_cli", "median_ms"), "ms"))
-    for key, label in (("menu_cold", "menu (config changed)"), ("menu_warm", "menu (unchanged)"),
-                       ("list_cli", "trayapp list")):
+        rows.append(
+            info(
+                f"list_cli_{n}",
+                f"  trayapp list, cold process, {n} roles",
+                _get(ml, "by_size", str(n), "list_cli", "median_ms"),
+                "ms",
+            )
+        )
+    for key, label in (
+        ("menu_cold", "menu (config changed)"),
+        ("menu_warm", "menu (unchanged)"),
+        ("list_cli", "trayapp list"),
+    ):
         g = ml.get(f"{key}_growth", {})
-        rows.append(info(f"growth_{key}", f"  growth of {label}: log-log slope", g.get("loglog_slope"), "",
-                         f"ratios {g.get('ratios')}"))
+        rows.append(
+            info(
+                f"growth_{key}",
+                f"  growth of {label}: log-log slope",
+                g.get("loglog_slope"),
+                "",
+                f"ratios {g.get('ratios')}",
+            )
+        )
     for key, label in (("fresh_object", "credentials update"), ("reused_object", "credentials update, reused object")):
         g = cu.get(f"{key}_growth", {})
-        rows.append(info(f"growth_{key}", f"  growth of {label}: log-log slope", g.get("loglog_slope"), "",
-                         f"ratios {g.get('ratios')}"))
-    rows.append(info("credentials_update_1000_reused", "  1,000 sections, update through one reused CredentialsFile",
-                     _get(cu, "by_size", "1000", "reused_object", "median_ms"), "ms"))
+        rows.append(
+            info(
+                f"growth_{key}",
+                f"  growth of {label}: log-log slope",
+                g.get("loglog_slope"),
+                "",
+                f"ratios {g.get('ratios')}",
+            )
+        )
+    rows.append(
+        info(
+            "credentials_update_1000_reused",
+            "  1,000 sections, update through one reused CredentialsFile",
+            _get(cu, "by_size", "1000", "reused_object", "median_ms"),
+            "ms",
+        )
+    )
     return rows
 
 
 def _fmt(value: Any, unit: str) -> str:
     if value is None:
         return "n/a"
+    text = str(value)
     if isinstance(value, float):
         text = f"{value:.2f}" if unit == "×" else f"{value:.1f}"
-    else:
-        text = str(value)
     return f"{text} {unit}".strip()
 
 
@@ -194,14 +355,19 @@ def chart(sc: dict[str, Any], path: Path) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     ml, cu = sc["menu"], sc["credentials"]
-    for key, label in (("menu_cold", "menu build, config changed"), ("menu_warm", "menu build, unchanged"),
-                       ("list_cli", "trayapp list (cold process)")):
+    for key, label in (
+        ("menu_cold", "menu build, config changed"),
+        ("menu_warm", "menu build, unchanged"),
+        ("list_cli", "trayapp list (cold process)"),
+    ):
         sizes = ml["sizes"]
         left.plot(sizes, [ml["by_size"][str(n)][key]["median_ms"] for n in sizes], marker="o", label=label)
     left.axhline(100, color="red", linestyle="--", label="menu budget at 1,000 (100 ms)")
     left.set(title="Role profiles", xlabel="role profiles", ylabel="median ms", xscale="log", yscale="log")
-    for key, label in (("fresh_object", "write_section (fresh object, as Service)"),
-                       ("reused_object", "write_section (reused object)")):
+    for key, label in (
+        ("fresh_object", "write_section (fresh object, as Service)"),
+        ("reused_object", "write_section (reused object)"),
+    ):
         sizes = cu["sizes"]
         right.plot(sizes, [cu["by_size"][str(n)][key]["median_ms"] for n in sizes], marker="o", label=label)
     right.axhline(50, color="red", linestyle="--", label="budget at 1,000 (50 ms)")

@@ -69,7 +69,7 @@ def menu_and_list(sts_url: str, sizes: Sequence[int], repeat: int, cli_runs: int
                     cold += _timed(lambda s=service: build(s), 1)
                 service = Service(environ=os.environ, preferences=Preferences)
                 build(service)
-                warm = _timed(lambda: build(service), repeat)  # config cached, credentials re-read
+                warm = _timed(lambda s=service: build(s), repeat)  # config cached, credentials re-read
                 entries = len(service.roles())
                 if entries != n + 1:
                     raise RuntimeError(f"expected {n + 1} roles, the service listed {entries}")
@@ -111,8 +111,9 @@ def credentials_update(sts_url: str, sizes: Sequence[int], repeat: int) -> dict[
             path: Path = home.credentials
             section = f"{role_name(n // 2)}-session"
             CredentialsFile(path).write_section(section, _values(next(counter)))  # warm the page cache
-            fresh = _timed(lambda p=path, s=section: CredentialsFile(p).write_section(s, _values(next(counter))),
-                           repeat)
+            fresh = _timed(
+                lambda p=path, s=section: CredentialsFile(p).write_section(s, _values(next(counter))), repeat
+            )
             reused_file = CredentialsFile(path)
             reused_file.read_managed()
             reused = _timed(lambda f=reused_file, s=section: f.write_section(s, _values(next(counter))), repeat)
