@@ -1,0 +1,295 @@
+"""The preferences window: a small Tk program run as ``python -m trayapp.prefs_window``.
+
+Protocol (one shot)
+    stdin   ``{"prefs": {duration, warn-minutes, notifications, hidden, mfa-session},
+              "profiles": ["dev", "prod", ...]}`` — the current preferences (as
+            ``Preferences.as_dict()``) and the role profiles to offer for hiding.
+    stdout  the edited preferences as one JSON object on Save; nothing on Cancel.
+    exit    0 saved, 1 cancelled, 3 no display.
+
+The parent side (no tkinter import) is :func:`edit` and :func:`edit_and_save`.
+
+How to wire (tray.py), from the "Preferences…" menu item::
+
+    from trayapp import prefs_window
+
+    def open_prefs() -> None:            # on a thread of its own: the window is modal to nobody
+        try:
+            prefs = prefs_window.edit_and_save(store, [r.role.name for r in service.roles()])
+        except errors.UsageError as exc:  # no usable keyring: say so
+            notifier.send(notify.Notification("Preferences not saved", str(exc)))
+            return
+        if prefs is not None:
+            work_queue.put(("prefs-changed", prefs))   # new warn lead → scheduler.reschedule(..., warn=...)
+
+    threading.Thread(target=open_prefs, name="trayapp-prefs", daemon=True).start()
+
+Only one window at a time: keep the thread and ignore the menu item while it is alive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from trayapp.core.preferences import KEYS, Preferences, PreferenceStore, from_json, to_json
+
+TITLE = "trayapp — Preferences"
+
+#: (label, seconds) offered as the default session duration.
+DURATIONS: tuple[tuple[str, int], ...] = (
+    ("15 min", 900),
+    ("30 min", 1800),
+    ("45 min", 2700),
+    ("1 h", 3600),
+    ("1 h 30 min", 5400),
+    ("2 h", 7200),
+    ("3 h", 10800),
+    ("4 h", 14400),
+    ("6 h", 21600),
+    ("8 h", 28800),
+    ("12 h", 43200),
+)
+EXIT_SAVED, EXIT_CANCELLED, EXIT_NO_DISPLAY = 0, 1, 3
+_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+
+
+def duration_label(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h" + (f" {minutes} min" if minutes else "")
+
+
+# --- the parent's side ------------------------------------------------------------------
+
+
+def _child_env(base: Mapping[str, str] | None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if _PACKAGE_PARENT not in paths:
+        env["PYTHONPATH"] = os.pathsep.join([_PACKAGE_PARENT, *paths])
+    return env
+
+
+def edit(
+    current: Preferences,
+    profiles: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> Preferences | None:
+    """Show the window (blocking until it closes); the edited preferences, or None
+    on Cancel, on a closed window and when no window could be opened."""
+    request = json.dumps({"prefs": current.as_dict(), "profiles": list(profiles)})
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "trayapp.prefs_window"],
+            input=request,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env=_child_env(env),
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != EXIT_SAVED or not done.stdout.strip():
+        return None
+    return from_json(done.stdout)
+
+
+def edit_and_save(
+    store: PreferenceStore,
+    profiles: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+) -> Preferences | None:
+    """Load, show the window, save what was changed; None when nothing was saved.
+
+    Raises ``UsageError`` (a sentence for the user) when the keyring can't store it.
+    """
+    current = store.load()
+    edited = edit(current, profiles, env=env)
+    if edited is None or edited == current:
+        return None
+    store.save(edited)
+    return edited
+
+
+# --- the window (the child's side) -----------------------------------------------------
+
+
+def main() -> int:
+    import tkinter as tk
+
+    try:
+        request = json.loads(sys.stdin.read() or "{}")
+        prefs = from_json(json.dumps(request.get("prefs", {})))
+        profiles = [str(p) for p in request.get("profiles", [])]
+    except (ValueError, AttributeError) as exc:
+        print(f"trayapp: the preferences window got unreadable input ({exc}).", file=sys.stderr)
+        return 2
+    try:
+        root = tk.Tk(className="trayapp-prefs")
+    except tk.TclError as exc:
+        print(f"trayapp: the preferences window can't open a window: {exc}", file=sys.stderr)
+        return EXIT_NO_DISPLAY
+    window = _Window(root, prefs, profiles)
+    root.mainloop()
+    if window.result is None:
+        return EXIT_CANCELLED
+    print(to_json(window.result), flush=True)
+    return EXIT_SAVED
+
+
+class _Window:
+    def __init__(self, root: Any, prefs: Preferences, profiles: Sequence[str]) -> None:
+        import tkinter as tk
+        from tkinter import ttk
+
+        self.root = root
+        self.prefs = prefs
+        self.result: Preferences | None = None
+
+        root.title(TITLE)
+        root.resizable(False, True)
+        root.attributes("-topmost", True)
+        root.protocol("WM_DELETE_WINDOW", self.cancel)
+        style = ttk.Style(root)
+        if "clam" in style.theme_names():
+            style.theme_use("clam")
+
+        outer = ttk.Frame(root, padding=(16, 14, 16, 12))
+        outer.grid(sticky="nsew")
+        root.columnconfigure(0, weight=1)
+        root.rowconfigure(0, weight=1)
+        outer.columnconfigure(1, weight=1)
+
+        choices = dict(DURATIONS)
+        if prefs.duration not in choices.values():
+            choices[duration_label(prefs.duration)] = prefs.duration
+        self.durations = dict(sorted(choices.items(), key=lambda kv: kv[1]))
+        self.duration = tk.StringVar(value=duration_label(prefs.duration))
+        ttk.Label(outer, text="Default session length").grid(row=0, column=0, sticky="w", pady=3)
+        self.duration_box = ttk.Combobox(
+            outer, textvariable=self.duration, values=list(self.durations), state="readonly", width=12
+        )
+        self.duration_box.grid(row=0, column=1, sticky="w", pady=3)
+
+        self.warn = tk.StringVar(value=str(prefs.warn_minutes))
+        ttk.Label(outer, text="Warn before expiry (minutes)").grid(row=1, column=0, sticky="w", pady=3)
+        self.warn_box = ttk.Spinbox(outer, from_=0, to=720, increment=1, textvariable=self.warn, width=6)
+        self.warn_box.grid(row=1, column=1, sticky="w", pady=3)
+
+        self.notifications = tk.BooleanVar(value=prefs.notifications)
+        ttk.Checkbutton(outer, text="Show notifications", variable=self.notifications).grid(
+            row=2, column=0, columnspan=2, sticky="w", pady=3
+        )
+        self.mfa_session = tk.BooleanVar(value=prefs.mfa_session)
+        ttk.Checkbutton(
+            outer, text="Reuse one MFA code for several roles (MFA session)", variable=self.mfa_session
+        ).grid(row=3, column=0, columnspan=2, sticky="w", pady=3)
+
+        ttk.Label(outer, text="Hidden profiles").grid(row=4, column=0, columnspan=2, sticky="w", pady=(10, 2))
+        self.hidden = self._profile_list(outer, sorted(set(profiles) | prefs.hidden), prefs.hidden, row=5)
+        outer.rowconfigure(5, weight=1)
+
+        self.error = ttk.Label(outer, text="", foreground="#c62828")
+        self.error.grid(row=6, column=0, columnspan=2, sticky="w", pady=(6, 0))
+
+        buttons = ttk.Frame(outer)
+        buttons.grid(row=7, column=0, columnspan=2, sticky="e", pady=(8, 0))
+        ttk.Button(buttons, text="Cancel", command=self.cancel).grid(row=0, column=0, padx=(0, 6))
+        ttk.Button(buttons, text="Save", command=self.save, default="active").grid(row=0, column=1)
+
+        root.bind("<Return>", lambda _e: self.save())
+        root.bind("<KP_Enter>", lambda _e: self.save())
+        root.bind("<Escape>", lambda _e: self.cancel())
+
+        root.update_idletasks()
+        x = (root.winfo_screenwidth() - root.winfo_reqwidth()) // 2
+        y = (root.winfo_screenheight() - root.winfo_reqheight()) // 3
+        root.geometry(f"+{x}+{y}")
+        _fix_x11_title(root)
+        root.after(10, self._focus)
+
+    def _profile_list(self, parent: Any, names: Sequence[str], hidden: frozenset[str], row: int) -> dict[str, Any]:
+        """A scrolling column of check boxes, one per profile; ticked = hidden."""
+        import tkinter as tk
+        from tkinter import ttk
+
+        frame = ttk.Frame(parent)
+        frame.grid(row=row, column=0, columnspan=2, sticky="nsew")
+        frame.columnconfigure(0, weight=1)
+        frame.rowconfigure(0, weight=1)
+        # takefocus=0: Tab skips the text itself and walks through its check boxes
+        text = tk.Text(frame, height=min(max(len(names), 1), 8), width=36, cursor="arrow", borderwidth=1, takefocus=0)
+        text.grid(row=0, column=0, sticky="nsew")
+        if len(names) > 8:
+            bar = ttk.Scrollbar(frame, orient="vertical", command=text.yview)
+            bar.grid(row=0, column=1, sticky="ns")
+            text.configure(yscrollcommand=bar.set)
+        variables: dict[str, Any] = {}
+        for name in names:
+            var = tk.BooleanVar(value=name in hidden)
+            box = tk.Checkbutton(text, text=name, variable=var, anchor="w", background="white", borderwidth=0)
+            for key in ("<Return>", "<KP_Enter>"):  # Tk's check boxes toggle on Return: here it saves
+                box.bind(key, self._save_and_break)
+            text.window_create("end", window=box)
+            text.insert("end", "\n")
+            variables[name] = var
+        if not names:
+            text.insert("end", "(no role profiles)")
+        text.configure(state="disabled")
+        return variables
+
+    def _focus(self) -> None:
+        self.root.lift()
+        self.root.focus_force()
+        self.warn_box.focus_set()
+        self.warn_box.selection_range(0, "end")  # typing replaces the value
+        self.warn_box.icursor("end")
+
+    def _save_and_break(self, _event: Any) -> str:
+        self.save()
+        return "break"
+
+    def save(self) -> None:
+        text = self.warn.get().strip()
+        if not text.isdigit() or not 0 <= int(text) <= 720:
+            self.error.configure(text=f"The warning must be {KEYS['warn-minutes'][2]}.")
+            self.warn_box.focus_set()
+            return
+        self.result = Preferences(
+            duration=self.durations.get(self.duration.get(), self.prefs.duration),
+            warn_minutes=int(text),
+            notifications=bool(self.notifications.get()),
+            hidden=frozenset(name for name, var in self.hidden.items() if var.get()),
+            mfa_session=bool(self.mfa_session.get()),
+        )
+        self.root.destroy()
+
+    def cancel(self) -> None:
+        self.result = None
+        self.root.destroy()
+
+
+def _fix_x11_title(root: Any) -> None:
+    """X tools read WM_NAME, where Tk 8.6 garbles the em dash: the MFA dialog has the fix."""
+    try:
+        from trayapp.dialog import fix_x11_title
+    except ImportError:
+        return
+    fix_x11_title(root, TITLE)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
