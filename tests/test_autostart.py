@@ -128,6 +128,14 @@ def test_launch_command_of_a_frozen_app_is_the_executable_itself() -> None:
     assert launch_command("/opt/trayapp/trayapp", frozen=True, platform="linux") == ["/opt/trayapp/trayapp"]
 
 
+def test_launch_command_of_the_frozen_windows_cli_is_its_windowed_sibling(tmp_path: Path) -> None:
+    cli, gui = tmp_path / "trayapp-cli.exe", tmp_path / "trayapp.exe"
+    cli.touch()
+    assert launch_command(str(cli), frozen=True, platform="win32") == [str(cli)]
+    gui.touch()
+    assert launch_command(str(cli), frozen=True, platform="win32") == [str(gui)]
+
+
 def test_launch_command_on_windows_uses_pythonw_so_no_console_stays_open(tmp_path: Path) -> None:
     python = tmp_path / "python.exe"
     python.touch()

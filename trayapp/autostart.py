@@ -44,7 +44,10 @@ def launch_command(executable: str | None = None, frozen: bool | None = None, pl
     frozen = bool(getattr(sys, "frozen", False)) if frozen is None else frozen
     platform = platform or sys.platform
     if frozen:
-        return [executable]
+        # The Windows build has a console trayapp-cli.exe beside the windowed trayapp.exe:
+        # login start takes the windowed one, whichever ran "autostart on".
+        gui = Path(executable).with_name("trayapp.exe")
+        return [str(gui)] if platform == "win32" and gui.is_file() else [executable]
     python = Path(executable)
     if platform == "win32":
         # pythonw.exe has no console window; the console-script trayapp.exe would open one.
