@@ -1,0 +1,242 @@
+"""``trayapp demo``: the whole flow without an AWS account.
+
+:func:`start_sts` runs moto's server (the ``demo`` extra: ``pip install 'trayapp[demo]'``)
+on 127.0.0.1 as a child process; :func:`prepare_demo` writes a throwaway AWS config
+with a few role profiles and fake source keys; :func:`run_demo` points this process
+at both and starts the tray.  moto accepts any six-digit MFA code.  Nothing outside
+the throwaway folder is written, and the real ``~/.aws`` is never read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from trayapp.core.errors import TrayappError
+
+ACCOUNT = "123456789012"
+#: Profiles a newcomer can try: one per kind the tray treats differently.
+PROFILES = {
+    "demo-admin": "needs an MFA code",
+    "demo-readonly": "no MFA",
+    "demo-deploy": "chained: assumed with demo-admin's session",
+    "demo-partner": "another account, external ID, 30-minute sessions",
+}
+CONFIG = f"""\
+# trayapp demo: role profiles against a local STS stand-in (moto).  Any 6-digit code works.
+[default]
+region = us-east-1
+
+[profile demo-user]
+region = us-east-1
+
+[profile demo-admin]
+role_arn = arn:aws:iam::{ACCOUNT}:role/DemoAdmin
+source_profile = demo-user
+mfa_serial = arn:aws:iam::{ACCOUNT}:mfa/demo-user
+region = us-east-1
+
+[profile demo-readonly]
+role_arn = arn:aws:iam::{ACCOUNT}:role/DemoReadOnly
+source_profile = demo-user
+region = us-east-1
+
+[profile demo-deploy]
+role_arn = arn:aws:iam::{ACCOUNT}:role/DemoDeploy
+source_profile = demo-admin
+role_session_name = demo-deploy
+region = eu-west-1
+
+[profile demo-partner]
+role_arn = arn:aws:iam::210987654321:role/DemoPartner
+source_profile = demo-user
+mfa_serial = arn:aws:iam::{ACCOUNT}:mfa/demo-user
+external_id = demo-external-id
+duration_seconds = 1800
+region = eu-central-1
+"""
+#: Fake keys in the shape of AWS's documentation examples; moto accepts anything.
+CREDENTIALS = """\
+# trayapp demo: fake source keys for the local STS stand-in.
+[demo-user]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+"""
+
+#: Variables that would point the demo at the user's real AWS set-up.
+_OVERRIDDEN = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_EC2_METADATA_DISABLED",
+)
+START_TIMEOUT = 30.0
+
+
+class DemoUnavailable(TrayappError):
+    template = "The demo can't start: {reason}"
+
+
+# --- the STS stand-in ---------------------------------------------------------------------
+
+#: The child ends itself when its standard input closes, so it can't outlive the applet
+#: even when the applet is killed.
+_CHILD = (
+    "import os, sys, threading\n"
+    "threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()\n"
+    "from moto.server import main\n"
+    "main(sys.argv[1:])\n"
+)
+
+
+@dataclass
+class LocalSts:
+    """moto's server on loopback; ``url`` is the endpoint for ``AWS_ENDPOINT_URL_STS``."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+
+
+def moto_available() -> bool:
+    return importlib.util.find_spec("moto") is not None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_sts(python: str = sys.executable, timeout: float = START_TIMEOUT) -> LocalSts:
+    """Start moto's server on 127.0.0.1 on a free port; returns when it accepts connections."""
+    if getattr(sys, "frozen", False) or not moto_available():
+        raise DemoUnavailable(reason="it needs moto; install trayapp with the demo extra: pip install 'trayapp[demo]'.")
+    port = free_port()
+    process = subprocess.Popen(
+        [python, "-c", _CHILD, "-H", "127.0.0.1", "-p", str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        close_fds=True,
+    )
+    sts = LocalSts(url=f"http://127.0.0.1:{port}", process=process)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise DemoUnavailable(reason=f"the local STS stand-in exited with status {process.returncode}.")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return sts
+        if time.monotonic() > deadline:
+            sts.stop()
+            raise DemoUnavailable(reason=f"the local STS stand-in did not answer within {timeout:.0f} s.")
+        time.sleep(0.1)
+
+
+# --- the throwaway AWS set-up -------------------------------------------------------------
+
+
+def prepare_demo(folder: Path, sts_url: str | None = None) -> dict[str, str]:
+    """Write ``.aws/config`` and ``.aws/credentials`` under *folder*; return the
+    environment variables that point botocore (and trayapp) at them and at *sts_url*."""
+    aws = folder / ".aws"
+    aws.mkdir(mode=0o700, parents=True, exist_ok=True)
+    config, credentials = aws / "config", aws / "credentials"
+    config.write_text(CONFIG, encoding="utf-8")
+    credentials.write_text(CREDENTIALS, encoding="utf-8")
+    credentials.chmod(0o600)
+    env = {
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    if sts_url:
+        env["AWS_ENDPOINT_URL_STS"] = sts_url
+    return env
+
+
+@contextlib.contextmanager
+def environment(env: Mapping[str, str], target: MutableMapping[str, str] | None = None) -> Iterator[None]:
+    """Set *env* in *target* (``os.environ``) without the user's AWS variables; restore after."""
+    if target is None:
+        target = os.environ
+    saved = {k: target.get(k) for k in (*_OVERRIDDEN, *env)}
+    try:
+        for key in _OVERRIDDEN:
+            target.pop(key, None)
+        target.update(env)
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                target.pop(key, None)
+            else:
+                target[key] = value
+
+
+def banner(env: Mapping[str, str]) -> str:
+    lines = ["trayapp demo: a local STS stand-in and these role profiles (any 6-digit MFA code works):"]
+    lines += [f"  {name:<14} {what}" for name, what in PROFILES.items()]
+    lines.append("Use a session from another shell with:")
+    lines += [f"  export {k}={v}" for k, v in env.items() if k.startswith("AWS_")]
+    lines.append("  aws sts get-caller-identity --profile demo-admin-session")
+    lines.append("Quit the tray to end the demo; its files are removed then.")
+    return "\n".join(lines)
+
+
+def _run_tray() -> int:
+    from trayapp.tray import run_tray
+
+    return run_tray()
+
+
+def run_demo(
+    start_tray: Callable[[], int] = _run_tray,
+    *,
+    folder: Path | None = None,
+    say: Callable[[str], None] = print,
+) -> int:
+    """Start the STS stand-in, write the demo profiles, run *start_tray* against them,
+    then stop the stand-in and remove the files (kept when *folder* is given)."""
+    sts = start_sts()
+    temp = None if folder is not None else Path(tempfile.mkdtemp(prefix="trayapp-demo-"))
+    where = folder if folder is not None else temp
+    assert where is not None
+    try:
+        env = prepare_demo(where, sts.url)
+        say(banner(env))
+        with environment(env):
+            return start_tray()
+    finally:
+        sts.stop()
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
