@@ -13,13 +13,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from trayapp import __version__
 from trayapp.core import errors
 from trayapp.core.mfa import MfaPrompt, MfaRequest
 from trayapp.core.preferences import KEYS, PreferenceStore, with_value
-from trayapp.core.service import Service, SessionInfo
+
+if TYPE_CHECKING:  # the service (botocore's loader, filelock…) is imported only by commands that use it
+    from trayapp.core.service import Service, SessionInfo
 
 log = logging.getLogger("trayapp")
 
@@ -247,7 +249,7 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def cmd_tray(service: Service, args: argparse.Namespace) -> int:
+def cmd_tray(service: Service | None, args: argparse.Namespace) -> int:
     from trayapp.tray import run_tray
 
     return run_tray()
@@ -323,9 +325,9 @@ def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Ser
     configure_logging()
     args = build_parser().parse_args(argv)
     try:
-        store = PreferenceStore()
-        service = (service_factory or (lambda: Service(preferences=_lazy_prefs(store))))()
-        code: int = args.func(service, args)
+        if args.func is cmd_tray:
+            return int(cmd_tray(None, args))
+        code: int = args.func(service_factory() if service_factory else _service(), args)
         return code
     except errors.TrayappError as exc:
         print(f"trayapp: {exc}", file=sys.stderr)
@@ -340,6 +342,12 @@ def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Ser
             file=sys.stderr,
         )
         return 1
+
+
+def _service() -> Service:
+    from trayapp.core.service import Service
+
+    return Service(preferences=_lazy_prefs(PreferenceStore()))
 
 
 def _lazy_prefs(store: PreferenceStore) -> Callable[[], Any]:

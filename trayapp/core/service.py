@@ -27,11 +27,11 @@ from trayapp.core.sts import (
     AssumedRole,
     BotoStsClients,
     Credentials,
+    SourceCredentials,
     SourceResolver,
     StsClientFactory,
     assume_role,
     get_session_token,
-    resolve_source,
 )
 
 State = Literal["active", "expiring", "expired"]
@@ -122,7 +122,7 @@ class Service:
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = utc_now,
         sts_clients: StsClientFactory | None = None,
-        source_resolver: SourceResolver = resolve_source,
+        source_resolver: SourceResolver | None = None,
         preferences: Callable[[], Preferences] = Preferences,
         used_codes: UsedCodes | None = None,
         mfa_sessions: bool = False,
@@ -132,7 +132,7 @@ class Service:
         self._environ = environ
         self._clock = clock
         self._sts_clients: StsClientFactory = sts_clients or BotoStsClients()
-        self._resolve_source = source_resolver
+        self._resolve_source = source_resolver or SourceCredentials()
         self._preferences = preferences
         self._used = used_codes or UsedCodes(time.time, default_used_codes_path())
         self._config: AwsConfig | None = None
@@ -140,6 +140,8 @@ class Service:
         self._lock = threading.RLock()
         self._mfa: dict[tuple[str, str], MfaSession] = {}
         self._mfa_enabled = mfa_sessions
+        self._credentials: CredentialsFile | None = None
+        self._managed_cache: tuple[tuple[int, int, int] | None, dict[str, dict[str, str]]] | None = None
 
     # --- reading -------------------------------------------------------------
 
@@ -155,7 +157,26 @@ class Service:
             return self._config
 
     def credentials_file(self) -> CredentialsFile:
-        return CredentialsFile(self.config().credentials_path)
+        """One object per path: it remembers the bytes it last verified, so updates stay fast."""
+        path = self.config().credentials_path
+        with self._lock:
+            if self._credentials is None or self._credentials.path != path:
+                self._credentials = CredentialsFile(path)
+                self._managed_cache = None
+            return self._credentials
+
+    def _managed(self) -> dict[str, dict[str, str]]:
+        """The applet's sections, parsed again only when the file changed."""
+        file = self.credentials_file()
+        stamp = _stamp(file.path)
+        with self._lock:
+            cached = self._managed_cache
+            if cached is not None and stamp is not None and cached[0] == stamp:
+                return cached[1]
+        managed = file.read_managed()
+        with self._lock:
+            self._managed_cache = (stamp, managed)
+        return managed
 
     def warn_lead(self) -> timedelta:
         return timedelta(seconds=self._preferences().warn_seconds)
@@ -166,7 +187,7 @@ class Service:
     def sessions(self) -> dict[str, SessionInfo]:
         """Sessions the applet wrote, by role profile name."""
         found: dict[str, SessionInfo] = {}
-        for section, values in self.credentials_file().read_managed().items():
+        for section, values in self._managed().items():
             profile = values.get(KEY_PROFILE) or section.removesuffix(profiles.SESSION_SUFFIX)
             if profiles.session_name(profile) != section:
                 continue
@@ -301,7 +322,7 @@ class Service:
     def _precheck(self, cfg: AwsConfig, role: RoleProfile) -> list[str]:
         """Refuse a foreign section before asking for a code; note a shadowing profile."""
         section = role.session_profile
-        if section in cfg.credential_profiles and section not in self.credentials_file().read_managed():
+        if section in cfg.credential_profiles and section not in self._managed():
             raise errors.ForeignSection(path=cfg.credentials_path, section=section)
         shadow = cfg.profiles.get(section, {})
         keys = [k for k in _SHADOWING_KEYS if k in shadow]
@@ -328,7 +349,7 @@ class Service:
         return fresh, True
 
     def _valid_credentials(self, role: RoleProfile, min_left: timedelta) -> Credentials | None:
-        values = self.credentials_file().read_managed().get(role.session_profile)
+        values = self._managed().get(role.session_profile)
         if not values or _parse_time(values.get(KEY_EXPIRES)) - self._clock() <= min_left:
             return None
         try:
@@ -381,7 +402,7 @@ class Service:
     def env_lines(self, name: str) -> str:
         """The three ``export`` lines of the manual method, for ``eval``."""
         role = self.config().role(name)
-        values = self.credentials_file().read_managed().get(role.session_profile)
+        values = self._managed().get(role.session_profile)
         if not values or _parse_time(values.get(KEY_EXPIRES)) <= self._clock():
             raise errors.NoSession(profile=name)
         pairs = [
@@ -394,7 +415,7 @@ class Service:
     def session_credentials(self, name: str, min_left: timedelta = timedelta(0)) -> tuple[Credentials, datetime]:
         """The keys of *name*'s valid session (for credential_process and the console)."""
         role = self.config().role(name)
-        values = self.credentials_file().read_managed().get(role.session_profile)
+        values = self._managed().get(role.session_profile)
         expires = _parse_time(values.get(KEY_EXPIRES) if values else None)
         if not values or expires - self._clock() <= min_left or "aws_access_key_id" not in values:
             raise errors.NoSession(profile=name)

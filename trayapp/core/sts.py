@@ -93,6 +93,51 @@ class BotoStsClients:
             return client
 
 
+class SourceCredentials:
+    """:func:`resolve_source` with a memory: one botocore credentials object per source
+    profile while the AWS files are unchanged (it refreshes itself when it can expire)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = environ
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[object, Any]] = {}
+
+    def _stamp(self) -> object:
+        from trayapp.core.profiles import config_path, credentials_path
+
+        stamps: list[object] = []
+        for path in (config_path(self._environ), credentials_path(self._environ)):
+            try:
+                st = path.stat()
+                stamps.append((st.st_mtime_ns, st.st_size, st.st_ino))
+            except OSError:
+                stamps.append(None)
+        return tuple(stamps)
+
+    def __call__(self, role: RoleProfile) -> Credentials:
+        if role.source_profile is None:
+            return resolve_source(role)  # credential_source: the environment may change
+        stamp = self._stamp()
+        with self._lock:
+            cached = self._cache.get(role.source_profile)
+        if cached is None or cached[0] != stamp:
+            return self._load(role, stamp)
+        frozen = cached[1].get_frozen_credentials()
+        return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+    def _load(self, role: RoleProfile, stamp: object) -> Credentials:
+        try:
+            creds = _botocore_session(role.source_profile).get_credentials()
+        except Exception:  # botocore raises many kinds here
+            raise errors.NoSourceCredentials(source=role.source) from None
+        if creds is None:
+            raise errors.NoSourceCredentials(source=role.source)
+        with self._lock:
+            self._cache[role.source_profile or ""] = (stamp, creds)
+        frozen = creds.get_frozen_credentials()
+        return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+
 def resolve_source(role: RoleProfile) -> Credentials:
     """Credentials of a role's non-role source, chosen by explicit name.
 
