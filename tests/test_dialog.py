@@ -87,6 +87,26 @@ def prompt(desktop: Desktop) -> Iterator[DialogPrompt]:
     p.close()
 
 
+def find_window(desktop: Desktop, title: str = TITLE, timeout: float = 10) -> int:
+    """Poll ``xdotool search`` (its --sync mode dies on BadWindow when windows come and go)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = subprocess.run(["xdotool", "search", "--name", title], env=desktop.env, capture_output=True,
+                                text=True, timeout=10)  # fmt: skip
+        if result.returncode == 0 and result.stdout.split():
+            return int(result.stdout.split()[0])
+        assert time.monotonic() < deadline, f"no window named {title!r}"
+        time.sleep(0.05)
+
+
+def type_into(desktop: Desktop, text: str) -> None:
+    desktop.xdotool("windowfocus", "--sync", str(find_window(desktop)), "type", "--", text)
+
+
+def press(desktop: Desktop, *keys: str) -> None:
+    desktop.xdotool("windowfocus", "--sync", str(find_window(desktop)), "key", *keys)
+
+
 def dialog_exists(desktop: Desktop) -> bool:
     result = subprocess.run(["xdotool", "search", "--name", TITLE], env=desktop.env, capture_output=True, timeout=10)
     return result.returncode == 0 and bool(result.stdout.strip())
@@ -104,12 +124,12 @@ def test_typed_code_and_enter_reach_the_parent_and_an_error_allows_a_retry(
     desktop: Desktop, prompt: DialogPrompt, tmp_path: Path
 ) -> None:
     ask = Asker(lambda: prompt.ask(REQUEST))
-    wid = desktop.wait_for_window(TITLE)  # the exact title, found by xdotool
-    desktop.type_into(TITLE, "123 45")  # a paste with a space: trimmed
+    wid = find_window(desktop)  # the exact title, found by xdotool
+    type_into(desktop, "123 45")  # a paste with a space: trimmed
     time.sleep(0.2)
     save_screenshot(desktop, "dialog.png", tmp_path, window_box(desktop, wid))
-    desktop.type_into(TITLE, "6")
-    desktop.key(TITLE, "Return")
+    type_into(desktop, "6")
+    press(desktop, "Return")
     assert ask.get() == "123456"
 
     # The service says the code failed: the dialog stays open, shows it, takes another.
@@ -120,8 +140,8 @@ def test_typed_code_and_enter_reach_the_parent_and_an_error_allows_a_retry(
     with Image.open(shot) as image:
         colours = dict((rgb, n) for n, rgb in image.convert("RGB").getcolors(maxcolors=1 << 20) or [])
         assert colours.get(ERROR_BG, 0) > 2000, "the error is not shown"
-    desktop.type_into(TITLE, "654321")
-    desktop.key(TITLE, "Return")
+    type_into(desktop, "654321")
+    press(desktop, "Return")
     assert retry.get() == "654321"
 
     prompt.close()
@@ -131,9 +151,9 @@ def test_typed_code_and_enter_reach_the_parent_and_an_error_allows_a_retry(
 @pytest.mark.desktop
 def test_escape_cancels(desktop: Desktop, prompt: DialogPrompt) -> None:
     ask = Asker(lambda: prompt.ask(REQUEST))
-    desktop.wait_for_window(TITLE)
-    desktop.type_into(TITLE, "12")
-    desktop.key(TITLE, "Escape")
+    find_window(desktop)
+    type_into(desktop, "12")
+    press(desktop, "Escape")
     assert ask.get() is None
     wait_gone(desktop)
 
@@ -141,29 +161,29 @@ def test_escape_cancels(desktop: Desktop, prompt: DialogPrompt) -> None:
 @pytest.mark.desktop
 def test_short_code_is_refused_inline_and_letters_never_enter(desktop: Desktop, prompt: DialogPrompt) -> None:
     ask = Asker(lambda: prompt.ask(REQUEST))
-    desktop.wait_for_window(TITLE)
-    desktop.type_into(TITLE, "12ab3")
-    desktop.key(TITLE, "Return")  # five digits: stays open, nothing sent
+    find_window(desktop)
+    type_into(desktop, "12ab3")
+    press(desktop, "Return")  # five digits: stays open, nothing sent
     time.sleep(0.3)
     assert ask.result == "pending" and dialog_exists(desktop)
-    desktop.type_into(TITLE, "4x56")  # the sixth digit fits, a seventh is refused
-    desktop.type_into(TITLE, "7")
-    desktop.key(TITLE, "Return")
+    type_into(desktop, "4x56")  # the sixth digit fits, a seventh is refused
+    type_into(desktop, "7")
+    press(desktop, "Return")
     assert ask.get() == "123456"
 
 
 @pytest.mark.desktop
 def test_one_window_serves_a_chain_of_two_roles(desktop: Desktop, prompt: DialogPrompt) -> None:
     first = Asker(lambda: prompt.ask(PARENT))
-    wid = desktop.wait_for_window(TITLE)
-    desktop.type_into(TITLE, "111111")
-    desktop.key(TITLE, "Return")
+    wid = find_window(desktop)
+    type_into(desktop, "111111")
+    press(desktop, "Return")
     assert first.get() == "111111"
     second = Asker(lambda: prompt.ask(REQUEST))
     time.sleep(0.3)
-    assert desktop.wait_for_window(TITLE) == wid  # the same window, new labels
-    desktop.type_into(TITLE, "222222")
-    desktop.key(TITLE, "Return")
+    assert find_window(desktop) == wid  # the same window, new labels
+    type_into(desktop, "222222")
+    press(desktop, "Return")
     assert second.get() == "222222"
     prompt.close()
     wait_gone(desktop)

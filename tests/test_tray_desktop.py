@@ -1,0 +1,322 @@
+"""The tray for real: Xvfb + trayer + a session bus, moto as STS, the real ``aws`` CLI.
+
+Once on pystray's ``xorg`` backend (clicks patched in, the menu is a Tk popup)
+and once on ``gtk`` (native menu), the whole flow: the icon docks, a click opens
+the menu, the keyboard picks "Assume role", the dialog takes 123456 + Return,
+``[prod-session]`` is written, and ``aws sts get-caller-identity`` with
+``AWS_PROFILE=prod-session`` returns the assumed role.
+
+Set ``TRAYAPP_SCREENSHOTS=docs/screenshots`` to refresh the README pictures.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.desktop import Desktop
+from tests.support.procs import HarnessError, wait_until
+from tests.support.sts import MotoServer, run_aws
+from tests.test_dialog import find_window, press, save_screenshot, type_into
+from trayapp import tk_child
+from trayapp.dialog import TITLE
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/Admin"
+MFA_SERIAL = "arn:aws:iam::123456789012:mfa/alice"
+CONFIG = f"""\
+[profile prod]
+role_arn = {ROLE_ARN}
+source_profile = base
+mfa_serial = {MFA_SERIAL}
+region = eu-west-1
+
+[profile dev]
+role_arn = arn:aws:iam::123456789012:role/Developer
+source_profile = base
+
+[profile legacy]
+role_arn = not-an-arn
+source_profile = base
+
+[profile base]
+region = eu-west-1
+"""
+CREDENTIALS = """\
+# keys of the IAM user
+[base]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+"""
+
+
+def aws_env(desktop: Desktop, sts_url: str, **extra: str) -> dict[str, str]:
+    env = desktop.env
+    env.update(
+        AWS_CONFIG_FILE=str(desktop.home / ".aws" / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(desktop.home / ".aws" / "credentials"),
+        AWS_ENDPOINT_URL_STS=sts_url,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    env.update(extra)
+    return tk_child.child_env(env)
+
+
+def write_aws_files(home: Path) -> Path:
+    aws = home / ".aws"
+    aws.mkdir(mode=0o700, exist_ok=True)
+    (aws / "config").write_text(CONFIG)
+    credentials = aws / "credentials"
+    credentials.write_text(CREDENTIALS)
+    credentials.chmod(0o600)
+    return credentials
+
+
+def visible_windows(desktop: Desktop) -> set[int]:
+    out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", ""], env=desktop.env,
+                         capture_output=True, text=True, timeout=10).stdout  # fmt: skip
+    return {int(w) for w in out.split()}
+
+
+def wait_for_new_windows(desktop: Desktop, before: set[int], timeout: float = 8) -> set[int]:
+    def probe() -> set[int] | None:
+        new = visible_windows(desktop) - before
+        return new or None
+
+    try:
+        return wait_until("a menu to appear", probe, timeout, interval=0.05)
+    except HarnessError as exc:
+        raise AssertionError(f"{exc}\n--- tray log ---\n{desktop.log('tray')}") from None
+
+
+def open_menu(desktop: Desktop, icon: tuple[int, int, int, int, int]) -> set[int]:
+    """Click the icon until a menu shows (a click right after docking may land before the
+    tray has placed the icon); returns the menu's windows."""
+    for attempt in range(3):
+        before = visible_windows(desktop)
+        desktop.click_icon(icon)
+        try:
+            return wait_for_new_windows(desktop, before, timeout=4 if attempt < 2 else 8)
+        except AssertionError:
+            if attempt == 2:
+                raise
+            icon = desktop.find_tray_icons()[0]
+    raise AssertionError("unreachable")
+
+
+def wait_until_closed(desktop: Desktop, windows: set[int], timeout: float = 5) -> None:
+    """Wait for *windows* to be unmapped (X reuses ids, so a new menu may get the same ones)."""
+    wait_until("the menu to close", lambda: not (visible_windows(desktop) & windows), timeout, interval=0.05)
+
+
+def union_box(desktop: Desktop, windows: set[int], icon: tuple[int, int, int, int, int]) -> tuple[int, ...]:
+    boxes = []
+    for wid in windows:
+        try:
+            x, y, w, h = desktop.window_geometry(wid)
+        except Exception:
+            continue
+        if w > 1 and h > 1:
+            boxes.append((x, y, x + w, y + h))
+    _, ix, iy, iw, ih = icon
+    boxes.append((ix, iy, ix + iw, iy + ih))
+    return (
+        max(0, min(b[0] for b in boxes) - 4),
+        max(0, min(b[1] for b in boxes) - 4),
+        max(b[2] for b in boxes) + 4,
+        max(b[3] for b in boxes) + 4,
+    )
+
+
+def start_tray(desktop: Desktop, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # SIGUSR1 dumps every thread's stack into the log (see exit_status).
+    code = (
+        "import faulthandler, logging, signal, sys; faulthandler.register(signal.SIGUSR1); "
+        "logging.basicConfig(level=logging.INFO); from trayapp.tray import run_tray; sys.exit(run_tray())"
+    )
+    return desktop.spawn([sys.executable, "-c", code], env=env, name="tray")
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout: float, desktop: Desktop) -> Any:
+    try:
+        return wait_until(what, probe, timeout, interval=0.05)
+    except HarnessError as exc:
+        raise AssertionError(f"{exc}\n--- tray log ---\n{desktop.log('tray')}") from None
+
+
+@pytest.mark.desktop
+@pytest.mark.parametrize("backend", ["xorg", "gtk"])
+def test_click_role_type_code_and_aws_uses_the_session(
+    backend: str, desktop: Desktop, moto_sts: MotoServer, tmp_path: Path
+) -> None:
+    if backend == "gtk":
+        pytest.importorskip("gi", reason="PyGObject<3.51 is needed for pystray's gtk backend")
+    credentials = write_aws_files(desktop.home)
+    env = aws_env(desktop, moto_sts.url, PYSTRAY_BACKEND=backend)
+    tray = start_tray(desktop, env)
+    icon = wait_for("the icon to dock", lambda: desktop.find_tray_icons(), 10, desktop)[0]
+
+    # Click → menu → first role → "Assume role".
+    open_menu(desktop, icon)
+    time.sleep(0.3)
+    desktop.xdotool("key", "Down")
+    time.sleep(0.2)
+    desktop.xdotool("key", "Right")
+    time.sleep(0.4)
+    desktop.xdotool("key", "Return")
+
+    find_window(desktop)
+    type_into(desktop, "123456")
+    press(desktop, "Return")
+    wait_for("[prod-session] in the credentials file", lambda: "[prod-session]" in credentials.read_text(), 15,
+             desktop)  # fmt: skip
+    assert CREDENTIALS in credentials.read_text()  # the user's part, byte for byte
+
+    aws = run_aws(["sts", "get-caller-identity", "--output", "json"], aws_env(desktop, moto_sts.url,
+                  AWS_PROFILE="prod-session"))  # fmt: skip
+    assert aws.returncode == 0, aws.stderr
+    assert ":assumed-role/Admin/" in json.loads(aws.stdout)["Arn"]
+
+    # The dialog closed; the menu now shows the session's time left.
+    wait_for("the dialog to close", lambda: not _dialog_open(desktop), 5, desktop)
+    time.sleep(0.5)
+    before = visible_windows(desktop)
+    menu = open_menu(desktop, icon)
+    time.sleep(0.3)
+    desktop.xdotool("key", "Down")
+    time.sleep(0.2)
+    desktop.xdotool("key", "Right")
+    time.sleep(0.5)
+    menu |= visible_windows(desktop) - before
+    save_screenshot(desktop, f"menu-{backend}.png", tmp_path, union_box(desktop, menu, icon))
+
+    # Quit from the menu ends the process with status 0.
+    desktop.xdotool("key", "Escape")
+    time.sleep(0.2)
+    desktop.xdotool("key", "Escape")
+    wait_until_closed(desktop, menu)
+    open_menu(desktop, icon)
+    time.sleep(0.3)
+    # Up goes to the last entry, Quit (Tk's first Up selects the first entry, the second wraps).
+    for _ in range(1 if backend == "gtk" else 2):
+        desktop.xdotool("key", "Up")
+        time.sleep(0.2)
+    desktop.xdotool("key", "Return")
+    assert exit_status(tray, desktop) == 0, desktop.log("tray")
+
+
+def exit_status(tray: subprocess.Popen[bytes], desktop: Desktop, timeout: float = 10) -> int:
+    try:
+        return tray.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        tray.send_signal(signal.SIGUSR1)
+        time.sleep(0.5)
+        raise AssertionError(f"the tray did not quit\n--- tray log ---\n{desktop.log('tray')}") from None
+
+
+def _dialog_open(desktop: Desktop) -> bool:
+    result = subprocess.run(["xdotool", "search", "--name", TITLE], env=desktop.env, capture_output=True, timeout=10)
+    return bool(result.stdout.strip())
+
+
+# --- the popup menu on its own ------------------------------------------------------------
+
+POPUP_ITEMS = [
+    {"label": "prod — 42 min left", "id": None, "enabled": True, "children": [
+        {"label": "Renew session", "id": "assume:prod", "enabled": True},
+        {"separator": True},
+        {"label": "Copy export AWS_PROFILE=prod-session", "id": "copy-profile:prod", "enabled": True},
+        {"label": "Forget session", "id": "forget:prod", "enabled": True},
+    ]},
+    {"label": "legacy — can't be used: bad ARN", "id": None, "enabled": False},
+    {"separator": True},
+    {"label": "Quit", "id": "quit", "enabled": True},
+]  # fmt: skip
+
+
+class Popup:
+    def __init__(self, desktop: Desktop) -> None:
+        desktop.xdotool("mousemove", "400", "300")
+        self.proc = tk_child.spawn("popup_menu", env=desktop.env)
+        assert tk_child.send(self.proc.stdin, {"items": POPUP_ITEMS})
+
+    def next_message(self) -> dict[str, Any] | None:
+        return tk_child.receive(self.proc.stdout)
+
+    def entry_centre(self, posted: dict[str, Any], label: str) -> tuple[int, int]:
+        for entry in posted["entries"]:
+            if entry["label"] == label:
+                return posted["x"] + posted["width"] // 2, posted["y"] + entry["y"] + entry["height"] // 2
+        raise AssertionError(f"no entry {label!r} in {posted}")
+
+    def finish(self) -> int:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        return self.proc.wait(timeout=5)
+
+
+@pytest.mark.desktop
+def test_popup_menu_item_picked_by_a_click(desktop: Desktop) -> None:
+    popup = Popup(desktop)
+    top = popup.next_message()
+    assert top is not None and "posted" in top
+    assert [e["label"] for e in top["posted"]["entries"]] == [
+        "prod — 42 min left", "legacy — can't be used: bad ARN", "", "Quit"]  # fmt: skip
+    desktop.click(*popup.entry_centre(top["posted"], "prod — 42 min left"))
+    sub = popup.next_message()
+    assert sub is not None and "posted" in sub
+    time.sleep(0.2)
+    desktop.click(*popup.entry_centre(sub["posted"], "Copy export AWS_PROFILE=prod-session"))
+    assert popup.next_message() == {"choice": "copy-profile:prod"}
+    assert popup.next_message() is None
+    assert popup.finish() == 0
+
+
+@pytest.mark.desktop
+def test_popup_menu_disabled_item_does_nothing_and_escape_closes(desktop: Desktop) -> None:
+    popup = Popup(desktop)
+    top = popup.next_message()
+    assert top is not None
+    desktop.click(*popup.entry_centre(top["posted"], "legacy — can't be used: bad ARN"))
+    time.sleep(0.3)
+    desktop.xdotool("key", "Escape")
+    assert popup.next_message() is None  # no choice, the child just ends
+    assert popup.finish() == 0
+
+
+@pytest.mark.desktop
+def test_popup_menu_click_elsewhere_chooses_nothing(desktop: Desktop) -> None:
+    popup = Popup(desktop)
+    assert popup.next_message() is not None
+    time.sleep(0.2)
+    desktop.click(1000, 100)
+    assert popup.next_message() is None
+    assert popup.finish() == 0
+
+
+@pytest.mark.desktop
+def test_clipboard_holds_the_text_until_another_client_takes_it(desktop: Desktop) -> None:
+    holder = tk_child.spawn("clipboard", stdout=subprocess.DEVNULL, env=desktop.env)
+    assert holder.stdin is not None
+    holder.stdin.write("export AWS_PROFILE=prod-session")
+    holder.stdin.close()
+    read = "import tkinter; r = tkinter.Tk(); r.withdraw(); print(r.clipboard_get())"
+
+    def pasted() -> str | None:
+        out = subprocess.run([sys.executable, "-c", read], env=desktop.env, capture_output=True, text=True,
+                             timeout=10).stdout.strip()  # fmt: skip
+        return out or None
+
+    assert wait_until("the clipboard to hold the text", pasted, 10) == "export AWS_PROFILE=prod-session"
+    assert holder.poll() is None  # still serving the clipboard
+    take = "import tkinter; r = tkinter.Tk(); r.clipboard_clear(); r.clipboard_append('other'); r.update()"
+    subprocess.run([sys.executable, "-c", take], env=desktop.env, check=True, timeout=10)
+    assert holder.wait(timeout=5) == 0
+

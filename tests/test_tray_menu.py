@@ -1,0 +1,259 @@
+"""The tray's menu and actions, with a fake service and pystray's dummy backend (no display)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from trayapp import menu_model
+from trayapp.core.errors import Cancelled, ConfigUnreadable, NotAuthorised, WrongCode
+from trayapp.core.mfa import MfaRequest
+from trayapp.core.profiles import RoleProfile
+from trayapp.core.service import AssumeResult, RoleEntry, SessionInfo
+from trayapp.menu_model import MenuNode, build_menu, overall_state, role_label, time_left
+from trayapp.tray import TrayApp, take_snapshot
+
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+WARN = timedelta(minutes=10)
+PROD = RoleProfile("prod", "arn:aws:iam::123456789012:role/Admin", "base", mfa_serial="arn:aws:iam::1:mfa/a")
+DEV = RoleProfile("dev", "arn:aws:iam::123456789012:role/Dev", "base")
+
+
+def session(profile: str, minutes: float) -> SessionInfo:
+    return SessionInfo(profile, "arn", NOW + timedelta(minutes=minutes))
+
+
+def labels(nodes: tuple[MenuNode, ...] | None) -> list[str]:
+    return [("---" if n.separator else n.label) for n in nodes or ()]
+
+
+def test_time_left_words() -> None:
+    assert time_left(timedelta(minutes=42)) == "42 min left"
+    assert time_left(timedelta(seconds=30)) == "less than a minute left"
+    assert time_left(timedelta(minutes=42, seconds=59)) == "42 min left"
+    assert time_left(timedelta(minutes=185)) == "3 h 5 min left"
+    assert time_left(timedelta(0)) == "expired"
+
+
+def test_role_labels_follow_the_state() -> None:
+    assert role_label(RoleEntry(PROD, session("prod", 42)), NOW, WARN) == "prod — 42 min left"
+    assert role_label(RoleEntry(PROD, session("prod", -1)), NOW, WARN) == "prod — expired"
+    assert role_label(RoleEntry(PROD, None), NOW, WARN) == "prod — needs MFA"
+    assert role_label(RoleEntry(DEV, None), NOW, WARN) == "dev"
+
+
+def test_menu_has_a_submenu_per_role_broken_profiles_disabled_then_quit() -> None:
+    menu = build_menu([RoleEntry(PROD, session("prod", 42)), RoleEntry(DEV, None)], {"legacy": "bad ARN"}, NOW, WARN)
+    assert labels(menu) == ["prod — 42 min left", "dev", "---", "legacy — can't be used: bad ARN", "---", "Quit"]
+    prod = menu[0]
+    assert labels(prod.children) == [
+        "Renew session", "---", "Copy export AWS_PROFILE=prod-session", "Copy export AWS_EB_PROFILE=prod-session",
+        "---", "Forget session"]  # fmt: skip
+    assert [n.id for n in prod.children or () if not n.separator] == [
+        "assume:prod", "copy-profile:prod", "copy-eb:prod", "forget:prod"]  # fmt: skip
+    dev = menu[1]
+    assert dev.children is not None and dev.children[0].label == "Assume role"
+    assert not dev.children[-1].enabled  # nothing to forget
+    assert not menu[3].enabled and menu[-1].id == "quit"
+
+
+def test_no_role_profiles_says_how_to_add_one() -> None:
+    menu = build_menu([], {}, NOW, WARN, config_path=os.path.expanduser("~/.aws/config"))
+    assert menu[0].label == "No role profiles in ~/.aws/config — add one with role_arn and source_profile"
+    assert not menu[0].enabled
+    assert labels(menu)[-1] == "Quit"
+
+
+def test_icon_state_is_the_worst_session() -> None:
+    def state(*minutes: float) -> str:
+        return overall_state([RoleEntry(PROD, session("prod", m)) for m in minutes], NOW, WARN)
+
+    assert overall_state([RoleEntry(PROD, None)], NOW, WARN) == "none"
+    assert state(50) == "valid"
+    assert state(50, 5) == "expiring"
+    assert state(50, 5, -1) == "expired"
+
+
+def test_menu_json_for_the_popup_matches_the_model() -> None:
+    node = build_menu([RoleEntry(DEV, None)], {}, NOW, WARN)[0]
+    data = node.to_json()
+    assert data["label"] == "dev" and data["children"][0] == {"label": "Assume role", "id": "assume:dev",
+                                                              "enabled": True}  # fmt: skip
+    assert data["children"][1] == {"separator": True}
+
+
+# --- TrayApp with fakes ------------------------------------------------------------
+
+
+@dataclass
+class FakeService:
+    entries: list[RoleEntry] = field(default_factory=lambda: [RoleEntry(PROD, None), RoleEntry(DEV, None)])
+    fail: Exception | None = None
+    forgotten: list[str] = field(default_factory=list)
+    prompts: list[Any] = field(default_factory=list)
+
+    def config(self) -> Any:
+        if isinstance(self.fail, ConfigUnreadable):
+            raise self.fail
+        return type("Cfg", (), {"config_path": "/home/u/.aws/config"})()
+
+    def roles(self) -> list[RoleEntry]:
+        return self.entries
+
+    def problems(self) -> Mapping[str, str]:
+        return {}
+
+    def now(self) -> datetime:
+        return NOW
+
+    def warn_lead(self) -> timedelta:
+        return WARN
+
+    def assume(self, name: str, prompt: Any, *, duration: int | None = None) -> AssumeResult:
+        self.prompts.append(prompt)
+        code = prompt.ask(MfaRequest(name, "arn", "serial"), None)
+        try:
+            if self.fail is not None:
+                raise self.fail
+            if code is None:
+                raise Cancelled(profile=name)
+            info = session(name, 60)
+            self.entries = [RoleEntry(e.role, info if e.role.name == name else e.session) for e in self.entries]
+            return AssumeResult(info, "arn:aws:sts::1:assumed-role/Admin/x", [])
+        finally:
+            prompt.close()
+
+    def forget(self, name: str) -> bool:
+        self.forgotten.append(name)
+        return True
+
+
+class FakePrompt:
+    def __init__(self, code: str | None, shown_error: str | None = None) -> None:
+        self.code = code
+        self.last_error = shown_error
+
+    def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
+        return self.code
+
+    def close(self) -> None:
+        pass
+
+
+def make_app(service: FakeService, code: str | None = "123456", shown: str | None = None) -> tuple[TrayApp, list[Any]]:
+    events: list[Any] = []
+    app = TrayApp(
+        service,
+        notify=lambda title, body: events.append(("notify", title, body)),
+        prompt_factory=lambda: FakePrompt(code, shown),
+        copy=lambda text: events.append(("copy", text)),
+        popup=lambda items: None,
+    )
+    return app, events
+
+
+def run_action(app: TrayApp, action_id: str) -> None:
+    app.perform(action_id)
+    app._worker.submit(lambda: None).result(timeout=5)  # wait for the worker
+
+
+def test_assume_from_the_menu_refreshes_and_notifies() -> None:
+    service = FakeService()
+    app, events = make_app(service)
+    assert app.snapshot.state == "none"
+    run_action(app, "assume:prod")
+    assert app.snapshot.state == "valid"
+    assert app.snapshot.menu[0].label == "prod — 1 h 0 min left"
+    assert events and events[0][0] == "notify" and "AWS_PROFILE=prod-session" in events[0][2]
+
+
+def test_cancel_is_silent_and_an_error_already_shown_in_the_dialog_is_not_repeated() -> None:
+    app, events = make_app(FakeService(), code=None)
+    run_action(app, "assume:prod")
+    assert events == []
+    shown = str(WrongCode())
+    app, events = make_app(FakeService(fail=WrongCode()), shown=shown)
+    run_action(app, "assume:prod")
+    assert events == []
+
+
+def test_other_errors_are_notified_as_their_sentence() -> None:
+    error = NotAuthorised(role_arn="arn:aws:iam::123456789012:role/Admin")
+    app, events = make_app(FakeService(fail=error))
+    run_action(app, "assume:prod")
+    assert events == [("notify", "trayapp: prod", str(error))]
+
+
+def test_copy_and_forget_actions() -> None:
+    service = FakeService()
+    app, events = make_app(service)
+    run_action(app, "copy-profile:prod")
+    run_action(app, "copy-eb:dev")
+    run_action(app, "forget:prod")
+    assert events[:2] == [("copy", "export AWS_PROFILE=prod-session"), ("copy", "export AWS_EB_PROFILE=dev-session")]
+    assert service.forgotten == ["prod"]
+
+
+def test_a_second_click_on_assume_while_the_dialog_is_open_is_ignored() -> None:
+    release = threading.Event()
+
+    class SlowPrompt(FakePrompt):
+        def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
+            release.wait(5)
+            return "123456"
+
+    service = FakeService()
+    app = TrayApp(service, notify=lambda t, b: None, prompt_factory=lambda: SlowPrompt("1"), copy=lambda t: None)
+    app.perform("assume:prod")
+    app.perform("assume:prod")
+    release.set()
+    app._worker.submit(lambda: None).result(timeout=5)
+    assert len(service.prompts) == 1
+
+
+def test_broken_config_becomes_a_disabled_header() -> None:
+    error = ConfigUnreadable(path="/home/u/.aws/config", reason="the config file is not valid INI")
+    snapshot = take_snapshot(FakeService(fail=error))
+    assert snapshot.menu[0].label.startswith("The AWS config file /home/u/.aws/config can't be read")
+    assert not snapshot.menu[0].enabled
+
+
+def test_pystray_menu_on_the_dummy_backend_mirrors_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYSTRAY_BACKEND", "dummy")
+    code = (
+        "import pystray\n"
+        "from tests.test_tray_menu import FakeService, make_app\n"
+        "app, _ = make_app(FakeService())\n"
+        "menu = pystray.Menu(app._menu_items)\n"
+        "print([i.text for i in menu], [i.text for i in list(menu)[0].submenu])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(__file__))).stdout  # fmt: skip
+    assert out.strip() == (
+        "['prod — needs MFA', 'dev', '- - - -', 'Quit'] ['Assume role', '- - - -', "
+        "'Copy export AWS_PROFILE=prod-session', 'Copy export AWS_EB_PROFILE=prod-session', "
+        "'- - - -', 'Forget session']"
+    )
+
+
+def test_the_tray_module_imports_no_tkinter_and_no_boto3() -> None:
+    code = (
+        "import sys, trayapp.tray\n"
+        "print(sorted(m for m in ('tkinter', 'boto3', 'keyring', 'botocore.session') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(__file__))).stdout  # fmt: skip
+    assert out.strip() == "[]"
+
+
+def test_action_ids_round_trip() -> None:
+    assert menu_model.parse_action(menu_model.action("assume", "prod")) == ("assume", "prod")
+    assert menu_model.parse_action("quit") == ("quit", None)

@@ -1,0 +1,65 @@
+"""Copy a line of text to the desktop clipboard, with no extra dependency.
+
+``copy_text()`` hands the text to ``python -m trayapp.clipboard``, a tiny Tk
+process.  On X11 a clipboard is owned by a live client, so the child stays
+(windowless, idle) until another application takes the clipboard over, then
+exits; each new copy therefore replaces the previous holder.  On Windows and
+macOS the system keeps the data, and the child exits at once.
+The tray never imports tkinter itself (see :mod:`trayapp.tk_child`).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+from trayapp import tk_child
+
+POLL_MS = 500
+
+
+def copy_text(text: str) -> None:
+    """Put *text* on the clipboard (returns at once)."""
+    proc = tk_child.spawn("clipboard", stdout=subprocess.DEVNULL)
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(text)
+        proc.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass
+    # Reap the child whenever it ends, so no zombie is left behind.
+    threading.Thread(target=proc.wait, name="clipboard-reaper", daemon=True).start()
+
+
+def main() -> int:
+    import tkinter as tk
+
+    text = sys.stdin.read()
+    try:
+        root = tk.Tk(className="trayapp-clipboard")
+    except tk.TclError as exc:
+        print(f"trayapp: can't reach the clipboard: {exc}", file=sys.stderr)
+        return 3
+    root.withdraw()
+    root.clipboard_clear()
+    root.clipboard_append(text)
+    root.update()
+    if root.tk.call("tk", "windowingsystem") != "x11":
+        root.after(200, root.destroy)
+    else:
+
+        def still_owner() -> None:
+            # `selection own` names our window while we own CLIPBOARD, else "".
+            if str(root.tk.call("selection", "own", "-selection", "CLIPBOARD")):
+                root.after(POLL_MS, still_owner)
+            else:
+                root.destroy()
+
+        root.after(POLL_MS, still_owner)
+    root.mainloop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

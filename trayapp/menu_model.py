@@ -1,0 +1,149 @@
+"""What the tray menu says, as plain data: one model for every backend.
+
+pystray's native menus and the Tk popup of menu-less backends are both built
+from the same :class:`MenuNode` tree, so they can't drift apart.  This module
+imports no GUI toolkit and does no I/O: it turns the service's view of the
+roles into labels, and names each action with a string id.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from trayapp.core.service import RoleEntry
+
+IconState = Literal["none", "valid", "expiring", "expired"]
+
+ASSUME, COPY_PROFILE, COPY_EB, FORGET, QUIT = "assume", "copy-profile", "copy-eb", "forget", "quit"
+MAX_LABEL = 72
+
+
+@dataclass(frozen=True)
+class MenuNode:
+    label: str = ""
+    #: The action this item runs (``"assume:prod"``, ``"quit"``); None for
+    #: headers and submenus.
+    id: str | None = None
+    enabled: bool = True
+    children: tuple[MenuNode, ...] | None = None
+    separator: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        if self.separator:
+            return {"separator": True}
+        data: dict[str, Any] = {"label": self.label, "id": self.id, "enabled": self.enabled}
+        if self.children is not None:
+            data["children"] = [c.to_json() for c in self.children]
+        return data
+
+
+SEPARATOR = MenuNode(separator=True)
+
+
+def action(kind: str, profile: str | None = None) -> str:
+    return kind if profile is None else f"{kind}:{profile}"
+
+
+def parse_action(action_id: str) -> tuple[str, str | None]:
+    kind, _, profile = action_id.partition(":")
+    return kind, (profile or None)
+
+
+def time_left(left: timedelta) -> str:
+    """The same words as ``trayapp status``: ``42 min left``, ``3 h 5 min left``."""
+    if left <= timedelta(0):
+        return "expired"
+    minutes = int(left.total_seconds() // 60)
+    if minutes < 1:
+        return "less than a minute left"
+    if minutes < 60:
+        return f"{minutes} min left"
+    return f"{minutes // 60} h {minutes % 60} min left"
+
+
+def role_label(entry: RoleEntry, now: datetime, warn: timedelta) -> str:
+    name = entry.role.name
+    session = entry.session
+    if session is not None:
+        if session.state(now, warn) == "expired":
+            return f"{name} — expired"
+        return f"{name} — {time_left(session.left(now))}"
+    if entry.role.mfa_serial:
+        return f"{name} — needs MFA"
+    return name
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+
+
+def _home_relative(path: Path | str) -> str:
+    text, home = str(path), os.path.expanduser("~")
+    if home not in ("", "~", "/") and (text == home or text.startswith(home + os.sep)):
+        return "~" + text[len(home) :]
+    return text
+
+
+def role_menu(entry: RoleEntry, now: datetime, warn: timedelta) -> MenuNode:
+    name = entry.role.name
+    session = entry.session
+    session_profile = entry.role.session_profile
+    children = (
+        MenuNode("Renew session" if session is not None else "Assume role", action(ASSUME, name)),
+        SEPARATOR,
+        MenuNode(f"Copy export AWS_PROFILE={session_profile}", action(COPY_PROFILE, name)),
+        MenuNode(f"Copy export AWS_EB_PROFILE={session_profile}", action(COPY_EB, name)),
+        SEPARATOR,
+        MenuNode("Forget session", action(FORGET, name), enabled=session is not None),
+    )
+    return MenuNode(role_label(entry, now, warn), children=children)
+
+
+def build_menu(
+    roles: Sequence[RoleEntry],
+    problems: Mapping[str, str],
+    now: datetime,
+    warn: timedelta,
+    *,
+    config_path: Path | str = "~/.aws/config",
+    error: str | None = None,
+) -> tuple[MenuNode, ...]:
+    """The whole menu: roles with their state, broken profiles, then Quit."""
+    items: list[MenuNode] = []
+    if error is not None:
+        items.append(MenuNode(_shorten(error), enabled=False))
+    elif not roles and not problems:
+        items.append(
+            MenuNode(
+                f"No role profiles in {_home_relative(config_path)} — add one with role_arn and source_profile",
+                enabled=False,
+            )
+        )
+    items.extend(role_menu(entry, now, warn) for entry in roles)
+    if problems:
+        if roles:
+            items.append(SEPARATOR)
+        items.extend(
+            MenuNode(_shorten(f"{name} — can't be used: {reason}"), enabled=False)
+            for name, reason in sorted(problems.items())
+        )
+    items.extend((SEPARATOR, MenuNode("Quit", action(QUIT))))
+    return tuple(items)
+
+
+def overall_state(roles: Sequence[RoleEntry], now: datetime, warn: timedelta) -> IconState:
+    """The icon's state: the worst of all sessions (expired > expiring > valid > none)."""
+    states = {entry.session.state(now, warn) for entry in roles if entry.session is not None}
+    if "expired" in states:
+        return "expired"
+    if "expiring" in states:
+        return "expiring"
+    if "active" in states:
+        return "valid"
+    return "none"

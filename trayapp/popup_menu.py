@@ -1,0 +1,177 @@
+"""The tray menu as a Tk popup, for pystray backends without menus (``xorg``).
+
+Run as ``python -m trayapp.popup_menu``.  The parent writes one JSON line,
+``{"items": [MenuNode.to_json(), ...]}``; the child pops the menu up at the
+pointer, and when the user picks an item prints ``{"choice": ID}`` and exits.
+Escape or a click elsewhere closes the menu and prints no choice.  Each menu
+that appears is announced as ``{"posted": {...geometry...}}`` (tests use it
+to click items; the tray ignores it).
+
+:func:`show_popup` is the parent's side; it imports no GUI toolkit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from trayapp import tk_child
+
+if TYPE_CHECKING:
+    import tkinter as tk
+
+    from trayapp.menu_model import MenuNode
+
+
+def show_popup(items: Sequence[MenuNode], timeout: float | None = None) -> str | None:
+    """Show *items* at the pointer in a child process; the chosen action id, or None."""
+    proc = tk_child.spawn("popup_menu")
+    try:
+        if not tk_child.send(proc.stdin, {"items": [i.to_json() for i in items]}):
+            return None
+        choice: str | None = None
+        while True:
+            message = tk_child.receive(proc.stdout)
+            if message is None:
+                break
+            if isinstance(message.get("choice"), str):
+                choice = message["choice"]
+        return choice
+    finally:
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
+        try:
+            proc.wait(timeout=timeout or 5)
+        except Exception:
+            proc.kill()
+            proc.wait()
+
+
+# --- the child --------------------------------------------------------------------
+
+
+class _Popup:
+    def __init__(self, root: tk.Tk, items: list[dict[str, Any]]) -> None:
+        import tkinter as tk
+        from tkinter import font as tkfont
+
+        self.root = root
+        self.done = False
+        base = tkfont.nametofont("TkMenuFont")
+        base.configure(size=10)
+        self.bold = tkfont.Font(family=base.actual("family"), size=10, weight="bold")
+        self.options: dict[str, Any] = {
+            "tearoff": 0,
+            "background": "#ffffff",
+            "foreground": "#1f2328",
+            "activebackground": "#1f6feb",
+            "activeforeground": "#ffffff",
+            "disabledforeground": "#8c959f",
+            "relief": "solid",
+            "borderwidth": 1,
+            # Room around each entry (Tk 8.6 draws it as a bevel of the active colour).
+            "activeborderwidth": 3,
+            "font": base,
+        }
+        self._count = 0
+        self.menu = tk.Menu(root, name="trayapp_menu", **self.options)
+        self._fill(self.menu, items)
+        self.menu.bind("<Map>", lambda e: self._announce(self.menu), add="+")
+        self.menu.bind("<Unmap>", lambda e: root.after(100, self.finish), add="+")
+
+    def _fill(self, menu: tk.Menu, items: list[dict[str, Any]]) -> None:
+        import tkinter as tk
+
+        for item in items:
+            if item.get("separator"):
+                menu.add_separator()
+                continue
+            label = f" {item.get('label', '')}  "
+            state: Literal["normal", "disabled"] = "normal" if item.get("enabled", True) else "disabled"
+            children = item.get("children")
+            if isinstance(children, list):
+                self._count += 1
+                sub = tk.Menu(menu, name=f"trayapp_submenu{self._count}", **self.options)
+                self._fill(sub, children)
+                sub.bind("<Map>", self._announcer(sub), add="+")
+                menu.add_cascade(label=label, menu=sub, state=state)
+            else:
+                ident = item.get("id")
+                menu.add_command(label=label, state=state, command=self._chooser(ident))
+
+    def _announcer(self, menu: tk.Menu) -> Callable[[Any], None]:
+        return lambda _event: self._announce(menu)
+
+    def _chooser(self, ident: object) -> Callable[[], None]:
+        return lambda: self.choose(ident) if isinstance(ident, str) else None
+
+    def _announce(self, menu: tk.Menu) -> None:
+        menu.update_idletasks()
+        last = menu.index("end")
+        entries = []
+        for index in range(0 if last is None else last + 1):
+            kind = menu.type(index)
+            top = menu.yposition(index)
+            bottom = menu.yposition(index + 1) if index < (last or 0) else menu.winfo_height()
+            label = "" if kind == "separator" else str(menu.entrycget(index, "label")).strip()
+            entries.append({"label": label, "type": kind, "y": top, "height": bottom - top})
+        tk_child.print_message(
+            {
+                "posted": {
+                    "x": menu.winfo_rootx(),
+                    "y": menu.winfo_rooty(),
+                    "width": menu.winfo_width(),
+                    "height": menu.winfo_height(),
+                    "entries": entries,
+                }
+            }
+        )
+
+    def choose(self, ident: str) -> None:
+        if not self.done:
+            tk_child.print_message({"choice": ident})
+        self.finish()
+
+    def finish(self) -> None:
+        if not self.done:
+            self.done = True
+            self.root.after(0, self.root.destroy)
+
+    def popup(self) -> None:
+        x, y = self.root.winfo_pointerxy()
+        self.menu.tk_popup(x, y)
+        # Tk's `focus` does not take the X focus from another client (the last
+        # focused window may be gone, e.g. the MFA dialog): force it, so the
+        # keyboard drives the menu.
+        self.menu.focus_force()
+
+
+def main() -> int:
+    import tkinter as tk
+
+    line = sys.stdin.readline()
+    try:
+        request = json.loads(line)
+        items = request["items"]
+        if not isinstance(items, list):
+            raise TypeError("items")
+    except (json.JSONDecodeError, KeyError, TypeError):
+        print("trayapp: the popup menu got no menu to show", file=sys.stderr)
+        return 2
+    try:
+        root = tk.Tk(className="trayapp-menu")
+    except tk.TclError as exc:
+        print(f"trayapp: the popup menu can't open a window: {exc}", file=sys.stderr)
+        return 3
+    root.withdraw()
+    popup = _Popup(root, items)
+    root.after(0, popup.popup)
+    root.mainloop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,384 @@
+"""The tray shell: a pystray icon whose menu and image follow the sessions.
+
+Threads (see DESIGN.md "Architecture" and TESTING.md):
+
+* pystray owns the main thread (``Icon.run()``), as macOS requires;
+* menu callbacks only hand work over: actions run one at a time on a single
+  worker thread, so the tray loop never blocks on STS or on the dialog;
+* every Tk window (MFA dialog, popup menu, clipboard) is a child process, so
+  this process never imports tkinter;
+* a cheap timer thread calls :meth:`TrayApp.refresh` so labels stay current
+  (to be replaced by the expiry scheduler; ``refresh()`` is the public hook).
+
+Backends: with a native menu (gtk, appindicator, win32, darwin) pystray shows
+the menu; a left click on gtk opens it too.  Without one (``xorg``,
+``Icon.HAS_MENU`` False) :mod:`trayapp.xorg_clicks` makes clicks arrive and a
+click opens the *same* menu as a Tk popup (:mod:`trayapp.popup_menu`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from trayapp import menu_model
+from trayapp.clipboard import copy_text
+from trayapp.core.errors import Cancelled, TrayappError
+from trayapp.core.mfa import MfaPrompt
+from trayapp.dialog_prompt import DialogPrompt
+from trayapp.menu_model import IconState, MenuNode
+from trayapp.popup_menu import show_popup
+from trayapp.xorg_clicks import enable_clicks, is_xorg, keep_docked
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from trayapp.core.service import AssumeResult, RoleEntry
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "trayapp"
+REFRESH_SECONDS = 30.0
+QUIT_GRACE_SECONDS = 3.0
+ICON_SIZE = 64
+#: Plain ASCII: pystray's xorg backend stores the title as a Latin-1 WM_NAME.
+TITLES: Mapping[IconState, str] = {
+    "none": "trayapp: no session",
+    "valid": "trayapp: sessions valid",
+    "expiring": "trayapp: a session expires soon",
+    "expired": "trayapp: a session has expired",
+}
+
+Notify = Callable[[str, str], None]
+
+
+class TrayService(Protocol):
+    """The part of :class:`trayapp.core.service.Service` the tray uses."""
+
+    def roles(self) -> list[RoleEntry]: ...
+
+    def problems(self) -> Mapping[str, str]: ...
+
+    def assume(self, name: str, prompt: MfaPrompt, *, duration: int | None = None) -> AssumeResult: ...
+
+    def forget(self, name: str) -> bool: ...
+
+    def now(self) -> datetime: ...
+
+    def warn_lead(self) -> timedelta: ...
+
+    def config(self) -> Any: ...
+
+
+def log_notify(title: str, body: str) -> None:
+    """The default notifier until a desktop one is plugged in: the log."""
+    log.warning("%s: %s", title, body)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the tray shows, computed off the GUI thread."""
+
+    menu: tuple[MenuNode, ...]
+    state: IconState = "none"
+    roles: tuple[str, ...] = field(default=())
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.state]
+
+
+def take_snapshot(service: TrayService) -> Snapshot:
+    try:
+        config_path = service.config().config_path
+        roles = service.roles()
+        problems = service.problems()
+    except TrayappError as exc:
+        return Snapshot(menu_model.build_menu([], {}, service.now(), timedelta(0), error=str(exc)))
+    now, warn = service.now(), service.warn_lead()
+    return Snapshot(
+        menu_model.build_menu(roles, problems, now, warn, config_path=config_path),
+        menu_model.overall_state(roles, now, warn),
+        tuple(entry.role.name for entry in roles),
+    )
+
+
+class TrayApp:
+    def __init__(
+        self,
+        service: TrayService,
+        *,
+        notify: Notify = log_notify,
+        prompt_factory: Callable[[], MfaPrompt] = DialogPrompt,
+        copy: Callable[[str], None] = copy_text,
+        popup: Callable[[tuple[MenuNode, ...]], str | None] = show_popup,
+        refresh_seconds: float = REFRESH_SECONDS,
+    ) -> None:
+        self.service = service
+        self._notify = notify
+        self._prompt_factory = prompt_factory
+        self._copy = copy
+        self._popup = popup
+        self._refresh_seconds = refresh_seconds
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trayapp-worker")
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._popup_open = threading.Lock()
+        self._pending: set[str] = set()
+        self._active_prompt: MfaPrompt | None = None
+        self.icon: Any = None
+        self._running = False
+        self._watchdog: threading.Timer | None = None
+        self.snapshot = take_snapshot(service)
+
+    # --- life cycle -----------------------------------------------------------
+
+    def run(self) -> None:
+        """Show the icon and run the tray loop on this thread until Quit."""
+        import pystray
+
+        _name_the_gtk_program()
+        self.icon = pystray.Icon(
+            APP_NAME,
+            icon=self._image(self.snapshot.state),
+            title=self.snapshot.title,
+            menu=pystray.Menu(self._menu_items),
+        )
+        enable_clicks(self.icon)
+        self._running = True
+        try:
+            self.icon.run(setup=self._setup)
+        finally:
+            self._running = False
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+            self._shutdown()
+
+    def _setup(self, icon: Any) -> None:
+        icon.visible = True
+        keep_docked(icon)
+        threading.Thread(target=self._timer, name="trayapp-refresh", daemon=True).start()
+        log.info("tray icon shown (pystray backend %s)", type(icon).__module__.rsplit("_", 1)[-1])
+
+    def _timer(self) -> None:
+        while not self._stopping.wait(self._refresh_seconds):
+            self.refresh()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        abort = getattr(self._active_prompt, "abort", None)
+        if abort is not None:
+            abort()  # an open dialog would keep the worker busy
+        if self.icon is not None:
+            self.icon.stop()
+        if self._running:
+            # pystray's xorg loop now and then misses the end of its window and
+            # waits for X events forever: Quit must still quit.
+            self._watchdog = threading.Timer(QUIT_GRACE_SECONDS, _force_exit)
+            self._watchdog.daemon = True
+            self._watchdog.start()
+
+    def _shutdown(self) -> None:
+        self._stopping.set()
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
+    # --- what is shown ----------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read the sessions; update the image, the title and the menu."""
+        snapshot = take_snapshot(self.service)
+        with self._lock:
+            old, self.snapshot = self.snapshot, snapshot
+        icon = self.icon
+        if icon is None or self._stopping.is_set():
+            return
+        if snapshot.state != old.state:
+            icon.icon = self._image(snapshot.state)
+            icon.title = snapshot.title
+        if snapshot.menu != old.menu:
+            icon.update_menu()
+
+    def _image(self, state: IconState) -> Image.Image:
+        from trayapp.icons import render
+
+        # pystray's xorg backend paints transparent pixels black.
+        return render(state, ICON_SIZE, opaque=is_xorg(self.icon))
+
+    def _menu_items(self) -> Iterator[Any]:
+        """pystray's dynamic menu: built from the current snapshot, cheaply."""
+        import pystray
+
+        yield pystray.MenuItem("Open menu", self._on_activate, default=True, visible=False)
+        for node in self.snapshot.menu:
+            yield self._pystray_item(node)
+
+    def _pystray_item(self, node: MenuNode) -> Any:
+        import pystray
+
+        if node.separator:
+            return pystray.Menu.SEPARATOR
+        if node.children is not None:
+            submenu = pystray.Menu(*(self._pystray_item(child) for child in node.children))
+            return pystray.MenuItem(node.label, submenu, enabled=node.enabled)
+        ident = node.id
+
+        def activate(_icon: Any, _item: Any) -> None:
+            if ident is not None:
+                self.perform(ident)
+
+        return pystray.MenuItem(node.label, activate, enabled=node.enabled)
+
+    # --- clicks -------------------------------------------------------------------
+
+    def _on_activate(self, icon: Any, _item: Any) -> None:
+        """The icon's default action (a left click)."""
+        if not icon.HAS_MENU:
+            threading.Thread(target=self._show_popup, name="trayapp-popup", daemon=True).start()
+        elif type(icon).__module__ == "pystray._gtk":
+            _gtk_popup(icon)
+
+    def _show_popup(self) -> None:
+        # One popup at a time.  While one is up it grabs the pointer, so a click
+        # that reaches the icon means the last one is just closing: wait for it.
+        if not self._popup_open.acquire(timeout=2):
+            return
+        try:
+            choice = self._popup(self.snapshot.menu)
+        except Exception:
+            log.exception("the popup menu failed")
+            return
+        finally:
+            self._popup_open.release()
+        if choice:
+            self.perform(choice)
+
+    def perform(self, action_id: str) -> None:
+        """Run a menu action: Quit at once, everything else on the worker thread."""
+        kind, profile = menu_model.parse_action(action_id)
+        if kind == menu_model.QUIT:
+            self.stop()
+            return
+        if kind == menu_model.ASSUME and profile is not None:
+            with self._lock:
+                if profile in self._pending:
+                    return  # its dialog is already open
+                self._pending.add(profile)
+        with contextlib.suppress(RuntimeError):  # raised while shutting down
+            self._worker.submit(self._guarded, kind, profile)
+
+    # --- the actions (worker thread) ------------------------------------------------
+
+    def _guarded(self, kind: str, profile: str | None) -> None:
+        try:
+            self._act(kind, profile)
+        except TrayappError as exc:
+            self._notify(f"trayapp: {profile}" if profile else APP_NAME, str(exc))
+        except Exception:
+            log.exception("action %s for %s failed", kind, profile)
+            self._notify(APP_NAME, f"Something went wrong with '{profile}'; see the log for details.")
+        finally:
+            if kind == menu_model.ASSUME and profile is not None:
+                with self._lock:
+                    self._pending.discard(profile)
+            if kind in (menu_model.ASSUME, menu_model.FORGET):
+                self.refresh()
+
+    def _act(self, kind: str, profile: str | None) -> None:
+        if profile is None:
+            return
+        from trayapp.core.profiles import session_name
+
+        if kind == menu_model.ASSUME:
+            self._assume(profile)
+        elif kind == menu_model.COPY_PROFILE:
+            self._copy(f"export AWS_PROFILE={session_name(profile)}")
+        elif kind == menu_model.COPY_EB:
+            self._copy(f"export AWS_EB_PROFILE={session_name(profile)}")
+        elif kind == menu_model.FORGET and self.service.forget(profile):
+            self._notify(f"trayapp: {profile}", f"The session {session_name(profile)} was removed.")
+
+    def _assume(self, profile: str) -> None:
+        prompt = self._prompt_factory()
+        self._active_prompt = prompt
+        try:
+            result = self.service.assume(profile, prompt)
+        except Cancelled:
+            return
+        except TrayappError as exc:
+            if self._stopping.is_set():
+                return
+            if str(exc) == getattr(prompt, "last_error", None):
+                return  # the dialog showed it already, and the user closed it
+            raise
+        finally:
+            self._active_prompt = None
+        until = result.session.expires_at.astimezone().strftime("%H:%M")
+        body = f"AWS_PROFILE={result.session.session_profile} works until {until}."
+        for note in result.notes:
+            body += " " + note
+        self._notify(f"trayapp: {profile} is ready", body)
+
+
+def _force_exit() -> None:
+    log.warning("the tray loop did not end after Quit; exiting anyway")
+    logging.shutdown()
+    os._exit(0)
+
+
+def _name_the_gtk_program() -> None:
+    """GTK names windows after argv[0]; under ``python -c`` that would be "-c"."""
+    gi = sys.modules.get("gi.repository.GLib")
+    if gi is not None:
+        gi.set_prgname(APP_NAME)
+
+
+def _gtk_popup(icon: Any) -> None:
+    """Open the native menu on a left click too (GTK shows it on the right button only)."""
+    handler = getattr(icon, "_on_status_icon_popup_menu", None)
+    status_icon = getattr(icon, "_status_icon", None)
+    if handler is None or status_icon is None:
+        return
+    from gi.repository import Gtk  # type: ignore[import-untyped]
+
+    handler(status_icon, 1, Gtk.get_current_event_time())
+
+
+def _default_service() -> TrayService:
+    from trayapp.core.service import Service
+
+    return Service()
+
+
+def run_tray(
+    service_factory: Callable[[], TrayService] = _default_service,
+    *,
+    notify: Notify = log_notify,
+    refresh_seconds: float = REFRESH_SECONDS,
+) -> int:
+    """Start the tray applet; returns the exit status (0 after Quit).
+
+    The backend is pystray's choice, or ``PYSTRAY_BACKEND`` (``gtk``,
+    ``appindicator``, ``xorg``, ...).  boto3 and keyring stay off this path.
+    """
+    try:
+        service = service_factory()
+        app = TrayApp(service, notify=notify, refresh_seconds=refresh_seconds)
+    except TrayappError as exc:
+        print(f"trayapp: {exc}", file=sys.stderr)
+        return exc.exit_code
+    try:
+        app.run()
+    except Exception as exc:  # pystray raises display and D-Bus errors of many kinds
+        log.debug("tray failed", exc_info=True)
+        print(f"trayapp: the tray icon can't be shown: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
