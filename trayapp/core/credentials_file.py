@@ -1,0 +1,695 @@
+"""The AWS credentials file: add, replace and remove trayapp's own sections.
+
+The file is the user's data.  Every byte outside the section being changed is
+kept exactly (comments, blank lines, order, case, CRLF or LF, a missing final
+newline, other tools' sections), the file is replaced atomically, and a file
+botocore can't parse is never touched.
+
+Why not configupdater: 4.1.1 appends a new section with LF line endings into a
+CRLF file, and add-then-remove on a file without a final newline does not give
+back the original bytes.  So this module splices text itself, line by line.
+
+Reading a section's boundaries must agree with how botocore reads the file
+(``botocore.configloader.raw_config_parse``: a default ``RawConfigParser``):
+headers match ``RawConfigParser.SECTCRE`` on the stripped line, ``#`` and ``;``
+start comment lines, and an indented line after an option is a continuation of
+that option's value, never a header (blank and comment lines do not end a
+value).  Section names are case-sensitive.
+
+Decisions, so that add-then-forget always gives back the original bytes:
+
+* A new section is appended at the end, using the file's dominant line ending.
+  If the file does not end with a line break, one is inserted first and the new
+  section itself is written *without* a final line break, so the file keeps
+  its "no final newline" shape.  Removing a section that ends the file without
+  a line break therefore also removes the line break just before it.
+* An empty (or missing) file gets a section that ends with a line break;
+  removing it leaves an empty file.  Removing never deletes the file, so a
+  missing file + add + forget leaves an empty 0600 file.
+* A section's extent is its header up to its last key or continuation line;
+  blank and comment lines after that belong to whatever follows and stay.
+  Comments *inside* trayapp's own section are not kept when it is rewritten.
+* The file is decoded as UTF-8 (what botocore does on every UTF-8 locale);
+  a file that isn't valid UTF-8 is refused.
+
+Writing: a temp file (0600 from creation) in the target's folder, fsync,
+``os.replace``, fsync of the folder.  A symlink is followed and its target
+replaced, so the link stays.  Before the replace, the new text is parsed the
+way botocore parses it and must hold exactly the expected sections; a text
+that is not known to parse gets a full pass, while bytes this object itself
+last read or wrote are known good and only the changed section and the header
+after it are re-parsed (one update on a 1,000-section file in a resident app
+then costs a few milliseconds instead of a full configparser pass).
+
+Concurrency: a ``filelock`` lock on ``<target>.lock`` (mode 0600, left in
+place) serialises trayapp writers; temp files left by a killed writer are
+removed under that lock.  ``aws configure set`` takes no lock and rewrites the
+file in place, so the file is read again just before ``os.replace`` and the
+whole update is computed again if it changed (at most 20 times); an empty or
+unterminated file, or one that doesn't parse, is looked at again shortly in
+case it was caught half-written.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import errno
+import io
+import os
+import re
+import stat
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import filelock
+
+from trayapp.core.errors import (
+    CredentialsFileError,
+    FileAccessError,
+    ForeignSection,
+    UnparsableFile,
+)
+
+__all__ = ["MANAGED_KEY", "CredentialsFile", "shadowing_profiles"]
+
+MANAGED_KEY = "trayapp_managed"
+_MANAGED_VALUE = "1"
+
+#: How often the read-modify-write is redone when another program changed the
+#: file while trayapp was preparing its update.
+_MAX_ATTEMPTS = 20
+#: Seconds to look again at a file that may be caught half-written by another
+#: tool: one without a final line break, and (longer) an empty one.
+_SETTLE = 0.01
+_SETTLE_EMPTY = 0.05
+#: Seconds to wait after a replace for a tool that opened the old file just
+#: before it and writes into that (then unlinked) file.
+_LATE_WRITER = 0.002
+_TMP_SUFFIX = ".trayapp-tmp"
+_BOM = b"\xef\xbb\xbf"
+
+_SECTCRE = configparser.RawConfigParser.SECTCRE
+_OPTCRE = configparser.RawConfigParser.OPTCRE
+_NONSPACECRE = configparser.RawConfigParser.NONSPACECRE
+_DEFAULT_SECTION = configparser.DEFAULTSECT
+_COMMENT_PREFIXES = ("#", ";")
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_INDENTED_RE = re.compile(r"[\r\n][^\S\r\n]+\S")
+_KEY_RE = re.compile(r"[a-z0-9_][a-z0-9_.\-]*\Z")
+
+
+# --- parsing ------------------------------------------------------------------
+
+
+@dataclass
+class _Section:
+    name: str
+    header: int  # index of the header line
+    end: int  # index one past the last key/continuation line (>= header + 1)
+    own: dict[str, str] = field(default_factory=dict)
+    valid: bool = True  # False if a line in it is not a key, value or comment
+
+
+@dataclass
+class _Doc:
+    lines: list[str]  # each with its line ending ("" for a last line without one)
+    contents: list[str]  # the same lines without their endings
+    sections: list[_Section]
+    newline: str  # the dominant line ending
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def _split(text: str) -> tuple[list[str], list[str]]:
+    if "\r" not in text:
+        contents = text.split("\n")
+        if contents[-1] == "":
+            contents.pop()
+            lines = [c + "\n" for c in contents]
+        else:
+            lines = [c + "\n" for c in contents]
+            lines[-1] = contents[-1]
+        return lines, contents
+    lines = _LINE_RE.findall(text)
+    return lines, [line.rstrip("\r\n") for line in lines]
+
+
+def _dominant_newline(text: str) -> str:
+    crlf = text.count("\r\n")
+    lf = text.count("\n") - crlf
+    cr = text.count("\r") - crlf
+    if crlf > lf and crlf >= cr:
+        return "\r\n"
+    if cr > lf and cr > crlf:
+        return "\r"
+    return "\n"
+
+
+def _eol(line: str) -> str:
+    return line[len(line.rstrip("\r\n")) :]
+
+
+def _scan(text: str, detail: str | None) -> _Doc:
+    """Find the sections the way ``RawConfigParser._read`` does.
+
+    Keys and values are collected only for the section named ``detail`` (or for
+    every section if ``detail`` is None), which keeps a 1,000-section file fast.
+    """
+    lines, contents = _split(text) if text else ([], [])
+    sections: list[_Section] = []
+    current: _Section | None = None
+    optname: str | None = None
+    indent_level = 0
+    for index, line in enumerate(contents):
+        value = line.strip()
+        if not value or value.startswith(_COMMENT_PREFIXES):
+            continue  # empty_lines_in_values: a blank line does not end a value
+        first = _NONSPACECRE.search(line)
+        indent = first.start() if first else 0
+        if current is not None and optname and indent > indent_level:
+            current.end = index + 1  # continuation of the value
+            if detail is None or current.name == detail:
+                current.own[optname] += "\n" + value
+            continue
+        indent_level = indent
+        header = _SECTCRE.match(value)
+        if header:
+            current = _Section(header.group("header"), index, index + 1)
+            sections.append(current)
+            optname = None
+            continue
+        if current is None:
+            continue  # a line before any header: the parser check reports it
+        current.end = index + 1
+        if detail is not None and current.name != detail:
+            optname = "?"  # only truthiness matters outside the detailed section
+            continue
+        option = _OPTCRE.match(value)
+        if option is None or not option.group("option").rstrip():
+            current.valid = False
+            continue
+        optname = option.group("option").rstrip().lower()
+        if optname in current.own:
+            current.valid = False
+        current.own[optname] = option.group("value").strip()
+    return _Doc(lines, contents, sections, _dominant_newline(text))
+
+
+def _decode(data: bytes, path: Path) -> str:
+    if data.startswith(_BOM):
+        raise UnparsableFile(path=path, reason="it starts with a byte order mark (BOM)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UnparsableFile(path=path, reason=f"line {line} is not UTF-8 text") from None
+
+
+def _parse(text: str, path: Path) -> configparser.RawConfigParser:
+    """Parse like ``botocore.configloader.raw_config_parse``, with safe messages.
+
+    configparser's own messages quote the offending line, which may hold a
+    secret, so only line numbers are reported.
+    """
+    parser = configparser.RawConfigParser()
+    try:
+        # newline=None: universal newlines, as when botocore opens the file.
+        parser.read_file(io.StringIO(text, newline=None))
+    except configparser.DuplicateSectionError as exc:
+        raise UnparsableFile(path=path, reason=f"line {exc.lineno} repeats a section header") from None
+    except configparser.DuplicateOptionError as exc:
+        raise UnparsableFile(path=path, reason=f"line {exc.lineno} repeats a key of its section") from None
+    except configparser.MissingSectionHeaderError as exc:
+        raise UnparsableFile(path=path, reason=f"line {exc.lineno} comes before any [section] header") from None
+    except configparser.ParsingError as exc:
+        numbers = ", ".join(str(number) for number, _ in exc.errors[:5])
+        what = "line" if len(exc.errors) == 1 else "lines"
+        raise UnparsableFile(
+            path=path, reason=f"{what} {numbers} is not a [section], a key = value line or a comment"
+        ) from None
+    except configparser.Error:
+        raise UnparsableFile(path=path, reason="it is not a valid INI file") from None
+    # botocore also parses a value that starts on the next line as nested
+    # keys; such a value needs an indented line, which most files lack.
+    if _INDENTED_RE.search(text):
+        for section in parser.sections():
+            if not all(_nested_ok(value) for _key, value in parser.items(section)):
+                raise UnparsableFile(path=path, reason="an indented line under a key has no '='")
+    return parser
+
+
+def _nested_ok(value: str) -> bool:
+    """botocore reads a value that starts on the next line as ``key = value`` lines."""
+    return not value.startswith("\n") or all("=" in line for line in value.splitlines() if line.strip())
+
+
+def _own_items(parser: configparser.RawConfigParser, text: str) -> dict[str, dict[str, str]]:
+    """Each section's own keys, without those inherited from [DEFAULT]."""
+    if not parser.defaults():
+        return {s: dict(parser.items(s)) for s in parser.sections()}
+    # Re-read with no default section; strict=False merges repeated [DEFAULT]
+    # headers the way the first parse (already validated) did.
+    plain = configparser.RawConfigParser(default_section="\0", strict=False)
+    plain.read_string(text.replace("\r\n", "\n").replace("\r", "\n"))
+    return {s: dict(plain.items(s)) for s in plain.sections() if s != _DEFAULT_SECTION}
+
+
+# --- the new text ---------------------------------------------------------------
+
+
+def _check_section_name(section: str) -> None:
+    header = _SECTCRE.match(f"[{section}]")
+    if (
+        not section
+        or section != section.strip()
+        or section == _DEFAULT_SECTION
+        or any(ch in section for ch in "\r\n")
+        or header is None
+        or header.group("header") != section
+    ):
+        raise ValueError(f"not a usable section name: {section!r}")
+
+
+def _check_values(values: Mapping[str, str]) -> None:
+    for key, value in values.items():
+        if not _KEY_RE.match(key) or key == MANAGED_KEY:
+            raise ValueError(f"not a usable key: {key!r}")
+        if value != value.strip() or "\r" in value or "\n" in value:
+            raise ValueError(f"the value of {key!r} has line breaks or surrounding spaces")
+
+
+def _find(doc: _Doc, section: str, path: Path) -> _Section | None:
+    found = [s for s in doc.sections if s.name == section]
+    if len(found) > 1:
+        lines = " and ".join(str(s.header + 1) for s in found[:2])
+        raise UnparsableFile(path=path, reason=f"section [{section}] appears twice, at lines {lines}")
+    if not found:
+        return None
+    ours = found[0]
+    if ours.own.get(MANAGED_KEY) != _MANAGED_VALUE:
+        raise ForeignSection(path=path, section=section)
+    if not ours.valid or not all(_nested_ok(value) for value in ours.own.values()):
+        raise UnparsableFile(
+            path=path,
+            reason=f"section [{section}] at line {ours.header + 1} has a line that is not "
+            "a key = value line, or repeats a key",
+        )
+    return ours
+
+
+def _block(section: str, values: Mapping[str, str], newline: str, indent: str, last: str) -> str:
+    rows = [f"[{section}]", f"{indent}{MANAGED_KEY} = {_MANAGED_VALUE}"]
+    rows += [f"{indent}{key} = {value}" for key, value in values.items()]
+    return newline.join(rows) + last
+
+
+def _with_section(doc: _Doc, section: str, values: Mapping[str, str], path: Path) -> tuple[str, str, list[str]]:
+    """The new text, and the part of it around the section with the sections it holds.
+
+    That part is enough to verify the change when the rest is known to parse.
+    """
+    ours = _find(doc, section, path)
+    if ours is None:
+        text = doc.text
+        if not text or text.endswith(("\n", "\r")):
+            block = _block(section, values, doc.newline, "", doc.newline)
+            return text + block, block, [section]
+        # Keep the file's "no final newline" shape; see the module docstring.
+        block = _block(section, values, doc.newline, "", "")
+        return text + doc.newline + block, block, [section]
+    # Keys are indented like the next header, so that header stays a header.
+    later = next((s for s in doc.sections if s.header > ours.header), None)
+    indent = ""
+    window_end = len(doc.lines)
+    window_names = [section]
+    if later is not None:
+        line = doc.contents[later.header]
+        indent = line[: len(line) - len(line.lstrip())]
+        window_end = later.header + 1
+        if later.name != _DEFAULT_SECTION:
+            window_names.append(later.name)
+    block = _block(section, values, doc.newline, indent, _eol(doc.lines[ours.end - 1]))
+    new_text = "".join(doc.lines[: ours.header]) + block + "".join(doc.lines[ours.end :])
+    return new_text, block + "".join(doc.lines[ours.end : window_end]), window_names
+
+
+def _without_section(doc: _Doc, section: str, path: Path) -> str | None:
+    ours = _find(doc, section, path)
+    if ours is None:
+        return None
+    before = doc.lines[: ours.header]
+    if ours.end == len(doc.lines) and not _eol(doc.lines[-1]) and before:
+        # The section ended the file without a line break: give the line break
+        # before it back too, so the file ends as it did before the add.
+        before = [*before[:-1], before[-1].rstrip("\r\n")]
+    return "".join(before) + "".join(doc.lines[ours.end :])
+
+
+def _verify(text: str, expected: list[str], section: str, values: Mapping[str, str] | None, path: Path) -> None:
+    """``text`` parses like botocore, holds exactly the expected sections and our keys."""
+    parser = _parse(text, path)
+    if parser.sections() != expected:
+        raise CredentialsFileError(
+            path=path,
+            reason="the change would alter how a neighbouring section is read; edit the file by hand",
+        )
+    if values is not None:
+        # A header swallowed as a continuation line would show up in a value.
+        wanted = {MANAGED_KEY: _MANAGED_VALUE, **values}
+        got = {key: parser.get(section, key) for key in parser.options(section)}
+        if any(got.get(key) != value for key, value in wanted.items()) or not set(got) <= {
+            *wanted,
+            *parser.defaults(),
+        }:
+            raise CredentialsFileError(path=path, reason="trayapp could not write the section safely")
+
+
+def _section_names(doc: _Doc) -> list[str]:
+    names = dict.fromkeys(s.name for s in doc.sections)
+    names.pop(_DEFAULT_SECTION, None)
+    return list(names)
+
+
+# --- file system ------------------------------------------------------------------
+
+_REASONS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exhausted",
+    errno.EFBIG: "the disk is full or a file size limit was reached",
+    errno.EISDIR: "it is a folder, not a file",
+    errno.ENOTDIR: "a part of its path is not a folder",
+    errno.ELOOP: "its symbolic links form a loop",
+    errno.ENAMETOOLONG: "its path is too long",
+}
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno in _REASONS:
+        return _REASONS[exc.errno]
+    return os.strerror(exc.errno) if exc.errno else "an operating system error occurred"
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _read_fd(fd: int) -> bytes:
+    chunks = []
+    offset = 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems can't fsync a directory; the rename is done
+    finally:
+        os.close(fd)
+
+
+def _is_read_only(path: Path, st: os.stat_result) -> bool:
+    # The owner's write bit is checked too: root can write anything, but a
+    # user who made the file (or ~/.aws) read-only meant it.
+    return not st.st_mode & stat.S_IWUSR or not os.access(path, os.W_OK)
+
+
+# --- public ---------------------------------------------------------------------------
+
+
+class CredentialsFile:
+    """One credentials file; each call reads it afresh and holds no cache."""
+
+    def __init__(self, path: os.PathLike[str] | str, *, lock_timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        # The bytes last seen to parse like botocore (read or written here).
+        self._verified: bytes | None = None
+
+    # reading
+
+    def read_managed(self) -> dict[str, dict[str, str]]:
+        """``{section: {key: value}}`` for every section trayapp wrote."""
+        for attempt in range(3):
+            try:
+                data = _read_bytes(self.path)
+            except OSError as exc:
+                raise FileAccessError(path=self.path, reason=_reason(exc)) from None
+            if data is None:
+                return {}
+            try:
+                text = _decode(data, self.path)
+                items = _own_items(_parse(text, self.path), text)
+            except UnparsableFile:
+                # Maybe caught while another tool rewrote it in place.
+                time.sleep(_SETTLE)
+                with contextlib.suppress(OSError):
+                    if attempt < 2 and _read_bytes(self.path) != data:
+                        continue
+                raise
+            self._verified = data
+            return {name: keys for name, keys in items.items() if keys.get(MANAGED_KEY) == _MANAGED_VALUE}
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # writing
+
+    def write_section(self, section: str, values: Mapping[str, str]) -> list[str]:
+        """Create or replace ``[section]`` with exactly ``values`` plus the marker."""
+        _check_section_name(section)
+        _check_values(values)
+
+        def change(doc: _Doc, trusted: bool) -> str:
+            new_text, window, window_names = _with_section(doc, section, values, self.path)
+            if trusted:
+                # The rest of the file is text already verified: only the
+                # section and the header after it can have changed meaning.
+                _verify(window, window_names, section, values, self.path)
+            else:
+                names = _section_names(doc)
+                expected = names if section in names else [*names, section]
+                _verify(new_text, expected, section, values, self.path)
+            return new_text
+
+        notes, _ = self._update(section, change, create=True)
+        return notes
+
+    def remove_section(self, section: str) -> bool:
+        """Remove trayapp's ``[section]``; False if there is none."""
+        _check_section_name(section)
+
+        def change(doc: _Doc, trusted: bool) -> str | None:
+            new_text = _without_section(doc, section, self.path)
+            if new_text is not None:
+                expected = [name for name in _section_names(doc) if name != section]
+                _verify(new_text, expected, section, None, self.path)
+            return new_text
+
+        _, changed = self._update(section, change, create=False)
+        return changed
+
+    # the read-modify-write transaction
+
+    def _target(self) -> Path:
+        """The file to replace: a symlink is followed, so the link itself stays."""
+        try:
+            return Path(os.path.realpath(self.path, strict=False))
+        except OSError as exc:  # pragma: no cover - realpath(strict=False) rarely raises
+            raise FileAccessError(path=self.path, reason=_reason(exc)) from None
+
+    def _update(
+        self, section: str, change: Callable[[_Doc, bool], str | None], *, create: bool
+    ) -> tuple[list[str], bool]:
+        target = self._target()
+        notes: list[str] = []
+        if not create and not os.path.lexists(target):
+            return notes, False
+        self._prepare_directory(target.parent)
+        lock = filelock.FileLock(f"{target}.lock", timeout=self.lock_timeout, mode=0o600)
+        try:
+            with lock:
+                self._remove_stale_temps(target)
+                return self._transact(target, section, change, notes)
+        except filelock.Timeout:
+            raise FileAccessError(
+                path=self.path,
+                reason=f"another program held its lock for more than {self.lock_timeout:g} s",
+            ) from None
+        except OSError as exc:
+            raise FileAccessError(path=self.path, reason=_reason(exc)) from None
+
+    def _transact(
+        self, target: Path, section: str, change: Callable[[_Doc, bool], str | None], notes: list[str]
+    ) -> tuple[list[str], bool]:
+        # After a replace, another tool may turn out to have written meanwhile;
+        # then ``pending`` holds (its version to build on, what the path holds).
+        pending: tuple[bytes | None, bytes | None] | None = None
+        changed = False
+        for attempt in range(_MAX_ATTEMPTS):
+            if pending is None:
+                base = expected = self._read_base(target)
+                if base is not None and not base.endswith((b"\n", b"\r")):
+                    # ``aws configure set`` truncates the file and then writes it:
+                    # an empty or unterminated file may be one caught half-written.
+                    time.sleep(_SETTLE if base else _SETTLE_EMPTY)
+                    if _read_bytes(target) != base:
+                        continue
+            else:
+                base, expected = pending
+            try:
+                text = _decode(base, self.path) if base else ""
+                trusted = not base or base == self._verified
+                try:
+                    new_text = change(_scan(text, section), trusted)
+                except ForeignSection:
+                    if not trusted:
+                        _parse(text, self.path)  # a broken file is reported as broken first
+                    raise
+            except UnparsableFile:
+                # ``aws configure set`` rewrites the file in place: a read that
+                # caught it half-written is retried, a broken file is refused.
+                time.sleep(_SETTLE)
+                if _read_bytes(target) != base and attempt < _MAX_ATTEMPTS - 1:
+                    pending = None
+                    continue
+                raise
+            new_bytes = None if new_text is None else new_text.encode("utf-8")
+            if new_bytes is None or (pending is not None and new_bytes == base == expected):
+                return notes, changed  # nothing (more) to do
+            if base is not None and not notes:
+                mode = stat.S_IMODE(os.stat(target).st_mode)
+                if mode & 0o077:
+                    notes.append(
+                        f"Tightened permissions of {self.path} from {mode:04o} to 0600, "
+                        "so other users can't read your keys."
+                    )
+            outcome = self._replace(target, expected, new_bytes)
+            if outcome is None:
+                pending = None  # changed before the replace: start again
+                continue
+            changed = True
+            self._verified = new_bytes
+            old_file, path_now = outcome
+            if path_now == new_bytes and old_file is None:
+                return notes, True
+            # Build again on the late writer's version, or on what now stands
+            # at the path (our change may already be in it: then stop).
+            pending = (path_now, path_now) if old_file is None else (old_file, path_now)
+        raise FileAccessError(
+            path=self.path,
+            reason="another program kept changing it while trayapp was writing; try again",
+        )
+
+    def _read_base(self, target: Path) -> bytes | None:
+        try:
+            st = os.stat(target)
+        except FileNotFoundError:
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            raise FileAccessError(path=self.path, reason="it is a folder, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise FileAccessError(path=self.path, reason="it is not a regular file")
+        if _is_read_only(target, st):
+            raise FileAccessError(path=self.path, reason="it is read-only")
+        return _read_bytes(target)
+
+    def _replace(
+        self, target: Path, expected: bytes | None, new_bytes: bytes
+    ) -> tuple[bytes | None, bytes | None] | None:
+        """Write a temp file and put it in place unless the file changed meanwhile.
+
+        Returns None if the file was not ``expected`` any more, else, a moment
+        after the replace, the old file's content if another tool wrote into it
+        (``aws configure set`` writes in place, and may have opened it just
+        before) or None, and what the path holds then (a tool that read the
+        file before may have rewritten it with its stale copy).
+        """
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TMP_SUFFIX, dir=target.parent)
+        old: int | None = None
+        try:
+            with open(fd, "wb") as handle:
+                handle.write(new_bytes)
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileNotFoundError):
+                old = os.open(target, os.O_RDONLY)
+            current = None if old is None else _read_fd(old)
+            if current != expected:
+                os.unlink(tmp_name)
+                return None
+            os.replace(tmp_name, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            if old is not None:
+                os.close(old)
+            raise
+        _fsync_dir(target.parent)
+        time.sleep(_LATE_WRITER)
+        if old is None:
+            return None, _read_bytes(target)
+        try:
+            late = _read_fd(old)
+            if late == current:
+                return None, _read_bytes(target)
+            time.sleep(_SETTLE)  # let that writer finish
+            return _read_fd(old), _read_bytes(target)
+        finally:
+            os.close(old)
+
+    def _prepare_directory(self, directory: Path) -> None:
+        try:
+            if not directory.exists():
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+                os.chmod(directory, 0o700)
+            st = os.stat(directory)
+        except OSError as exc:
+            raise FileAccessError(path=self.path, reason=_reason(exc)) from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise FileAccessError(path=self.path, reason=f"{directory} is not a folder")
+        if _is_read_only(directory, st):
+            raise FileAccessError(path=self.path, reason=f"its folder {directory} is read-only")
+
+    def _remove_stale_temps(self, target: Path) -> None:
+        # Under the lock, a temp file of ours is left over from a killed writer.
+        prefix = f".{target.name}."
+        try:
+            names = os.listdir(target.parent)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith(prefix) and name.endswith(_TMP_SUFFIX):
+                with contextlib.suppress(OSError):
+                    os.unlink(target.parent / name)
+
+
+def shadowing_profiles(config_sections: Iterable[str], session_section: str) -> list[str]:
+    """The config-file sections botocore reads as profile ``session_section``.
+
+    ``[profile prod-session]`` in the config file is merged with
+    ``[prod-session]`` of the credentials file; if it sets a credential source
+    (``role_arn``, ``credential_process``, SSO…), that one wins over the keys
+    trayapp wrote.  Whether it does is for the caller to judge.
+    """
+    from botocore.configloader import build_profile_map
+
+    return [name for name in config_sections if session_section in build_profile_map({name: {}})["profiles"]]
