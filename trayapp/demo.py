@@ -203,13 +203,13 @@ def environment(env: Mapping[str, str], target: MutableMapping[str, str] | None 
                 target[key] = value
 
 
-def banner(env: Mapping[str, str]) -> str:
+def banner(env: Mapping[str, str], keep: bool = False) -> str:
     lines = ["trayapp demo: a local STS stand-in and these role profiles (any 6-digit MFA code works):"]
     lines += [f"  {name:<14} {what}" for name, what in PROFILES.items()]
     lines.append("Use a session from another shell with:")
     lines += [f"  export {k}={v}" for k, v in env.items() if k.startswith("AWS_")]
     lines.append("  aws sts get-caller-identity --profile demo-admin-session")
-    lines.append("Quit the tray to end the demo; its files are removed then.")
+    lines.append("Quit the tray to end the demo" + ("." if keep else "; its files are removed then."))
     return "\n".join(lines)
 
 
@@ -233,7 +233,7 @@ def run_demo(
     assert where is not None
     try:
         env = prepare_demo(where, sts.url)
-        say(banner(env))
+        say(banner(env, keep=temp is None))
         with environment(env):
             return start_tray()
     finally:
