@@ -16,10 +16,11 @@ import pytest
 from trayapp import menu_model
 from trayapp.core.errors import Cancelled, ConfigUnreadable, NotAuthorised, WrongCode
 from trayapp.core.mfa import MfaRequest
+from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import RoleProfile
 from trayapp.core.service import AssumeResult, RoleEntry, SessionInfo
 from trayapp.menu_model import MenuNode, build_menu, overall_state, role_label, time_left
-from trayapp.tray import TrayApp, take_snapshot
+from trayapp.tray import PrefsHolder, TrayApp, take_snapshot
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 WARN = timedelta(minutes=10)
@@ -52,15 +53,17 @@ def test_role_labels_follow_the_state() -> None:
 
 def test_menu_has_a_submenu_per_role_broken_profiles_disabled_then_quit() -> None:
     menu = build_menu([RoleEntry(PROD, session("prod", 42)), RoleEntry(DEV, None)], {"legacy": "bad ARN"}, NOW, WARN)
-    assert labels(menu) == ["prod — 42 min left", "dev", "---", "legacy — can't be used: bad ARN", "---", "Quit"]
+    assert labels(menu) == [
+        "prod — 42 min left", "dev", "---", "legacy — can't be used: bad ARN", "---", "Preferences…", "Quit"]  # fmt: skip
     prod = menu[0]
     assert labels(prod.children) == [
-        "Renew session", "---", "Copy export AWS_PROFILE=prod-session", "Copy export AWS_EB_PROFILE=prod-session",
-        "---", "Forget session"]  # fmt: skip
+        "Renew session", "Open AWS console", "---", "Copy export AWS_PROFILE=prod-session",
+        "Copy export AWS_EB_PROFILE=prod-session", "---", "Forget session"]  # fmt: skip
     assert [n.id for n in prod.children or () if not n.separator] == [
-        "assume:prod", "copy-profile:prod", "copy-eb:prod", "forget:prod"]  # fmt: skip
+        "assume:prod", "console:prod", "copy-profile:prod", "copy-eb:prod", "forget:prod"]  # fmt: skip
     dev = menu[1]
     assert dev.children is not None and dev.children[0].label == "Assume role"
+    assert not dev.children[1].enabled  # no session to open the console with
     assert not dev.children[-1].enabled  # nothing to forget
     assert not menu[3].enabled and menu[-1].id == "quit"
 
@@ -87,7 +90,17 @@ def test_menu_json_for_the_popup_matches_the_model() -> None:
     data = node.to_json()
     assert data["label"] == "dev" and data["children"][0] == {"label": "Assume role", "id": "assume:dev",
                                                               "enabled": True}  # fmt: skip
-    assert data["children"][1] == {"separator": True}
+    assert data["children"][2] == {"separator": True}
+
+
+def test_mfa_session_and_favourites_appear_in_the_menu() -> None:
+    until = NOW + timedelta(hours=11)
+    menu = build_menu([RoleEntry(PROD, None), RoleEntry(DEV, None)], {}, NOW, WARN, mfa_until=until,
+                      favourites=("dev", "gone", "prod"))  # fmt: skip
+    text = labels(menu)
+    assert text[0] == f"MFA session active until {until.astimezone():%H:%M} — roles renew without a code"
+    assert "Assume favourites (dev, prod)" in text  # a favourite no longer in the config is left out
+    assert text[-3:] == ["End MFA session", "Preferences…", "Quit"]
 
 
 # --- TrayApp with fakes ------------------------------------------------------------
@@ -135,6 +148,27 @@ class FakeService:
         self.forgotten.append(name)
         return True
 
+    def sessions(self) -> dict[str, SessionInfo]:
+        return {e.role.name: e.session for e in self.entries if e.session is not None}
+
+    def can_renew_silently(self, name: str) -> bool:
+        return False
+
+    def console_url(self, name: str) -> str:
+        return f"https://console.example/{name}"
+
+    def mfa_sessions(self) -> list[Any]:
+        return []
+
+    def end_mfa_sessions(self) -> None:
+        pass
+
+
+def quiet_prefs() -> PrefsHolder:
+    prefs = PrefsHolder()
+    prefs.set(Preferences())
+    return prefs
+
 
 class FakePrompt:
     def __init__(self, code: str | None, shown_error: str | None = None) -> None:
@@ -156,6 +190,7 @@ def make_app(service: FakeService, code: str | None = "123456", shown: str | Non
         prompt_factory=lambda: FakePrompt(code, shown),
         copy=lambda text: events.append(("copy", text)),
         popup=lambda items: None,
+        prefs=quiet_prefs(),
     )
     return app, events
 
@@ -211,7 +246,8 @@ def test_a_second_click_on_assume_while_the_dialog_is_open_is_ignored() -> None:
             return "123456"
 
     service = FakeService()
-    app = TrayApp(service, notify=lambda t, b: None, prompt_factory=lambda: SlowPrompt("1"), copy=lambda t: None)
+    app = TrayApp(service, notify=lambda t, b: None, prompt_factory=lambda: SlowPrompt("1"), copy=lambda t: None,
+                  prefs=quiet_prefs())  # fmt: skip
     app.perform("assume:prod")
     app.perform("assume:prod")
     release.set()
@@ -233,13 +269,17 @@ def test_pystray_menu_on_the_dummy_backend_mirrors_the_model(monkeypatch: pytest
         "from tests.test_tray_menu import FakeService, make_app\n"
         "app, _ = make_app(FakeService())\n"
         "menu = pystray.Menu(app._menu_items)\n"
-        "print([i.text for i in menu], [i.text for i in list(menu)[0].submenu])\n"
+        "print([i.text for i in menu if i.visible])\n"
+        "app.refresh()\n"
+        "menu = pystray.Menu(app._menu_items)\n"
+        "print([i.text for i in menu if i.visible], [i.text for i in [i for i in menu if i.visible][0].submenu])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(__file__))).stdout  # fmt: skip
-    assert out.strip() == (
-        "['prod — needs MFA', 'dev', '- - - -', 'Quit'] ['Assume role', '- - - -', "
-        "'Copy export AWS_PROFILE=prod-session', 'Copy export AWS_EB_PROFILE=prod-session', "
+    assert out.strip().replace("\n", " ") == (
+        "['Reading ~/.aws/config…', '- - - -', 'Quit'] "
+        "['prod — needs MFA', 'dev', '- - - -', 'Preferences…', 'Quit'] ['Assume role', 'Open AWS console', "
+        "'- - - -', 'Copy export AWS_PROFILE=prod-session', 'Copy export AWS_EB_PROFILE=prod-session', "
         "'- - - -', 'Forget session']"
     )
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 IconState = Literal["none", "valid", "expiring", "expired"]
 
 ASSUME, COPY_PROFILE, COPY_EB, FORGET, QUIT = "assume", "copy-profile", "copy-eb", "forget", "quit"
+CONSOLE, PREFS, FAVOURITES, END_MFA = "console", "prefs", "favourites", "end-mfa"
 MAX_LABEL = 72
 
 
@@ -94,8 +95,10 @@ def role_menu(entry: RoleEntry, now: datetime, warn: timedelta) -> MenuNode:
     name = entry.role.name
     session = entry.session
     session_profile = entry.role.session_profile
+    live = session is not None and session.state(now, warn) != "expired"
     children = (
         MenuNode("Renew session" if session is not None else "Assume role", action(ASSUME, name)),
+        MenuNode("Open AWS console", action(CONSOLE, name), enabled=live),
         SEPARATOR,
         MenuNode(f"Copy export AWS_PROFILE={session_profile}", action(COPY_PROFILE, name)),
         MenuNode(f"Copy export AWS_EB_PROFILE={session_profile}", action(COPY_EB, name)),
@@ -113,9 +116,14 @@ def build_menu(
     *,
     config_path: Path | str = "~/.aws/config",
     error: str | None = None,
+    mfa_until: datetime | None = None,
+    favourites: Sequence[str] = (),
 ) -> tuple[MenuNode, ...]:
     """The whole menu: roles with their state, broken profiles, then Quit."""
     items: list[MenuNode] = []
+    if mfa_until is not None:
+        until = mfa_until.astimezone().strftime("%H:%M")
+        items.append(MenuNode(f"MFA session active until {until} — roles renew without a code", enabled=False))
     if error is not None:
         items.append(MenuNode(_shorten(error), enabled=False))
     elif not roles and not problems:
@@ -133,7 +141,14 @@ def build_menu(
             MenuNode(_shorten(f"{name} — can't be used: {reason}"), enabled=False)
             for name, reason in sorted(problems.items())
         )
-    items.extend((SEPARATOR, MenuNode("Quit", action(QUIT))))
+    items.append(SEPARATOR)
+    names = {entry.role.name for entry in roles}
+    chosen = [f for f in favourites if f in names]
+    if chosen:
+        items.append(MenuNode(_shorten("Assume favourites (" + ", ".join(chosen) + ")"), action(FAVOURITES)))
+    if mfa_until is not None:
+        items.append(MenuNode("End MFA session", action(END_MFA)))
+    items.extend((MenuNode("Preferences…", action(PREFS)), MenuNode("Quit", action(QUIT))))
     return tuple(items)
 
 

@@ -274,6 +274,7 @@ class _Window:
             notifications=bool(self.notifications.get()),
             hidden=frozenset(name for name, var in self.hidden.items() if var.get()),
             mfa_session=bool(self.mfa_session.get()),
+            favourites=self.prefs.favourites,  # not edited here: kept as they were
         )
         self.root.destroy()
 

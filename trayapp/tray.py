@@ -7,8 +7,11 @@ Threads (see DESIGN.md "Architecture" and TESTING.md):
   worker thread, so the tray loop never blocks on STS or on the dialog;
 * every Tk window (MFA dialog, popup menu, clipboard) is a child process, so
   this process never imports tkinter;
-* a cheap timer thread calls :meth:`TrayApp.refresh` so labels stay current
-  (to be replaced by the expiry scheduler; ``refresh()`` is the public hook).
+* one timer (:class:`trayapp.core.schedule.Scheduler`) is armed for the next
+  event — a warning, an expiry or a menu label's next minute — and nothing
+  polls: file changes arrive from :mod:`trayapp.watch` (inotify/FSEvents),
+  notification clicks from :mod:`trayapp.notify`'s listener; all of them only
+  hand work to the worker.
 
 Backends: with a native menu (gtk, appindicator, win32, darwin) pystray shows
 the menu; a left click on gtk opens it too.  Without one (``xorg``,
@@ -41,12 +44,14 @@ from trayapp.xorg_clicks import enable_clicks, is_xorg, keep_docked
 if TYPE_CHECKING:
     from PIL import Image
 
-    from trayapp.core.service import AssumeResult, RoleEntry
+    from trayapp.core.preferences import Preferences, PreferenceStore
+    from trayapp.core.schedule import Event
+    from trayapp.core.service import AssumeResult, RoleEntry, SessionInfo
+    from trayapp.notify import Notification, Notifier
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "trayapp"
-REFRESH_SECONDS = 30.0
 QUIT_GRACE_SECONDS = 3.0
 ICON_SIZE = 64
 #: Plain ASCII: pystray's xorg backend stores the title as a Latin-1 WM_NAME.
@@ -77,6 +82,16 @@ class TrayService(Protocol):
 
     def config(self) -> Any: ...
 
+    def sessions(self) -> dict[str, SessionInfo]: ...
+
+    def can_renew_silently(self, name: str) -> bool: ...
+
+    def console_url(self, name: str) -> str: ...
+
+    def mfa_sessions(self) -> list[Any]: ...
+
+    def end_mfa_sessions(self) -> None: ...
+
 
 def log_notify(title: str, body: str) -> None:
     """The default notifier until a desktop one is plugged in: the log."""
@@ -96,7 +111,11 @@ class Snapshot:
         return TITLES[self.state]
 
 
-def take_snapshot(service: TrayService) -> Snapshot:
+#: Shown for the instant between the icon appearing and the first read of the files.
+STARTING = (MenuNode("Reading ~/.aws/config…", enabled=False), menu_model.SEPARATOR, MenuNode("Quit", "quit"))
+
+
+def take_snapshot(service: TrayService, favourites: tuple[str, ...] = ()) -> Snapshot:
     try:
         config_path = service.config().config_path
         roles = service.roles()
@@ -104,11 +123,42 @@ def take_snapshot(service: TrayService) -> Snapshot:
     except TrayappError as exc:
         return Snapshot(menu_model.build_menu([], {}, service.now(), timedelta(0), error=str(exc)))
     now, warn = service.now(), service.warn_lead()
+    mfa = service.mfa_sessions()
     return Snapshot(
-        menu_model.build_menu(roles, problems, now, warn, config_path=config_path),
+        menu_model.build_menu(
+            roles, problems, now, warn, config_path=config_path,
+            mfa_until=mfa[-1].expires_at if mfa else None, favourites=favourites,
+        ),
         menu_model.overall_state(roles, now, warn),
         tuple(entry.role.name for entry in roles),
     )
+
+
+class PrefsHolder:
+    """The preferences the tray runs on: read from the keyring once, off the start path."""
+
+    def __init__(self, store: PreferenceStore | None = None) -> None:
+        self._store = store
+        self._prefs: Preferences | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> PreferenceStore:
+        if self._store is None:
+            from trayapp.core.preferences import PreferenceStore
+
+            self._store = PreferenceStore()
+        return self._store
+
+    def __call__(self) -> Preferences:
+        with self._lock:
+            if self._prefs is None:
+                self._prefs = self.store.load()
+            return self._prefs
+
+    def set(self, prefs: Preferences) -> None:
+        with self._lock:
+            self._prefs = prefs
 
 
 class TrayApp:
@@ -120,14 +170,26 @@ class TrayApp:
         prompt_factory: Callable[[], MfaPrompt] = DialogPrompt,
         copy: Callable[[str], None] = copy_text,
         popup: Callable[[tuple[MenuNode, ...]], str | None] = show_popup,
-        refresh_seconds: float = REFRESH_SECONDS,
+        prefs: PrefsHolder | None = None,
+        notifier: Notifier | None = None,
+        timer_factory: Callable[[float, Callable[[], None]], Any] | None = None,
+        watch: bool = True,
+        open_url: Callable[[str], Any] | None = None,
     ) -> None:
         self.service = service
         self._notify = notify
         self._prompt_factory = prompt_factory
         self._copy = copy
         self._popup = popup
-        self._refresh_seconds = refresh_seconds
+        self.prefs = prefs or PrefsHolder()
+        self.notifier = notifier
+        self._timer_factory = timer_factory
+        self._watch = watch
+        self._watcher: Any = None
+        self._open_url = open_url
+        self.scheduler: Any = None
+        self._failed_renewals: set[tuple[str, datetime]] = set()
+        self._prefs_window: threading.Thread | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trayapp-worker")
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -137,12 +199,16 @@ class TrayApp:
         self.icon: Any = None
         self._running = False
         self._watchdog: threading.Timer | None = None
-        self.snapshot = take_snapshot(service)
+        # The files are read on the worker once the icon shows: start to icon stays fast.
+        self.snapshot = Snapshot(STARTING)
+        self._ready = threading.Event()  # set once the files were read for the first time
 
     # --- life cycle -----------------------------------------------------------
 
     def run(self) -> None:
         """Show the icon and run the tray loop on this thread until Quit."""
+        # The keyring costs ~0.15 s to import and ask: start that while pystray loads.
+        threading.Thread(target=self.prefs, name="trayapp-prefs-load", daemon=True).start()
         import pystray
 
         _name_the_gtk_program()
@@ -163,14 +229,107 @@ class TrayApp:
             self._shutdown()
 
     def _setup(self, icon: Any) -> None:
+        # pystray runs this on a thread of its own once its loop runs: read the files
+        # first, so the first click already finds the real menu.
+        self.refresh()
         icon.visible = True
         keep_docked(icon)
-        threading.Thread(target=self._timer, name="trayapp-refresh", daemon=True).start()
         log.info("tray icon shown (pystray backend %s)", type(icon).__module__.rsplit("_", 1)[-1])
+        self._submit(self._start_services)
 
-    def _timer(self) -> None:
-        while not self._stopping.wait(self._refresh_seconds):
-            self.refresh()
+    def _start_services(self) -> None:
+        """Worker: everything that can wait until the icon is up."""
+        from trayapp import notify
+        from trayapp.core.schedule import Scheduler, thread_timer
+
+        self.scheduler = Scheduler(
+            self._on_schedule_event,
+            clock=self.service.now,
+            warn=self.service.warn_lead(),
+            timer_factory=self._timer_factory or thread_timer,
+        )
+        if self.notifier is None:
+            self.notifier = notify.choose_notifier(icon=self.icon, on_action=self._on_notification_action)
+        self.refresh()
+        notice = self.prefs().notice
+        if notice:
+            self._say(notify.Notification("trayapp", notice))
+        if self._watch:
+            from trayapp.watch import watch_aws_files
+
+            try:
+                self._watcher = watch_aws_files(lambda: self._submit(self.refresh))
+            except Exception:  # no inotify watches left, say: labels still follow the timer
+                log.warning("the AWS files can't be watched; changes show on the next menu update", exc_info=True)
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # raised while shutting down
+            self._worker.submit(self._logged, fn, *args)
+
+    @staticmethod
+    def _logged(fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("background work failed")
+
+    def _tell(self, title: str, body: str) -> None:
+        from trayapp import notify
+
+        self._say(notify.Notification(title, body))
+
+    def _say(self, notification: Notification) -> None:
+        if self.notifier is not None:
+            self.notifier.send(notification)
+        else:
+            self._notify(notification.title, notification.body)
+
+    # --- the schedule and notifications -------------------------------------------
+
+    def _on_schedule_event(self, event: Event) -> None:
+        """Timer thread: hand over."""
+        self._submit(self._handle_event, event)
+
+    def _on_notification_action(self, profile: str, key: str) -> None:
+        """Notifier's listener thread: a click on "Renew"."""
+        if key in ("renew", "default") and profile:
+            self.perform(menu_model.action(menu_model.ASSUME, profile))
+
+    def _handle_event(self, event: Event) -> None:
+        from trayapp import notify
+
+        if event.kind != "label":
+            session = self.service.sessions().get(event.profile)
+            if session is not None and session.expires_at == event.expires_at:
+                if event.kind == "warn" and self._renew_silently(event.profile, session):
+                    pass
+                elif self.prefs().notifications:
+                    now = self.service.now()
+                    self._say(
+                        notify.expiring_notice(session, now) if event.kind == "warn" else notify.expired_notice(session)
+                    )
+        self.refresh()
+
+    def _renew_silently(self, profile: str, session: SessionInfo) -> bool:
+        """Renew before expiry without a prompt while the MFA session lasts; False to warn instead."""
+        if profile in self.prefs().hidden or not self.service.can_renew_silently(profile):
+            return False
+        try:
+            self.service.assume(profile, _NoPrompt())
+        except TrayappError as exc:
+            key = (profile, session.expires_at)
+            if key not in self._failed_renewals:  # notified once per session
+                self._failed_renewals.add(key)
+                from trayapp import notify
+
+                self._say(
+                    notify.Notification(
+                        f"Renewing {profile} failed", str(exc), profile=profile, actions=notify.RENEW, icon="expiring"
+                    )
+                )
+            return True
+        log.info("renewed %s without a prompt", profile)
+        return True
 
     def stop(self) -> None:
         self._stopping.set()
@@ -188,15 +347,26 @@ class TrayApp:
 
     def _shutdown(self) -> None:
         self._stopping.set()
+        for closer in (self._watcher, self.scheduler, self.notifier):
+            stop = getattr(closer, "stop", None) or getattr(closer, "close", None)
+            if stop is not None:
+                with contextlib.suppress(Exception):
+                    stop()
         self._worker.shutdown(wait=False, cancel_futures=True)
 
     # --- what is shown ----------------------------------------------------------
 
     def refresh(self) -> None:
-        """Re-read the sessions; update the image, the title and the menu."""
-        snapshot = take_snapshot(self.service)
+        """Re-read the sessions; update the image, the title and the menu; re-arm the one timer."""
+        prefs = self.prefs()
+        snapshot = take_snapshot(self.service, prefs.favourites)
         with self._lock:
             old, self.snapshot = self.snapshot, snapshot
+        self._ready.set()
+        if self.scheduler is not None:
+            with contextlib.suppress(TrayappError):
+                sessions = [s for s in self.service.sessions().values() if s.profile not in prefs.hidden]
+                self.scheduler.reschedule(sessions, warn=self.service.warn_lead())
         icon = self.icon
         if icon is None or self._stopping.is_set():
             return
@@ -250,6 +420,7 @@ class TrayApp:
         # that reaches the icon means the last one is just closing: wait for it.
         if not self._popup_open.acquire(timeout=2):
             return
+        self._ready.wait(3)  # a click in the first instant shows the real menu, not "Reading…"
         try:
             choice = self._popup(self.snapshot.menu)
         except Exception:
@@ -266,6 +437,9 @@ class TrayApp:
         if kind == menu_model.QUIT:
             self.stop()
             return
+        if kind == menu_model.PREFS:
+            self._open_prefs()
+            return
         if kind == menu_model.ASSUME and profile is not None:
             with self._lock:
                 if profile in self._pending:
@@ -280,21 +454,39 @@ class TrayApp:
         try:
             self._act(kind, profile)
         except TrayappError as exc:
-            self._notify(f"trayapp: {profile}" if profile else APP_NAME, str(exc))
+            self._tell(f"trayapp: {profile}" if profile else APP_NAME, str(exc))
         except Exception:
             log.exception("action %s for %s failed", kind, profile)
-            self._notify(APP_NAME, f"Something went wrong with '{profile}'; see the log for details.")
+            self._tell(APP_NAME, f"Something went wrong with '{profile}'; see the log for details.")
         finally:
             if kind == menu_model.ASSUME and profile is not None:
                 with self._lock:
                     self._pending.discard(profile)
-            if kind in (menu_model.ASSUME, menu_model.FORGET):
+            if kind in (menu_model.ASSUME, menu_model.FORGET, menu_model.FAVOURITES, menu_model.END_MFA):
                 self.refresh()
 
     def _act(self, kind: str, profile: str | None) -> None:
+        if kind == menu_model.FAVOURITES:
+            for name in self.prefs().favourites:
+                if name in self.snapshot.roles:
+                    self._assume(name)  # the first asks for a code; the MFA session signs the rest
+            return
+        if kind == menu_model.END_MFA:
+            self.service.end_mfa_sessions()
+            return
         if profile is None:
             return
         from trayapp.core.profiles import session_name
+
+        if kind == menu_model.CONSOLE:
+            url = self.service.console_url(profile)
+            if self._open_url is not None:
+                self._open_url(url)
+            else:
+                import webbrowser
+
+                webbrowser.open(url)
+            return
 
         if kind == menu_model.ASSUME:
             self._assume(profile)
@@ -303,7 +495,7 @@ class TrayApp:
         elif kind == menu_model.COPY_EB:
             self._copy(f"export AWS_EB_PROFILE={session_name(profile)}")
         elif kind == menu_model.FORGET and self.service.forget(profile):
-            self._notify(f"trayapp: {profile}", f"The session {session_name(profile)} was removed.")
+            self._tell(f"trayapp: {profile}", f"The session {session_name(profile)} was removed.")
 
     def _assume(self, profile: str) -> None:
         prompt = self._prompt_factory()
@@ -324,7 +516,37 @@ class TrayApp:
         body = f"AWS_PROFILE={result.session.session_profile} works until {until}."
         for note in result.notes:
             body += " " + note
-        self._notify(f"trayapp: {profile} is ready", body)
+        self._tell(f"trayapp: {profile} is ready", body)
+
+
+    def _open_prefs(self) -> None:
+        """The preferences window, on a thread of its own; one at a time."""
+        if self._prefs_window is not None and self._prefs_window.is_alive():
+            return
+        self._prefs_window = threading.Thread(target=self._edit_prefs, name="trayapp-prefs", daemon=True)
+        self._prefs_window.start()
+
+    def _edit_prefs(self) -> None:
+        from trayapp import notify, prefs_window
+
+        try:
+            prefs = prefs_window.edit_and_save(self.prefs.store, list(self.snapshot.roles))
+        except TrayappError as exc:
+            self._say(notify.Notification("Preferences not saved", str(exc)))
+            return
+        if prefs is not None:
+            self.prefs.set(prefs)
+            self._submit(self.refresh)
+
+
+class _NoPrompt:
+    """For silent renewal: never shows anything; a needed code means "not now"."""
+
+    def ask(self, request: Any, error: str | None = None) -> str | None:
+        return None
+
+    def close(self) -> None:
+        pass
 
 
 def _force_exit() -> None:
@@ -340,6 +562,13 @@ def _name_the_gtk_program() -> None:
         gi.set_prgname(APP_NAME)
 
 
+def _default_service(prefs: PrefsHolder) -> TrayService:
+    from trayapp.core.service import Service
+
+    # A long-lived process: keep MFA sessions in memory so one code serves many roles.
+    return Service(preferences=prefs, mfa_sessions=True)
+
+
 def _gtk_popup(icon: Any) -> None:
     """Open the native menu on a left click too (GTK shows it on the right button only)."""
     handler = getattr(icon, "_on_status_icon_popup_menu", None)
@@ -351,26 +580,20 @@ def _gtk_popup(icon: Any) -> None:
     handler(status_icon, 1, Gtk.get_current_event_time())
 
 
-def _default_service() -> TrayService:
-    from trayapp.core.service import Service
-
-    return Service()
-
-
 def run_tray(
-    service_factory: Callable[[], TrayService] = _default_service,
+    service_factory: Callable[[PrefsHolder], TrayService] | None = None,
     *,
     notify: Notify = log_notify,
-    refresh_seconds: float = REFRESH_SECONDS,
 ) -> int:
     """Start the tray applet; returns the exit status (0 after Quit).
 
     The backend is pystray's choice, or ``PYSTRAY_BACKEND`` (``gtk``,
     ``appindicator``, ``xorg``, ...).  boto3 and keyring stay off this path.
     """
+    prefs = PrefsHolder()
     try:
-        service = service_factory()
-        app = TrayApp(service, notify=notify, refresh_seconds=refresh_seconds)
+        service = (service_factory or _default_service)(prefs)
+        app = TrayApp(service, notify=notify, prefs=prefs)
     except TrayappError as exc:
         print(f"trayapp: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -27,6 +27,8 @@ class Preferences:
     notifications: bool = True
     hidden: frozenset[str] = frozenset()
     mfa_session: bool = True
+    #: Role profiles the menu's "Assume favourites" assumes with one code.
+    favourites: tuple[str, ...] = ()
     #: Why the defaults are in use, when they are (shown once), else None.
     notice: str | None = field(default=None, compare=False)
 
@@ -41,6 +43,7 @@ class Preferences:
             "notifications": self.notifications,
             "hidden": sorted(self.hidden),
             "mfa-session": self.mfa_session,
+            "favourites": list(self.favourites),
         }
 
 
@@ -67,8 +70,16 @@ def _minutes(text: str) -> int:
     return value
 
 
+def _names(text: str) -> list[str]:
+    return [p.strip() for p in text.replace(",", " ").split() if p.strip()]
+
+
 def _hidden(text: str) -> frozenset[str]:
-    return frozenset(p.strip() for p in text.replace(",", " ").split() if p.strip())
+    return frozenset(_names(text))
+
+
+def _favourites(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_names(text)))  # in the order given, once each
 
 
 #: key → (field name, parser, what a valid value is)
@@ -78,6 +89,7 @@ KEYS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "notifications": ("notifications", _bool, "on or off"),
     "hidden": ("hidden", _hidden, "a comma-separated list of profile names"),
     "mfa-session": ("mfa_session", _bool, "on or off"),
+    "favourites": ("favourites", _favourites, "a comma-separated list of profile names"),
 }
 
 
