@@ -54,7 +54,8 @@ def test_role_labels_follow_the_state() -> None:
 def test_menu_has_a_submenu_per_role_broken_profiles_disabled_then_quit() -> None:
     menu = build_menu([RoleEntry(PROD, session("prod", 42)), RoleEntry(DEV, None)], {"legacy": "bad ARN"}, NOW, WARN)
     assert labels(menu) == [
-        "prod — 42 min left", "dev", "---", "legacy — can't be used: bad ARN", "---", "Preferences…", "Quit"]  # fmt: skip
+        "prod — 42 min left", "dev", "---", "legacy — can't be used: bad ARN", "---",
+        "Preferences…", "Quit"]  # fmt: skip
     prod = menu[0]
     assert labels(prod.children) == [
         "Renew session", "Open AWS console", "---", "Copy export AWS_PROFILE=prod-session",
