@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from trayapp.i18n import _
+
 if TYPE_CHECKING:
     from trayapp.core.service import RoleEntry
 
@@ -59,13 +61,13 @@ def parse_action(action_id: str) -> tuple[str, str | None]:
 def time_left(left: timedelta) -> str:
     """The same words as ``trayapp status``: ``42 min left``, ``3 h 5 min left``."""
     if left <= timedelta(0):
-        return "expired"
+        return _("expired")
     minutes = int(left.total_seconds() // 60)
     if minutes < 1:
-        return "less than a minute left"
+        return _("less than a minute left")
     if minutes < 60:
-        return f"{minutes} min left"
-    return f"{minutes // 60} h {minutes % 60} min left"
+        return _("{minutes} min left").format(minutes=minutes)
+    return _("{hours} h {minutes} min left").format(hours=minutes // 60, minutes=minutes % 60)
 
 
 def role_label(entry: RoleEntry, now: datetime, warn: timedelta) -> str:
@@ -73,10 +75,10 @@ def role_label(entry: RoleEntry, now: datetime, warn: timedelta) -> str:
     session = entry.session
     if session is not None:
         if session.state(now, warn) == "expired":
-            return f"{name} — expired"
-        return f"{name} — {time_left(session.left(now))}"
+            return _("{profile} — expired").format(profile=name)
+        return _("{profile} — {left}").format(profile=name, left=time_left(session.left(now)))
     if entry.role.mfa_serial:
-        return f"{name} — needs MFA"
+        return _("{profile} — needs MFA").format(profile=name)
     return name
 
 
@@ -97,13 +99,13 @@ def role_menu(entry: RoleEntry, now: datetime, warn: timedelta) -> MenuNode:
     session_profile = entry.role.session_profile
     live = session is not None and session.state(now, warn) != "expired"
     children = (
-        MenuNode("Renew session" if session is not None else "Assume role", action(ASSUME, name)),
-        MenuNode("Open AWS console", action(CONSOLE, name), enabled=live),
+        MenuNode(_("Renew session") if session is not None else _("Assume role"), action(ASSUME, name)),
+        MenuNode(_("Open AWS console"), action(CONSOLE, name), enabled=live),
         SEPARATOR,
-        MenuNode(f"Copy export AWS_PROFILE={session_profile}", action(COPY_PROFILE, name)),
-        MenuNode(f"Copy export AWS_EB_PROFILE={session_profile}", action(COPY_EB, name)),
+        MenuNode(_("Copy export AWS_PROFILE={session}").format(session=session_profile), action(COPY_PROFILE, name)),
+        MenuNode(_("Copy export AWS_EB_PROFILE={session}").format(session=session_profile), action(COPY_EB, name)),
         SEPARATOR,
-        MenuNode("Forget session", action(FORGET, name), enabled=session is not None),
+        MenuNode(_("Forget session"), action(FORGET, name), enabled=session is not None),
     )
     return MenuNode(role_label(entry, now, warn), children=children)
 
@@ -123,13 +125,16 @@ def build_menu(
     items: list[MenuNode] = []
     if mfa_until is not None:
         until = mfa_until.astimezone().strftime("%H:%M")
-        items.append(MenuNode(f"MFA session active until {until} — roles renew without a code", enabled=False))
+        label = _("MFA session active until {until} — roles renew without a code").format(until=until)
+        items.append(MenuNode(label, enabled=False))
     if error is not None:
         items.append(MenuNode(_shorten(error), enabled=False))
     elif not roles and not problems:
         items.append(
             MenuNode(
-                f"No role profiles in {_home_relative(config_path)} — add one with role_arn and source_profile",
+                _("No role profiles in {path} — add one with role_arn and source_profile").format(
+                    path=_home_relative(config_path)
+                ),
                 enabled=False,
             )
         )
@@ -138,17 +143,20 @@ def build_menu(
         if roles:
             items.append(SEPARATOR)
         items.extend(
-            MenuNode(_shorten(f"{name} — can't be used: {reason}"), enabled=False)
+            MenuNode(
+                _shorten(_("{profile} — can't be used: {reason}").format(profile=name, reason=reason)), enabled=False
+            )
             for name, reason in sorted(problems.items())
         )
     items.append(SEPARATOR)
     names = {entry.role.name for entry in roles}
     chosen = [f for f in favourites if f in names]
     if chosen:
-        items.append(MenuNode(_shorten("Assume favourites (" + ", ".join(chosen) + ")"), action(FAVOURITES)))
+        label = _("Assume favourites ({profiles})").format(profiles=_(", ").join(chosen))
+        items.append(MenuNode(_shorten(label), action(FAVOURITES)))
     if mfa_until is not None:
-        items.append(MenuNode("End MFA session", action(END_MFA)))
-    items.extend((MenuNode("Preferences…", action(PREFS)), MenuNode("Quit", action(QUIT))))
+        items.append(MenuNode(_("End MFA session"), action(END_MFA)))
+    items.extend((MenuNode(_("Preferences…"), action(PREFS)), MenuNode(_("Quit"), action(QUIT))))
     return tuple(items)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from trayapp.i18n import _
+
 
 class TrayappError(Exception):
     """Base class: ``str(error)`` is the sentence shown to the user."""
@@ -20,7 +22,8 @@ class TrayappError(Exception):
 
     def __init__(self, **fields: object) -> None:
         self.fields = fields
-        super().__init__(self.template.format(**fields))
+        # Translated here, when the message is built: the templates stay English in the code.
+        super().__init__(_(self.template).format(**fields))
 
     @property
     def message(self) -> str:
