@@ -19,6 +19,7 @@ from trayapp import __version__
 from trayapp.core import errors
 from trayapp.core.mfa import MfaPrompt, MfaRequest
 from trayapp.core.preferences import KEYS, PreferenceStore, with_value
+from trayapp.i18n import _
 
 if TYPE_CHECKING:  # the service (botocore's loader, filelock…) is imported only by commands that use it
     from trayapp.core.service import Service, SessionInfo
@@ -30,13 +31,13 @@ def describe_left(session: SessionInfo, now: datetime) -> str:
     """`42 min left`, `3 h 5 min left`, `expired` — the words the tray uses too."""
     left = session.left(now)
     if left <= timedelta(0):
-        return "expired"
+        return _("expired")
     minutes = int(left.total_seconds() // 60)
     if minutes < 1:
-        return "less than a minute left"
+        return _("less than a minute left")
     if minutes < 60:
-        return f"{minutes} min left"
-    return f"{minutes // 60} h {minutes % 60} min left"
+        return _("{minutes} min left").format(minutes=minutes)
+    return _("{hours} h {minutes} min left").format(hours=minutes // 60, minutes=minutes % 60)
 
 
 # --- prompts -------------------------------------------------------------------
@@ -73,7 +74,8 @@ class TerminalPrompt:
             return None
         self._tries -= 1
         try:
-            return self._read(f"MFA code for {request.profile} ({request.mfa_serial}): ")
+            question = _("MFA code for {profile} ({mfa_serial}): ")
+            return self._read(question.format(profile=request.profile, mfa_serial=request.mfa_serial))
         except (EOFError, KeyboardInterrupt):
             return None
 
@@ -136,12 +138,16 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         if not entries:
-            print(f"No role profiles in {cfg.config_path}; add one with role_arn and source_profile.")
+            print(
+                _("No role profiles in {path}; add one with role_arn and source_profile.").format(path=cfg.config_path)
+            )
         for e in entries:
-            state = describe_left(e.session, now) if e.session else ("needs MFA" if e.role.mfa_serial else "no session")
+            none = _("needs MFA") if e.role.mfa_serial else _("no session")
+            state = describe_left(e.session, now) if e.session else none
             print(f"{e.role.name}\t{e.role.role_arn}\t{state}")
     for name, reason in service.problems().items():
-        print(f"trayapp: profile '{name}' can't be used: {reason}.", file=sys.stderr)
+        problem = _("profile '{profile}' can't be used: {reason}.").format(profile=name, reason=reason)
+        print(f"trayapp: {problem}", file=sys.stderr)
     return 0
 
 
@@ -152,10 +158,11 @@ def cmd_status(service: Service, args: argparse.Namespace) -> int:
         print(json.dumps([s.as_json(now, warn) for s in sessions], indent=2))
         return 0
     if not sessions:
-        print("No sessions; assume a role with 'trayapp assume PROFILE'.")
+        print(_("No sessions; assume a role with 'trayapp assume PROFILE'."))
     for s in sessions:
         until = s.expires_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-        print(f"{s.profile}\t{s.session_profile}\t{s.state(now, warn)}\t{describe_left(s, now)} (until {until})")
+        left = _("{left} (until {until})").format(left=describe_left(s, now), until=until)
+        print(f"{s.profile}\t{s.session_profile}\t{s.state(now, warn)}\t{left}")
     return 0
 
 
@@ -167,9 +174,10 @@ def cmd_assume(service: Service, args: argparse.Namespace) -> int:
     s = result.session
     until = s.expires_at.astimezone().strftime("%H:%M:%S")
     print(
-        f"Assumed {s.profile}: session profile '{s.session_profile}' is valid until {until} "
-        f"({describe_left(s, service.now())}).\n"
-        f"Use it with: export AWS_PROFILE={s.session_profile}   (EB CLI: export AWS_EB_PROFILE={s.session_profile})"
+        _(
+            "Assumed {profile}: session profile '{session}' is valid until {until} ({left}).\n"
+            "Use it with: export AWS_PROFILE={session}   (EB CLI: export AWS_EB_PROFILE={session})"
+        ).format(profile=s.profile, session=s.session_profile, until=until, left=describe_left(s, service.now()))
     )
     return 0
 
@@ -181,9 +189,9 @@ def cmd_env(service: Service, args: argparse.Namespace) -> int:
 
 def cmd_forget(service: Service, args: argparse.Namespace) -> int:
     if service.forget(args.profile):
-        print(f"Forgot the session of {args.profile}.")
+        print(_("Forgot the session of {profile}.").format(profile=args.profile))
     else:
-        print(f"{args.profile} had no session to forget.")
+        print(_("{profile} had no session to forget.").format(profile=args.profile))
     return 0
 
 
@@ -195,8 +203,8 @@ def cmd_console(service: Service, args: argparse.Namespace) -> int:
     import webbrowser
 
     if not webbrowser.open(url):
-        raise errors.UsageError(reason="No web browser could be opened; use --print-url and open the URL yourself.")
-    print(f"Opened the AWS console for {args.profile}.")
+        raise errors.UsageError(reason=_("No web browser could be opened; use --print-url and open the URL yourself."))
+    print(_("Opened the AWS console for {profile}.").format(profile=args.profile))
     return 0
 
 
@@ -231,7 +239,7 @@ def cmd_prefs(service: Service, args: argparse.Namespace) -> int:
     prefs = store.load()
     if args.action == "set":
         if args.key is None or args.value is None:
-            raise errors.UsageError(reason="Usage: trayapp prefs set KEY VALUE.")
+            raise errors.UsageError(reason=_("Usage: trayapp prefs set KEY VALUE."))
         prefs = with_value(prefs, args.key, args.value)
         store.save(prefs)
     elif prefs.notice:
@@ -245,7 +253,7 @@ def _shown(value: object) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, list):
-        return ",".join(value) or "(none)"
+        return ",".join(value) or _("(none)")
     return str(value)
 
 
@@ -257,49 +265,49 @@ def cmd_tray(service: Service | None, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="trayapp", description="Assume MFA-protected AWS roles from the system tray or the command line."
+        prog="trayapp", description=_("Assume MFA-protected AWS roles from the system tray or the command line.")
     )
     parser.add_argument("--version", action="version", version=f"trayapp {__version__}")
     parser.set_defaults(func=cmd_tray)
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    sub = parser.add_subparsers(title=_("commands"), metavar="COMMAND")
 
-    p = sub.add_parser("list", help="list role profiles and their sessions")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("list", help=_("list role profiles and their sessions"))
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("status", help="show the sessions trayapp wrote")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("status", help=_("show the sessions trayapp wrote"))
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("assume", help="assume a role profile and write PROFILE-session")
+    p = sub.add_parser("assume", help=_("assume a role profile and write PROFILE-session"))
     p.add_argument("profile", metavar="PROFILE")
     codes = p.add_mutually_exclusive_group()
-    codes.add_argument("--code-stdin", action="store_true", help="read the MFA code from standard input")
-    codes.add_argument("--code", metavar="CODE", help="the MFA code (visible to other users in the process list)")
-    p.add_argument("--duration", type=_seconds, metavar="SECONDS", help="session length, 900-43200 s")
+    codes.add_argument("--code-stdin", action="store_true", help=_("read the MFA code from standard input"))
+    codes.add_argument("--code", metavar="CODE", help=_("the MFA code (visible to other users in the process list)"))
+    p.add_argument("--duration", type=_seconds, metavar="SECONDS", help=_("session length, 900-43200 s"))
     p.set_defaults(func=cmd_assume)
 
-    p = sub.add_parser("env", help="print export lines of a valid session, for eval")
+    p = sub.add_parser("env", help=_("print export lines of a valid session, for eval"))
     p.add_argument("profile", metavar="PROFILE")
     p.set_defaults(func=cmd_env)
 
-    p = sub.add_parser("forget", help="remove the session trayapp wrote for PROFILE")
+    p = sub.add_parser("forget", help=_("remove the session trayapp wrote for PROFILE"))
     p.add_argument("profile", metavar="PROFILE")
     p.set_defaults(func=cmd_forget)
 
-    p = sub.add_parser("console", help="open the AWS console as PROFILE's session")
+    p = sub.add_parser("console", help=_("open the AWS console as PROFILE's session"))
     p.add_argument("profile", metavar="PROFILE")
-    p.add_argument("--print-url", action="store_true", help="print the sign-in URL instead of opening it")
+    p.add_argument("--print-url", action="store_true", help=_("print the sign-in URL instead of opening it"))
     p.set_defaults(func=cmd_console)
 
     p = sub.add_parser(
         "credential-process",
-        help="print PROFILE's session as process credentials (for credential_process in ~/.aws/config)",
+        help=_("print PROFILE's session as process credentials (for credential_process in ~/.aws/config)"),
     )
     p.add_argument("profile", metavar="PROFILE")
     p.set_defaults(func=cmd_credential_process)
 
-    p = sub.add_parser("prefs", help="show or set preferences (kept in the OS keyring)")
+    p = sub.add_parser("prefs", help=_("show or set preferences (kept in the OS keyring)"))
     p.add_argument("action", nargs="?", choices=["show", "set"], default="show")
     p.add_argument("key", nargs="?", choices=list(KEYS), metavar="KEY")
     p.add_argument("value", nargs="?", metavar="VALUE")
@@ -309,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _seconds(text: str) -> int:
     if not text.isdigit() or not 900 <= int(text) <= 43200:
-        raise argparse.ArgumentTypeError("must be a number of seconds between 900 and 43200")
+        raise argparse.ArgumentTypeError(_("must be a number of seconds between 900 and 43200"))
     return int(text)
 
 
@@ -333,14 +341,12 @@ def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Ser
         print(f"trayapp: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("trayapp: interrupted.", file=sys.stderr)
+        print("trayapp: " + _("interrupted."), file=sys.stderr)
         return 130
     except Exception as exc:  # last resort: a traceback could quote secrets, so name the type only
         log.debug("unexpected error", exc_info=True)
-        print(
-            f"trayapp: unexpected error ({type(exc).__name__}); run with TRAYAPP_LOG=debug to see details.",
-            file=sys.stderr,
-        )
+        hint = _("unexpected error ({error}); run with TRAYAPP_LOG=debug to see details.")
+        print(f"trayapp: {hint.format(error=type(exc).__name__)}", file=sys.stderr)
         return 1
 
 
