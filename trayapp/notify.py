@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from trayapp.core.service import SessionInfo
+from trayapp.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,11 @@ class Notification:
     icon: str | None = None
 
 
+def renew_action() -> tuple[tuple[str, str], ...]:
+    """:data:`RENEW` with its label in the user's language."""
+    return (("renew", _("Renew")),)
+
+
 def _local_time(moment: datetime) -> str:
     return moment.astimezone().strftime("%H:%M")
 
@@ -82,10 +88,12 @@ def expiring_notice(session: SessionInfo, now: datetime) -> Notification:
     """``prod expires in 10 min`` — minutes rounded up, so a timer a few ms late still says 10."""
     minutes = max(1, math.ceil(session.left(now) / timedelta(minutes=1)))
     return Notification(
-        title=f"{session.profile} expires in {minutes} min",
-        body=f"Session {session.session_profile} ends at {_local_time(session.expires_at)}. Renew to keep working.",
+        title=_("{profile} expires in {minutes} min").format(profile=session.profile, minutes=minutes),
+        body=_("Session {session} ends at {until}. Renew to keep working.").format(
+            session=session.session_profile, until=_local_time(session.expires_at)
+        ),
         profile=session.profile,
-        actions=RENEW,
+        actions=renew_action(),
         urgency="normal",
         icon="expiring",
     )
@@ -93,10 +101,10 @@ def expiring_notice(session: SessionInfo, now: datetime) -> Notification:
 
 def expired_notice(session: SessionInfo) -> Notification:
     return Notification(
-        title=f"{session.profile} expired",
-        body=f"Session {session.session_profile} has expired. Renew to get a new one.",
+        title=_("{profile} expired").format(profile=session.profile),
+        body=_("Session {session} has expired. Renew to get a new one.").format(session=session.session_profile),
         profile=session.profile,
-        actions=RENEW,
+        actions=renew_action(),
         urgency="critical",
         icon="expired",
     )
