@@ -37,6 +37,7 @@ from trayapp.clipboard import copy_text
 from trayapp.core.errors import Cancelled, TrayappError
 from trayapp.core.mfa import MfaPrompt
 from trayapp.dialog_prompt import DialogPrompt
+from trayapp.i18n import N_, _
 from trayapp.menu_model import IconState, MenuNode
 from trayapp.popup_menu import show_popup
 from trayapp.xorg_clicks import enable_clicks, is_xorg, keep_docked
@@ -54,13 +55,19 @@ log = logging.getLogger(__name__)
 APP_NAME = "trayapp"
 QUIT_GRACE_SECONDS = 3.0
 ICON_SIZE = 64
-#: Plain ASCII: pystray's xorg backend stores the title as a Latin-1 WM_NAME.
+#: Plain ASCII: pystray's xorg backend stores the title as a Latin-1 WM_NAME
+#: (so there it stays English; see :func:`icon_title`).
 TITLES: Mapping[IconState, str] = {
-    "none": "trayapp: no session",
-    "valid": "trayapp: sessions valid",
-    "expiring": "trayapp: a session expires soon",
-    "expired": "trayapp: a session has expired",
+    "none": N_("trayapp: no session"),
+    "valid": N_("trayapp: sessions valid"),
+    "expiring": N_("trayapp: a session expires soon"),
+    "expired": N_("trayapp: a session has expired"),
 }
+
+
+def icon_title(state: IconState, *, latin1: bool = False) -> str:
+    """The icon's title in the user's language; English where it must be Latin-1 (xorg)."""
+    return TITLES[state] if latin1 else _(TITLES[state])
 
 Notify = Callable[[str, str], None]
 
@@ -112,7 +119,7 @@ class Snapshot:
 
 
 #: Shown for the instant between the icon appearing and the first read of the files.
-STARTING = (MenuNode("Reading ~/.aws/config…", enabled=False), menu_model.SEPARATOR, MenuNode("Quit", "quit"))
+STARTING = (MenuNode(_("Reading ~/.aws/config…"), enabled=False), menu_model.SEPARATOR, MenuNode(_("Quit"), "quit"))
 
 
 def take_snapshot(service: TrayService, favourites: tuple[str, ...] = ()) -> Snapshot:
@@ -215,7 +222,7 @@ class TrayApp:
         self.icon = pystray.Icon(
             APP_NAME,
             icon=self._image(self.snapshot.state),
-            title=self.snapshot.title,
+            title=icon_title(self.snapshot.state, latin1=pystray.Icon.__module__ == "pystray._xorg"),
             menu=pystray.Menu(self._menu_items),
         )
         enable_clicks(self.icon)
@@ -324,7 +331,11 @@ class TrayApp:
 
                 self._say(
                     notify.Notification(
-                        f"Renewing {profile} failed", str(exc), profile=profile, actions=notify.RENEW, icon="expiring"
+                        _("Renewing {profile} failed").format(profile=profile),
+                        str(exc),
+                        profile=profile,
+                        actions=notify.renew_action(),
+                        icon="expiring",
                     )
                 )
             return True
@@ -372,7 +383,7 @@ class TrayApp:
             return
         if snapshot.state != old.state:
             icon.icon = self._image(snapshot.state)
-            icon.title = snapshot.title
+            icon.title = icon_title(snapshot.state, latin1=is_xorg(icon))
         if snapshot.menu != old.menu:
             icon.update_menu()
 
@@ -457,7 +468,9 @@ class TrayApp:
             self._tell(f"trayapp: {profile}" if profile else APP_NAME, str(exc))
         except Exception:
             log.exception("action %s for %s failed", kind, profile)
-            self._tell(APP_NAME, f"Something went wrong with '{profile}'; see the log for details.")
+            self._tell(
+                APP_NAME, _("Something went wrong with '{profile}'; see the log for details.").format(profile=profile)
+            )
         finally:
             if kind == menu_model.ASSUME and profile is not None:
                 with self._lock:
@@ -495,7 +508,8 @@ class TrayApp:
         elif kind == menu_model.COPY_EB:
             self._copy(f"export AWS_EB_PROFILE={session_name(profile)}")
         elif kind == menu_model.FORGET and self.service.forget(profile):
-            self._tell(f"trayapp: {profile}", f"The session {session_name(profile)} was removed.")
+            removed = _("The session {session} was removed.").format(session=session_name(profile))
+            self._tell(f"trayapp: {profile}", removed)
 
     def _assume(self, profile: str) -> None:
         prompt = self._prompt_factory()
@@ -513,10 +527,12 @@ class TrayApp:
         finally:
             self._active_prompt = None
         until = result.session.expires_at.astimezone().strftime("%H:%M")
-        body = f"AWS_PROFILE={result.session.session_profile} works until {until}."
+        body = _("AWS_PROFILE={session} works until {until}.").format(
+            session=result.session.session_profile, until=until
+        )
         for note in result.notes:
             body += " " + note
-        self._tell(f"trayapp: {profile} is ready", body)
+        self._tell(_("trayapp: {profile} is ready").format(profile=profile), body)
 
 
     def _open_prefs(self) -> None:
@@ -532,7 +548,7 @@ class TrayApp:
         try:
             prefs = prefs_window.edit_and_save(self.prefs.store, list(self.snapshot.roles))
         except TrayappError as exc:
-            self._say(notify.Notification("Preferences not saved", str(exc)))
+            self._say(notify.Notification(_("Preferences not saved"), str(exc)))
             return
         if prefs is not None:
             self.prefs.set(prefs)
