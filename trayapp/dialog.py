@@ -37,8 +37,10 @@ from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Any
 
+from trayapp.i18n import _
 from trayapp.tk_child import print_message
 
+#: The English title (tests find the window by it); :func:`window_title` is the one shown.
 TITLE = "trayapp — MFA code"
 CODE_LENGTH = 6
 STEP = 30
@@ -54,6 +56,11 @@ ACCENT_DARK = "#1858c4"
 ERROR = "#c62828"
 ERROR_BG = "#fdecea"
 NOTE = "#8a5a00"
+
+
+def window_title() -> str:
+    """``trayapp — MFA code`` with the part after the dash in the user's language."""
+    return "trayapp — " + _("MFA code")
 
 
 def _icon_png(size: int) -> str | None:
@@ -82,7 +89,7 @@ class Dialog:
 
     def _build(self) -> None:
         root = self.root
-        root.title(TITLE)
+        root.title(window_title())
         root.configure(background=BG)
         root.resizable(False, False)
         root.attributes("-topmost", True)
@@ -138,14 +145,14 @@ class Dialog:
             self._icon = tk.PhotoImage(data=data)
             ttk.Label(header, image=self._icon).grid(row=0, column=0, rowspan=2, padx=(0, 12))
             root.iconphoto(True, self._icon)
-        ttk.Label(header, text="Enter your MFA code", style="Title.TLabel").grid(row=0, column=1, sticky="w")
+        ttk.Label(header, text=_("Enter your MFA code"), style="Title.TLabel").grid(row=0, column=1, sticky="w")
         self.subtitle = ttk.Label(header, text="", style="Sub.TLabel")
         self.subtitle.grid(row=1, column=1, sticky="w")
 
         card = ttk.Frame(outer, style="Card.TFrame", padding=(12, 10))
         card.grid(row=1, column=0, sticky="ew", pady=(12, 12))
         self.values: dict[str, ttk.Label] = {}
-        rows = (("profile", "Profile"), ("role_arn", "Role"), ("mfa_serial", "MFA device"))
+        rows = (("profile", _("Profile")), ("role_arn", _("Role")), ("mfa_serial", _("MFA device")))
         for row, (key, label) in enumerate(rows):
             ttk.Label(card, text=label, style="Muted.TLabel").grid(row=row, column=0, sticky="w", padx=(0, 14), pady=1)
             value = ttk.Label(card, text="", style="Value.TLabel")
@@ -154,7 +161,7 @@ class Dialog:
 
         entry_row = ttk.Frame(outer)
         entry_row.grid(row=2, column=0, sticky="ew")
-        ttk.Label(entry_row, text="6-digit code from your authenticator app").grid(row=0, column=0, sticky="w")
+        ttk.Label(entry_row, text=_("6-digit code from your authenticator app")).grid(row=0, column=0, sticky="w")
         self.code = tk.StringVar(root)
         self.code.trace_add("write", self._on_typed)
         self.entry = ttk.Entry(
@@ -169,9 +176,9 @@ class Dialog:
 
         buttons = ttk.Frame(outer)
         buttons.grid(row=5, column=0, sticky="e", pady=(12, 0))
-        self.cancel_button = ttk.Button(buttons, text="Cancel", command=self.cancel)
+        self.cancel_button = ttk.Button(buttons, text=_("Cancel"), command=self.cancel)
         self.cancel_button.grid(row=0, column=0, padx=(0, 8))
-        self.ok_button = ttk.Button(buttons, text="OK", style="Accent.TButton", command=self.submit)
+        self.ok_button = ttk.Button(buttons, text=_("OK"), style="Accent.TButton", command=self.submit)
         self.ok_button.grid(row=0, column=1)
 
         root.bind("<Return>", lambda _e: self.submit())
@@ -196,11 +203,11 @@ class Dialog:
             return
         code = self.code.get()
         if len(code) != CODE_LENGTH:
-            self._show_error("An MFA code is six digits.")
+            self._show_error(_("An MFA code is six digits."))
             self.entry.focus_set()
             return
         self._answer({"code": code})
-        self._set_status("Checking the code with AWS…")
+        self._set_status(_("Checking the code with AWS…"))
 
     def cancel(self) -> None:
         if self.waiting:
@@ -231,7 +238,7 @@ class Dialog:
     def handle(self, message: dict[str, Any]) -> None:
         if "profile" in message:
             profile = str(message.get("profile", ""))
-            self.subtitle.configure(text=f"to assume the role of profile '{profile}'")
+            self.subtitle.configure(text=_("to assume the role of profile '{profile}'").format(profile=profile))
             for key, label in self.values.items():
                 label.configure(text=str(message.get(key, "")))
             self._set_status("")
@@ -259,7 +266,7 @@ class Dialog:
             x = (root.winfo_screenwidth() - w) // 2
             y = (root.winfo_screenheight() - h) // 3
             root.geometry(f"+{x}+{y}")
-            fix_x11_title(root, TITLE)
+            fix_x11_title(root, window_title())
             root.deiconify()
         root.lift()
         root.attributes("-topmost", True)
@@ -292,10 +299,10 @@ class Dialog:
             return
         left = int(self.countdown_until - time.monotonic() + 0.999)
         if left <= 0:
-            self.countdown.configure(text="A new code is ready: enter it now.")
+            self.countdown.configure(text=_("A new code is ready: enter it now."))
             self.countdown_until = None
             return
-        self.countdown.configure(text=f"⏱  Next code in {left} s")
+        self.countdown.configure(text="⏱  " + _("Next code in {seconds} s").format(seconds=left))
         self.root.after(250, self._tick)
 
 
@@ -348,7 +355,7 @@ def main() -> int:
     try:
         root = tk.Tk(className="trayapp-mfa")
     except tk.TclError as exc:
-        print(f"trayapp: the MFA dialog can't open a window: {exc}", file=sys.stderr)
+        print("trayapp: " + _("the MFA dialog can't open a window: {error}").format(error=exc), file=sys.stderr)
         return 3
     dialog = Dialog(root, inbox)
     root.after(0, dialog.poll)

@@ -17,12 +17,18 @@ from collections.abc import Callable
 from trayapp import tk_child
 from trayapp.core.errors import ReusedCode, TrayappError, WrongCode
 from trayapp.core.mfa import MfaRequest, seconds_to_next_code
+from trayapp.i18n import _
 
 log = logging.getLogger(__name__)
 
-#: The sentences after which a fresh code is the cure: they get a countdown.
-_REUSED_PREFIX = ReusedCode.template.split("{", 1)[0]
-_WRONG_CODE = WrongCode.template
+# The sentences after which a fresh code is the cure: they get a countdown
+# (compared in the user's language, as the errors are built).
+def _reused_prefix() -> str:
+    return _(ReusedCode.template).split("{", 1)[0]
+
+
+def _wrong_code() -> str:
+    return _(WrongCode.template)
 
 
 class DialogUnavailable(TrayappError):
@@ -31,7 +37,7 @@ class DialogUnavailable(TrayappError):
 
 def countdown_for(error: str | None, now: float) -> int | None:
     """Seconds to the next TOTP code when *error* says to wait for one, else None."""
-    if error and (error.startswith(_REUSED_PREFIX) or error == _WRONG_CODE):
+    if error and (error.startswith(_reused_prefix()) or error == _wrong_code()):
         return seconds_to_next_code(now)
     return None
 
