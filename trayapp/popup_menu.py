@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from trayapp import tk_child
+from trayapp.i18n import _
 
 if TYPE_CHECKING:
     import tkinter as tk
@@ -159,12 +160,12 @@ def main() -> int:
         if not isinstance(items, list):
             raise TypeError("items")
     except (json.JSONDecodeError, KeyError, TypeError):
-        print("trayapp: the popup menu got no menu to show", file=sys.stderr)
+        print("trayapp: " + _("the popup menu got no menu to show"), file=sys.stderr)
         return 2
     try:
         root = tk.Tk(className="trayapp-menu")
     except tk.TclError as exc:
-        print(f"trayapp: the popup menu can't open a window: {exc}", file=sys.stderr)
+        print("trayapp: " + _("the popup menu can't open a window: {error}").format(error=exc), file=sys.stderr)
         return 3
     root.withdraw()
     popup = _Popup(root, items)

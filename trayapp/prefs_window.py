@@ -38,7 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from trayapp.core.preferences import KEYS, Preferences, PreferenceStore, from_json, to_json
+from trayapp.i18n import _
 
+#: The English title (tests find the window by it); :func:`window_title` is the one shown.
 TITLE = "trayapp — Preferences"
 
 #: (label, seconds) offered as the default session duration.
@@ -59,12 +61,19 @@ EXIT_SAVED, EXIT_CANCELLED, EXIT_NO_DISPLAY = 0, 1, 3
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
 
+def window_title() -> str:
+    """``trayapp — Preferences`` with the part after the dash in the user's language."""
+    return "trayapp — " + _("Preferences")
+
+
 def duration_label(seconds: int) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes = rest // 60
     if not hours:
-        return f"{minutes} min"
-    return f"{hours} h" + (f" {minutes} min" if minutes else "")
+        return _("{minutes} min").format(minutes=minutes)
+    if not minutes:
+        return _("{hours} h").format(hours=hours)
+    return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
 
 
 # --- the parent's side ------------------------------------------------------------------
@@ -135,12 +144,13 @@ def main() -> int:
         prefs = from_json(json.dumps(request.get("prefs", {})))
         profiles = [str(p) for p in request.get("profiles", [])]
     except (ValueError, AttributeError) as exc:
-        print(f"trayapp: the preferences window got unreadable input ({exc}).", file=sys.stderr)
+        problem = _("the preferences window got unreadable input ({error}).").format(error=exc)
+        print(f"trayapp: {problem}", file=sys.stderr)
         return 2
     try:
         root = tk.Tk(className="trayapp-prefs")
     except tk.TclError as exc:
-        print(f"trayapp: the preferences window can't open a window: {exc}", file=sys.stderr)
+        print("trayapp: " + _("the preferences window can't open a window: {error}").format(error=exc), file=sys.stderr)
         return EXIT_NO_DISPLAY
     window = _Window(root, prefs, profiles)
     root.mainloop()
@@ -159,7 +169,7 @@ class _Window:
         self.prefs = prefs
         self.result: Preferences | None = None
 
-        root.title(TITLE)
+        root.title(window_title())
         root.resizable(False, True)
         root.attributes("-topmost", True)
         root.protocol("WM_DELETE_WINDOW", self.cancel)
@@ -173,32 +183,32 @@ class _Window:
         root.rowconfigure(0, weight=1)
         outer.columnconfigure(1, weight=1)
 
-        choices = dict(DURATIONS)
+        choices = {duration_label(seconds): seconds for _label, seconds in DURATIONS}
         if prefs.duration not in choices.values():
             choices[duration_label(prefs.duration)] = prefs.duration
         self.durations = dict(sorted(choices.items(), key=lambda kv: kv[1]))
         self.duration = tk.StringVar(value=duration_label(prefs.duration))
-        ttk.Label(outer, text="Default session length").grid(row=0, column=0, sticky="w", pady=3)
+        ttk.Label(outer, text=_("Default session length")).grid(row=0, column=0, sticky="w", pady=3)
         self.duration_box = ttk.Combobox(
             outer, textvariable=self.duration, values=list(self.durations), state="readonly", width=12
         )
         self.duration_box.grid(row=0, column=1, sticky="w", pady=3)
 
         self.warn = tk.StringVar(value=str(prefs.warn_minutes))
-        ttk.Label(outer, text="Warn before expiry (minutes)").grid(row=1, column=0, sticky="w", pady=3)
+        ttk.Label(outer, text=_("Warn before expiry (minutes)")).grid(row=1, column=0, sticky="w", pady=3)
         self.warn_box = ttk.Spinbox(outer, from_=0, to=720, increment=1, textvariable=self.warn, width=6)
         self.warn_box.grid(row=1, column=1, sticky="w", pady=3)
 
         self.notifications = tk.BooleanVar(value=prefs.notifications)
-        ttk.Checkbutton(outer, text="Show notifications", variable=self.notifications).grid(
+        ttk.Checkbutton(outer, text=_("Show notifications"), variable=self.notifications).grid(
             row=2, column=0, columnspan=2, sticky="w", pady=3
         )
         self.mfa_session = tk.BooleanVar(value=prefs.mfa_session)
         ttk.Checkbutton(
-            outer, text="Reuse one MFA code for several roles (MFA session)", variable=self.mfa_session
+            outer, text=_("Reuse one MFA code for several roles (MFA session)"), variable=self.mfa_session
         ).grid(row=3, column=0, columnspan=2, sticky="w", pady=3)
 
-        ttk.Label(outer, text="Hidden profiles").grid(row=4, column=0, columnspan=2, sticky="w", pady=(10, 2))
+        ttk.Label(outer, text=_("Hidden profiles")).grid(row=4, column=0, columnspan=2, sticky="w", pady=(10, 2))
         self.hidden = self._profile_list(outer, sorted(set(profiles) | prefs.hidden), prefs.hidden, row=5)
         outer.rowconfigure(5, weight=1)
 
@@ -207,8 +217,8 @@ class _Window:
 
         buttons = ttk.Frame(outer)
         buttons.grid(row=7, column=0, columnspan=2, sticky="e", pady=(8, 0))
-        ttk.Button(buttons, text="Cancel", command=self.cancel).grid(row=0, column=0, padx=(0, 6))
-        ttk.Button(buttons, text="Save", command=self.save, default="active").grid(row=0, column=1)
+        ttk.Button(buttons, text=_("Cancel"), command=self.cancel).grid(row=0, column=0, padx=(0, 6))
+        ttk.Button(buttons, text=_("Save"), command=self.save, default="active").grid(row=0, column=1)
 
         root.bind("<Return>", lambda _e: self.save())
         root.bind("<KP_Enter>", lambda _e: self.save())
@@ -247,7 +257,7 @@ class _Window:
             text.insert("end", "\n")
             variables[name] = var
         if not names:
-            text.insert("end", "(no role profiles)")
+            text.insert("end", _("(no role profiles)"))
         text.configure(state="disabled")
         return variables
 
@@ -265,7 +275,7 @@ class _Window:
     def save(self) -> None:
         text = self.warn.get().strip()
         if not text.isdigit() or not 0 <= int(text) <= 720:
-            self.error.configure(text=f"The warning must be {KEYS['warn-minutes'][2]}.")
+            self.error.configure(text=_("The warning must be {valid}.").format(valid=_(KEYS["warn-minutes"][2])))
             self.warn_box.focus_set()
             return
         self.result = Preferences(
@@ -289,7 +299,7 @@ def _fix_x11_title(root: Any) -> None:
         from trayapp.dialog import fix_x11_title
     except ImportError:
         return
-    fix_x11_title(root, TITLE)
+    fix_x11_title(root, window_title())
 
 
 if __name__ == "__main__":
