@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from trayapp import __version__
@@ -263,6 +264,29 @@ def cmd_tray(service: Service | None, args: argparse.Namespace) -> int:
     return run_tray()
 
 
+def cmd_autostart(service: Service, args: argparse.Namespace) -> int:
+    from trayapp import autostart
+
+    if args.action == "on":
+        path = autostart.enable()
+        print(f"trayapp will start at login ({path}).")
+    elif args.action == "off":
+        if autostart.disable():
+            print("trayapp will no longer start at login.")
+        else:
+            print("trayapp was not set to start at login.")
+    else:
+        state = autostart.status()
+        print(f"{'on' if state else 'off'} ({autostart.Autostart().path})")
+    return 0
+
+
+def cmd_demo(service: Service | None, args: argparse.Namespace) -> int:
+    from trayapp.demo import run_demo
+
+    return run_demo(lambda: cmd_tray(None, args), folder=args.dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trayapp", description=_("Assume MFA-protected AWS roles from the system tray or the command line.")
@@ -312,6 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("key", nargs="?", choices=list(KEYS), metavar="KEY")
     p.add_argument("value", nargs="?", metavar="VALUE")
     p.set_defaults(func=cmd_prefs)
+
+    p = sub.add_parser("autostart", help="start trayapp at login: on, off or status")
+    p.add_argument("action", choices=["on", "off", "status"])
+    p.set_defaults(func=cmd_autostart)
+
+    p = sub.add_parser("demo", help="try the tray against a local STS stand-in and throwaway profiles")
+    p.add_argument("--dir", type=Path, metavar="DIR", help="write the demo's AWS files here and keep them")
+    p.set_defaults(func=cmd_demo)
     return parser
 
 
@@ -333,8 +365,8 @@ def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Ser
     configure_logging()
     args = build_parser().parse_args(argv)
     try:
-        if args.func is cmd_tray:
-            return int(cmd_tray(None, args))
+        if args.func in (cmd_tray, cmd_demo):  # the tray builds its own service
+            return int(args.func(None, args))
         code: int = args.func(service_factory() if service_factory else _service(), args)
         return code
     except errors.TrayappError as exc:

@@ -115,7 +115,22 @@ def icon_path(state: str | None) -> str:
     if not state:
         return ""
     path = ASSETS / f"icon-{state}-64.png"
-    return str(path) if path.is_file() else ""
+    if path.is_file():
+        return str(path)
+    import platformdirs
+
+    from trayapp.icons import STATES, render
+
+    if state not in STATES:
+        return ""
+    cached = Path(platformdirs.user_cache_dir(APP_NAME)) / f"icon-{state}-64.png"
+    try:
+        if not cached.is_file():
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            render(state, 64).save(cached)
+    except (OSError, ValueError):
+        return ""
+    return str(cached)
 
 
 class Notifier(Protocol):

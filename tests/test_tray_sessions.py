@@ -1,0 +1,99 @@
+"""Sessions you can watch, for real: the running tray on Xvfb with a recording notification server.
+
+- a session near its end gets one warning and, at expiry, one "expired" notification, each naming
+  the profile; a click on the notification's Renew opens the dialog, and a code renews that profile;
+- a session written by ``trayapp assume`` in another process shows in the running tray.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.support.desktop import Desktop
+from tests.support.procs import wait_until
+from tests.support.sts import MotoServer
+from tests.test_dialog import find_window, press, type_into
+from tests.test_tray_desktop import CREDENTIALS, aws_env, start_tray, write_aws_files
+
+
+def managed_section(profile: str, expires: datetime) -> str:
+    return (
+        f"[{profile}-session]\n"
+        "trayapp_managed = 1\n"
+        "aws_access_key_id = ASIAOLDSESSION000000\n"
+        "aws_secret_access_key = old-secret\n"
+        "aws_session_token = old-token\n"
+        "region = eu-west-1\n"
+        f"trayapp_profile = {profile}\n"
+        "trayapp_role_arn = arn:aws:iam::123456789012:role/Admin\n"
+        f"trayapp_expiration = {expires.isoformat(timespec='seconds')}\n"
+    )
+
+
+def icon_colour(desktop: Desktop) -> tuple[int, ...]:
+    _, x, y, w, h = desktop.find_tray_icons()[0]
+    return tuple(desktop.pixel(x + w // 2, y + h // 2))
+
+
+@pytest.mark.desktop
+def test_warning_and_expiry_notify_once_and_renew_opens_the_dialog(
+    desktop: Desktop, moto_sts: MotoServer, tmp_path: Path
+) -> None:
+    credentials = write_aws_files(desktop.home)
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=6)
+    credentials.write_text(CREDENTIALS + "\n" + managed_section("prod", expires))
+    tray = start_tray(desktop, aws_env(desktop, moto_sts.url, PYSTRAY_BACKEND="xorg"))
+    desktop.wait_for_tray_icon(10)
+
+    # Restarted inside its warning window: one warning at once (default lead: 10 min).
+    warning = desktop.wait_for_notification(lambda n: "expires in" in n["summary"], timeout=10)
+    assert warning["summary"].startswith("prod expires in ")
+    assert "prod-session" in warning["body"]
+    assert warning["actions"] == ["renew", "Renew"]
+    expired = desktop.wait_for_notification(lambda n: n["summary"] == "prod expired", timeout=15)
+    assert expired["hints"]["urgency"] == 2
+    time.sleep(2.5)  # a second label or expiry event must not repeat either
+    summaries = [n["summary"] for n in desktop.notifications() if n["summary"] != "trayapp"]
+    assert summaries.count("prod expired") == 1
+    assert len([s for s in summaries if "expires in" in s]) == 1
+    for n in desktop.notifications():
+        assert "old-secret" not in n["body"] and "old-token" not in n["body"]
+
+    # "Renew" on the notification opens the dialog for prod; a code renews prod's session.
+    desktop.invoke_action(expired["id"], "renew")
+    try:
+        find_window(desktop)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- tray log ---\n{desktop.log('tray')}") from None
+    type_into(desktop, "123456")
+    press(desktop, "Return")
+    wait_until("prod's session renewed", lambda: "ASIAOLDSESSION" not in credentials.read_text(), 15)
+    assert credentials.read_text().startswith(CREDENTIALS)
+    tray.terminate()
+
+
+@pytest.mark.desktop
+def test_the_running_tray_shows_a_session_assumed_in_another_process(
+    desktop: Desktop, moto_sts: MotoServer
+) -> None:
+    write_aws_files(desktop.home)
+    env = aws_env(desktop, moto_sts.url, PYSTRAY_BACKEND="xorg")
+    tray = start_tray(desktop, env)
+    desktop.wait_for_tray_icon(10)
+    time.sleep(1.0)  # painted
+    before = icon_colour(desktop)
+
+    cli = subprocess.run([sys.executable, "-m", "trayapp", "assume", "dev"], env=env, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    # the file watcher (no polling) wakes the tray, which repaints its icon as "valid" (green)
+    after = wait_until("the icon to change", lambda: (c := icon_colour(desktop)) != before and c, 5)
+    r, g, b = after[:3]
+    assert g > r and g > b, f"the valid icon is green, got {after}"
+    tray.terminate()
