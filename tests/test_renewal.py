@@ -1,0 +1,160 @@
+"""Silent renewal in the tray, with an injected clock and the scheduler's one timer under test control.
+
+While the MFA session lasts, a session nearing expiry is renewed without a prompt and without a
+warning; once the MFA session has ended, the warning notification (with Renew) appears instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_service import CONFIG, ScriptedPrompt
+from trayapp.core.mfa import UsedCodes
+from trayapp.core.preferences import Preferences
+from trayapp.core.service import Service
+from trayapp.core.sts import Credentials
+from trayapp.notify import Notification
+from trayapp.tray import PrefsHolder, TrayApp
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Timers:
+    """The scheduler's timer factory: nothing runs until the test fires the pending timer."""
+
+    def __init__(self) -> None:
+        self.armed: list[tuple[float, Callable[[], None], list[bool]]] = []
+
+    def __call__(self, delay: float, callback: Callable[[], None]) -> Any:
+        cancelled = [False]
+        self.armed.append((delay, callback, cancelled))
+
+        class Handle:
+            def cancel(self) -> None:
+                cancelled[0] = True
+
+        return Handle()
+
+    def pending(self) -> list[tuple[float, Callable[[], None], list[bool]]]:
+        return [t for t in self.armed if not t[2][0]]
+
+    def fire(self) -> None:
+        (timer,) = self.pending()  # exactly one pending timer
+        timer[2][0] = True  # a timer that went off is no longer pending
+        timer[1]()
+
+
+class Sts:
+    """STS answering from the injected clock (moto's expirations follow the real one)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.calls: list[dict[str, Any]] = []
+
+    def client(self, credentials: Credentials, region: str) -> Any:
+        sts = self
+
+        class Client:
+            def _creds(self, seconds: int, n: int) -> dict[str, Any]:
+                return {"AccessKeyId": f"ASIA{n:016d}", "SecretAccessKey": f"s{n}", "SessionToken": f"t{n}",
+                        "Expiration": sts.clock() + timedelta(seconds=seconds)}  # fmt: skip
+
+            def get_session_token(self, **params: Any) -> dict[str, Any]:
+                sts.calls.append({"Action": "GetSessionToken", **params})
+                return {"Credentials": self._creds(params["DurationSeconds"], len(sts.calls))}
+
+            def assume_role(self, **params: Any) -> dict[str, Any]:
+                sts.calls.append({"Action": "AssumeRole", "signer": credentials.access_key_id, **params})
+                return {"Credentials": self._creds(params["DurationSeconds"], len(sts.calls)),
+                        "AssumedRoleUser": {"Arn": "arn:aws:sts::2:assumed-role/Admin/x"}}  # fmt: skip
+
+        return Client()
+
+
+class Recorder:
+    supports_actions = True
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    def send(self, n: Notification) -> None:
+        self.sent.append(n)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> dict[str, str]:
+    aws = tmp_path / ".aws"
+    aws.mkdir()
+    (aws / "config").write_text(CONFIG)
+    (aws / "credentials").write_text("[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = s\n")
+    return {"HOME": str(tmp_path)}
+
+
+def wait(app: TrayApp) -> None:
+    app._worker.submit(lambda: None).result(timeout=10)
+
+
+def test_renewed_silently_while_the_mfa_session_lasts_then_warned(home: dict[str, str]) -> None:
+    clock, timers, sts, notes = Clock(), Timers(), None, Recorder()
+    sts = Sts(clock)
+    prefs = PrefsHolder()
+    prefs.set(Preferences())
+    service = Service(environ=home, clock=clock, sts_clients=sts.client, preferences=prefs,
+                      source_resolver=lambda role: Credentials("AKIABASE", "s"),
+                      used_codes=UsedCodes(lambda: clock().timestamp()), mfa_sessions=True)  # fmt: skip
+    prompts: list[ScriptedPrompt] = []
+
+    def prompt() -> ScriptedPrompt:
+        prompts.append(ScriptedPrompt("123456"))
+        return prompts[-1]
+
+    app = TrayApp(service, notifier=notes, timer_factory=timers, watch=False, prefs=prefs, prompt_factory=prompt,
+                  copy=lambda text: None, popup=lambda menu: None)  # fmt: skip
+    app._start_services()
+    app.perform("assume:prod")
+    wait(app)
+    first = service.sessions()["prod"].expires_at
+    assert first == clock() + timedelta(hours=1)
+    assert [c["Action"] for c in sts.calls] == ["GetSessionToken", "AssumeRole"]
+    assert len(timers.pending()) == 1
+
+    # 51 minutes on: inside the 10-minute warning window → renewed with no prompt, no warning
+    clock.now += timedelta(minutes=51)
+    timers.fire()
+    wait(app)
+    renewed = service.sessions()["prod"].expires_at
+    assert renewed == clock() + timedelta(hours=1) and renewed > first
+    assert [len(p.asked) for p in prompts] == [1]
+    assert sts.calls[-1]["Action"] == "AssumeRole" and "TokenCode" not in sts.calls[-1]
+    assert not [n for n in notes.sent if "expires" in n.title]
+    assert len(timers.pending()) == 1
+
+    # the MFA session ends (here: the user ends it from the menu) → the next warning is a notification
+    app.perform("end-mfa")
+    wait(app)
+    clock.now = renewed - timedelta(minutes=9)
+    while not [n for n in notes.sent if "expires" in n.title]:
+        timers.fire()
+        wait(app)
+    (warning,) = [n for n in notes.sent if "expires" in n.title]
+    assert warning.title == "prod expires in 9 min" and warning.actions == (("renew", "Renew"),)
+    assert service.sessions()["prod"].expires_at == renewed  # not renewed behind the user's back
+    assert len(timers.pending()) == 1
+    clock.now = renewed + timedelta(seconds=1)
+    timers.fire()
+    wait(app)
+    assert [n.title for n in notes.sent if "expire" in n.title] == ["prod expires in 9 min", "prod expired"]
