@@ -17,6 +17,7 @@ from typing import Any
 
 from trayapp.core.errors import SigninFailed
 from trayapp.core.sts import Credentials
+from trayapp.i18n import _
 
 #: partition → (federation endpoint, console)
 PARTITIONS = {
@@ -63,11 +64,12 @@ def signin_url(
         with opener(request, timeout=TIMEOUT) as response:
             token = json.loads(response.read().decode())["SigninToken"]
     except urllib.error.HTTPError as exc:
-        raise SigninFailed(profile=profile, reason=f"the sign-in service answered HTTP {exc.code}") from None
+        reason = _("the sign-in service answered HTTP {status}").format(status=exc.code)
+        raise SigninFailed(profile=profile, reason=reason) from None
     except (urllib.error.URLError, TimeoutError, OSError):
-        raise SigninFailed(profile=profile, reason="the sign-in service can't be reached") from None
+        raise SigninFailed(profile=profile, reason=_("the sign-in service can't be reached")) from None
     except (ValueError, KeyError, TypeError):
-        reason = "the sign-in service sent an answer trayapp could not read"
+        reason = _("the sign-in service sent an answer trayapp could not read")
         raise SigninFailed(profile=profile, reason=reason) from None
     destination = console + (f"console/home?region={urllib.parse.quote(region)}" if region else "")
     query = urllib.parse.urlencode(

@@ -73,6 +73,7 @@ from trayapp.core.errors import (
     ForeignSection,
     UnparsableFile,
 )
+from trayapp.i18n import N_, _
 
 __all__ = ["MANAGED_KEY", "CredentialsFile", "shadowing_profiles"]
 
@@ -203,12 +204,12 @@ def _scan(text: str, detail: str | None) -> _Doc:
 
 def _decode(data: bytes, path: Path) -> str:
     if data.startswith(_BOM):
-        raise UnparsableFile(path=path, reason="it starts with a byte order mark (BOM)")
+        raise UnparsableFile(path=path, reason=_("it starts with a byte order mark (BOM)"))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise UnparsableFile(path=path, reason=f"line {line} is not UTF-8 text") from None
+        raise UnparsableFile(path=path, reason=_("line {line} is not UTF-8 text").format(line=line)) from None
 
 
 def _parse(text: str, path: Path) -> configparser.RawConfigParser:
@@ -222,25 +223,29 @@ def _parse(text: str, path: Path) -> configparser.RawConfigParser:
         # newline=None: universal newlines, as when botocore opens the file.
         parser.read_file(io.StringIO(text, newline=None))
     except configparser.DuplicateSectionError as exc:
-        raise UnparsableFile(path=path, reason=f"line {exc.lineno} repeats a section header") from None
+        reason = _("line {line} repeats a section header").format(line=exc.lineno)
+        raise UnparsableFile(path=path, reason=reason) from None
     except configparser.DuplicateOptionError as exc:
-        raise UnparsableFile(path=path, reason=f"line {exc.lineno} repeats a key of its section") from None
+        reason = _("line {line} repeats a key of its section").format(line=exc.lineno)
+        raise UnparsableFile(path=path, reason=reason) from None
     except configparser.MissingSectionHeaderError as exc:
-        raise UnparsableFile(path=path, reason=f"line {exc.lineno} comes before any [section] header") from None
+        reason = _("line {line} comes before any [section] header").format(line=exc.lineno)
+        raise UnparsableFile(path=path, reason=reason) from None
     except configparser.ParsingError as exc:
-        numbers = ", ".join(str(number) for number, _ in exc.errors[:5])
-        what = "line" if len(exc.errors) == 1 else "lines"
-        raise UnparsableFile(
-            path=path, reason=f"{what} {numbers} is not a [section], a key = value line or a comment"
-        ) from None
+        numbers = ", ".join(str(number) for number, _line in exc.errors[:5])
+        if len(exc.errors) == 1:
+            what = _("line {lines} is not a [section], a key = value line or a comment")
+        else:
+            what = _("lines {lines} is not a [section], a key = value line or a comment")
+        raise UnparsableFile(path=path, reason=what.format(lines=numbers)) from None
     except configparser.Error:
-        raise UnparsableFile(path=path, reason="it is not a valid INI file") from None
+        raise UnparsableFile(path=path, reason=_("it is not a valid INI file")) from None
     # botocore also parses a value that starts on the next line as nested
     # keys; such a value needs an indented line, which most files lack.
     if _INDENTED_RE.search(text):
         for section in parser.sections():
             if not all(_nested_ok(value) for _key, value in parser.items(section)):
-                raise UnparsableFile(path=path, reason="an indented line under a key has no '='")
+                raise UnparsableFile(path=path, reason=_("an indented line under a key has no '='"))
     return parser
 
 
@@ -287,8 +292,9 @@ def _check_values(values: Mapping[str, str]) -> None:
 def _find(doc: _Doc, section: str, path: Path) -> _Section | None:
     found = [s for s in doc.sections if s.name == section]
     if len(found) > 1:
-        lines = " and ".join(str(s.header + 1) for s in found[:2])
-        raise UnparsableFile(path=path, reason=f"section [{section}] appears twice, at lines {lines}")
+        lines = _(" and ").join(str(s.header + 1) for s in found[:2])
+        reason = _("section [{section}] appears twice, at lines {lines}").format(section=section, lines=lines)
+        raise UnparsableFile(path=path, reason=reason)
     if not found:
         return None
     ours = found[0]
@@ -297,8 +303,9 @@ def _find(doc: _Doc, section: str, path: Path) -> _Section | None:
     if not ours.valid or not all(_nested_ok(value) for value in ours.own.values()):
         raise UnparsableFile(
             path=path,
-            reason=f"section [{section}] at line {ours.header + 1} has a line that is not "
-            "a key = value line, or repeats a key",
+            reason=_(
+                "section [{section}] at line {line} has a line that is not a key = value line, or repeats a key"
+            ).format(section=section, line=ours.header + 1),
         )
     return ours
 
@@ -357,7 +364,7 @@ def _verify(text: str, expected: list[str], section: str, values: Mapping[str, s
     if parser.sections() != expected:
         raise CredentialsFileError(
             path=path,
-            reason="the change would alter how a neighbouring section is read; edit the file by hand",
+            reason=_("the change would alter how a neighbouring section is read; edit the file by hand"),
         )
     if values is not None:
         # A header swallowed as a continuation line would show up in a value.
@@ -367,7 +374,7 @@ def _verify(text: str, expected: list[str], section: str, values: Mapping[str, s
             *wanted,
             *parser.defaults(),
         }:
-            raise CredentialsFileError(path=path, reason="trayapp could not write the section safely")
+            raise CredentialsFileError(path=path, reason=_("trayapp could not write the section safely"))
 
 
 def _section_names(doc: _Doc) -> list[str]:
@@ -379,23 +386,23 @@ def _section_names(doc: _Doc) -> list[str]:
 # --- file system ------------------------------------------------------------------
 
 _REASONS = {
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.EROFS: "the file system is read-only",
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is exhausted",
-    errno.EFBIG: "the disk is full or a file size limit was reached",
-    errno.EISDIR: "it is a folder, not a file",
-    errno.ENOTDIR: "a part of its path is not a folder",
-    errno.ELOOP: "its symbolic links form a loop",
-    errno.ENAMETOOLONG: "its path is too long",
+    errno.EACCES: N_("permission denied"),
+    errno.EPERM: N_("permission denied"),
+    errno.EROFS: N_("the file system is read-only"),
+    errno.ENOSPC: N_("the disk is full"),
+    errno.EDQUOT: N_("the disk quota is exhausted"),
+    errno.EFBIG: N_("the disk is full or a file size limit was reached"),
+    errno.EISDIR: N_("it is a folder, not a file"),
+    errno.ENOTDIR: N_("a part of its path is not a folder"),
+    errno.ELOOP: N_("its symbolic links form a loop"),
+    errno.ENAMETOOLONG: N_("its path is too long"),
 }
 
 
 def _reason(exc: OSError) -> str:
     if exc.errno in _REASONS:
-        return _REASONS[exc.errno]
-    return os.strerror(exc.errno) if exc.errno else "an operating system error occurred"
+        return _(_REASONS[exc.errno])
+    return os.strerror(exc.errno) if exc.errno else _("an operating system error occurred")
 
 
 def _read_bytes(path: Path) -> bytes | None:
@@ -490,7 +497,7 @@ class CredentialsFile:
                 _verify(new_text, expected, section, values, self.path)
             return new_text
 
-        notes, _ = self._update(section, change, create=True)
+        notes, _changed = self._update(section, change, create=True)
         return notes
 
     def remove_section(self, section: str) -> bool:
@@ -504,7 +511,7 @@ class CredentialsFile:
                 _verify(new_text, expected, section, None, self.path)
             return new_text
 
-        _, changed = self._update(section, change, create=False)
+        _notes, changed = self._update(section, change, create=False)
         return changed
 
     # the read-modify-write transaction
@@ -532,7 +539,9 @@ class CredentialsFile:
         except filelock.Timeout:
             raise FileAccessError(
                 path=self.path,
-                reason=f"another program held its lock for more than {self.lock_timeout:g} s",
+                reason=_("another program held its lock for more than {seconds} s").format(
+                    seconds=f"{self.lock_timeout:g}"
+                ),
             ) from None
         except OSError as exc:
             raise FileAccessError(path=self.path, reason=_reason(exc)) from None
@@ -579,8 +588,9 @@ class CredentialsFile:
                 mode = stat.S_IMODE(os.stat(target).st_mode)
                 if mode & 0o077:
                     notes.append(
-                        f"Tightened permissions of {self.path} from {mode:04o} to 0600, "
-                        "so other users can't read your keys."
+                        _(
+                            "Tightened permissions of {path} from {mode} to 0600, so other users can't read your keys."
+                        ).format(path=self.path, mode=f"{mode:04o}")
                     )
             outcome = self._replace(target, expected, new_bytes)
             if outcome is None:
@@ -596,7 +606,7 @@ class CredentialsFile:
             pending = (path_now, path_now) if old_file is None else (old_file, path_now)
         raise FileAccessError(
             path=self.path,
-            reason="another program kept changing it while trayapp was writing; try again",
+            reason=_("another program kept changing it while trayapp was writing; try again"),
         )
 
     def _read_base(self, target: Path) -> bytes | None:
@@ -605,11 +615,11 @@ class CredentialsFile:
         except FileNotFoundError:
             return None
         if stat.S_ISDIR(st.st_mode):
-            raise FileAccessError(path=self.path, reason="it is a folder, not a file")
+            raise FileAccessError(path=self.path, reason=_("it is a folder, not a file"))
         if not stat.S_ISREG(st.st_mode):
-            raise FileAccessError(path=self.path, reason="it is not a regular file")
+            raise FileAccessError(path=self.path, reason=_("it is not a regular file"))
         if _is_read_only(target, st):
-            raise FileAccessError(path=self.path, reason="it is read-only")
+            raise FileAccessError(path=self.path, reason=_("it is read-only"))
         return _read_bytes(target)
 
     def _replace(
@@ -665,9 +675,9 @@ class CredentialsFile:
         except OSError as exc:
             raise FileAccessError(path=self.path, reason=_reason(exc)) from None
         if not stat.S_ISDIR(st.st_mode):
-            raise FileAccessError(path=self.path, reason=f"{directory} is not a folder")
+            raise FileAccessError(path=self.path, reason=_("{folder} is not a folder").format(folder=directory))
         if _is_read_only(directory, st):
-            raise FileAccessError(path=self.path, reason=f"its folder {directory} is read-only")
+            raise FileAccessError(path=self.path, reason=_("its folder {folder} is read-only").format(folder=directory))
 
     def _remove_stale_temps(self, target: Path) -> None:
         # Under the lock, a temp file of ours is left over from a killed writer.

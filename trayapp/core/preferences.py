@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trayapp.core.errors import UsageError
+from trayapp.i18n import N_, _
 
 SERVICE = "trayapp"
 USERNAME = "preferences"
@@ -84,23 +85,24 @@ def _favourites(text: str) -> tuple[str, ...]:
 
 #: key → (field name, parser, what a valid value is)
 KEYS: dict[str, tuple[str, Callable[[str], Any], str]] = {
-    "duration": ("duration", _duration, "a number of seconds between 900 and 43200"),
-    "warn-minutes": ("warn_minutes", _minutes, "a number of minutes between 0 and 720"),
-    "notifications": ("notifications", _bool, "on or off"),
-    "hidden": ("hidden", _hidden, "a comma-separated list of profile names"),
-    "mfa-session": ("mfa_session", _bool, "on or off"),
-    "favourites": ("favourites", _favourites, "a comma-separated list of profile names"),
+    "duration": ("duration", _duration, N_("a number of seconds between 900 and 43200")),
+    "warn-minutes": ("warn_minutes", _minutes, N_("a number of minutes between 0 and 720")),
+    "notifications": ("notifications", _bool, N_("on or off")),
+    "hidden": ("hidden", _hidden, N_("a comma-separated list of profile names")),
+    "mfa-session": ("mfa_session", _bool, N_("on or off")),
+    "favourites": ("favourites", _favourites, N_("a comma-separated list of profile names")),
 }
 
 
 def with_value(prefs: Preferences, key: str, text: str) -> Preferences:
     if key not in KEYS:
-        raise UsageError(reason=f"There is no preference '{key}'; the keys are {', '.join(KEYS)}.")
+        reason = _("There is no preference '{key}'; the keys are {keys}.").format(key=key, keys=", ".join(KEYS))
+        raise UsageError(reason=reason)
     name, parse, valid = KEYS[key]
     try:
         value = parse(text)
     except ValueError:
-        raise UsageError(reason=f"The value for '{key}' must be {valid}.") from None
+        raise UsageError(reason=_("The value for '{key}' must be {valid}.").format(key=key, valid=_(valid))) from None
     return replace(prefs, **{name: value})
 
 
@@ -131,24 +133,26 @@ class PreferenceStore:
         try:
             text = self._backend().get_password(SERVICE, USERNAME)
         except Exception as exc:  # keyring raises its own and backend-specific errors
-            return self._defaults(f"no usable keyring ({type(exc).__name__})")
+            return self._defaults(_("no usable keyring ({error})").format(error=type(exc).__name__))
         if text is None:
             return Preferences()
         try:
             return from_json(text)
         except (ValueError, UsageError):
-            return self._defaults("the stored preferences could not be read")
+            return self._defaults(_("the stored preferences could not be read"))
 
     def save(self, prefs: Preferences) -> None:
         try:
             self._backend().set_password(SERVICE, USERNAME, to_json(prefs))
         except Exception as exc:
             raise UsageError(
-                reason=f"Preferences can't be saved: there is no usable keyring ({type(exc).__name__})."
+                reason=_("Preferences can't be saved: there is no usable keyring ({error}).").format(
+                    error=type(exc).__name__
+                )
             ) from None
 
     def _defaults(self, why: str) -> Preferences:
-        notice = f"Using default preferences: {why}."
+        notice = _("Using default preferences: {reason}.").format(reason=why)
         if not self._warned:
             log.info("%s", notice)
             self._warned = True

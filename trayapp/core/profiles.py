@@ -19,6 +19,7 @@ from botocore import configloader
 from botocore.exceptions import ConfigNotFound, ConfigParseError
 
 from trayapp.core.errors import BrokenProfile, ConfigUnreadable, UnknownProfile
+from trayapp.i18n import _
 
 DEFAULT_CONFIG = "~/.aws/config"
 DEFAULT_CREDENTIALS = "~/.aws/credentials"
@@ -142,13 +143,13 @@ def _load(path: Path, kind: str) -> dict[str, dict[str, object]]:
     except ConfigNotFound:
         return {}
     except configparser.Error:
-        raise ConfigUnreadable(path=path, reason=f"the {kind} file is not valid INI") from None
+        raise ConfigUnreadable(path=path, reason=_("the {kind} file is not valid INI").format(kind=kind)) from None
     except ConfigParseError:
-        raise ConfigUnreadable(path=path, reason=f"the {kind} file is not valid INI") from None
+        raise ConfigUnreadable(path=path, reason=_("the {kind} file is not valid INI").format(kind=kind)) from None
     except UnicodeDecodeError:
-        raise ConfigUnreadable(path=path, reason=f"the {kind} file is not UTF-8 text") from None
+        raise ConfigUnreadable(path=path, reason=_("the {kind} file is not UTF-8 text").format(kind=kind)) from None
     except OSError as exc:
-        raise ConfigUnreadable(path=path, reason=exc.strerror or "it can't be opened") from None
+        raise ConfigUnreadable(path=path, reason=exc.strerror or _("it can't be opened")) from None
     return dict(raw)
 
 
@@ -198,19 +199,29 @@ def _text(values: Mapping[str, object], key: str) -> str | None:
 def _role(name: str, values: Mapping[str, object]) -> RoleProfile:
     role_arn = _text(values, "role_arn") or ""
     if not _ROLE_ARN.match(role_arn):
-        raise _Broken(f"role_arn '{role_arn}' is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)")
+        raise _Broken(
+            _("role_arn '{role_arn}' is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)").format(
+                role_arn=role_arn
+            )
+        )
     source, cred_source = _text(values, "source_profile"), _text(values, "credential_source")
     if source and cred_source:
-        raise _Broken("it sets both source_profile and credential_source; keep one")
+        raise _Broken(_("it sets both source_profile and credential_source; keep one"))
     if not source and not cred_source:
-        raise _Broken("it has role_arn but neither source_profile nor credential_source")
+        raise _Broken(_("it has role_arn but neither source_profile nor credential_source"))
     if cred_source and cred_source not in CREDENTIAL_SOURCES:
-        raise _Broken(f"credential_source '{cred_source}' is not one of {', '.join(CREDENTIAL_SOURCES)}")
+        raise _Broken(
+            _("credential_source '{value}' is not one of {choices}").format(
+                value=cred_source, choices=", ".join(CREDENTIAL_SOURCES)
+            )
+        )
     duration = _text(values, "duration_seconds")
     seconds: int | None = None
     if duration is not None:
         if not duration.isdigit() or not MIN_DURATION <= int(duration) <= MAX_DURATION:
-            raise _Broken(f"duration_seconds '{duration}' is not a number of seconds between 900 and 43200")
+            raise _Broken(
+                _("duration_seconds '{value}' is not a number of seconds between 900 and 43200").format(value=duration)
+            )
         seconds = int(duration)
     return RoleProfile(
         name=name,
@@ -245,16 +256,17 @@ def _chain_problem(
             # botocore allows a role profile to name itself as source when it holds keys.
             if _has_keys(profiles.get(src, {})) or src in credential_profiles:
                 return None
-            return "it names itself as source_profile but has no keys of its own"
+            return _("it names itself as source_profile but has no keys of its own")
         if src in path:
-            return "its source_profile chain loops: " + " → ".join([*path, src])
+            return _("its source_profile chain loops: {chain}").format(chain=" → ".join([*path, src]))
         if src in problems:
-            return f"its source profile '{src}' is broken"
+            return _("its source profile '{source}' is broken").format(source=src)
         if src in roles:
             path.append(src)
             current = roles[src]
             continue
         if src not in profiles and src not in credential_profiles:
-            return f"its source_profile '{src}' does not exist in the config or credentials file"
+            missing = _("its source_profile '{source}' does not exist in the config or credentials file")
+            return missing.format(source=src)
         return None
     return None

@@ -33,6 +33,7 @@ from trayapp.core.sts import (
     assume_role,
     get_session_token,
 )
+from trayapp.i18n import _
 
 State = Literal["active", "expiring", "expired"]
 T = TypeVar("T")
@@ -226,8 +227,10 @@ class Service:
             duration = role.duration_seconds or self._preferences().duration
         if parent_is_role and duration > CHAIN_LIMIT:
             notes.append(
-                f"STS limits a role assumed from another role's session to one hour, so the session "
-                f"of '{role.name}' lasts 3600 s instead of {duration} s."
+                _(
+                    "STS limits a role assumed from another role's session to one hour, so the session "
+                    "of '{profile}' lasts 3600 s instead of {duration} s."
+                ).format(profile=role.name, duration=duration)
             )
             duration = CHAIN_LIMIT
         region = cfg.source_region(role) or DEFAULT_REGION
@@ -328,8 +331,10 @@ class Service:
         keys = [k for k in _SHADOWING_KEYS if k in shadow]
         if keys:
             return [
-                f"Config profile '{section}' in {cfg.config_path} sets {', '.join(keys)}, which "
-                f"takes precedence over the keys trayapp wrote; remove it from the config file."
+                _(
+                    "Config profile '{section}' in {path} sets {keys}, which "
+                    "takes precedence over the keys trayapp wrote; remove it from the config file."
+                ).format(section=section, path=cfg.config_path, keys=", ".join(keys))
             ]
         return []
 
