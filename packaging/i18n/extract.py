@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compile_mo import DOMAIN, LOCALE, ROOT, Entry, parse_po  # noqa: E402
+from compile_mo import DOMAIN, LOCALE, ROOT, Entry, parse_po
 
 PACKAGE = ROOT / "trayapp"
 POT = LOCALE / f"{DOMAIN}.pot"
