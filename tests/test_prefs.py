@@ -120,6 +120,7 @@ def test_typing_a_new_warning_lead_and_pressing_return_prints_the_edited_prefs(s
         "notifications": True,
         "hidden": ["old"],
         "mfa-session": True,
+        "favourites": [],
     }
 
 
@@ -272,6 +273,7 @@ def test_preferences_round_trip_through_a_real_secret_service(desktop_keyring: D
         ("notifications", "off"),
         ("hidden", "dev,test"),
         ("mfa-session", "off"),
+        ("favourites", "prod, stage,prod"),
     ):
         done = trayapp(env, "prefs", "set", key, value)
         assert done.returncode == 0, done.stderr
@@ -283,6 +285,7 @@ def test_preferences_round_trip_through_a_real_secret_service(desktop_keyring: D
         "notifications": "off",
         "hidden": "dev,test",
         "mfa-session": "off",
+        "favourites": "prod,stage",
     }
     # read back by keyring itself, from the SecretService daemon
     raw = json.loads(run([PYTHON, "-c", READ_BACK], env).stdout)["value"]
@@ -292,6 +295,7 @@ def test_preferences_round_trip_through_a_real_secret_service(desktop_keyring: D
         "notifications": False,
         "hidden": ["dev", "test"],
         "mfa-session": False,
+        "favourites": ["prod", "stage"],
     }
     # and nothing holds them in plain text in HOME
     for path in home.rglob("*"):
@@ -344,6 +348,7 @@ def test_prefs_shows_defaults_and_says_so_once_without_a_keyring(home: Path, bac
         "notifications": "on",
         "hidden": "(none)",
         "mfa-session": "on",
+        "favourites": "(none)",
     }
     lines = [line for line in done.stderr.splitlines() if line]
     assert len(lines) == 1 and lines[0].startswith("trayapp: Using default preferences: no usable keyring")
