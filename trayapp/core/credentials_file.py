@@ -65,8 +65,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import filelock
-
 from trayapp.core.errors import (
     CredentialsFileError,
     FileAccessError,
@@ -531,6 +529,8 @@ class CredentialsFile:
         if not create and not os.path.lexists(target):
             return notes, False
         self._prepare_directory(target.parent)
+        import filelock  # only writers pay for it: reading the file needs no lock
+
         lock = filelock.FileLock(f"{target}.lock", timeout=self.lock_timeout, mode=0o600)
         try:
             with lock:

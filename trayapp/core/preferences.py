@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -159,7 +161,25 @@ class PreferenceStore:
         return Preferences(notice=notice)
 
 
+class NoSessionBus(Exception):
+    """No keyring backend can work in this environment (decided without importing keyring)."""
+
+
 def _keyring() -> Any:
+    if _surely_no_backend():
+        raise NoSessionBus()
     import keyring
 
     return keyring
+
+
+def _surely_no_backend(environ: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
+    """On Linux every real backend talks D-Bus: without a session bus, and with no backend
+    chosen by the user, importing keyring (~0.15 s, it tries them all) can only fail."""
+    env = os.environ if environ is None else environ
+    if (platform or sys.platform) != "linux" or env.get("DBUS_SESSION_BUS_ADDRESS"):
+        return False
+    if env.get("PYTHON_KEYRING_BACKEND"):
+        return False
+    config_home = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME", "~"), ".config")
+    return not os.path.exists(os.path.join(os.path.expanduser(config_home), "python_keyring", "keyringrc.cfg"))
