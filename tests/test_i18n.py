@@ -137,7 +137,7 @@ def test_errors_are_translated_when_built_and_the_dialog_still_counts_down(japan
     from trayapp.prefs_window import duration_label
 
     reused = str(ReusedCode(seconds=12))
-    assert reused.startswith("この MFA コードは使用済みです。12 秒後")
+    assert reused == "この MFA コードは使用済みです。次のコードまで 12秒待ってから、そのコードを入力してください。"
     assert countdown_for(reused, 0.0) is not None
     assert countdown_for(str(WrongCode()), 0.0) is not None
     assert countdown_for("何か別のエラー", 0.0) is None
