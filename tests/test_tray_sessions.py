@@ -94,6 +94,6 @@ def test_the_running_tray_shows_a_session_assumed_in_another_process(
     assert cli.returncode == 0, cli.stderr
     # the file watcher (no polling) wakes the tray, which repaints its icon as "valid" (green)
     after = wait_until("the icon to change", lambda: (c := icon_colour(desktop)) != before and c, 5)
-    r, g, b = after[:3]
+    r, g, b = tuple(after)[:3]
     assert g > r and g > b, f"the valid icon is green, got {after}"
     tray.terminate()
