@@ -1,0 +1,67 @@
+"""The dialog against an STS over HTTP: every refusal is shown in place, the dialog stays open,
+nothing is written, and the next good code works — `trayapp assume PROFILE` on a display."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageChops
+
+from tests.support.desktop import Desktop
+from tests.support.fixtures import aws_env
+from tests.support.procs import wait_until
+from tests.test_cli_e2e import CONFIG, CREDENTIALS
+from tests.test_dialog import dialog_exists, find_window, press, type_into, window_box
+from trayapp import tk_child
+
+FAULTS = ["wrong_code", "wrong_serial", "not_authorised", "expired_token", "invalid_token",
+          "duration_too_long", "throttling", "malformed"]  # fmt: skip
+
+
+@pytest.mark.desktop
+def test_each_sts_refusal_is_shown_in_the_dialog_and_the_next_code_works(
+    desktop: Desktop, fault_sts: Any, tmp_path: Path
+) -> None:
+    aws = desktop.home / ".aws"
+    aws.mkdir(mode=0o700, exist_ok=True)
+    (aws / "config").write_text(CONFIG)
+    credentials = aws / "credentials"
+    credentials.write_text(CREDENTIALS)
+    credentials.chmod(0o600)
+    env = tk_child.child_env(aws_env(desktop.home, fault_sts.url, base=desktop.env))
+    cli = subprocess.Popen([sys.executable, "-m", "trayapp", "assume", "prod"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        wid = find_window(desktop)
+        shots: list[Image.Image] = []
+        for n, fault in enumerate(FAULTS, start=1):
+            fault_sts.push(fault, times=2)  # botocore retries throttling once
+            type_into(desktop, f"{n:03d}{n:03d}")
+            press(desktop, "Return")
+            tries = 2 if fault == "throttling" else 1  # botocore retries throttling once
+            wait_until(f"STS to see code {n}", lambda t=tries: len(fault_sts.requests_for("AssumeRole")) >= t, 15)
+            fault_sts.clear()  # the queue and the request log
+            time.sleep(0.8)  # the dialog shows the sentence
+            assert dialog_exists(desktop), f"the dialog closed after {fault}"
+            assert credentials.read_text() == CREDENTIALS
+            shot = desktop.screenshot(tmp_path / f"{fault}.png")
+            with Image.open(shot) as full:
+                shots.append(full.convert("L").crop(window_box(desktop, wid)))
+        for i in range(len(shots)):  # each sentence looks different from every other
+            for j in range(i):
+                assert ImageChops.difference(shots[i], shots[j]).getbbox() is not None, (FAULTS[i], FAULTS[j])
+        type_into(desktop, "999999")
+        press(desktop, "Return")
+        out, err = cli.communicate(timeout=30)
+        assert "AWS_PROFILE=prod-session" in out
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    assert cli.returncode == 0, err
+    assert "[prod-session]" in credentials.read_text()
+    assert credentials.read_text().startswith(CREDENTIALS)
