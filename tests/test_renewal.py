@@ -158,3 +158,44 @@ def test_renewed_silently_while_the_mfa_session_lasts_then_warned(home: dict[str
     timers.fire()
     wait(app)
     assert [n.title for n in notes.sent if "expire" in n.title] == ["prod expires in 9 min", "prod expired"]
+
+
+def test_a_working_day_with_three_roles_takes_one_code(home: dict[str, str]) -> None:
+    """08:00 to 17:00 with prod, stage and audit open all day: one code in the morning."""
+    config = Path(home["HOME"]) / ".aws" / "config"
+    config.write_text(config.read_text() + "\n[profile audit]\nrole_arn = arn:aws:iam::777777777777:role/Audit\n"
+                      "source_profile = base\nmfa_serial = arn:aws:iam::000000000000:mfa/alice\n")  # fmt: skip
+    clock, timers, notes = Clock(), Timers(), Recorder()
+    clock.now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    sts = Sts(clock)
+    prefs = PrefsHolder()
+    prefs.set(Preferences())
+    service = Service(environ=home, clock=clock, sts_clients=sts.client, preferences=prefs,
+                      source_resolver=lambda role: Credentials("AKIABASE", "s"),
+                      used_codes=UsedCodes(lambda: clock().timestamp()), mfa_sessions=True)  # fmt: skip
+    prompts: list[ScriptedPrompt] = []
+
+    def prompt() -> ScriptedPrompt:
+        prompts.append(ScriptedPrompt(f"{len(prompts) + 1:06d}"))
+        return prompts[-1]
+
+    app = TrayApp(service, notifier=notes, timer_factory=timers, watch=False, prefs=prefs, prompt_factory=prompt,
+                  copy=lambda text: None, popup=lambda menu: None)  # fmt: skip
+    app._start_services()
+    for name in ("prod", "stage", "audit"):
+        app.perform(f"assume:{name}")
+        wait(app)
+    end = clock.now + timedelta(hours=9)
+    while clock.now < end:  # run the day: jump to each armed timer, as the real one would fire
+        ((delay, _, _),) = timers.pending()
+        clock.now += timedelta(seconds=max(delay, 1e-6))
+        timers.fire()
+        wait(app)
+    codes = sum(len(p.asked) for p in prompts)
+    renewals = sum(1 for c in sts.calls if c["Action"] == "AssumeRole") - 3
+    assert codes == 1
+    assert renewals >= 3 * 8  # each role renewed about hourly, silently
+    assert all(s.state(clock(), timedelta(minutes=10)) == "active" for s in service.sessions().values())
+    assert not [n for n in notes.sent if "expire" in n.title]
+    print(f"codes typed: {codes}; silent renewals: {renewals}; (without trayapp's MFA session: "
+          f"{3 + renewals} codes)")
