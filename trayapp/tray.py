@@ -148,6 +148,7 @@ class PrefsHolder:
         self._store = store
         self._prefs: Preferences | None = None
         self._lock = threading.Lock()
+        self._loading = False
 
     @property
     def store(self) -> PreferenceStore:
@@ -159,9 +160,30 @@ class PrefsHolder:
 
     def __call__(self) -> Preferences:
         with self._lock:
+            if self._prefs is None and self._loading:
+                from trayapp.core.preferences import Preferences
+
+                return Preferences()  # the keyring is still being asked: don't wait for it
             if self._prefs is None:
                 self._prefs = self.store.load()
             return self._prefs
+
+    def load_in_background(self, then: Callable[[], None]) -> None:
+        """Ask the keyring (~0.15 s) on a thread of its own; call *then* when done."""
+        with self._lock:
+            if self._prefs is not None or self._loading:
+                return
+            self._loading = True
+
+        def load() -> None:
+            prefs = self.store.load()
+            with self._lock:
+                if self._prefs is None:
+                    self._prefs = prefs
+                self._loading = False
+            then()
+
+        threading.Thread(target=load, name="trayapp-prefs-load", daemon=True).start()
 
     def set(self, prefs: Preferences) -> None:
         with self._lock:
@@ -214,8 +236,9 @@ class TrayApp:
 
     def run(self) -> None:
         """Show the icon and run the tray loop on this thread until Quit."""
-        # The keyring costs ~0.15 s to import and ask: start that while pystray loads.
-        threading.Thread(target=self.prefs, name="trayapp-prefs-load", daemon=True).start()
+        # The keyring costs ~0.15 s to import and ask: the icon and the menu come first, on
+        # defaults, and are redrawn when the preferences arrive.
+        self.prefs.load_in_background(self._prefs_arrived)
         import pystray
 
         _name_the_gtk_program()
@@ -244,6 +267,16 @@ class TrayApp:
         log.info("tray icon shown (pystray backend %s)", type(icon).__module__.rsplit("_", 1)[-1])
         self._submit(self._start_services)
 
+    def _prefs_arrived(self) -> None:
+        if self.icon is not None:
+            self._submit(self._apply_prefs)
+
+    def _apply_prefs(self) -> None:
+        notice = self.prefs().notice
+        if notice:
+            self._tell("trayapp", notice)
+        self.refresh()
+
     def _start_services(self) -> None:
         """Worker: everything that can wait until the icon is up."""
         from trayapp import notify
@@ -258,9 +291,6 @@ class TrayApp:
         if self.notifier is None:
             self.notifier = notify.choose_notifier(icon=self.icon, on_action=self._on_notification_action)
         self.refresh()
-        notice = self.prefs().notice
-        if notice:
-            self._say(notify.Notification("trayapp", notice))
         if self._watch:
             from trayapp.watch import watch_aws_files
 
