@@ -155,3 +155,14 @@ def test_an_unparsable_config_is_a_clear_error_that_quotes_no_line(tmp_path: Pat
 def test_missing_files_mean_no_roles(tmp_path: Path) -> None:
     cfg = profiles.load({"HOME": str(tmp_path)})
     assert cfg.roles == {} and cfg.problems == {}
+
+
+def test_profile_names_are_read_exactly_as_botocore_reads_them() -> None:
+    from botocore import configloader
+
+    raw: dict[str, dict[str, object]] = {
+        "profile a": {"x": "1"}, "default": {"y": "2"}, "profile  b": {}, 'profile "c d"': {}, "profilex": {},
+        "profile 'e'": {}, "sso-session s": {}, "services x": {}, "profile f g": {}, "profile default": {"w": "1"},
+        "profile h\\i": {}, 'profile "unclosed': {},
+    }  # fmt: skip
+    assert profiles._profile_map(raw) == configloader.build_profile_map(raw)["profiles"]

@@ -455,6 +455,10 @@ class CredentialsFile:
 
     def read_managed(self) -> dict[str, dict[str, str]]:
         """``{section: {key: value}}`` for every section trayapp wrote."""
+        return managed_only(self.read_sections())
+
+    def read_sections(self) -> dict[str, dict[str, str]]:
+        """``{section: {key: value}}`` for every section, as botocore reads them; {} if no file."""
         for attempt in range(3):
             try:
                 data = _read_bytes(self.path)
@@ -473,7 +477,7 @@ class CredentialsFile:
                         continue
                 raise
             self._verified = data
-            return {name: keys for name, keys in items.items() if keys.get(MANAGED_KEY) == _MANAGED_VALUE}
+            return items
         raise AssertionError("unreachable")  # pragma: no cover
 
     # writing
@@ -690,6 +694,11 @@ class CredentialsFile:
             if name.startswith(prefix) and name.endswith(_TMP_SUFFIX):
                 with contextlib.suppress(OSError):
                     os.unlink(target.parent / name)
+
+
+def managed_only(sections: Mapping[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The sections trayapp wrote, out of all of a file's sections."""
+    return {name: keys for name, keys in sections.items() if keys.get(MANAGED_KEY) == _MANAGED_VALUE}
 
 
 def shadowing_profiles(config_sections: Iterable[str], session_section: str) -> list[str]:

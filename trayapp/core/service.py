@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from trayapp.core import errors, profiles
-from trayapp.core.credentials_file import CredentialsFile
+from trayapp.core.credentials_file import CredentialsFile, managed_only
 from trayapp.core.mfa import MfaPrompt, MfaRequest, UsedCodes, default_used_codes_path, normalise
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import AwsConfig, RoleProfile
@@ -142,7 +142,7 @@ class Service:
         self._mfa: dict[tuple[str, str], MfaSession] = {}
         self._mfa_enabled = mfa_sessions
         self._credentials: CredentialsFile | None = None
-        self._managed_cache: tuple[tuple[int, int, int] | None, dict[str, dict[str, str]]] | None = None
+        self._sections_cache: tuple[tuple[int, int, int] | None, dict[str, dict[str, str]]] | None = None
 
     # --- reading -------------------------------------------------------------
 
@@ -153,31 +153,37 @@ class Service:
                 _stamp(p) for p in (profiles.config_path(self._environ), profiles.credentials_path(self._environ))
             )
             if self._config is None or stamp != self._config_stamp:
-                self._config = profiles.load(self._environ)
+                # One parse of the credentials file serves both the profiles and the sessions.
+                sections = self._sections()
+                self._config = profiles.load(self._environ, credential_sections=sections)
                 self._config_stamp = stamp
             return self._config
 
     def credentials_file(self) -> CredentialsFile:
         """One object per path: it remembers the bytes it last verified, so updates stay fast."""
-        path = self.config().credentials_path
+        path = profiles.credentials_path(self._environ)
         with self._lock:
             if self._credentials is None or self._credentials.path != path:
                 self._credentials = CredentialsFile(path)
-                self._managed_cache = None
+                self._sections_cache = None
             return self._credentials
 
-    def _managed(self) -> dict[str, dict[str, str]]:
-        """The applet's sections, parsed again only when the file changed."""
+    def _sections(self) -> dict[str, dict[str, str]]:
+        """Every section of the credentials file, parsed again only when the file changed."""
         file = self.credentials_file()
         stamp = _stamp(file.path)
         with self._lock:
-            cached = self._managed_cache
+            cached = self._sections_cache
             if cached is not None and stamp is not None and cached[0] == stamp:
                 return cached[1]
-        managed = file.read_managed()
+        sections = file.read_sections()
         with self._lock:
-            self._managed_cache = (stamp, managed)
-        return managed
+            self._sections_cache = (stamp, sections)
+        return sections
+
+    def _managed(self) -> dict[str, dict[str, str]]:
+        """The applet's own sections."""
+        return managed_only(self._sections())
 
     def warn_lead(self) -> timedelta:
         return timedelta(seconds=self._preferences().warn_seconds)
