@@ -29,16 +29,10 @@ log = logging.getLogger("trayapp")
 
 
 def describe_left(session: SessionInfo, now: datetime) -> str:
-    """`42 min left`, `3 h 5 min left`, `expired` — the words the tray uses too."""
-    left = session.left(now)
-    if left <= timedelta(0):
-        return _("expired")
-    minutes = int(left.total_seconds() // 60)
-    if minutes < 1:
-        return _("less than a minute left")
-    if minutes < 60:
-        return _("{minutes} min left").format(minutes=minutes)
-    return _("{hours} h {minutes} min left").format(hours=minutes // 60, minutes=minutes % 60)
+    """`42 min left`, `3 h 5 min left`, `expired` — the same words as the tray's menu."""
+    from trayapp.menu_model import time_left
+
+    return time_left(session.left(now))
 
 
 # --- prompts -------------------------------------------------------------------

@@ -197,30 +197,32 @@ def assume_role(
         params["TokenCode"] = code
     if role.external_id:
         params["ExternalId"] = role.external_id
+    response = _call(client, "assume_role", params, role, duration)
+    creds = _credentials(response, role)
     try:
-        response = client.assume_role(**params)
-    except Exception as exc:
-        raise translate(exc, role, duration=duration, endpoint=_endpoint(client)) from None
-    try:
-        c = response["Credentials"]
-        expiration = c["Expiration"]
-        if not isinstance(expiration, datetime):
-            raise TypeError("Expiration")
-        creds = Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], expiration)
-        arn = response["AssumedRoleUser"]["Arn"]
+        arn = str(response["AssumedRoleUser"]["Arn"])
     except (KeyError, TypeError):
         raise errors.MalformedResponse(role_arn=role.role_arn) from None
-    return AssumedRole(creds, expiration.astimezone(UTC), arn)
+    assert creds.expiration is not None
+    return AssumedRole(creds, creds.expiration, arn)
 
 
 def get_session_token(client: Any, role: RoleProfile, *, code: str, duration: int) -> Credentials:
     """GetSessionToken with the role's MFA device: the MFA session that signs many AssumeRoles."""
+    params = {"DurationSeconds": duration, "SerialNumber": role.mfa_serial, "TokenCode": code}
+    return _credentials(_call(client, "get_session_token", params, role, duration), role)
+
+
+def _call(client: Any, operation: str, params: dict[str, Any], role: RoleProfile, duration: int) -> Any:
+    """One STS call; every failure becomes a :class:`~trayapp.core.errors.StsError`."""
     try:
-        response = client.get_session_token(
-            DurationSeconds=duration, SerialNumber=role.mfa_serial, TokenCode=code
-        )
+        return getattr(client, operation)(**params)
     except Exception as exc:
         raise translate(exc, role, duration=duration, endpoint=_endpoint(client)) from None
+
+
+def _credentials(response: Any, role: RoleProfile) -> Credentials:
+    """The temporary credentials of an STS answer, expiry in UTC; a malformed answer is one sentence."""
     try:
         c = response["Credentials"]
         expiration = c["Expiration"]
