@@ -366,7 +366,7 @@ def test_list_works_without_a_keyring(home: Path, backend: str | None) -> None:
 def test_setting_a_preference_without_a_keyring_fails_with_a_sentence(home: Path) -> None:
     done = trayapp(no_keyring_env(home, "keyring.backends.fail.Keyring"), "prefs", "set", "duration", "7200")
     assert done.returncode == 2
-    assert done.stderr.startswith("trayapp: Preferences can't be saved: there is no usable keyring")
+    assert done.stderr.startswith("trayapp: Preferences can't be saved: no usable keyring was found")
     assert "Traceback" not in done.stderr
 
 
@@ -379,6 +379,6 @@ def test_the_store_reports_a_failing_save_as_a_usage_error() -> None:
             raise RuntimeError("locked")
 
     store = PreferenceStore(lambda: Broken())
-    assert store.load().notice == "Using default preferences: no usable keyring (RuntimeError)."
+    assert store.load().notice == "Using default preferences: no usable keyring was found."
     with pytest.raises(UsageError):
         store.save(Preferences())

@@ -135,7 +135,8 @@ class PreferenceStore:
         try:
             text = self._backend().get_password(SERVICE, USERNAME)
         except Exception as exc:  # keyring raises its own and backend-specific errors
-            return self._defaults(_("no usable keyring ({error})").format(error=type(exc).__name__))
+            log.debug("keyring: %s", type(exc).__name__)  # the class name helps a developer, not the user
+            return self._defaults(_("no usable keyring was found"))
         if text is None:
             return Preferences()
         try:
@@ -148,7 +149,7 @@ class PreferenceStore:
             self._backend().set_password(SERVICE, USERNAME, to_json(prefs))
         except Exception as exc:
             raise UsageError(
-                reason=_("Preferences can't be saved: there is no usable keyring ({error}).").format(
+                reason=_("Preferences can't be saved: no usable keyring was found ({error}).").format(
                     error=type(exc).__name__
                 )
             ) from None
