@@ -68,7 +68,7 @@ def test_warning_and_expiry_notify_once_and_renew_opens_the_dialog(
     # "Renew" on the notification opens the dialog for prod; a code renews prod's session.
     desktop.invoke_action(expired["id"], "renew")
     try:
-        find_window(desktop)
+        find_window(desktop, timeout=20)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n--- tray log ---\n{desktop.log('tray')}") from None
     type_into(desktop, "123456")
