@@ -298,3 +298,30 @@ def test_the_tray_module_imports_no_tkinter_and_no_boto3() -> None:
 def test_action_ids_round_trip() -> None:
     assert menu_model.parse_action(menu_model.action("assume", "prod")) == ("assume", "prod")
     assert menu_model.parse_action("quit") == ("quit", None)
+
+
+def test_start_at_login_is_a_check_item_that_toggles() -> None:
+    class FakeAutostart:
+        on = False
+
+        def status(self) -> bool:
+            return self.on
+
+        def enable(self) -> None:
+            self.on = True
+
+        def disable(self) -> None:
+            self.on = False
+
+    login = FakeAutostart()
+    app = TrayApp(FakeService(), notify=lambda t, b: None, prompt_factory=lambda: FakePrompt("1"),
+                  copy=lambda t: None, popup=lambda items: None, prefs=quiet_prefs(), autostart=login)  # fmt: skip
+    app.refresh()
+    item = [n for n in app.snapshot.menu if n.id == "autostart"]
+    assert [(n.label, n.checked) for n in item] == [("Start at login", False)]
+    assert item[0].to_json()["checked"] is False
+    run_action(app, "autostart")
+    assert login.on
+    assert [n.checked for n in app.snapshot.menu if n.id == "autostart"] == [True]
+    run_action(app, "autostart")
+    assert not login.on

@@ -24,6 +24,7 @@ IconState = Literal["none", "valid", "expiring", "expired"]
 
 ASSUME, COPY_PROFILE, COPY_EB, FORGET, QUIT = "assume", "copy-profile", "copy-eb", "forget", "quit"
 CONSOLE, PREFS, FAVOURITES, END_MFA = "console", "prefs", "favourites", "end-mfa"
+AUTOSTART = "autostart"
 MAX_LABEL = 72
 
 
@@ -36,11 +37,15 @@ class MenuNode:
     enabled: bool = True
     children: tuple[MenuNode, ...] | None = None
     separator: bool = False
+    #: A check item's state (True/False); None for plain items.
+    checked: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         if self.separator:
             return {"separator": True}
         data: dict[str, Any] = {"label": self.label, "id": self.id, "enabled": self.enabled}
+        if self.checked is not None:
+            data["checked"] = self.checked
         if self.children is not None:
             data["children"] = [c.to_json() for c in self.children]
         return data
@@ -120,6 +125,7 @@ def build_menu(
     error: str | None = None,
     mfa_until: datetime | None = None,
     favourites: Sequence[str] = (),
+    autostart: bool | None = None,
 ) -> tuple[MenuNode, ...]:
     """The whole menu: roles with their state, broken profiles, then Quit."""
     items: list[MenuNode] = []
@@ -156,7 +162,10 @@ def build_menu(
         items.append(MenuNode(_shorten(label), action(FAVOURITES)))
     if mfa_until is not None:
         items.append(MenuNode(_("End MFA session"), action(END_MFA)))
-    items.extend((MenuNode(_("Preferences…"), action(PREFS)), MenuNode(_("Quit"), action(QUIT))))
+    items.append(MenuNode(_("Preferences…"), action(PREFS)))
+    if autostart is not None:
+        items.append(MenuNode(_("Start at login"), action(AUTOSTART), checked=autostart))
+    items.append(MenuNode(_("Quit"), action(QUIT)))
     return tuple(items)
 
 

@@ -78,6 +78,7 @@ class _Popup:
             "font": base,
         }
         self._count = 0
+        self._vars: list[Any] = []
         self.menu = tk.Menu(root, name="trayapp_menu", **self.options)
         self._fill(self.menu, items)
         self.menu.bind("<Map>", lambda e: self._announce(self.menu), add="+")
@@ -99,6 +100,11 @@ class _Popup:
                 self._fill(sub, children)
                 sub.bind("<Map>", self._announcer(sub), add="+")
                 menu.add_cascade(label=label, menu=sub, state=state)
+            elif isinstance(item.get("checked"), bool):
+                ident = item.get("id")
+                var = tk.BooleanVar(master=menu, value=item["checked"])
+                self._vars.append(var)  # Tk forgets a variable Python no longer holds
+                menu.add_checkbutton(label=label, state=state, variable=var, command=self._chooser(ident))
             else:
                 ident = item.get("id")
                 menu.add_command(label=label, state=state, command=self._chooser(ident))

@@ -122,7 +122,9 @@ class Snapshot:
 STARTING = (MenuNode(_("Reading ~/.aws/config…"), enabled=False), menu_model.SEPARATOR, MenuNode(_("Quit"), "quit"))
 
 
-def take_snapshot(service: TrayService, favourites: tuple[str, ...] = ()) -> Snapshot:
+def take_snapshot(
+    service: TrayService, favourites: tuple[str, ...] = (), autostart: bool | None = None
+) -> Snapshot:
     try:
         config_path = service.config().config_path
         roles = service.roles()
@@ -134,7 +136,7 @@ def take_snapshot(service: TrayService, favourites: tuple[str, ...] = ()) -> Sna
     return Snapshot(
         menu_model.build_menu(
             roles, problems, now, warn, config_path=config_path,
-            mfa_until=mfa[-1].expires_at if mfa else None, favourites=favourites,
+            mfa_until=mfa[-1].expires_at if mfa else None, favourites=favourites, autostart=autostart,
         ),
         menu_model.overall_state(roles, now, warn),
         tuple(entry.role.name for entry in roles),
@@ -204,7 +206,10 @@ class TrayApp:
         timer_factory: Callable[[float, Callable[[], None]], Any] | None = None,
         watch: bool = True,
         open_url: Callable[[str], Any] | None = None,
+        autostart: Any = None,
     ) -> None:
+        """*autostart*: an object with ``status()``, ``enable()``, ``disable()`` (the module
+        :mod:`trayapp.autostart`) to show "Start at login" in the menu; None hides it."""
         self.service = service
         self._notify = notify
         self._prompt_factory = prompt_factory
@@ -216,6 +221,7 @@ class TrayApp:
         self._watch = watch
         self._watcher: Any = None
         self._open_url = open_url
+        self._autostart = autostart
         self.scheduler: Any = None
         self._failed_renewals: set[tuple[str, datetime]] = set()
         self._prefs_window: threading.Thread | None = None
@@ -310,6 +316,14 @@ class TrayApp:
         except Exception:
             log.exception("background work failed")
 
+    def _autostart_state(self) -> bool | None:
+        if self._autostart is None:
+            return None
+        try:
+            return bool(self._autostart.status())
+        except (OSError, TrayappError):
+            return None
+
     def _tell(self, title: str, body: str) -> None:
         from trayapp import notify
 
@@ -400,7 +414,7 @@ class TrayApp:
     def refresh(self) -> None:
         """Re-read the sessions; update the image, the title and the menu; re-arm the one timer."""
         prefs = self.prefs()
-        snapshot = take_snapshot(self.service, prefs.favourites)
+        snapshot = take_snapshot(self.service, prefs.favourites, self._autostart_state())
         with self._lock:
             old, self.snapshot = self.snapshot, snapshot
         self._ready.set()
@@ -445,6 +459,9 @@ class TrayApp:
             if ident is not None:
                 self.perform(ident)
 
+        if node.checked is not None:
+            checked = node.checked
+            return pystray.MenuItem(node.label, activate, enabled=node.enabled, checked=lambda _item: checked)
         return pystray.MenuItem(node.label, activate, enabled=node.enabled)
 
     # --- clicks -------------------------------------------------------------------
@@ -505,7 +522,9 @@ class TrayApp:
             if kind == menu_model.ASSUME and profile is not None:
                 with self._lock:
                     self._pending.discard(profile)
-            if kind in (menu_model.ASSUME, menu_model.FORGET, menu_model.FAVOURITES, menu_model.END_MFA):
+            if kind in (
+                menu_model.ASSUME, menu_model.FORGET, menu_model.FAVOURITES, menu_model.END_MFA, menu_model.AUTOSTART
+            ):
                 self.refresh()
 
     def _act(self, kind: str, profile: str | None) -> None:
@@ -513,6 +532,12 @@ class TrayApp:
             for name in self.prefs().favourites:
                 if name in self.snapshot.roles:
                     self._assume(name)  # the first asks for a code; the MFA session signs the rest
+            return
+        if kind == menu_model.AUTOSTART and self._autostart is not None:
+            if self._autostart.status():
+                self._autostart.disable()
+            else:
+                self._autostart.enable()
             return
         if kind == menu_model.END_MFA:
             self.service.end_mfa_sessions()
@@ -639,7 +664,9 @@ def run_tray(
     prefs = PrefsHolder()
     try:
         service = (service_factory or _default_service)(prefs)
-        app = TrayApp(service, notify=notify, prefs=prefs)
+        from trayapp import autostart
+
+        app = TrayApp(service, notify=notify, prefs=prefs, autostart=autostart)
     except TrayappError as exc:
         print(f"trayapp: {exc}", file=sys.stderr)
         return exc.exit_code
