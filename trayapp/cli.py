@@ -283,7 +283,9 @@ def cmd_demo(service: Service | None, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="trayapp", description=_("Assume MFA-protected AWS roles from the system tray or the command line.")
+        prog="trayapp",
+        description=_("Assume MFA-protected AWS roles from the system tray or the command line."),
+        epilog=_("Without a command, trayapp starts the tray icon."),
     )
     parser.add_argument("--version", action="version", version=f"trayapp {__version__}")
     parser.set_defaults(func=cmd_tray)
