@@ -100,8 +100,9 @@ def _values(i: int) -> dict[str, str]:
 
 
 def credentials_update(sts_url: str, sizes: Sequence[int], repeat: int) -> dict[str, Any]:
-    """Replace one section in the middle of a file of n sections, as Service does it (a fresh
-    CredentialsFile each time) and with one reused object (the verified-bytes fast path)."""
+    """Replace one section in the middle of a file of n sections: through one reused object, as
+    the Service does (the verified-bytes fast path), and through a fresh CredentialsFile each
+    time, as the first write of a new process (the full botocore-compatible check)."""
     from trayapp.core.credentials_file import CredentialsFile
 
     rows: dict[str, Any] = {}
