@@ -96,4 +96,10 @@ def test_the_running_tray_shows_a_session_assumed_in_another_process(
     after = wait_until("the icon to change", lambda: (c := icon_colour(desktop)) != before and c, 5)
     r, g, b = tuple(after)[:3]
     assert g > r and g > b, f"the valid icon is green, got {after}"
+
+    # a second tray for the same credentials file says so and leaves: one icon, one set of notifications
+    second = subprocess.run([sys.executable, "-m", "trayapp"], env=env, capture_output=True, text=True, timeout=30)
+    assert second.returncode == 1
+    assert "trayapp is already running for" in second.stderr
+    assert len(desktop.find_tray_icons()) == 1
     tray.terminate()

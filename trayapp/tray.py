@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from trayapp import menu_model
@@ -633,6 +634,29 @@ def _name_the_gtk_program() -> None:
         gi.set_prgname(APP_NAME)
 
 
+def _single_instance(credentials: Path) -> Any:
+    """One tray per credentials file: a second one would show a second icon for the same
+    sessions and notify twice.  Returns the held lock (kept for the process's life), or None
+    when another tray holds it.  The lock is an flock: it goes away with its process."""
+    import hashlib
+
+    import filelock
+
+    from trayapp.core.mfa import default_used_codes_path
+
+    runtime = default_used_codes_path().parent
+    key = hashlib.sha256(str(credentials.resolve()).encode()).hexdigest()[:16]
+    try:
+        runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(runtime / f"tray-{key}.lock"), timeout=0, mode=0o600)
+        lock.acquire()
+    except filelock.Timeout:
+        return None
+    except OSError:
+        return True  # no runtime folder to lock in: run anyway
+    return lock
+
+
 def _default_service(prefs: PrefsHolder) -> TrayService:
     from trayapp.core.service import Service
 
@@ -661,6 +685,16 @@ def run_tray(
     The backend is pystray's choice, or ``PYSTRAY_BACKEND`` (``gtk``,
     ``appindicator``, ``xorg``, ...).  boto3 and keyring stay off this path.
     """
+    from trayapp.core.profiles import credentials_path
+
+    instance = _single_instance(credentials_path())
+    if instance is None:
+        print(
+            "trayapp: "
+            + _("trayapp is already running for {path}; use its icon in the tray.").format(path=credentials_path()),
+            file=sys.stderr,
+        )
+        return 1
     prefs = PrefsHolder()
     try:
         service = (service_factory or _default_service)(prefs)
