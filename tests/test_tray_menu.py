@@ -325,3 +325,15 @@ def test_start_at_login_is_a_check_item_that_toggles() -> None:
     assert [n.checked for n in app.snapshot.menu if n.id == "autostart"] == [True]
     run_action(app, "autostart")
     assert not login.on
+
+
+def test_without_a_display_the_tray_says_so_in_one_sentence(tmp_path: Any) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND")}
+    env.update(HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "trayapp"], env=env, capture_output=True, text=True, timeout=30,
+                          cwd=os.path.dirname(os.path.dirname(__file__)))  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == (
+        "trayapp: there is no display to show the tray icon on (DISPLAY is not set); "
+        "the command line works without one: trayapp assume PROFILE.\n"
+    )

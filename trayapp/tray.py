@@ -634,6 +634,12 @@ def _name_the_gtk_program() -> None:
         gi.set_prgname(APP_NAME)
 
 
+def _no_display() -> bool:
+    if not sys.platform.startswith("linux") or os.environ.get("PYSTRAY_BACKEND") == "dummy":
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _single_instance(credentials: Path) -> Any:
     """One tray per credentials file: a second one would show a second icon for the same
     sessions and notify twice.  Returns the held lock (kept for the process's life), or None
@@ -687,6 +693,16 @@ def run_tray(
     """
     from trayapp.core.profiles import credentials_path
 
+    if _no_display():
+        print(
+            "trayapp: "
+            + _(
+                "there is no display to show the tray icon on (DISPLAY is not set); "
+                "the command line works without one: trayapp assume PROFILE."
+            ),
+            file=sys.stderr,
+        )
+        return 1
     instance = _single_instance(credentials_path())
     if instance is None:
         print(
