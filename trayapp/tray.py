@@ -352,14 +352,14 @@ class TrayApp:
 
         if event.kind != "label":
             session = self.service.sessions().get(event.profile)
-            if session is not None and session.expires_at == event.expires_at:
-                if event.kind == "warn" and self._renew_silently(event.profile, session):
-                    pass
-                elif self.prefs().notifications:
-                    now = self.service.now()
-                    self._say(
-                        notify.expiring_notice(session, now) if event.kind == "warn" else notify.expired_notice(session)
-                    )
+            current = session is not None and session.expires_at == event.expires_at
+            if current and event.kind == "warn":
+                assert session is not None
+                if not self._renew_silently(event.profile, session) and self.prefs().notifications:
+                    self._say(notify.expiring_notice(session, self.service.now()))
+            elif current and event.kind == "expire" and self.prefs().notifications:
+                assert session is not None
+                self._say(notify.expired_notice(session))
         self.refresh()
 
     def _renew_silently(self, profile: str, session: SessionInfo) -> bool:
