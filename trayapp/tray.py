@@ -648,12 +648,13 @@ def _single_instance(credentials: Path) -> Any:
 
     import filelock
 
-    from trayapp.core.mfa import default_used_codes_path
+    from trayapp.core.runtime import private_runtime_dir
 
-    runtime = default_used_codes_path().parent
+    runtime = private_runtime_dir()
+    if runtime is None:
+        return True  # no private folder to lock in: run anyway
     key = hashlib.sha256(str(credentials.resolve()).encode()).hexdigest()[:16]
     try:
-        runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
         lock = filelock.FileLock(str(runtime / f"tray-{key}.lock"), timeout=0, mode=0o600)
         lock.acquire()
     except filelock.Timeout:
