@@ -195,9 +195,10 @@ def cmd_console(service: Service, args: argparse.Namespace) -> int:
     if args.print_url:
         print(url)
         return 0
-    import webbrowser
+    from trayapp.core.console import open_signin_page
 
-    if not webbrowser.open(url):
+    # The URL holds the sign-in token: the browser gets a private page that forwards it, never the URL.
+    if not open_signin_page(url):
         raise errors.UsageError(reason=_("No web browser could be opened; use --print-url and open the URL yourself."))
     print(_("Opened the AWS console for {profile}.").format(profile=args.profile))
     return 0

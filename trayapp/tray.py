@@ -14,9 +14,22 @@ Threads (see DESIGN.md "Architecture" and TESTING.md):
   hand work to the worker.
 
 Backends: with a native menu (gtk, appindicator, win32, darwin) pystray shows
-the menu; a left click on gtk opens it too.  Without one (``xorg``,
+the menu; a left click on gtk and on win32 opens it too.  Without one (``xorg``,
 ``Icon.HAS_MENU`` False) :mod:`trayapp.xorg_clicks` makes clicks arrive and a
 click opens the *same* menu as a Tk popup (:mod:`trayapp.popup_menu`).
+
+AppKit (pystray's darwin backend) must only be touched on the main thread: every
+change the setup thread or the worker makes to the icon (image, title, menu,
+visibility, notifications, stop) goes through :attr:`TrayApp.on_main`, which is
+PyObjC's ``AppHelper.callAfter`` there and a plain call on the other backends
+(pystray's gtk, xorg and win32 backends hand such calls to their loop themselves).
+
+Ending: Quit, SIGINT (Ctrl-C) and SIGTERM all stop the loop the same way; a
+watchdog ends the process a few seconds later if a backend's loop does not
+return, after running the hooks given to :func:`on_forced_exit` (the demo
+removes its files there).  With no usable D-Bus session bus, the D-Bus based
+backends (appindicator, gtk) can't start: the tray then uses ``xorg``, or says
+in one sentence what to fix.
 """
 
 from __future__ import annotations
@@ -24,6 +37,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -41,6 +56,7 @@ from trayapp.dialog_prompt import DialogPrompt
 from trayapp.i18n import N_, _
 from trayapp.menu_model import IconState, MenuNode
 from trayapp.popup_menu import show_popup
+from trayapp.tk_child import report
 from trayapp.xorg_clicks import enable_clicks, is_xorg, keep_docked
 
 if TYPE_CHECKING:
@@ -55,6 +71,8 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "trayapp"
 QUIT_GRACE_SECONDS = 3.0
+#: pystray's win32 backend opens its menu on this ``WM_NOTIFY`` code (a right button release).
+WM_RBUTTONUP = 0x0205
 ICON_SIZE = 64
 #: Plain ASCII: pystray's xorg backend stores the title as a Latin-1 WM_NAME
 #: (so there it stays English; see :func:`icon_title`).
@@ -552,9 +570,9 @@ class TrayApp:
             if self._open_url is not None:
                 self._open_url(url)
             else:
-                import webbrowser
+                from trayapp.core.console import open_signin_page
 
-                webbrowser.open(url)
+                open_signin_page(url)  # a private forwarding page: the token never on a command line
             return
 
         if kind == menu_model.ASSUME:
