@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -78,10 +78,43 @@ class TerminalPrompt:
         pass
 
 
-def has_display() -> bool:
-    if sys.platform in ("darwin", "win32"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+def has_display(
+    environ: Mapping[str, str] | None = None,
+    platform: str | None = None,
+    session_id: Callable[[], int | None] | None = None,
+) -> bool:
+    """Whether a window opened now would be seen by the user running this command.
+
+    Linux and other X11/Wayland systems: ``DISPLAY`` or ``WAYLAND_DISPLAY``.  macOS and Windows
+    always have a desktop, but not for a command run over SSH (``SSH_CONNECTION``, ``SSH_TTY``,
+    ``SSH_CLIENT``), nor on Windows for a process in session 0 (services, scheduled tasks run
+    without a logged-on desktop): then the terminal prompt (or a clear failure) is used instead.
+    """
+    env = os.environ if environ is None else environ
+    plat = sys.platform if platform is None else platform
+    if plat not in ("darwin", "win32"):
+        return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+    if any(env.get(name) for name in ("SSH_CONNECTION", "SSH_TTY", "SSH_CLIENT")):
+        return False
+    if plat == "win32":
+        session = (session_id or _windows_session_id)()
+        if session == 0:
+            return False
+    return True
+
+
+def _windows_session_id() -> int | None:
+    """This process's Terminal Services session (0: services, no interactive desktop); None if unknown."""
+    try:
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        session = ctypes.c_ulong()
+        if not kernel32.ProcessIdToSessionId(kernel32.GetCurrentProcessId(), ctypes.byref(session)):
+            return None
+        return int(session.value)
+    except (AttributeError, OSError, ImportError):
+        return None
 
 
 def choose_prompt(args: argparse.Namespace, profile: str) -> MfaPrompt:
