@@ -65,3 +65,33 @@ def test_each_sts_refusal_is_shown_in_the_dialog_and_the_next_code_works(
     assert cli.returncode == 0, err
     assert "[prod-session]" in credentials.read_text()
     assert credentials.read_text().startswith(CREDENTIALS)
+
+
+@pytest.mark.desktop
+def test_full_width_digits_typed_into_the_dialog_reach_sts_as_ascii(
+    desktop: Desktop, fault_sts: Any, tmp_path: Path
+) -> None:
+    """A Japanese IME in kana mode types `１２３４５６`: the dialog shows and sends `123456`."""
+    aws = desktop.home / ".aws"
+    aws.mkdir(mode=0o700, exist_ok=True)
+    (aws / "config").write_text(CONFIG)
+    credentials = aws / "credentials"
+    credentials.write_text(CREDENTIALS)
+    credentials.chmod(0o600)
+    env = tk_child.child_env(aws_env(desktop.home, fault_sts.url, base=desktop.env, LANGUAGE="ja"))
+    cli = subprocess.Popen([sys.executable, "-m", "trayapp", "assume", "prod"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        wid = find_window(desktop, "^trayapp — ", timeout=20)  # the Japanese title
+        desktop.xdotool("windowfocus", "--sync", str(wid), "type", "--", "１２３　４５６")
+        time.sleep(0.4)
+        desktop.screenshot(tmp_path / "full-width.png")  # for a person to look at
+        desktop.xdotool("windowfocus", "--sync", str(wid), "key", "Return")
+        _out, err = cli.communicate(timeout=30)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    assert cli.returncode == 0, err
+    [request] = fault_sts.requests_for("AssumeRole")
+    assert request["TokenCode"] == "123456"
+    assert "[prod-session]" in credentials.read_text()

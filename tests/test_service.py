@@ -182,7 +182,7 @@ def test_letters_are_refused_without_echoing_them(service: Service, sts: FakeSts
     prompt = ScriptedPrompt("12ab56", "123456")
     service.assume("prod", prompt)
     error = prompt.asked[1][1]
-    assert error == "An MFA code is six digits; '…' is not one."
+    assert error == "An MFA code is six digits; it contains characters other than digits."
     assert len(sts.calls) == 1
 
 

@@ -28,7 +28,6 @@ import base64
 import io
 import json
 import queue
-import re
 import sys
 import threading
 import time
@@ -37,8 +36,9 @@ from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Any
 
+from trayapp.core.mfa import ascii_digits
 from trayapp.i18n import _
-from trayapp.tk_child import print_message
+from trayapp.tk_child import print_message, report
 
 #: The English title (tests find the window by it); :func:`window_title` is the one shown.
 TITLE = "trayapp — MFA code"
@@ -188,11 +188,15 @@ class Dialog:
 
     # --- input -------------------------------------------------------------------
 
-    def _on_typed(self, *_: object) -> None:
+    def _on_typed(self, *_args: object) -> None:
         text = self.code.get()
-        digits = re.sub(r"\s+", "", text)
-        if digits and (not digits.isdigit() or len(digits) > CODE_LENGTH):
+        # Full-width digits (an IME in kana mode), other scripts' digits and pasted
+        # separators become the ASCII code that will be sent, shown as such.
+        digits = ascii_digits(text) if text.strip() else ""
+        if digits is None or len(digits) > CODE_LENGTH:
             digits = self._last_good  # refuse letters and a seventh digit
+        elif not text.isascii():
+            self._set_status(_("Converted to half-width digits: the code above is what will be sent."))
         self._last_good = digits
         if digits != text:
             self.code.set(digits)
@@ -355,7 +359,8 @@ def main() -> int:
     try:
         root = tk.Tk(className="trayapp-mfa")
     except tk.TclError as exc:
-        print("trayapp: " + _("the MFA dialog can't open a window: {error}").format(error=exc), file=sys.stderr)
+        # Not print(): with no stderr (a windowed build) it would write into the pipe to the parent.
+        report("trayapp: " + _("the MFA dialog can't open a window: {error}").format(error=exc), box=False)
         return 3
     dialog = Dialog(root, inbox)
     root.after(0, dialog.poll)

@@ -101,7 +101,7 @@ class NoPrompt(TrayappError):
 
 class InvalidCode(TrayappError):
     exit_code = 2
-    template = "An MFA code is six digits; '{shown}' is not one."
+    template = "An MFA code is six digits; {problem}."
 
 
 class ReusedCode(TrayappError):
