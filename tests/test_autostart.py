@@ -180,31 +180,137 @@ def test_macos_launch_agent_of_a_pip_install_runs_python_m_trayapp(tmp_path: Pat
     assert plistlib.loads(a.content())["ProgramArguments"] == command
 
 
-def test_windows_startup_cmd_starts_pythonw_detached(tmp_path: Path) -> None:
+class FakeWinreg:
+    """The part of ``winreg`` login start uses, with its behaviour: keys are handles used as
+    context managers, a missing key or value raises FileNotFoundError, values keep their type."""
+
+    HKEY_CURRENT_USER = 0x80000001
+    KEY_QUERY_VALUE, KEY_SET_VALUE = 0x0001, 0x0002
+    REG_SZ, REG_BINARY = 1, 3
+
+    def __init__(self, *, denied: bool = False) -> None:
+        self.keys: dict[tuple[int, str], dict[str, tuple[object, int]]] = {}
+        self.denied = denied
+
+    class _Handle:
+        def __init__(self, values: dict[str, tuple[object, int]], access: int) -> None:
+            self.values, self.access = values, access
+
+        def __enter__(self) -> FakeWinreg._Handle:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+    def _check(self, access: int) -> None:
+        if self.denied and access & self.KEY_SET_VALUE:
+            raise PermissionError(13, "Access is denied")
+
+    def OpenKey(self, root: int, sub: str, reserved: int = 0, access: int = 1) -> FakeWinreg._Handle:
+        self._check(access)
+        if (root, sub.lower()) not in self.keys:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        return self._Handle(self.keys[(root, sub.lower())], access)
+
+    def CreateKeyEx(self, root: int, sub: str, reserved: int = 0, access: int = 2) -> FakeWinreg._Handle:
+        self._check(access)
+        return self._Handle(self.keys.setdefault((root, sub.lower()), {}), access)
+
+    def QueryValueEx(self, key: FakeWinreg._Handle, name: str) -> tuple[object, int]:
+        if name.lower() not in key.values:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        return key.values[name.lower()]
+
+    def SetValueEx(self, key: FakeWinreg._Handle, name: str, reserved: int, kind: int, value: object) -> None:
+        assert key.access & self.KEY_SET_VALUE, "opened read-only"
+        assert kind == self.REG_SZ and isinstance(value, str)
+        key.values[name.lower()] = (value, kind)
+
+    def DeleteValue(self, key: FakeWinreg._Handle, name: str) -> None:
+        assert key.access & self.KEY_SET_VALUE, "opened read-only"
+        if name.lower() not in key.values:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        del key.values[name.lower()]
+
+    def run_value(self) -> object:
+        values = self.keys.get((self.HKEY_CURRENT_USER, autostart.RUN_KEY.lower()), {})
+        return values.get("trayapp", (None, 0))[0]
+
+
+def windows(tmp_path: Path, command: list[str], reg: FakeWinreg | None = None) -> Autostart:
     appdata = tmp_path / "AppData" / "Roaming"
-    pythonw = r"C:\Users\Me Too\AppData\Local\Programs\Python\Python311\pythonw.exe"
-    a = Autostart(
-        platform="win32", home=tmp_path, environ={"APPDATA": str(appdata)}, command=[pythonw, "-m", "trayapp"]
-    )
-    path = a.enable()
-    assert path == appdata / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "Startup" / "trayapp.cmd"
-    data = path.read_bytes()
-    assert data.startswith(b"@echo off\r\n") and data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
-    last = data.decode().splitlines()[-1]
-    assert last == f'start "" "{pythonw}" -m trayapp'
-    assert a.status() is True and a.disable() is True and a.status() is False
+    return Autostart(platform="win32", home=tmp_path, environ={"APPDATA": str(appdata)}, command=command, registry=reg)
 
 
-def test_windows_startup_folder_without_appdata_is_under_home(tmp_path: Path) -> None:
-    a = Autostart(platform="win32", home=tmp_path, environ={}, command=["trayapp.exe"])
-    assert a.path == tmp_path / "AppData/Roaming/Microsoft/Windows/Start Menu/Programs/Startup/trayapp.cmd"
+JOSE = r"C:\Users\José 山田\AppData\Local\Programs\Python\Python311\pythonw.exe"
 
 
-def test_windows_refuses_a_command_a_batch_file_would_mangle(tmp_path: Path) -> None:
-    a = Autostart(platform="win32", home=tmp_path, environ={}, command=[r"C:\100%\pythonw.exe", "-m", "trayapp"])
-    with pytest.raises(AutostartError):
+def test_windows_login_start_is_the_run_key_with_a_quoted_command(tmp_path: Path) -> None:
+    reg = FakeWinreg()
+    a = windows(tmp_path, [JOSE, "-m", "trayapp"], reg)
+    assert a.status() is False
+    where = a.enable()
+    assert where == r"HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run\trayapp"
+    # the registry keeps text as UTF-16: any user name arrives as it is, quoted as CreateProcess parses it
+    assert reg.run_value() == f'"{JOSE}" -m trayapp'
+    assert a.status() is True
+    assert not a.path.parent.exists()  # nothing in the Startup folder, where cmd.exe would garble the name
+    assert a.disable() is True and reg.run_value() is None and a.status() is False
+    assert a.disable() is False
+
+
+def test_the_default_windows_autostart_follows_sys_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    reg = FakeWinreg()
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setitem(sys.modules, "winreg", reg)
+    monkeypatch.setenv("APPDATA", str(tmp_path / "AppData" / "Roaming"))
+    a = Autostart(command=[JOSE, "-m", "trayapp"])
+    a.enable()
+    assert reg.run_value() == f'"{JOSE}" -m trayapp'
+    assert not list(tmp_path.rglob("*.cmd"))
+
+
+def test_windows_command_quotes_as_the_c_runtime_parses() -> None:
+    cmd = autostart.windows_command([r"C:\Program Files\trayapp\trayapp.exe", "a b", 'say "hi"', "tail\\"])
+    assert cmd == r'"C:\Program Files\trayapp\trayapp.exe" "a b" "say \"hi\"" tail' + "\\"
+    assert autostart.windows_command(["trayapp.exe"]) == '"trayapp.exe"'
+
+
+def test_windows_status_honours_the_settings_switch(tmp_path: Path) -> None:
+    reg = FakeWinreg()
+    a = windows(tmp_path, ["trayapp.exe"], reg)
+    a.enable()
+    approved = reg.CreateKeyEx(reg.HKEY_CURRENT_USER, autostart.APPROVED_KEY)
+    approved.values["trayapp"] = (b"\x03" + bytes(11), reg.REG_BINARY)  # switched off in Settings → Startup
+    assert a.status() is False
+    a.enable()  # "on" means on again
+    assert a.status() is True
+
+
+def test_a_startup_cmd_of_an_older_version_is_removed(tmp_path: Path) -> None:
+    reg = FakeWinreg()
+    a = windows(tmp_path, ["trayapp.exe"], reg)
+    a.path.parent.mkdir(parents=True)
+    a.path.write_bytes(b'@echo off\r\nrem X-Trayapp-Autostart: written by "trayapp autostart on"\r\n')
+    a.enable()
+    assert not a.path.exists() and reg.run_value() == '"trayapp.exe"'
+    a.path.write_bytes(b"@echo off\r\nrem someone else's\r\n")
+    assert a.disable() is True and a.path.exists()  # not ours: left alone
+
+
+def test_windows_refusal_is_one_sentence_naming_the_key(tmp_path: Path) -> None:
+    a = windows(tmp_path, ["trayapp.exe"], FakeWinreg(denied=True))
+    with pytest.raises(AutostartError) as caught:
         a.enable()
-    assert not a.path.exists()
+    assert str(caught.value) == (
+        "Starting trayapp at login could not be turned on "
+        r"(HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run\trayapp: Access is denied)."
+    )
+
+
+def test_windows_startup_folder_of_older_versions_without_appdata_is_under_home(tmp_path: Path) -> None:
+    a = Autostart(platform="win32", home=tmp_path, environ={}, command=["trayapp.exe"], registry=FakeWinreg())
+    assert a.path == tmp_path / "AppData/Roaming/Microsoft/Windows/Start Menu/Programs/Startup/trayapp.cmd"
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")

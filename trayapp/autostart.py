@@ -4,10 +4,13 @@
   (XDG Autostart specification; ``~/.config`` when the variable is unset or relative).
 * macOS: a LaunchAgent, ``~/Library/LaunchAgents/com.trayapp.agent.plist`` with
   ``RunAtLoad``; launchd reads it at the next login.
-* Windows: ``trayapp.cmd`` in the user's Startup folder
-  (``%APPDATA%\\Microsoft\\Windows\\Start Menu\\Programs\\Startup``).  A ``.lnk``
-  shortcut needs COM (pywin32); a one-line batch file running ``start "" pythonw.exe
-  -m trayapp`` needs nothing and shows a console window only for an instant.
+* Windows: the value ``trayapp`` of ``HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\
+  CurrentVersion\\Run``, the quoted command line of ``pythonw.exe -m trayapp`` (or of the
+  windowed ``trayapp.exe``).  The registry holds UTF-16 text, so any user name works
+  (``C:\\Users\\José``, ``山田``); a batch file in the Startup folder would be read by
+  cmd.exe in the OEM code page and break on them.  Windows' own "Startup apps" switch
+  (``…\\Explorer\\StartupApproved\\Run``) is honoured by ``status`` and cleared by ``enable``.
+  A ``trayapp.cmd`` left in the Startup folder by an older version is removed by ``on`` and ``off``.
 
 The command started is the running program: the frozen executable when frozen
 (PyInstaller), else the ``trayapp`` entry point next to the interpreter, else
@@ -20,11 +23,13 @@ from __future__ import annotations
 
 import os
 import plistlib
+import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from trayapp.core.errors import TrayappError
 
@@ -113,16 +118,22 @@ def launch_agent(argv: Sequence[str]) -> bytes:
     )
 
 
-def _cmd_quote(arg: str) -> str:
-    if any(c in arg for c in '"%'):
-        raise ValueError(f"can't put {arg!r} in a batch file")
-    return f'"{arg}"' if any(c in arg for c in " &()^<>|,;=") or not arg else arg
+RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
 
 
-def startup_cmd(argv: Sequence[str]) -> str:
-    """A batch file that starts *argv* detached, so its console closes at once."""
-    command = " ".join(_cmd_quote(a) for a in argv)
-    return f'@echo off\r\nrem {MARKER}: written by "trayapp autostart on"\r\nstart "" {command}\r\n'
+def windows_command(argv: Sequence[str]) -> str:
+    """*argv* as one Windows command line (the rules of ``CommandLineToArgvW`` / the C runtime).
+
+    The program is always quoted (a path may hold spaces, and a quoted program is never
+    split at a space); a ``"`` can't be in a Windows path, so it is refused there.
+    """
+    if not argv:
+        raise ValueError("no command to start")
+    program, *rest = argv
+    if '"' in program or not program:
+        raise ValueError(f"can't start {program!r}")
+    return " ".join([f'"{program}"', subprocess.list2cmdline(rest)]).rstrip()
 
 
 # --- the face -------------------------------------------------------------------
@@ -136,9 +147,19 @@ class Autostart:
     home: Path = field(default_factory=Path.home)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     command: Sequence[str] = field(default_factory=launch_command)
+    #: Windows: a ``winreg``-like object (imported when None); tests pass a fake.
+    registry: Any = None
+
+    @property
+    def location(self) -> str:
+        """Where login start is recorded, as shown to the user."""
+        if self.platform == "win32":
+            return f"HKEY_CURRENT_USER\\{RUN_KEY}\\{APP_NAME}"
+        return str(self.path)
 
     @property
     def path(self) -> Path:
+        """The login-start file (on Windows: the Startup-folder batch file of older versions)."""
         if self.platform == "darwin":
             return self.home / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
         if self.platform == "win32":
@@ -153,25 +174,29 @@ class Autostart:
         if self.platform == "darwin":
             return launch_agent(self.command)
         if self.platform == "win32":
-            return startup_cmd(self.command).encode("utf-8")
+            return windows_command(self.command).encode("utf-16-le")
         return desktop_entry(self.command).encode("utf-8")
 
     def status(self) -> bool:
         """True when the login-start file exists and does not disable itself."""
+        if self.platform == "win32":
+            return self._registry_status()
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return False
         except OSError as exc:
             raise AutostartError(action="checked", path=self.path, reason=exc.strerror or type(exc).__name__) from None
-        if self.platform in ("darwin", "win32"):
+        if self.platform == "darwin":
             return True
         # Desktop environments honour Hidden=true as "deleted" (users toggle it in settings apps).
         lines = {line.strip().replace(" ", "") for line in data.decode("utf-8", "replace").splitlines()}
         return "Hidden=true" not in lines and "X-GNOME-Autostart-enabled=false" not in lines
 
-    def enable(self) -> Path:
-        """Write the login-start file (replacing an older one); returns its path."""
+    def enable(self) -> Path | str:
+        """Write the login-start file (replacing an older one); returns where it is."""
+        if self.platform == "win32":
+            return self._registry_enable()
         path = self.path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,6 +209,8 @@ class Autostart:
 
     def disable(self) -> bool:
         """Remove the login-start file; False when there was none."""
+        if self.platform == "win32":
+            return self._registry_disable()
         try:
             self.path.unlink()
         except FileNotFoundError:
@@ -192,6 +219,82 @@ class Autostart:
             raise AutostartError(
                 action="turned off", path=self.path, reason=exc.strerror or type(exc).__name__
             ) from None
+        return True
+
+    # --- Windows: the Run key --------------------------------------------------------
+
+    def _winreg(self) -> Any:
+        if self.registry is not None:
+            return self.registry
+        import winreg  # Windows only
+
+        return winreg
+
+    def _fail(self, action: str, exc: OSError) -> AutostartError:
+        return AutostartError(action=action, path=self.location, reason=exc.strerror or type(exc).__name__)
+
+    def _registry_status(self) -> bool:
+        reg = self._winreg()
+        try:
+            with reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_QUERY_VALUE) as key:
+                reg.QueryValueEx(key, APP_NAME)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise self._fail("checked", exc) from None
+        try:
+            with reg.OpenKey(reg.HKEY_CURRENT_USER, APPROVED_KEY, 0, reg.KEY_QUERY_VALUE) as key:
+                approved, _kind = reg.QueryValueEx(key, APP_NAME)
+        except OSError:
+            return True  # never switched off in Settings
+        # Settings → Apps → Startup writes 02… (on) or 03… (off): an odd first byte is "off".
+        return not (isinstance(approved, bytes | bytearray) and approved[:1] and approved[0] & 1)
+
+    def _registry_enable(self) -> str:
+        reg = self._winreg()
+        try:
+            command = windows_command(self.command)
+        except ValueError as exc:
+            raise AutostartError(action="turned on", path=self.location, reason=str(exc)) from None
+        try:
+            with reg.CreateKeyEx(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_SET_VALUE) as key:
+                reg.SetValueEx(key, APP_NAME, 0, reg.REG_SZ, command)
+        except OSError as exc:
+            raise self._fail("turned on", exc) from None
+        self._forget_approval(reg)
+        self._remove_legacy_file()
+        return self.location
+
+    def _registry_disable(self) -> bool:
+        reg = self._winreg()
+        removed = False
+        try:
+            with reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_SET_VALUE) as key:
+                reg.DeleteValue(key, APP_NAME)
+            removed = True
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise self._fail("turned off", exc) from None
+        self._forget_approval(reg)
+        return self._remove_legacy_file() or removed
+
+    def _forget_approval(self, reg: Any) -> None:
+        """Drop Settings' on/off record, so "on" means on (as Hidden=true is dropped on Linux)."""
+        try:
+            with reg.OpenKey(reg.HKEY_CURRENT_USER, APPROVED_KEY, 0, reg.KEY_SET_VALUE) as key:
+                reg.DeleteValue(key, APP_NAME)
+        except OSError:
+            pass
+
+    def _remove_legacy_file(self) -> bool:
+        """Remove the Startup-folder batch file an older trayapp wrote (only if it is ours)."""
+        try:
+            if MARKER.encode() not in self.path.read_bytes():
+                return False
+            self.path.unlink()
+        except OSError:
+            return False
         return True
 
 
@@ -213,7 +316,7 @@ def status() -> bool:
     return Autostart().status()
 
 
-def enable() -> Path:
+def enable() -> Path | str:
     return Autostart().enable()
 
 

@@ -305,7 +305,7 @@ def cmd_autostart(service: Service, args: argparse.Namespace) -> int:
             print("trayapp was not set to start at login.")
     else:
         state = autostart.status()
-        print(f"{'on' if state else 'off'} ({autostart.Autostart().path})")
+        print(f"{'on' if state else 'off'} ({autostart.Autostart().location})")
     return 0
 
 
