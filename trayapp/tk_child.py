@@ -6,14 +6,23 @@ the MFA dialog, the popup menu of backends without menus, the clipboard
 holder — is ``python -m trayapp.<module>``, speaking JSON lines on its
 standard input and output.  Secrets (MFA codes) only ever travel on those
 pipes, never on a command line.
+
+:func:`report` is how the tray and its helpers tell the user about a failure:
+on standard error when there is one; in a windowed build (``pythonw``, the
+frozen ``trayapp.exe``, an app started from a desktop menu), where
+``sys.stderr`` is None or dead, the sentence is appended to ``trayapp.log`` in
+the user's log folder (:func:`log_path`) and shown in a small Tk message box —
+``python -m trayapp.tk_child`` reads the sentence on its standard input.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -82,3 +91,59 @@ def print_message(message: Mapping[str, Any]) -> None:
     """The child's side of :func:`receive`."""
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
+
+
+def log_path() -> Path:
+    """Where a windowed trayapp writes what it can't print: ``trayapp.log`` in the user's log
+    folder (Linux ``~/.local/state/trayapp/log``, macOS ``~/Library/Logs/trayapp``, Windows
+    ``%LOCALAPPDATA%\\trayapp\\Logs``)."""
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir("trayapp", appauthor=False)) / "trayapp.log"
+
+
+def report(text: str, *, box: bool = True) -> None:
+    """Tell the user *text* (one sentence, never a secret): on stderr, or — with no usable
+    stderr — in the log file and (*box*) a message box.  Never raises."""
+    stream = sys.stderr
+    if stream is not None:
+        try:
+            stream.write(text + "\n")
+            stream.flush()
+            return
+        except (OSError, ValueError, AttributeError):
+            pass  # a closed or broken stderr: as if there were none
+    with contextlib.suppress(Exception):
+        path = log_path()
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as log:
+            log.write(time.strftime("%Y-%m-%d %H:%M:%S ") + text + "\n")
+    if box:
+        with contextlib.suppress(Exception):
+            child = spawn("tk_child", stdout=subprocess.DEVNULL)
+            if child.stdin is not None:
+                child.stdin.write(text)
+                child.stdin.close()
+
+
+def _message_box() -> int:
+    """``python -m trayapp.tk_child``: show the text on standard input in an error box."""
+    text = sys.stdin.read().strip()
+    if not text:
+        return 0
+    import tkinter
+    from tkinter import messagebox
+
+    try:
+        root = tkinter.Tk(className="trayapp-message")
+    except tkinter.TclError:
+        return 3  # no display either: the log file has it
+    root.withdraw()
+    messagebox.showerror("trayapp", text, parent=root)
+    root.destroy()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_message_box())

@@ -41,7 +41,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -87,6 +87,7 @@ TITLES: Mapping[IconState, str] = {
 def icon_title(state: IconState, *, latin1: bool = False) -> str:
     """The icon's title in the user's language; English where it must be Latin-1 (xorg)."""
     return TITLES[state] if latin1 else _(TITLES[state])
+
 
 Notify = Callable[[str, str], None]
 
@@ -141,9 +142,7 @@ class Snapshot:
 STARTING = (MenuNode(_("Reading ~/.aws/config…"), enabled=False), menu_model.SEPARATOR, MenuNode(_("Quit"), "quit"))
 
 
-def take_snapshot(
-    service: TrayService, favourites: tuple[str, ...] = (), autostart: bool | None = None
-) -> Snapshot:
+def take_snapshot(service: TrayService, favourites: tuple[str, ...] = (), autostart: bool | None = None) -> Snapshot:
     try:
         config_path = service.config().config_path
         roles = service.roles()
@@ -154,8 +153,14 @@ def take_snapshot(
     mfa = service.mfa_sessions()
     return Snapshot(
         menu_model.build_menu(
-            roles, problems, now, warn, config_path=config_path,
-            mfa_until=mfa[-1].expires_at if mfa else None, favourites=favourites, autostart=autostart,
+            roles,
+            problems,
+            now,
+            warn,
+            config_path=config_path,
+            mfa_until=mfa[-1].expires_at if mfa else None,
+            favourites=favourites,
+            autostart=autostart,
         ),
         menu_model.overall_state(roles, now, warn),
         tuple(entry.role.name for entry in roles),
@@ -253,6 +258,10 @@ class TrayApp:
         self.icon: Any = None
         self._running = False
         self._watchdog: threading.Timer | None = None
+        #: Runs a callable on the thread that owns the tray's toolkit (see :func:`main_thread_caller`).
+        self.on_main: Callable[[Callable[[], None]], None] = _call_now
+        #: The signal that stopped the tray (SIGINT, SIGTERM), or None.
+        self.stopped_by: int | None = None
         # The files are read on the worker once the icon shows: start to icon stays fast.
         self.snapshot = Snapshot(STARTING)
         self._ready = threading.Event()  # set once the files were read for the first time
@@ -273,24 +282,78 @@ class TrayApp:
             title=icon_title(self.snapshot.state, latin1=pystray.Icon.__module__ == "pystray._xorg"),
             menu=pystray.Menu(self._menu_items),
         )
+        self.on_main = main_thread_caller(self.icon)
         enable_clicks(self.icon)
         self._running = True
+        saved = self._catch_signals()
         try:
             self.icon.run(setup=self._setup)
+        except Exception:
+            if not self._stopping.is_set():
+                self._stopping.set()
+                _release_setup_thread(self.icon)
+                raise
+            # gtk/appindicator tidy up through the notification server when the loop
+            # ends; without one that fails, but the user asked to quit and the tray did.
+            log.debug("the tray backend failed while quitting", exc_info=True)
         finally:
             self._running = False
             if self._watchdog is not None:
                 self._watchdog.cancel()
+            _restore_signals(saved)
             self._shutdown()
+
+    def _catch_signals(self) -> dict[int, Any]:
+        """SIGINT and SIGTERM stop the tray like Quit (main thread only; returns the old handlers)."""
+        saved: dict[int, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return saved
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError, OSError):
+                saved[signum] = signal.signal(signum, self._on_signal)
+        return saved
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        """Main thread, between two steps of the backend's loop: hand over and return."""
+        if self.stopped_by is not None:  # a second Ctrl-C: don't wait for the loop
+            _force_exit(128 + signum)
+        self.stopped_by = signum
+        log.info("stopping on signal %d", signum)
+        threading.Thread(target=self.stop, name="trayapp-signal-stop", daemon=True).start()
+
+    def _catch_sigint_again(self) -> None:
+        """pystray's GLib backends reset SIGINT to "kill at once" as their loop starts; take it back
+        from inside that loop (the main thread), so Ctrl-C cleans up like Quit."""
+        if type(self.icon).__module__ not in ("pystray._gtk", "pystray._appindicator"):
+            return
+        if signal.getsignal(signal.SIGINT) == self._on_signal:
+            return
+        from gi.repository import GLib  # type: ignore[import-untyped,unused-ignore]
+
+        def again() -> bool:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signal.SIGINT, self._on_signal)
+            return False
+
+        GLib.idle_add(again)
 
     def _setup(self, icon: Any) -> None:
         # pystray runs this on a thread of its own once its loop runs: read the files
         # first, so the first click already finds the real menu.
+        if self._stopping.is_set():
+            return  # the loop failed or ended before it was ready
+        self._catch_sigint_again()
         self.refresh()
-        icon.visible = True
-        keep_docked(icon)
+        self.on_main(self._show_icon)
         log.info("tray icon shown (pystray backend %s)", type(icon).__module__.rsplit("_", 1)[-1])
         self._submit(self._start_services)
+
+    def _show_icon(self) -> None:
+        icon = self.icon
+        if icon is None or self._stopping.is_set():
+            return
+        icon.visible = True
+        keep_docked(icon)
 
     def _prefs_arrived(self) -> None:
         if self.icon is not None:
@@ -314,7 +377,8 @@ class TrayApp:
             timer_factory=self._timer_factory or thread_timer,
         )
         if self.notifier is None:
-            self.notifier = notify.choose_notifier(icon=self.icon, on_action=self._on_notification_action)
+            icon = self.icon if self.on_main is _call_now else _MainThreadNotify(self.icon, self.on_main)
+            self.notifier = notify.choose_notifier(icon=icon, on_action=self._on_notification_action)
         self.refresh()
         if self._watch:
             from trayapp.watch import watch_aws_files
@@ -410,14 +474,16 @@ class TrayApp:
         abort = getattr(self._active_prompt, "abort", None)
         if abort is not None:
             abort()  # an open dialog would keep the worker busy
-        if self.icon is not None:
-            self.icon.stop()
         if self._running:
             # pystray's xorg loop now and then misses the end of its window and
             # waits for X events forever: Quit must still quit.
-            self._watchdog = threading.Timer(QUIT_GRACE_SECONDS, _force_exit)
+            status = 0 if self.stopped_by is None else 128 + self.stopped_by
+            self._watchdog = threading.Timer(QUIT_GRACE_SECONDS, _force_exit, args=(status,))
             self._watchdog.daemon = True
             self._watchdog.start()
+        icon = self.icon
+        if icon is not None:
+            self.on_main(icon.stop)
 
     def _shutdown(self) -> None:
         self._stopping.set()
@@ -444,11 +510,20 @@ class TrayApp:
         icon = self.icon
         if icon is None or self._stopping.is_set():
             return
-        if snapshot.state != old.state:
-            icon.icon = self._image(snapshot.state)
-            icon.title = icon_title(snapshot.state, latin1=is_xorg(icon))
-        if snapshot.menu != old.menu:
-            icon.update_menu()
+        image = self._image(snapshot.state) if snapshot.state != old.state else None
+        menu_changed = snapshot.menu != old.menu
+
+        def show() -> None:
+            if self._stopping.is_set():
+                return
+            if image is not None:
+                icon.icon = image
+                icon.title = icon_title(snapshot.state, latin1=is_xorg(icon))
+            if menu_changed:
+                icon.update_menu()
+
+        if image is not None or menu_changed:
+            self.on_main(show)
 
     def _image(self, state: IconState) -> Image.Image:
         from trayapp.icons import render
@@ -491,6 +566,8 @@ class TrayApp:
             threading.Thread(target=self._show_popup, name="trayapp-popup", daemon=True).start()
         elif type(icon).__module__ == "pystray._gtk":
             _gtk_popup(icon)
+        elif type(icon).__module__ == "pystray._win32":
+            _win32_popup(icon)
 
     def _show_popup(self) -> None:
         # One popup at a time.  While one is up it grabs the pointer, so a click
@@ -542,7 +619,11 @@ class TrayApp:
                 with self._lock:
                     self._pending.discard(profile)
             if kind in (
-                menu_model.ASSUME, menu_model.FORGET, menu_model.FAVOURITES, menu_model.END_MFA, menu_model.AUTOSTART
+                menu_model.ASSUME,
+                menu_model.FORGET,
+                menu_model.FAVOURITES,
+                menu_model.END_MFA,
+                menu_model.AUTOSTART,
             ):
                 self.refresh()
 
@@ -608,7 +689,6 @@ class TrayApp:
             body += " " + note
         self._tell(_("trayapp: {profile} is ready").format(profile=profile), body)
 
-
     def _open_prefs(self) -> None:
         """The preferences window, on a thread of its own; one at a time."""
         if self._prefs_window is not None and self._prefs_window.is_alive():
@@ -639,10 +719,80 @@ class _NoPrompt:
         pass
 
 
-def _force_exit() -> None:
+#: Run before the watchdog ends the process (see :func:`on_forced_exit`).
+_EXIT_HOOKS: list[Callable[[], None]] = []
+
+
+def on_forced_exit(hook: Callable[[], None]) -> Callable[[], None]:
+    """Run *hook* if the tray has to end the process without returning (a backend's loop
+    that does not end after Quit or a signal); returns a function that removes it again."""
+    _EXIT_HOOKS.append(hook)
+
+    def remove() -> None:
+        with contextlib.suppress(ValueError):
+            _EXIT_HOOKS.remove(hook)
+
+    return remove
+
+
+def _force_exit(status: int = 0) -> None:
     log.warning("the tray loop did not end after Quit; exiting anyway")
+    for hook in reversed(list(_EXIT_HOOKS)):
+        try:
+            hook()
+        except Exception:
+            log.debug("an exit hook failed", exc_info=True)
     logging.shutdown()
-    os._exit(0)
+    os._exit(status)
+
+
+def _call_now(fn: Callable[[], None]) -> None:
+    fn()
+
+
+def main_thread_caller(icon: Any) -> Callable[[Callable[[], None]], None]:
+    """How to run a change to *icon* on the thread that owns its toolkit, chosen once per backend.
+
+    On macOS (pystray's darwin backend) that is PyObjC's ``AppHelper.callAfter`` (the main
+    thread's run loop, asynchronously); elsewhere pystray makes its calls thread-safe itself.
+    """
+    if type(icon).__module__ == "pystray._darwin":
+        from PyObjCTools import AppHelper  # type: ignore[import-not-found,unused-ignore]
+
+        call_after: Callable[[Callable[[], None]], None] = AppHelper.callAfter
+        return call_after
+    return _call_now
+
+
+class _MainThreadNotify:
+    """The icon as the notifier sees it: ``notify`` runs on the main thread (AppKit)."""
+
+    def __init__(self, icon: Any, on_main: Callable[[Callable[[], None]], None]) -> None:
+        self._icon = icon
+        self._on_main = on_main
+
+    def notify(self, message: str, title: str | None = None) -> None:
+        self._on_main(lambda: self._icon.notify(message, title))
+
+    def remove_notification(self) -> None:
+        self._on_main(self._icon.remove_notification)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._icon, name)
+
+
+def _release_setup_thread(icon: Any) -> None:
+    """pystray's setup thread is not a daemon and waits for the loop to be ready: when the
+    loop failed to start it would keep the process alive for ever.  Let it go (our setup
+    returns at once when the tray is stopping)."""
+    with contextlib.suppress(Exception):
+        icon._mark_ready()
+
+
+def _restore_signals(saved: Mapping[int, Any]) -> None:
+    for signum, handler in saved.items():
+        with contextlib.suppress(ValueError, OSError, TypeError):
+            signal.signal(signum, handler)
 
 
 def _name_the_gtk_program() -> None:
@@ -695,9 +845,21 @@ def _gtk_popup(icon: Any) -> None:
     status_icon = getattr(icon, "_status_icon", None)
     if handler is None or status_icon is None:
         return
-    from gi.repository import Gtk  # type: ignore[import-untyped]
+    from gi.repository import Gtk  # type: ignore[import-untyped,unused-ignore]
 
     handler(status_icon, 1, Gtk.get_current_event_time())
+
+
+def _win32_popup(icon: Any) -> None:
+    """Open the native menu on a left click too.  pystray's win32 backend shows it only for a
+    right button release (``_on_notify`` → ``TrackPopupMenuEx``) and has no public call for it;
+    this runs in its message loop (the default action is called from ``_on_notify``), so the
+    same path is taken, as if the right button had been released."""
+    handler = getattr(icon, "_on_notify", None)
+    if handler is None:
+        log.warning("pystray's win32 backend changed; a left click can't open the menu")
+        return
+    handler(0, WM_RBUTTONUP)
 
 
 def run_tray(
@@ -713,21 +875,23 @@ def run_tray(
     from trayapp.core.profiles import credentials_path
 
     if _no_display():
-        print(
+        report(
             "trayapp: "
             + _(
                 "there is no display to show the tray icon on (DISPLAY is not set); "
                 "the command line works without one: trayapp assume PROFILE."
-            ),
-            file=sys.stderr,
+            )
         )
+        return 1
+    problem = choose_backend(os.environ)
+    if problem is not None:
+        report("trayapp: " + problem)
         return 1
     instance = _single_instance(credentials_path())
     if instance is None:
-        print(
+        report(
             "trayapp: "
-            + _("trayapp is already running for {path}; use its icon in the tray.").format(path=credentials_path()),
-            file=sys.stderr,
+            + _("trayapp is already running for {path}; use its icon in the tray.").format(path=credentials_path())
         )
         return 1
     prefs = PrefsHolder()
@@ -737,13 +901,80 @@ def run_tray(
 
         app = TrayApp(service, notify=notify, prefs=prefs, autostart=autostart)
     except TrayappError as exc:
-        print(f"trayapp: {exc}", file=sys.stderr)
+        report(f"trayapp: {exc}")
         return exc.exit_code
     try:
         app.run()
     except Exception as exc:  # pystray raises display and D-Bus errors of many kinds
         log.debug("tray failed", exc_info=True)
-        print(f"trayapp: the tray icon can't be shown: {type(exc).__name__}: {exc}", file=sys.stderr)
+        report(f"trayapp: the tray icon can't be shown: {type(exc).__name__}: {exc}")
         return 1
-    return 0
+    return 0 if app.stopped_by is None else 128 + app.stopped_by
 
+
+#: pystray backends that talk to the desktop over the D-Bus session bus.
+DBUS_BACKENDS = ("appindicator", "gtk")
+
+
+def choose_backend(environ: MutableMapping[str, str]) -> str | None:
+    """Make sure pystray picks a backend that can start here; None when it can, else the
+    sentence to show.  On X11 without a usable session bus, pystray's default choice
+    (appindicator or gtk, whenever PyGObject is installed) would fail — and leave its setup
+    thread waiting for ever —, so ``PYSTRAY_BACKEND=xorg`` is set instead."""
+    if sys.platform in ("darwin", "win32") or sys.platform.startswith("cygwin"):
+        return None
+    requested = environ.get("PYSTRAY_BACKEND", "")
+    if requested not in ("", *DBUS_BACKENDS) or session_bus_reachable(environ):
+        return None
+    if requested:
+        return _(
+            "the {backend} tray backend needs a D-Bus session bus and none can be reached; "
+            "start trayapp inside your desktop session (or as: dbus-run-session trayapp), "
+            "or use PYSTRAY_BACKEND=xorg."
+        ).format(backend=requested)
+    if not environ.get("DISPLAY"):
+        return _(
+            "the tray needs a D-Bus session bus on Wayland and none can be reached; "
+            "start trayapp inside your desktop session (or as: dbus-run-session trayapp)."
+        )
+    log.info("no D-Bus session bus: using pystray's xorg backend")
+    environ["PYSTRAY_BACKEND"] = "xorg"
+    return None
+
+
+def session_bus_reachable(environ: Mapping[str, str], timeout: float = 1.0) -> bool:
+    """Whether GLib would find a session bus: ``DBUS_SESSION_BUS_ADDRESS`` (a unix socket that
+    accepts a connection; other transports are trusted), else ``$XDG_RUNTIME_DIR/bus``, else
+    ``dbus-launch`` on PATH with a display (GLib starts a bus with it)."""
+    address = environ.get("DBUS_SESSION_BUS_ADDRESS", "")
+    if not address:
+        runtime = environ.get("XDG_RUNTIME_DIR")
+        if runtime and os.path.exists(os.path.join(runtime, "bus")):
+            address = "unix:path=" + os.path.join(runtime, "bus")
+        else:
+            import shutil
+
+            return bool(environ.get("DISPLAY")) and shutil.which("dbus-launch", path=environ.get("PATH")) is not None
+    for entry in address.split(";"):
+        transport, _sep, params = entry.partition(":")
+        if transport != "unix":
+            return True
+        keys = dict(part.partition("=")[::2] for part in params.split(",") if "=" in part)
+        if "path" in keys:
+            target = _unescape_dbus(keys["path"])
+        elif "abstract" in keys:
+            target = "\0" + _unescape_dbus(keys["abstract"])
+        else:
+            return True  # a listening-only form (dir=, tmpdir=): leave it to GLib
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(target)
+            return True
+    return False
+
+
+def _unescape_dbus(value: str) -> str:
+    """D-Bus addresses escape bytes as %XX."""
+    from urllib.parse import unquote
+
+    return unquote(value)
