@@ -196,3 +196,109 @@ def test_the_compiled_catalogue_reads_back_with_gettext(tmp_path: Path) -> None:
     assert catalogue.info()["language"] == "ja"
     for e in ja_entries():
         assert catalogue.gettext(e.msgid) == e.msgstr[0]
+
+
+# --- the OS's language when the environment says nothing (Windows, apps started from Finder) ----
+
+LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+APPLE_LANGUAGES = '(\n    "ja-JP",\n    "en-US"\n)\n'
+
+
+class FakeKernel32:
+    def __init__(self, langid: int) -> None:
+        self.langid = langid
+
+    def GetUserDefaultUILanguage(self) -> int:
+        return self.langid
+
+
+class FakeWindll:
+    def __init__(self, langid: int) -> None:
+        self.kernel32 = FakeKernel32(langid)
+
+
+@pytest.fixture
+def bare_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    for name in LOCALE_VARS:
+        monkeypatch.delenv(name, raising=False)
+    try:
+        yield monkeypatch
+    finally:
+        monkeypatch.undo()
+        i18n.load()
+
+
+def fake_defaults(folder: Path, output: str, status: int = 0) -> Path:
+    """A ``defaults`` program (macOS's preferences tool) that prints *output* for ``read -g AppleLanguages``."""
+    folder.mkdir(exist_ok=True)
+    script = folder / "defaults"
+    script.write_text(
+        f"#!/bin/sh\n[ \"$*\" = 'read -g AppleLanguages' ] || exit 9\nprintf '%s' '{output}'\nexit {status}\n"
+    )
+    script.chmod(0o755)
+    return folder
+
+
+def test_windows_without_lang_speaks_the_display_language(bare_environment: pytest.MonkeyPatch) -> None:
+    import ctypes
+
+    bare_environment.setattr(sys, "platform", "win32")
+    bare_environment.setattr(ctypes, "windll", FakeWindll(0x0411), raising=False)  # ja-JP
+    i18n.load()
+    assert i18n.language() == "ja"
+    assert menu_model.time_left(timedelta(minutes=42)) == "残り 42 分"
+
+
+def test_windows_in_english_stays_english(bare_environment: pytest.MonkeyPatch) -> None:
+    bare_environment.setattr(sys, "platform", "win32")
+    i18n.load(windll=FakeWindll(0x0409))  # en-US
+    assert i18n.language() == "en"
+    i18n.load(windll=object())  # no kernel32 at all: English, no error
+    assert i18n.language() == "en"
+
+
+def test_the_environment_beats_the_os(bare_environment: pytest.MonkeyPatch) -> None:
+    bare_environment.setattr(sys, "platform", "win32")
+    bare_environment.setenv("LANG", "C")
+    i18n.load(windll=FakeWindll(0x0411))
+    assert i18n.language() == "en"
+    assert i18n.system_languages({"LC_ALL": "ja_JP.UTF-8"}, "win32", windll=FakeWindll(0x0409)) is None
+
+
+def test_a_mac_app_started_from_finder_speaks_the_system_language(
+    bare_environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bare_environment.setattr(sys, "platform", "darwin")
+    bare_environment.setenv("PATH", f"{fake_defaults(tmp_path / 'bin', APPLE_LANGUAGES)}:/usr/bin:/bin")
+    i18n.load()
+    assert i18n.language() == "ja"
+
+
+def test_the_mac_language_list_is_read_as_locale_names(tmp_path: Path) -> None:
+    def run(output: str) -> list[str]:
+        return i18n.macos_ui_languages(lambda argv: output)
+
+    assert run(APPLE_LANGUAGES) == ["ja_JP", "en_US"]
+    assert run('(\n    "zh-Hans-CN",\n    en\n)\n') == ["zh_CN", "en"]
+    assert run("") == [] and run("garbage") == []
+    assert i18n.macos_ui_languages(lambda argv: (_ for _ in ()).throw(OSError("no defaults"))) == []
+
+
+def test_a_mac_cli_run_from_launchd_answers_in_japanese(home: Path, tmp_path: Path) -> None:
+    env = aws_env(home, "http://127.0.0.1:9")
+    for name in LOCALE_VARS:
+        env.pop(name, None)
+    env["PATH"] = f"{fake_defaults(tmp_path / 'bin', APPLE_LANGUAGES)}:{env.get('PATH', '/usr/bin:/bin')}"
+    code = "import sys; sys.platform = 'darwin'; from trayapp.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "env", "nosuch"],
+        env=env, capture_output=True, text=True, encoding="utf-8", timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "ロールプロファイルはありません" in done.stderr
+
+
+def test_linux_with_nothing_set_asks_no_one(bare_environment: pytest.MonkeyPatch) -> None:
+    asked: list[object] = []
+    assert i18n.system_languages({}, "linux", run=asked.append) is None
+    assert asked == []
