@@ -266,3 +266,57 @@ def test_a_short_session_warns_once_and_expires_once_through_the_real_timer(bus_
     finally:
         scheduler.close()
         notifier.close()
+
+
+# --- Windows: the balloon's fixed-size fields --------------------------------------------
+
+
+class Win32Icon:
+    """pystray's win32 ``Icon.notify``: the strings go into ``NOTIFYICONDATAW``'s
+    ``WCHAR szInfoTitle[64]`` and ``WCHAR szInfo[256]``; a longer one raises (and pystray's
+    call fails), so the notification never shows."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[str, str]] = []
+
+    @staticmethod
+    def _field(text: str, size: int) -> str:
+        units = len(text.encode("utf-16-le")) // 2
+        if units >= size:  # the NUL must fit too
+            raise ValueError("string too long")
+        return text
+
+    def notify(self, message: str, title: str | None = None) -> None:
+        self.shown.append((self._field(title or "", 64), self._field(message, 256)))
+
+
+LONG = SessionInfo("production-eu-central-1-platform-team-admin-break-glass", "arn:aws:iam::1:role/a", PROD.expires_at)
+
+
+def test_a_long_title_still_shows_on_windows_with_the_whole_title_in_the_body() -> None:
+    icon = Win32Icon()
+    notice = expiring_notice(LONG, T0)
+    assert len(notice.title) > 63
+    choose_notifier(platform="win32", icon=icon, environ={}).send(notice)
+    ((title, body),) = icon.shown
+    assert title.endswith("…") and len(title.encode("utf-16-le")) // 2 <= 63
+    assert body.startswith(notice.title + "\n")
+
+
+def test_windows_limits_count_utf16_units_and_cut_the_body_too() -> None:
+    icon = Win32Icon()
+    title = "本番環境" * 10 + "😀" * 20  # 40 BMP characters, then 20 that take two UTF-16 units each
+    choose_notifier(platform="win32", icon=icon, environ={}).send(notify.Notification(title=title, body="x" * 400))
+    ((shown_title, shown_body),) = icon.shown
+    assert shown_title.startswith("本番環境" * 10) and shown_title.endswith("…")
+    assert len(shown_body.encode("utf-16-le")) // 2 <= 255 and shown_body.endswith("…")
+
+
+def test_short_texts_are_left_alone_on_windows_and_elsewhere() -> None:
+    icon = Win32Icon()
+    choose_notifier(platform="win32", icon=icon, environ={}).send(expired_notice(PROD))
+    assert icon.shown == [("prod expired", "Session prod-session has expired. Renew to get a new one.")]
+    mac = FakeIcon()
+    long_notice = expiring_notice(LONG, T0)
+    choose_notifier(platform="darwin", icon=mac, environ={}).send(long_notice)
+    assert mac.calls == [(long_notice.body, long_notice.title)]

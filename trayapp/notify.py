@@ -162,18 +162,56 @@ class LogNotifier:
         pass
 
 
+#: Windows balloon/toast fields (``NOTIFYICONDATAW``): ``szInfoTitle[64]`` and ``szInfo[256]``
+#: UTF-16 units, each with its terminating NUL.  A longer string makes pystray's win32 backend
+#: fail, and the notification is lost.
+WINDOWS_TITLE_MAX = 63
+WINDOWS_BODY_MAX = 255
+
+
+def fit_utf16(text: str, units: int) -> str:
+    """*text* cut to at most *units* UTF-16 code units, ending with ``…`` when cut."""
+    if len(text.encode("utf-16-le")) // 2 <= units:
+        return text
+    out: list[str] = []
+    used = 1  # the ellipsis
+    for char in text:
+        size = 2 if ord(char) > 0xFFFF else 1
+        if used + size > units:
+            break
+        out.append(char)
+        used += size
+    return "".join(out).rstrip() + "…"
+
+
+def windows_fit(title: str, body: str) -> tuple[str, str]:
+    """Title and body within Windows' limits; a cut title is given whole at the body's start."""
+    short = fit_utf16(title, WINDOWS_TITLE_MAX)
+    if short != title:
+        body = f"{title}\n{body}"
+    return short, fit_utf16(body, WINDOWS_BODY_MAX)
+
+
 class PystrayNotifier:
-    """pystray's ``Icon.notify`` (macOS, Windows; gtk/appindicator too). No actions."""
+    """pystray's ``Icon.notify`` (macOS, Windows; gtk/appindicator too). No actions.
+
+    Neither pystray's win32 balloon nor its darwin notification reports a click or has
+    buttons, so Renew is offered only in the menu there.
+    """
 
     supports_actions = False
 
-    def __init__(self, icon: Any, on_action: ActionHandler | None = None) -> None:
+    def __init__(self, icon: Any, on_action: ActionHandler | None = None, platform: str | None = None) -> None:
         self._icon = icon
         self.on_action = on_action
+        self._platform = sys.platform if platform is None else platform
 
     def send(self, n: Notification) -> None:
+        title, body = n.title, n.body
+        if self._platform == "win32":
+            title, body = windows_fit(title, body)
         try:
-            self._icon.notify(n.body, n.title)
+            self._icon.notify(body, title)
         except Exception as exc:  # NotImplementedError on xorg, backend errors elsewhere
             log.warning("Could not show the notification '%s' (%s); it said: %s", n.title, exc, n.body)
 
@@ -397,7 +435,7 @@ def choose_notifier(
     env = os.environ if environ is None else environ
     plat = sys.platform if platform is None else platform
     if plat in ("darwin", "win32"):
-        return PystrayNotifier(icon, on_action) if icon is not None else LogNotifier(on_action)
+        return PystrayNotifier(icon, on_action, plat) if icon is not None else LogNotifier(on_action)
     address = env.get("DBUS_SESSION_BUS_ADDRESS")
     if address:
         notifier = DbusNotifier(address, on_action=on_action)
