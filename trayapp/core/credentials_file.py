@@ -29,8 +29,10 @@ Decisions, so that add-then-forget always gives back the original bytes:
 * A section's extent is its header up to its last key or continuation line;
   blank and comment lines after that belong to whatever follows and stay.
   Comments *inside* trayapp's own section are not kept when it is rewritten.
-* The file is decoded as UTF-8 (what botocore does on every UTF-8 locale);
-  a file that isn't valid UTF-8 is refused.
+* The file is decoded in the locale's preferred encoding, as botocore opens
+  it (UTF-8 on UTF-8 locales; cp1252, cp932... on Windows), and written back in
+  that encoding with every line outside the section byte for byte; a file that
+  doesn't decode, or starts with a byte order mark, is refused.
 
 Writing: a temp file (0600 from creation) in the target's folder, fsync,
 ``os.replace``, fsync of the folder.  A symlink is followed and its target
@@ -40,6 +42,22 @@ that is not known to parse gets a full pass, while bytes this object itself
 last read or wrote are known good and only the changed section and the header
 after it are re-parsed (one update on a 1,000-section file in a resident app
 then costs a few milliseconds instead of a full configparser pass).
+
+Safe surroundings (POSIX), as ``ssh`` checks them: the file and every folder
+above it belong to the user or root, a symbolic link on the way belongs to the
+user or root, and the folder holding the file is not writable by group or
+others (its ancestors may be, with the sticky bit, like ``/tmp``; a group that
+is the user's own private group counts as the user).  Otherwise nothing is
+written and the sentence names the fix.  Non-regular files (a FIFO, a socket, a
+device) are refused without ever blocking on them.
+
+Windows: no handle on the file is open when it is replaced (Windows refuses to
+replace an open file), and a replace refused because another program has the
+file open is retried for about 2 s before one clear sentence.  File modes mean
+nothing there (``st_mode`` always reads 0666 and ``chmod`` only sets the
+read-only flag): privacy comes from the ACL of the user's profile folder, which
+only the user (and administrators) can read, so no mode is checked or reported
+and the ownership checks above are skipped.
 
 Concurrency: a ``filelock`` lock on ``<target>.lock`` (mode 0600, left in
 place) serialises trayapp writers; temp files left by a killed writer are
@@ -52,6 +70,7 @@ case it was caught half-written.
 
 from __future__ import annotations
 
+import codecs
 import configparser
 import contextlib
 import errno
@@ -59,6 +78,7 @@ import io
 import os
 import re
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -73,7 +93,7 @@ from trayapp.core.errors import (
 )
 from trayapp.i18n import N_, _
 
-__all__ = ["MANAGED_KEY", "CredentialsFile", "shadowing_profiles"]
+__all__ = ["MANAGED_KEY", "CredentialsFile", "NotRegularFile", "read_regular_file", "shadowing_profiles"]
 
 MANAGED_KEY = "trayapp_managed"
 _MANAGED_VALUE = "1"
@@ -88,7 +108,12 @@ _SETTLE_EMPTY = 0.05
 #: Seconds to wait after a replace for a tool that opened the old file just
 #: before it and writes into that (then unlinked) file.
 _LATE_WRITER = 0.002
+#: Seconds a replace refused on Windows (another program has the file open) is retried.
+_REPLACE_RETRY = 2.0
+_REPLACE_PAUSE = 0.05
 _TMP_SUFFIX = ".trayapp-tmp"
+#: Imitate a platform (True: Windows file semantics) in tests; None: the real one.
+WINDOWS: bool | None = None
 _BOM = b"\xef\xbb\xbf"
 
 _SECTCRE = configparser.RawConfigParser.SECTCRE
@@ -97,6 +122,7 @@ _NONSPACECRE = configparser.RawConfigParser.NONSPACECRE
 _DEFAULT_SECTION = configparser.DEFAULTSECT
 _COMMENT_PREFIXES = ("#", ";")
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_LINE_RE_BYTES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _INDENTED_RE = re.compile(r"[\r\n][^\S\r\n]+\S")
 _KEY_RE = re.compile(r"[a-z0-9_][a-z0-9_.\-]*\Z")
 
@@ -200,14 +226,52 @@ def _scan(text: str, detail: str | None) -> _Doc:
     return _Doc(lines, contents, sections, _dominant_newline(text))
 
 
-def _decode(data: bytes, path: Path) -> str:
+def _decode(data: bytes, path: Path, encoding: str = "utf-8") -> str:
     if data.startswith(_BOM):
         raise UnparsableFile(path=path, reason=_("it starts with a byte order mark (BOM)"))
     try:
-        return data.decode("utf-8")
+        return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise UnparsableFile(path=path, reason=_("line {line} is not UTF-8 text").format(line=line)) from None
+        if encoding == "utf-8":
+            reason = _("line {line} is not UTF-8 text").format(line=line)
+        else:
+            reason = _("line {line} is not text in this system's encoding ({encoding})").format(
+                line=line, encoding=encoding
+            )
+        raise UnparsableFile(path=path, reason=reason) from None
+
+
+def _encode(new_text: str, old_text: str, base: bytes | None, encoding: str, path: Path, section: str) -> bytes:
+    """``new_text`` in the file's encoding, with every unchanged line as its original bytes.
+
+    UTF-8 and single-byte code pages give the original bytes back anyway; in
+    cp932 some characters have two byte forms, so lines are taken from ``base``.
+    """
+    try:
+        encoded = new_text.encode(encoding)
+        if encoding == "utf-8" or not base or old_text.encode(encoding) == base:
+            return encoded
+    except UnicodeEncodeError:
+        raise CredentialsFileError(
+            path=path,
+            reason=_("the name [{section}] can't be written in this system's encoding ({encoding})").format(
+                section=section, encoding=encoding
+            ),
+        ) from None
+    old_lines = _split(old_text)[0]
+    old_raw = _LINE_RE_BYTES.findall(base)
+    if len(old_raw) != len(old_lines):  # pragma: no cover - line breaks are ASCII in every locale encoding
+        return encoded
+    originals = dict(zip(old_lines, old_raw, strict=True))
+    return b"".join(originals.get(line) or line.encode(encoding) for line in _split(new_text)[0])
+
+
+def locale_encoding() -> str:
+    """The encoding botocore reads the AWS files in: the locale's preferred one (``open()``'s default)."""
+    import locale
+
+    return codecs.lookup(locale.getpreferredencoding(False)).name
 
 
 def _parse(text: str, path: Path) -> configparser.RawConfigParser:
@@ -394,30 +458,153 @@ _REASONS = {
     errno.ENOTDIR: N_("a part of its path is not a folder"),
     errno.ELOOP: N_("its symbolic links form a loop"),
     errno.ENAMETOOLONG: N_("its path is too long"),
+    errno.ENXIO: N_("it is not a regular file"),
 }
 
 
+class NotRegularFile(OSError):
+    """A FIFO, socket or device where a file was expected (never opened for reading)."""
+
+    def __init__(self, path: os.PathLike[str] | str) -> None:
+        super().__init__(errno.EINVAL, _("it is not a regular file"), str(path))
+
+
 def _reason(exc: OSError) -> str:
+    if isinstance(exc, NotRegularFile):
+        return _("it is not a regular file")
     if exc.errno in _REASONS:
         return _(_REASONS[exc.errno])
     return os.strerror(exc.errno) if exc.errno else _("an operating system error occurred")
 
 
-def _read_bytes(path: Path) -> bytes | None:
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _open_regular(path: os.PathLike[str] | str) -> int | None:
+    """A read-only descriptor on a regular file; None if there is none.
+
+    Opened non-blocking, so a FIFO without a writer can't hang the caller; a
+    FIFO, socket or device raises :class:`NotRegularFile`, a folder
+    :class:`IsADirectoryError`.
+    """
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         return None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular_file(path: os.PathLike[str] | str) -> bytes | None:
+    """The bytes of a regular file, None if it doesn't exist; never blocks.
+
+    A FIFO, socket or device raises :class:`NotRegularFile` (an ``OSError``
+    whose ``strerror`` is the translated reason "it is not a regular file") at
+    once; a folder raises ``IsADirectoryError``.  No handle stays open.
+    """
+    fd = _open_regular(path)
+    if fd is None:
+        return None
+    try:
+        return _read_fd(fd)
+    finally:
+        os.close(fd)
+
+
+_read_bytes = read_regular_file
 
 
 def _read_fd(fd: int) -> bytes:
+    """All of the file from its start (``os.pread`` does not exist on Windows)."""
+    os.lseek(fd, 0, os.SEEK_SET)
     chunks = []
-    offset = 0
-    while chunk := os.pread(fd, 1 << 20, offset):
+    while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
-        offset += len(chunk)
     return b"".join(chunks)
+
+
+def _on_windows(flag: bool | None = None) -> bool:
+    if flag is not None:
+        return flag
+    return WINDOWS if WINDOWS is not None else sys.platform == "win32"
+
+
+def _unsafe_location(path: Path) -> str | None:
+    """Why writing keys at *path* would let another local user in, or None (POSIX).
+
+    Like ``ssh``'s StrictModes: every symbolic link on the way, the file, and
+    every folder above it belong to the user or root; the folder holding the
+    file is writable by nobody else; a folder higher up may be, if it has the
+    sticky bit (``/tmp``); a group that is the user's private group is the user.
+    """
+    uid = os.geteuid()
+    trusted = {uid, 0}
+    path = Path(os.path.abspath(path))
+    # Symbolic links on the way (any of them could send the keys elsewhere).
+    for part in [*reversed(path.parents), path]:
+        try:
+            st = os.lstat(part)
+        except FileNotFoundError:
+            break
+        if stat.S_ISLNK(st.st_mode) and st.st_uid not in trusted:
+            return _(
+                "{link} is a symbolic link that belongs to another user (uid {uid}); remove it if you did not make it"
+            ).format(link=part, uid=st.st_uid)
+    target = Path(os.path.realpath(path))
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        pass
+    else:
+        if st.st_uid not in trusted:
+            return _("{file} belongs to another user (uid {uid}); remove it if you did not make it").format(
+                file=target, uid=st.st_uid
+            )
+    lock = Path(f"{target}.lock")
+    try:
+        st = os.lstat(lock)
+    except FileNotFoundError:
+        pass
+    else:
+        if stat.S_ISLNK(st.st_mode) or st.st_uid not in trusted:
+            return _("its lock file {file} was not made by you; remove it, then try again").format(file=lock)
+    for folder in target.parents:
+        try:
+            st = os.stat(folder)
+        except FileNotFoundError:
+            continue  # made 0700 by trayapp, then checked again
+        if st.st_uid not in trusted:
+            return _("the folder {folder} belongs to another user (uid {uid})").format(folder=folder, uid=st.st_uid)
+        writable = st.st_mode & 0o002 or (st.st_mode & 0o020 and not _private_group(st.st_gid, uid))
+        if not writable or (st.st_mode & stat.S_ISVTX and folder != target.parent):
+            continue  # others can't replace what is in a sticky folder, only add to it
+        if st.st_mode & stat.S_ISVTX:
+            return _(
+                "other users can create files in its folder {folder}; keep the credentials file in a folder of your own"
+            ).format(folder=folder)
+        return _("other users can write into the folder {folder}; run chmod go-w {folder}").format(folder=folder)
+    return None
+
+
+def _private_group(gid: int, uid: int) -> bool:
+    """The user's own group (named like the user, no other members), as Debian's ssh allows."""
+    import grp
+    import pwd
+
+    try:
+        user = pwd.getpwuid(uid)
+        group = grp.getgrgid(gid)
+    except KeyError:
+        return False
+    return user.pw_gid == gid and group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name}
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -445,9 +632,19 @@ def _is_read_only(path: Path, st: os.stat_result) -> bool:
 class CredentialsFile:
     """One credentials file; each call reads it afresh and holds no cache."""
 
-    def __init__(self, path: os.PathLike[str] | str, *, lock_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: os.PathLike[str] | str,
+        *,
+        lock_timeout: float = 10.0,
+        encoding: str | None = None,
+        windows: bool | None = None,
+    ) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        #: The file's encoding: the locale's, as botocore reads it, unless given.
+        self.encoding = codecs.lookup(encoding).name if encoding else locale_encoding()
+        self._windows = windows
         # The bytes last seen to parse like botocore (read or written here).
         self._verified: bytes | None = None
 
@@ -467,7 +664,7 @@ class CredentialsFile:
             if data is None:
                 return {}
             try:
-                text = _decode(data, self.path)
+                text = _decode(data, self.path, self.encoding)
                 items = _own_items(_parse(text, self.path), text)
             except UnparsableFile:
                 # Maybe caught while another tool rewrote it in place.
@@ -532,7 +729,9 @@ class CredentialsFile:
         notes: list[str] = []
         if not create and not os.path.lexists(target):
             return notes, False
+        self._check_location()
         self._prepare_directory(target.parent)
+        self._check_location()  # again: the folder may be new, or changed meanwhile
         import filelock  # only writers pay for it: reading the file needs no lock
 
         lock = filelock.FileLock(f"{target}.lock", timeout=self.lock_timeout, mode=0o600)
@@ -569,7 +768,7 @@ class CredentialsFile:
             else:
                 base, expected = pending
             try:
-                text = _decode(base, self.path) if base else ""
+                text = _decode(base, self.path, self.encoding) if base else ""
                 trusted = not base or base == self._verified
                 try:
                     new_text = change(_scan(text, section), trusted)
@@ -585,10 +784,11 @@ class CredentialsFile:
                     pending = None
                     continue
                 raise
-            new_bytes = None if new_text is None else new_text.encode("utf-8")
+            new_bytes = None if new_text is None else _encode(new_text, text, base, self.encoding, self.path, section)
             if new_bytes is None or (pending is not None and new_bytes == base == expected):
                 return notes, changed  # nothing (more) to do
-            if base is not None and not notes:
+            if base is not None and not notes and not _on_windows(self._windows):
+                # On Windows st_mode always reads 0666; see the module docstring.
                 mode = stat.S_IMODE(os.stat(target).st_mode)
                 if mode & 0o077:
                     notes.append(
@@ -644,8 +844,16 @@ class CredentialsFile:
                 handle.write(new_bytes)
                 handle.flush()
                 os.fsync(handle.fileno())
-            with contextlib.suppress(FileNotFoundError):
-                old = os.open(target, os.O_RDONLY)
+            if _on_windows(self._windows):
+                # No handle may be open at the replace: read by path, then let go.
+                if not self._replace_windows(tmp_name, target, expected):
+                    os.unlink(tmp_name)
+                    return None
+                _fsync_dir(target.parent)
+                time.sleep(_LATE_WRITER)
+                return None, _read_bytes(target)
+            # POSIX: a handle on the old file shows a late writer after the replace.
+            old = _open_regular(target)
             current = None if old is None else _read_fd(old)
             if current != expected:
                 os.unlink(tmp_name)
@@ -669,6 +877,43 @@ class CredentialsFile:
             return _read_fd(old), _read_bytes(target)
         finally:
             os.close(old)
+
+    def _replace_windows(self, tmp_name: str, target: Path, expected: bytes | None) -> bool:
+        """Replace *target* unless it changed; retry while another program has it open.
+
+        Windows refuses to replace (or delete) a file another program has open
+        (winerror 32, or 5): the AWS CLI reading it, an editor.  The file is
+        compared again before every attempt, so a writer that held it is not
+        overwritten.  False if the file was not ``expected`` any more.
+        """
+        deadline = time.monotonic() + _REPLACE_RETRY
+        while True:
+            if _read_bytes(target) != expected:
+                return False
+            try:
+                os.replace(tmp_name, target)
+                return True
+            except PermissionError as exc:
+                if getattr(exc, "winerror", None) not in (5, 32):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise FileAccessError(
+                        path=self.path,
+                        reason=_(
+                            "another program kept it open for more than {seconds} s; close that program, then try again"
+                        ).format(seconds=f"{_REPLACE_RETRY:g}"),
+                    ) from None
+            time.sleep(_REPLACE_PAUSE)
+
+    def _check_location(self) -> None:
+        if _on_windows(self._windows) or not hasattr(os, "geteuid"):
+            return
+        try:
+            reason = _unsafe_location(self.path)
+        except OSError as exc:
+            raise FileAccessError(path=self.path, reason=_reason(exc)) from None
+        if reason is not None:
+            raise FileAccessError(path=self.path, reason=reason)
 
     def _prepare_directory(self, directory: Path) -> None:
         try:

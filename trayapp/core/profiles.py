@@ -11,7 +11,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,36 +30,80 @@ MIN_DURATION, MAX_DURATION = 900, 43200
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 
-_VAR = re.compile(r"\$(\w+|\{[^}]*\})")
+def expand(path: str, environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    """Expand a path exactly as botocore does: ``os.path.expandvars``, then ``os.path.expanduser``.
 
-
-def expand(path: str, environ: Mapping[str, str] | None = None) -> Path:
-    """Expand a path the way botocore does: ``$VAR`` first, then ``~``.
-
-    Same result as ``os.path.expanduser(os.path.expandvars(path))``, but read
-    from *environ* so tests and callers can pass an environment of their own.
+    The standard library's own functions do it (``posixpath``, or ``ntpath`` when
+    *platform* is ``win32``: ``%VAR%`` too, and ``~`` is ``USERPROFILE``, never
+    ``HOME``), but read from *environ* instead of the process environment, so
+    tests and callers can pass an environment (and a platform) of their own.
     """
+    import sys
+
     env = os.environ if environ is None else environ
-
-    def var(match: re.Match[str]) -> str:
-        name = match.group(1).strip("{}")
-        return env.get(name, match.group(0))
-
-    text = _VAR.sub(var, path)
-    if text == "~" or text.startswith("~/"):
-        home = env.get("HOME") or os.path.expanduser("~")
-        text = home + text[1:]
-    return Path(os.path.expanduser(text))
+    windows = (sys.platform if platform is None else platform) == "win32"
+    expandvars, expanduser = _path_functions(env, windows)
+    return Path(expanduser(expandvars(path)))
 
 
-def config_path(environ: Mapping[str, str] | None = None) -> Path:
+def _path_functions(env: Mapping[str, str], windows: bool) -> tuple[Callable[[str], str], Callable[[str], str]]:
+    """``expandvars`` and ``expanduser`` of ``ntpath``/``posixpath``, bound to *env*.
+
+    The functions' own code runs, with an ``os`` whose ``environ`` is *env*
+    (upper-cased keys on Windows, whose variable names ignore case).
+    """
+    import ntpath
+    import posixpath
+    import types
+
+    module = ntpath if windows else posixpath
+    view = _EnvOs({key.upper(): value for key, value in env.items()} if windows else env, windows)
+    scope = {**vars(module), "os": view}
+    functions = (module.expandvars, module.expanduser)
+    return tuple(  # type: ignore[return-value]
+        types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__, f.__closure__) for f in functions
+    )
+
+
+class _EnvOs:
+    """The ``os`` module as seen by the path functions: everything real but ``environ``."""
+
+    def __init__(self, environ: Mapping[str, str], windows: bool) -> None:
+        self.environ = _UpperKeys(environ) if windows else environ
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(os, name)
+
+
+class _UpperKeys(dict[str, str]):
+    """Windows environment names ignore case (``os.environ`` upper-cases them there)."""
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.upper())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.upper())
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return super().get(key.upper(), default)
+
+
+def config_path(environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
     env = os.environ if environ is None else environ
-    return expand(env.get("AWS_CONFIG_FILE") or DEFAULT_CONFIG, env)
+    return expand(_env_get(env, "AWS_CONFIG_FILE", platform) or DEFAULT_CONFIG, env, platform)
 
 
-def credentials_path(environ: Mapping[str, str] | None = None) -> Path:
+def credentials_path(environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
     env = os.environ if environ is None else environ
-    return expand(env.get("AWS_SHARED_CREDENTIALS_FILE") or DEFAULT_CREDENTIALS, env)
+    return expand(_env_get(env, "AWS_SHARED_CREDENTIALS_FILE", platform) or DEFAULT_CREDENTIALS, env, platform)
+
+
+def _env_get(env: Mapping[str, str], name: str, platform: str | None) -> str | None:
+    import sys
+
+    if (sys.platform if platform is None else platform) != "win32" or name in env:
+        return env.get(name)
+    return next((value for key, value in env.items() if key.upper() == name), None)
 
 
 def session_name(profile: str) -> str:
