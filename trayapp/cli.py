@@ -165,7 +165,7 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
         ]
         print(json.dumps(rows, indent=2))
     else:
-        if not entries:
+        if not entries and not service.problems():
             print(
                 _("No role profiles in {path}; add one with role_arn and source_profile.").format(path=cfg.config_path)
             )
@@ -204,14 +204,33 @@ def cmd_assume(service: Service, args: argparse.Namespace) -> int:
     print(
         _(
             "Assumed {profile}: session profile '{session}' is valid until {until} ({left}).\n"
-            "Use it with: export AWS_PROFILE={session}   (EB CLI: export AWS_EB_PROFILE={session})"
-        ).format(profile=s.profile, session=s.session_profile, until=until, left=describe_left(s, service.now()))
+            "Use it with: {line}   (EB CLI: {eb_line})"
+        ).format(
+            profile=s.profile,
+            session=s.session_profile,
+            until=until,
+            left=describe_left(s, service.now()),
+            line=_export_line("AWS_PROFILE", s.session_profile),
+            eb_line=_export_line("AWS_EB_PROFILE", s.session_profile),
+        )
     )
     return 0
 
 
+def _export_line(name: str, value: str) -> str:
+    """``export NAME=value`` in the user's shell (POSIX when the value can't be written in it)."""
+    from trayapp.core import shell as shells
+
+    try:
+        return shells.set_line(name, value, shells.detect())
+    except ValueError:
+        return shells.set_line(name, value, shells.POSIX)
+
+
 def cmd_env(service: Service, args: argparse.Namespace) -> int:
-    sys.stdout.write(service.env_lines(args.profile))
+    from trayapp.core import shell as shells
+
+    sys.stdout.write(service.env_lines(args.profile, args.shell or shells.detect()))
     return 0
 
 
@@ -343,6 +362,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("env", help=_("print export lines of a valid session, for eval"))
     p.add_argument("profile", metavar="PROFILE")
+    p.add_argument(
+        "--shell",
+        choices=["posix", "fish", "powershell", "cmd"],
+        help=_("the syntax of the lines (default: your shell's; TRAYAPP_SHELL sets it)"),
+    )
     p.set_defaults(func=cmd_env)
 
     p = sub.add_parser("forget", help=_("remove the session trayapp wrote for PROFILE"))
@@ -378,9 +402,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _seconds(text: str) -> int:
-    if not text.isdigit() or not 900 <= int(text) <= 43200:
+    from trayapp.core.typed import typed_int
+
+    try:
+        seconds = typed_int(text)  # ３６００ from an input method is 3600
+    except ValueError:
+        seconds = 0
+    if not 900 <= seconds <= 43200:
         raise argparse.ArgumentTypeError(_("must be a number of seconds between 900 and 43200"))
-    return int(text)
+    return seconds
 
 
 def configure_logging() -> None:
@@ -398,6 +428,7 @@ def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Ser
         if args.func in (cmd_tray, cmd_demo):  # the tray builds its own service
             return int(args.func(None, args))
         code: int = args.func(service_factory() if service_factory else _service(), args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
         return code
     except errors.TrayappError as exc:
         print(f"trayapp: {exc}", file=sys.stderr)
@@ -405,11 +436,25 @@ def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Ser
     except KeyboardInterrupt:
         print("trayapp: " + _("interrupted."), file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing to say, and nobody to say it to.
+        _quiet_stdout()
+        return 141
     except Exception as exc:  # last resort: a traceback could quote secrets, so name the type only
         log.debug("unexpected error", exc_info=True)
         hint = _("unexpected error ({error}); run with TRAYAPP_LOG=debug to see details.")
         print(f"trayapp: {hint.format(error=type(exc).__name__)}", file=sys.stderr)
         return 1
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush doesn't complain again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _service() -> Service:

@@ -98,6 +98,17 @@ def _home_relative(path: Path | str) -> str:
     return text
 
 
+def export_line(name: str, value: str) -> str:
+    """``export NAME=value`` in the user's shell (PowerShell ``$Env:NAME = "value"``, cmd ``set``, fish
+    ``set -gx``): what the copy items put on the clipboard and show in their labels."""
+    from trayapp.core import shell
+
+    try:
+        return shell.set_line(name, value, shell.detect())
+    except ValueError:
+        return shell.set_line(name, value, shell.POSIX)
+
+
 def role_menu(entry: RoleEntry, now: datetime, warn: timedelta) -> MenuNode:
     name = entry.role.name
     session = entry.session
@@ -107,8 +118,8 @@ def role_menu(entry: RoleEntry, now: datetime, warn: timedelta) -> MenuNode:
         MenuNode(_("Renew session") if session is not None else _("Assume role"), action(ASSUME, name)),
         MenuNode(_("Open AWS console"), action(CONSOLE, name), enabled=live),
         SEPARATOR,
-        MenuNode(_("Copy export AWS_PROFILE={session}").format(session=session_profile), action(COPY_PROFILE, name)),
-        MenuNode(_("Copy export AWS_EB_PROFILE={session}").format(session=session_profile), action(COPY_EB, name)),
+        MenuNode(_("Copy {line}").format(line=export_line("AWS_PROFILE", session_profile)), action(COPY_PROFILE, name)),
+        MenuNode(_("Copy {line}").format(line=export_line("AWS_EB_PROFILE", session_profile)), action(COPY_EB, name)),
         SEPARATOR,
         MenuNode(_("Forget session"), action(FORGET, name), enabled=session is not None),
     )

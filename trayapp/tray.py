@@ -659,9 +659,9 @@ class TrayApp:
         if kind == menu_model.ASSUME:
             self._assume(profile)
         elif kind == menu_model.COPY_PROFILE:
-            self._copy(f"export AWS_PROFILE={session_name(profile)}")
+            self._copy(menu_model.export_line("AWS_PROFILE", session_name(profile)))
         elif kind == menu_model.COPY_EB:
-            self._copy(f"export AWS_EB_PROFILE={session_name(profile)}")
+            self._copy(menu_model.export_line("AWS_EB_PROFILE", session_name(profile)))
         elif kind == menu_model.FORGET and self.service.forget(profile):
             removed = _("The session {session} was removed.").format(session=session_name(profile))
             self._tell(f"trayapp: {profile}", removed)

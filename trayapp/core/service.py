@@ -10,7 +10,6 @@ from __future__ import annotations
 import getpass
 import os
 import re
-import shlex
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -410,8 +409,11 @@ class Service:
 
     # --- the rest ---------------------------------------------------------------
 
-    def env_lines(self, name: str) -> str:
-        """The three ``export`` lines of the manual method, for ``eval``."""
+    def env_lines(self, name: str, shell: str = "posix") -> str:
+        """The three ``export`` lines of the manual method, for ``eval`` (in *shell*'s syntax:
+        see :mod:`trayapp.core.shell`)."""
+        from trayapp.core.shell import set_line
+
         role = self.config().role(name)
         values = self._managed().get(role.session_profile)
         if not values or _parse_time(values.get(KEY_EXPIRES)) <= self._clock():
@@ -421,7 +423,11 @@ class Service:
             ("AWS_SECRET_ACCESS_KEY", values.get("aws_secret_access_key", "")),
             ("AWS_SESSION_TOKEN", values.get("aws_session_token", "")),
         ]
-        return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in pairs)
+        try:
+            return "".join(set_line(k, v, shell) + "\n" for k, v in pairs)
+        except ValueError:
+            reason = _("The session's keys can't be written in {shell} syntax.").format(shell=shell)
+            raise errors.UsageError(reason=reason) from None
 
     def session_credentials(self, name: str, min_left: timedelta = timedelta(0)) -> tuple[Credentials, datetime]:
         """The keys of *name*'s valid session (for credential_process and the console)."""
