@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,31 @@ def test_assume_says_how_to_use_the_session_in_the_users_shell(session_home: dic
     assert (
         'Use it with: $Env:AWS_PROFILE = "dev-session"   (EB CLI: $Env:AWS_EB_PROFILE = "dev-session")' in done.stdout
     )
+
+
+# --- the clipboard helper speaks UTF-8 whatever the code page ---------------------------------
+
+NON_ASCII = "C:\\Users\\José\\山田 — ünïcødé 😀"
+COPY = "import sys; from trayapp.clipboard import copy_text; copy_text(sys.argv[1])"
+PASTE = (
+    "import sys, tkinter; r = tkinter.Tk(); r.withdraw(); sys.stdout.buffer.write(r.clipboard_get().encode('utf-8'))"
+)
+
+
+def test_non_ascii_text_round_trips_through_the_real_clipboard_helper() -> None:
+    from tests.support.fixtures import Desktop, require_tools
+
+    require_tools("Xvfb", "dbus-daemon")
+    with Desktop(notifications=False, tray=False) as desktop:
+        # The tray as Windows runs it: the standard streams in the ANSI code page (cp1252 here).
+        env = {**desktop.env, "PYTHONIOENCODING": "cp1252", "PYTHONUTF8": "0"}
+        subprocess.run([sys.executable, "-c", COPY, NON_ASCII], env=env, timeout=30, check=True)
+        deadline = time.monotonic() + 15
+        pasted = b""
+        while time.monotonic() < deadline:
+            done = subprocess.run([sys.executable, "-c", PASTE], env=desktop.env, capture_output=True, timeout=30)
+            pasted = done.stdout
+            if done.returncode == 0 and pasted:
+                break
+            time.sleep(0.2)
+        assert pasted.decode("utf-8") == NON_ASCII

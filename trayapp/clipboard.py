@@ -10,6 +10,7 @@ The tray never imports tkinter itself (see :mod:`trayapp.tk_child`).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -19,9 +20,16 @@ from trayapp import tk_child
 POLL_MS = 500
 
 
+#: The text travels as UTF-8 both ways: the parent's pipe is UTF-8 (tk_child.spawn), the child
+#: decodes its stdin bytes as UTF-8 itself, and PYTHONIOENCODING says so too, whatever the
+#: locale's code page (on Windows the ANSI one, cp1252 or cp932, would garble José or 山田).
+ENCODING = "utf-8"
+
+
 def copy_text(text: str) -> None:
     """Put *text* on the clipboard (returns at once)."""
-    proc = tk_child.spawn("clipboard", stdout=subprocess.DEVNULL)
+    env = {**os.environ, "PYTHONIOENCODING": ENCODING}
+    proc = tk_child.spawn("clipboard", stdout=subprocess.DEVNULL, env=env)
     assert proc.stdin is not None
     try:
         proc.stdin.write(text)
@@ -35,7 +43,7 @@ def copy_text(text: str) -> None:
 def main() -> int:
     import tkinter as tk
 
-    text = sys.stdin.read()
+    text = sys.stdin.buffer.read().decode(ENCODING, "replace")
     try:
         root = tk.Tk(className="trayapp-clipboard")
     except tk.TclError as exc:
