@@ -77,7 +77,7 @@ class Sts:
             def assume_role(self, **params: Any) -> dict[str, Any]:
                 sts.calls.append({"Action": "AssumeRole", "signer": credentials.access_key_id, **params})
                 return {"Credentials": self._creds(params["DurationSeconds"], len(sts.calls)),
-                        "AssumedRoleUser": {"Arn": "arn:aws:sts::2:assumed-role/Admin/x"}}  # fmt: skip
+                        "AssumedRoleUser": {"Arn": "arn:aws:sts::222222222222:assumed-role/Admin/x"}}  # fmt: skip
 
         return Client()
 

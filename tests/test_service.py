@@ -79,11 +79,11 @@ class FakeSts:
                 return {
                     "Credentials": {
                         "AccessKeyId": f"ASIAFAKE{n:012d}",
-                        "SecretAccessKey": f"secret-{n}",
-                        "SessionToken": f"token-{n}",
+                        "SecretAccessKey": f"secret{n}",
+                        "SessionToken": f"token{n}",
                         "Expiration": NOW + timedelta(seconds=params["DurationSeconds"]),
                     },
-                    "AssumedRoleUser": {"Arn": f"arn:aws:sts::1:assumed-role/{role}/{params['RoleSessionName']}"},
+                    "AssumedRoleUser": {"Arn": f"arn:aws:sts::111111111111:assumed-role/{role}/{params['RoleSessionName']}"},
                 }
 
             def get_session_token(self, **params: Any) -> dict[str, Any]:
@@ -92,8 +92,8 @@ class FakeSts:
                 return {
                     "Credentials": {
                         "AccessKeyId": "ASIAMFASESSION000001",
-                        "SecretAccessKey": "mfa-secret",
-                        "SessionToken": "mfa-token",
+                        "SecretAccessKey": "mfaSecret",
+                        "SessionToken": "mfaToken",
                         "Expiration": NOW + timedelta(seconds=params["DurationSeconds"]),
                     }
                 }

@@ -36,7 +36,7 @@ from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Any
 
-from trayapp.core.mfa import ascii_digits
+from trayapp.core.typed import ascii_digits
 from trayapp.i18n import _
 from trayapp.tk_child import print_message, report
 

@@ -273,14 +273,17 @@ class _Window:
         return "break"
 
     def save(self) -> None:
-        text = self.warn.get().strip()
-        if not text.isdigit() or not 0 <= int(text) <= 720:
+        try:
+            minutes = KEYS["warn-minutes"][1](self.warn.get())  # full-width digits too
+        except ValueError:
+            minutes = None
+        if minutes is None:
             self.error.configure(text=_("The warning must be {valid}.").format(valid=_(KEYS["warn-minutes"][2])))
             self.warn_box.focus_set()
             return
         self.result = Preferences(
             duration=self.durations.get(self.duration.get(), self.prefs.duration),
-            warn_minutes=int(text),
+            warn_minutes=minutes,
             notifications=bool(self.notifications.get()),
             hidden=frozenset(name for name, var in self.hidden.items() if var.get()),
             mfa_session=bool(self.mfa_session.get()),

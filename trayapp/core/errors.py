@@ -181,6 +181,13 @@ class MalformedResponse(StsError):
     template = "AWS STS sent an answer trayapp could not understand; try again later."
 
 
+class ExpiredAnswer(StsError):
+    template = (
+        "AWS STS sent a session for {role_arn} that has already expired; check that this "
+        "computer's clock is right, then try again."
+    )
+
+
 class StsRefused(StsError):
     template = "AWS STS refused the request ({code}); see the AWS documentation for {code}."
 

@@ -25,36 +25,13 @@ from pathlib import Path
 from typing import Protocol
 
 from trayapp.core.errors import InvalidCode, ReusedCode
+from trayapp.core.typed import CODE_SEPARATORS, ascii_digits
 from trayapp.i18n import _
 
 STEP = 30  # seconds per TOTP window
 #: STS accepts a code one window either side, so a used code stays "used" this long.
 REMEMBER = 3 * STEP
 CODE_LENGTH = 6
-#: What a paste or an input method puts between digits: spaces of any kind (NFKC turns the
-#: ideographic space into a plain one), hyphens and dashes, dots, and the invisible joiners.
-_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212\u30fc\u00b7.\u200b-\u200d\u2060\ufeff]+")
-
-
-def ascii_digits(text: str) -> str | None:
-    """*text* as a person means it, in ASCII digits, or None if it holds something else.
-
-    NFKC turns full-width digits (an IME in kana mode: ``１２３``) into ASCII; other
-    scripts' decimal digits (Arabic-Indic ``٣``, Devanagari ``३``…) are mapped by
-    their Unicode value.  Separators a paste brings (``123 456``, ``123-456``) are dropped.
-    """
-    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
-    if not text:
-        return None
-    digits = []
-    for ch in text:
-        if "0" <= ch <= "9":
-            digits.append(ch)
-        elif unicodedata.category(ch) == "Nd":
-            digits.append(str(unicodedata.decimal(ch)))
-        else:
-            return None
-    return "".join(digits)
 
 
 def normalise(text: str) -> str:
@@ -62,8 +39,7 @@ def normalise(text: str) -> str:
 
     What STS receives and what the reused-code guard remembers is this ASCII form.
     """
-    stripped = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
-    if not stripped:
+    if not CODE_SEPARATORS.sub("", unicodedata.normalize("NFKC", text)):
         raise InvalidCode(problem=_("nothing was entered"))
     code = ascii_digits(text)
     if code is None:

@@ -11,11 +11,13 @@ import json
 import logging
 import os
 import sys
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trayapp.core.errors import UsageError
+from trayapp.core.typed import typed_int
 from trayapp.i18n import N_, _
 
 SERVICE = "trayapp"
@@ -51,7 +53,7 @@ class Preferences:
 
 
 def _bool(text: str) -> bool:
-    value = text.strip().lower()
+    value = unicodedata.normalize("NFKC", text).strip().lower()
     if value in ("on", "true", "yes", "1"):
         return True
     if value in ("off", "false", "no", "0"):
@@ -60,14 +62,14 @@ def _bool(text: str) -> bool:
 
 
 def _duration(text: str) -> int:
-    value = int(text)
+    value = typed_int(text)
     if not 900 <= value <= 43200:
         raise ValueError(text)
     return value
 
 
 def _minutes(text: str) -> int:
-    value = int(text)
+    value = typed_int(text)
     if not 0 <= value <= 720:
         raise ValueError(text)
     return value

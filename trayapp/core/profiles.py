@@ -11,6 +11,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ SESSION_SUFFIX = "-session"
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 MIN_DURATION, MAX_DURATION = 900, 43200
 
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
 
 
 def expand(path: str, environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
@@ -180,8 +181,15 @@ class AwsConfig:
 
 
 def _load(path: Path, kind: str) -> dict[str, dict[str, object]]:
-    if not path.exists():
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise ConfigUnreadable(path=path, reason=exc.strerror or _("it can't be opened")) from None
+    if not stat.S_ISREG(st.st_mode):
+        # botocore would open a FIFO and wait for a writer forever; a folder it skips.
+        raise ConfigUnreadable(path=path, reason=_("it is not a regular file"))
     try:
         raw = configloader.raw_config_parse(str(path), parse_subsections=True)
     except ConfigNotFound:
@@ -226,7 +234,15 @@ def load(environ: Mapping[str, str] | None = None, *, credential_sections: Itera
         for name, reason in found.items():
             problems[name] = reason
             del roles[name]
-    return AwsConfig(cfg_path, cred_path, profiles, credential_profiles, roles, problems)
+    config = AwsConfig(cfg_path, cred_path, profiles, credential_profiles, roles, problems)
+    for name, role in list(roles.items()):
+        if role.region is None:  # its own was checked; one from up the chain is checked here
+            try:
+                _region(config.source_region(role), _("the region of its source profile"))
+            except _Broken as exc:
+                problems[name] = str(exc)
+                del roles[name]
+    return config
 
 
 _PLAIN_NAME = re.compile(r"^profile +([^\s'\"\\]+)$")
@@ -262,11 +278,14 @@ def _text(values: Mapping[str, object], key: str) -> str | None:
 
 
 def _role(name: str, values: Mapping[str, object]) -> RoleProfile:
+    problem = _section_problem(name)
+    if problem:
+        raise _Broken(problem)
     role_arn = _text(values, "role_arn") or ""
-    if not _ROLE_ARN.match(role_arn):
+    if not _ROLE_ARN.fullmatch(role_arn):
         raise _Broken(
             _("role_arn '{role_arn}' is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)").format(
-                role_arn=role_arn
+                role_arn=_shown(role_arn, 120)
             )
         )
     source, cred_source = _text(values, "source_profile"), _text(values, "credential_source")
@@ -277,27 +296,84 @@ def _role(name: str, values: Mapping[str, object]) -> RoleProfile:
     if cred_source and cred_source not in CREDENTIAL_SOURCES:
         raise _Broken(
             _("credential_source '{value}' is not one of {choices}").format(
-                value=cred_source, choices=", ".join(CREDENTIAL_SOURCES)
+                value=_shown(cred_source), choices=", ".join(CREDENTIAL_SOURCES)
             )
         )
-    duration = _text(values, "duration_seconds")
-    seconds: int | None = None
-    if duration is not None:
-        if not duration.isdigit() or not MIN_DURATION <= int(duration) <= MAX_DURATION:
-            raise _Broken(
-                _("duration_seconds '{value}' is not a number of seconds between 900 and 43200").format(value=duration)
-            )
-        seconds = int(duration)
     return RoleProfile(
         name=name,
         role_arn=role_arn,
         source_profile=source,
         credential_source=cred_source,
-        mfa_serial=_text(values, "mfa_serial"),
-        external_id=_text(values, "external_id"),
-        role_session_name=_text(values, "role_session_name"),
-        duration_seconds=seconds,
-        region=_text(values, "region"),
+        mfa_serial=_checked(values, "mfa_serial", _MFA_SERIAL, _("an MFA device ARN or serial number")),
+        external_id=_checked(values, "external_id", _EXTERNAL_ID, _("2 to 1224 letters, digits and +=,.@:/-")),
+        role_session_name=_checked(values, "role_session_name", _SESSION_NAME, _("2 to 64 letters, digits and +=,.@-")),
+        duration_seconds=_duration(values),
+        region=_region(_text(values, "region"), "region"),
+    )
+
+
+# What STS accepts (its API reference): a value outside these is refused by STS after the
+# code was spent, or by botocore's parameter check, so the profile says so up front.
+_MFA_SERIAL = re.compile(r"[\w+=/:,.@-]{9,256}", re.ASCII)
+_EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
+_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+
+
+def _checked(values: Mapping[str, object], key: str, pattern: re.Pattern[str], what: str) -> str | None:
+    value = _text(values, key)
+    if value is not None and not pattern.fullmatch(value):
+        raise _Broken(_("{key} '{value}' is not {what}").format(key=key, value=_shown(value), what=what))
+    return value
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A value for a message: control characters escaped, long ones cut."""
+    text = value.encode("unicode_escape").decode("ascii") if not value.isprintable() else value
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _duration(values: Mapping[str, object]) -> int | None:
+    """``duration_seconds`` read the way botocore reads it (``int(value)``), then range-checked."""
+    duration = _text(values, "duration_seconds")
+    if duration is None:
+        return None
+    try:
+        seconds = int(duration)
+    except ValueError:
+        seconds = 0
+    if not MIN_DURATION <= seconds <= MAX_DURATION:
+        raise _Broken(
+            _("duration_seconds '{value}' is not a number of seconds between 900 and 43200").format(
+                value=_shown(duration)
+            )
+        )
+    return seconds
+
+
+def _region(region: str | None, where: str) -> str | None:
+    """A region botocore accepts (a DNS host label), else the profile can't be used."""
+    if region is None:
+        return None
+    from botocore.exceptions import InvalidRegionError
+    from botocore.utils import validate_region_name
+
+    try:
+        validate_region_name(region)
+    except InvalidRegionError:
+        raise _Broken(
+            _("{where} '{value}' is not a region name like eu-west-1").format(where=where, value=_shown(region))
+        ) from None
+    return region
+
+
+def _section_problem(name: str) -> str | None:
+    """Why ``[<name>-session]`` can't be a section of the credentials file, if it can't."""
+    section = session_name(name)
+    header = configparser.RawConfigParser.SECTCRE.match(f"[{section}]")
+    if section == section.strip() and section.isprintable() and header and header.group("header") == section:
+        return None
+    return _("its name can't be written as a section [{section}] of the credentials file").format(
+        section=_shown(section)
     )
 
 

@@ -223,9 +223,7 @@ class Service:
         finally:
             prompt.close()
 
-    def _assume(
-        self, cfg: AwsConfig, role: RoleProfile, prompt: MfaPrompt, duration: int | None
-    ) -> AssumeResult:
+    def _assume(self, cfg: AwsConfig, role: RoleProfile, prompt: MfaPrompt, duration: int | None) -> AssumeResult:
         notes = self._precheck(cfg, role)
         creds, parent_is_role = self._signing_credentials(cfg, role, prompt)
         if duration is None:
@@ -243,18 +241,24 @@ class Service:
         if self._mfa_session_fits(role, parent_is_role, duration):
             mfa = self._mfa_session(role, creds, region, prompt)
             client = self._sts_clients(mfa.credentials, region)
-            assumed = assume_role(client, role, duration=duration, code=None, session_name=session_name)
+            assumed = assume_role(
+                client, role, duration=duration, code=None, session_name=session_name, now=self._clock()
+            )
             code = None
         elif role.mfa_serial:
             client = self._sts_clients(creds, region)
             assumed, code = self._with_code(
                 role,
                 prompt,
-                lambda c: assume_role(client, role, duration=duration, code=c, session_name=session_name),
+                lambda c: assume_role(
+                    client, role, duration=duration, code=c, session_name=session_name, now=self._clock()
+                ),
             )
         else:
             client = self._sts_clients(creds, region)
-            assumed = assume_role(client, role, duration=duration, code=None, session_name=session_name)
+            assumed = assume_role(
+                client, role, duration=duration, code=None, session_name=session_name, now=self._clock()
+            )
             code = None
         try:
             notes += self._write(cfg, role, assumed)
@@ -295,7 +299,9 @@ class Service:
             return current
         client = self._sts_clients(creds, region)
         token, code = self._with_code(
-            role, prompt, lambda c: get_session_token(client, role, code=c, duration=MFA_SESSION_SECONDS)
+            role,
+            prompt,
+            lambda c: get_session_token(client, role, code=c, duration=MFA_SESSION_SECONDS, now=self._clock()),
         )
         if role.mfa_serial and code:
             self._used.remember(role.mfa_serial, code)

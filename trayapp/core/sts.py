@@ -6,6 +6,7 @@ sit on the path from start to icon shown.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -168,9 +169,7 @@ def _credential_source(kind: str) -> Any:
     elif kind == "Ec2InstanceMetadata":
         from botocore.utils import InstanceMetadataFetcher
 
-        provider = bc.InstanceMetadataProvider(
-            iam_role_fetcher=InstanceMetadataFetcher(timeout=1, num_attempts=1)
-        )
+        provider = bc.InstanceMetadataProvider(iam_role_fetcher=InstanceMetadataFetcher(timeout=1, num_attempts=1))
     else:
         provider = bc.ContainerProvider()
     return provider.load()
@@ -184,6 +183,7 @@ def assume_role(
     code: str | None,
     session_name: str,
     mfa_serial: str | None = None,
+    now: datetime | None = None,
 ) -> AssumedRole:
     """One AssumeRole call; every failure becomes a :class:`~trayapp.core.errors.StsError`."""
     params: dict[str, Any] = {
@@ -198,19 +198,23 @@ def assume_role(
     if role.external_id:
         params["ExternalId"] = role.external_id
     response = _call(client, "assume_role", params, role, duration)
-    creds = _credentials(response, role)
+    creds = _credentials(response, role, now)
     try:
-        arn = str(response["AssumedRoleUser"]["Arn"])
+        arn = response["AssumedRoleUser"]["Arn"]
     except (KeyError, TypeError):
         raise errors.MalformedResponse(role_arn=role.role_arn) from None
+    if not isinstance(arn, str) or not _ASSUMED_ARN.fullmatch(arn):
+        raise errors.MalformedResponse(role_arn=role.role_arn)
     assert creds.expiration is not None
     return AssumedRole(creds, creds.expiration, arn)
 
 
-def get_session_token(client: Any, role: RoleProfile, *, code: str, duration: int) -> Credentials:
+def get_session_token(
+    client: Any, role: RoleProfile, *, code: str, duration: int, now: datetime | None = None
+) -> Credentials:
     """GetSessionToken with the role's MFA device: the MFA session that signs many AssumeRoles."""
     params = {"DurationSeconds": duration, "SerialNumber": role.mfa_serial, "TokenCode": code}
-    return _credentials(_call(client, "get_session_token", params, role, duration), role)
+    return _credentials(_call(client, "get_session_token", params, role, duration), role, now)
 
 
 def _call(client: Any, operation: str, params: dict[str, Any], role: RoleProfile, duration: int) -> Any:
@@ -221,16 +225,40 @@ def _call(client: Any, operation: str, params: dict[str, Any], role: RoleProfile
         raise translate(exc, role, duration=duration, endpoint=_endpoint(client)) from None
 
 
-def _credentials(response: Any, role: RoleProfile) -> Credentials:
-    """The temporary credentials of an STS answer, expiry in UTC; a malformed answer is one sentence."""
+# What real STS keys look like.  Anything else (a line break, a '[', a huge value) is not
+# written: a hostile or broken endpoint must not be able to inject lines into the user's file.
+_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
+_SECRET = re.compile(r"[A-Za-z0-9/+=]{1,256}")
+_TOKEN = re.compile(r"[A-Za-z0-9/+=]{1,8192}")
+_ASSUMED_ARN = re.compile(r"arn:aws[a-z-]*:sts::[0-9]{12}:assumed-role/[\w+=,.@/-]{1,1024}", re.ASCII)
+
+
+def _credentials(response: Any, role: RoleProfile, now: datetime | None = None) -> Credentials:
+    """The temporary credentials of an STS answer, expiry in UTC, checked before anything uses them.
+
+    A malformed answer is one sentence; so is a session that is already over at *now*.
+    """
     try:
         c = response["Credentials"]
         expiration = c["Expiration"]
+        key_id, secret, token = c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]
         if not isinstance(expiration, datetime):
             raise TypeError("Expiration")
-        return Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], expiration.astimezone(UTC))
-    except (KeyError, TypeError):
+        if not (
+            isinstance(key_id, str)
+            and isinstance(secret, str)
+            and isinstance(token, str)
+            and _KEY_ID.fullmatch(key_id)
+            and _SECRET.fullmatch(secret)
+            and _TOKEN.fullmatch(token)
+        ):
+            raise TypeError("keys")
+        expires = expiration.astimezone(UTC) if expiration.tzinfo else expiration.replace(tzinfo=UTC)
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise errors.MalformedResponse(role_arn=role.role_arn) from None
+    if expires <= (now or datetime.now(UTC)):
+        raise errors.ExpiredAnswer(role_arn=role.role_arn)
+    return Credentials(key_id, secret, token, expires)
 
 
 def _endpoint(client: Any) -> str:
@@ -287,4 +315,7 @@ def translate(exc: BaseException, role: RoleProfile, *, duration: int, endpoint:
         return errors.MalformedResponse(**fields)
     if isinstance(exc, bx.NoCredentialsError):
         return errors.NoSourceCredentials(**fields)
+    if isinstance(exc, (ValueError, KeyError, TypeError, IndexError, OverflowError, RecursionError)):
+        # botocore's parsers raise these on a body that is not STS's XML (a bad date, a proxy's page).
+        return errors.MalformedResponse(**fields)
     return errors.StsRefused(code=type(exc).__name__, **fields)
