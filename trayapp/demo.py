@@ -5,6 +5,12 @@ on 127.0.0.1 as a child process; :func:`prepare_demo` writes a throwaway AWS con
 with a few role profiles and fake source keys; :func:`run_demo` points this process
 at both and starts the tray.  moto accepts any six-digit MFA code.  Nothing outside
 the throwaway folder is written, and the real ``~/.aws`` is never read.
+
+``--dir`` never overwrites AWS files the demo did not make: a folder whose ``.aws``
+holds a config or credentials file is refused unless the demo's own marker file is
+there and both files still start with the demo's header.  Quit, Ctrl-C (SIGINT) and
+SIGTERM all end the demo the same way: the STS stand-in is stopped and the
+throwaway folder, with its fake and session keys, is removed.
 """
 
 from __future__ import annotations
@@ -13,14 +19,17 @@ import contextlib
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from trayapp.core.errors import TrayappError
 
@@ -90,8 +99,22 @@ _OVERRIDDEN = (
 START_TIMEOUT = 30.0
 
 
+#: Written by the demo beside its files: a folder holding it may be written again.
+MARKER = ".trayapp-demo"
+#: The first words of both demo files.
+HEADER = "# trayapp demo:"
+
+
 class DemoUnavailable(TrayappError):
     template = "The demo can't start: {reason}"
+
+
+class DemoFolderInUse(TrayappError):
+    exit_code = 2
+    template = (
+        "The demo won't write into {folder}: its .aws folder holds AWS files the demo did not make "
+        "({names}); choose another folder, or run trayapp demo without --dir."
+    )
 
 
 # --- the STS stand-in ---------------------------------------------------------------------
@@ -165,11 +188,36 @@ def start_sts(python: str = sys.executable, timeout: float = START_TIMEOUT) -> L
 # --- the throwaway AWS set-up -------------------------------------------------------------
 
 
+def check_folder(folder: Path) -> None:
+    """Raise :class:`DemoFolderInUse` unless the demo may write ``.aws/`` under *folder*: no
+    config or credentials file there, or only the ones an earlier demo wrote."""
+    aws = folder / ".aws"
+    names = [name for name in ("config", "credentials") if os.path.lexists(aws / name)]
+    if not names:
+        return
+    if (aws / MARKER).is_file() and all(_starts_with_header(aws / name) for name in names):
+        return
+    raise DemoFolderInUse(folder=str(folder), names=", ".join(f".aws/{name}" for name in names))
+
+
+def _starts_with_header(path: Path) -> bool:
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as f:
+            return f.read(len(HEADER)) == HEADER.encode()
+    except OSError:
+        return False
+
+
 def prepare_demo(folder: Path, sts_url: str | None = None) -> dict[str, str]:
-    """Write ``.aws/config`` and ``.aws/credentials`` under *folder*; return the
+    """Write ``.aws/config`` and ``.aws/credentials`` under *folder* (refused with
+    :class:`DemoFolderInUse` when they would replace someone else's); return the
     environment variables that point botocore (and trayapp) at them and at *sts_url*."""
+    check_folder(folder)
     aws = folder / ".aws"
     aws.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (aws / MARKER).write_text("Written by trayapp demo: this folder's AWS files are throwaway demo files.\n")
     config, credentials = aws / "config", aws / "credentials"
     config.write_text(CONFIG, encoding="utf-8")
     credentials.write_text(CREDENTIALS, encoding="utf-8")
@@ -219,6 +267,10 @@ def _run_tray() -> int:
     return run_tray()
 
 
+def _interrupted(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(
     start_tray: Callable[[], int] = _run_tray,
     *,
@@ -226,17 +278,41 @@ def run_demo(
     say: Callable[[str], None] = print,
 ) -> int:
     """Start the STS stand-in, write the demo profiles, run *start_tray* against them,
-    then stop the stand-in and remove the files (kept when *folder* is given)."""
-    sts = start_sts()
-    temp = None if folder is not None else Path(tempfile.mkdtemp(prefix="trayapp-demo-"))
-    where = folder if folder is not None else temp
-    assert where is not None
+    then stop the stand-in and remove the files (kept when *folder* is given).
+
+    SIGTERM before the tray runs ends the demo like Ctrl-C (the tray itself stops on both
+    like Quit); if the tray has to end the process abruptly, the clean-up still runs."""
+    if folder is not None:
+        check_folder(folder)  # before anything is started or written
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _interrupted)
+    sts: LocalSts | None = None
+    temp: Path | None = None
+    done = threading.Lock()
+
+    def clean_up() -> None:
+        if not done.acquire(blocking=False):
+            return
+        if sts is not None:
+            sts.stop()
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
+
+    from trayapp.tray import on_forced_exit
+
+    forget_hook = on_forced_exit(clean_up)
     try:
+        sts = start_sts()
+        temp = None if folder is not None else Path(tempfile.mkdtemp(prefix="trayapp-demo-"))
+        where = folder if folder is not None else temp
+        assert where is not None
         env = prepare_demo(where, sts.url)
         say(banner(env, keep=temp is None))
         with environment(env):
             return start_tray()
     finally:
-        sts.stop()
-        if temp is not None:
-            shutil.rmtree(temp, ignore_errors=True)
+        forget_hook()
+        clean_up()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
