@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -155,3 +157,107 @@ def test_the_sts_child_ends_when_the_applet_dies(tmp_path: Path) -> None:
         time.sleep(0.1)
     os.kill(child, 9)
     pytest.fail("the STS stand-in outlived the applet")
+
+
+# --- hostile surroundings: the user's own files, Ctrl-C, SIGTERM ----------------------------------
+
+REAL_CONFIG = "[profile prod]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = me\n"
+REAL_CREDENTIALS = "[me]\naws_access_key_id = AKIAREALUSERKEY00000\naws_secret_access_key = real-secret\n"
+
+
+@pytest.mark.parametrize("present", [("config", "credentials"), ("credentials",)])
+def test_demo_dir_refuses_a_folder_holding_the_users_aws_files(tmp_path: Path, present: tuple[str, ...]) -> None:
+    """`trayapp demo --dir ~` used to replace both real files, without a question."""
+    aws = tmp_path / ".aws"
+    aws.mkdir(mode=0o700)
+    real = {"config": REAL_CONFIG, "credentials": REAL_CREDENTIALS}
+    for name in present:
+        (aws / name).write_text(real[name])
+    before = {p.name: p.read_bytes() for p in aws.iterdir()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"HOME": str(tmp_path)}
+    out = trayapp(env, "demo", "--dir", str(tmp_path))
+    assert out.returncode == 2
+    assert out.stdout == ""  # no banner: nothing was started
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "won't write into" in lines[0] and ".aws/credentials" in lines[0], out.stderr
+    assert {p.name: p.read_bytes() for p in aws.iterdir()} == before, "nothing touched, nothing added"
+
+
+def test_a_folder_the_demo_made_may_be_used_again_but_not_once_real_files_replace_its_own(tmp_path: Path) -> None:
+    urls: list[str] = []
+
+    def tray() -> int:
+        urls.append(os.environ["AWS_ENDPOINT_URL_STS"])
+        return 0
+
+    assert run_demo(tray, folder=tmp_path, say=lambda _: None) == 0
+    assert run_demo(tray, folder=tmp_path, say=lambda _: None) == 0  # its own files: fine
+    assert len(urls) == 2
+    (tmp_path / ".aws" / "config").write_text(REAL_CONFIG)  # the user put a real config there
+    with pytest.raises(demo.DemoFolderInUse):
+        run_demo(tray, folder=tmp_path, say=lambda _: None)
+    assert (tmp_path / ".aws" / "config").read_text() == REAL_CONFIG
+    assert len(urls) == 2
+
+
+def _port_closed(url: str) -> bool:
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return False
+    except OSError:
+        return True
+
+
+@pytest.mark.desktop
+@pytest.mark.parametrize(
+    ("signum", "backend"),
+    [(signal.SIGINT, None), (signal.SIGTERM, None), (signal.SIGINT, "xorg"), (signal.SIGTERM, "xorg")],
+)
+def test_ctrl_c_and_sigterm_stop_the_demo_and_remove_everything_it_made(signum: int, backend: str | None) -> None:
+    """No tray host (no trayer), the backend pystray picks (appindicator with PyGObject) or xorg:
+    SIGINT used to leave the demo running, SIGTERM to leave its folder of fake and session keys."""
+    from tests.support.desktop import Desktop
+    from tests.support.fixtures import require_tools
+
+    require_tools("Xvfb", "dbus-daemon")
+    with Desktop(notifications=True, tray=False) as desktop:
+        env = desktop.env | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        if backend:
+            env["PYSTRAY_BACKEND"] = backend
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "trayapp", "demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("Quit the tray"):
+            line = proc.stdout.readline()
+            assert line, f"the demo ended early: {proc.wait(10)}"
+            lines.append(line)
+        url = next(line.split("=", 1)[1].strip() for line in lines if "AWS_ENDPOINT_URL_STS=" in line)
+        folder = Path(next(line.split("=", 1)[1].strip() for line in lines if "AWS_CONFIG_FILE=" in line)).parents[1]
+        assert folder.is_dir() and not _port_closed(url)
+        time.sleep(2.5)  # the tray's loop runs
+        assert proc.poll() is None
+        started = time.monotonic()
+        proc.send_signal(signum)
+        try:
+            status = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail(f"the demo did not stop within 5 s of signal {signum}")
+        assert time.monotonic() - started < 5
+        assert status == 128 + signum
+        assert not folder.exists(), "the throwaway folder with its keys is removed"
+        assert list(desktop.tmp_dir.iterdir()) == [], "nothing else is left in TMPDIR"
+        assert wait_closed(url), "the STS stand-in is stopped"
+
+
+def wait_closed(url: str, timeout: float = 5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _port_closed(url):
+            return True
+        time.sleep(0.1)
+    return False
