@@ -284,3 +284,25 @@ def message_box_pids(display: str) -> list[int]:
         if b"trayapp.tk_child" in cmdline and f"DISPLAY={display}".encode() in environ:
             found.append(int(entry.name))
     return found
+
+
+# --- docs/INSTALL.md: the PyGObject the install commands ask for builds on Debian 12 ----------------
+
+
+def test_every_install_command_for_pygobject_pins_it_like_the_gtk_extra() -> None:
+    """`pipx inject trayapp PyGObject` (unpinned) fails on Debian 12: 3.51+ needs girepository-2.0."""
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    extra = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["gtk"]
+    pin = re.search(r"PyGObject\s*(<[\d.]+)", extra[0])
+    assert pin is not None
+    commands = [
+        line for line in (root / "docs" / "INSTALL.md").read_text().splitlines()
+        if re.search(r"(pipx inject|pip install)\b.*PyGObject", line)
+    ]  # fmt: skip
+    assert commands, "INSTALL.md says how to add PyGObject"
+    for line in commands:
+        assert f"PyGObject{pin.group(1)}" in line.replace(" ", ""), line
+    assert "libgirepository1.0-dev" in (root / "docs" / "INSTALL.md").read_text()
