@@ -319,12 +319,25 @@ ENVS = st.dictionaries(
 )
 
 
+class WindowsEnviron(dict[str, str]):
+    """``os.environ`` on Windows: names ignore case."""
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.upper())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.upper())
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.upper(), default)
+
+
 @settings(max_examples=300, deadline=None)
 @given(path=PATHS, env=ENVS, windows=st.booleans())
 def test_expand_is_the_standard_library_on_each_platform(path: str, env: dict[str, str], windows: bool) -> None:
     module: Any = ntpath if windows else posixpath
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(os, "environ", {k.upper(): v for k, v in env.items()} if windows else dict(env))
+        mp.setattr(os, "environ", WindowsEnviron({k.upper(): v for k, v in env.items()}) if windows else dict(env))
         expected = module.expanduser(module.expandvars(path))
     assert str(expand(path, env, "win32" if windows else "linux")) == str(Path(expected))
 

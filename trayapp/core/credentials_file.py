@@ -88,6 +88,7 @@ from pathlib import Path
 from trayapp.core.errors import (
     CredentialsFileError,
     FileAccessError,
+    FileReadError,
     ForeignSection,
     UnparsableFile,
 )
@@ -491,6 +492,10 @@ def _open_regular(path: os.PathLike[str] | str) -> int | None:
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket
+            raise NotRegularFile(path) from None
+        raise
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
@@ -540,14 +545,21 @@ def _on_windows(flag: bool | None = None) -> bool:
 def _unsafe_location(path: Path) -> str | None:
     """Why writing keys at *path* would let another local user in, or None (POSIX).
 
-    Like ``ssh``'s StrictModes: every symbolic link on the way, the file, and
-    every folder above it belong to the user or root; the folder holding the
-    file is writable by nobody else; a folder higher up may be, if it has the
-    sticky bit (``/tmp``); a group that is the user's private group is the user.
+    Like ``ssh``'s StrictModes: the folder holding the file (and the one holding
+    a symbolic link to it) is writable by nobody else; every folder above belongs
+    to the user or root and, unless it has the sticky bit (``/tmp``), is not
+    writable by others either; every symbolic link on the way, the file and its
+    lock file belong to the user or root.  A group that is the user's own
+    private group counts as the user.
     """
     uid = os.geteuid()
     trusted = {uid, 0}
     path = Path(os.path.abspath(path))
+    target = Path(os.path.realpath(path))
+    for holder in dict.fromkeys([Path(os.path.realpath(path.parent)), target.parent]):
+        reason = _unsafe_folders(holder, uid, trusted)
+        if reason is not None:
+            return reason
     # Symbolic links on the way (any of them could send the keys elsewhere).
     for part in [*reversed(path.parents), path]:
         try:
@@ -558,25 +570,22 @@ def _unsafe_location(path: Path) -> str | None:
             return _(
                 "{link} is a symbolic link that belongs to another user (uid {uid}); remove it if you did not make it"
             ).format(link=part, uid=st.st_uid)
-    target = Path(os.path.realpath(path))
-    try:
-        st = os.stat(target)
-    except FileNotFoundError:
-        pass
-    else:
-        if st.st_uid not in trusted:
+    for file in (target, Path(f"{target}.lock")):
+        try:
+            st = os.lstat(file)
+        except FileNotFoundError:
+            continue
+        if st.st_uid not in trusted or stat.S_ISLNK(st.st_mode):
             return _("{file} belongs to another user (uid {uid}); remove it if you did not make it").format(
-                file=target, uid=st.st_uid
+                file=file, uid=st.st_uid
             )
-    lock = Path(f"{target}.lock")
-    try:
-        st = os.lstat(lock)
-    except FileNotFoundError:
-        pass
-    else:
-        if stat.S_ISLNK(st.st_mode) or st.st_uid not in trusted:
-            return _("its lock file {file} was not made by you; remove it, then try again").format(file=lock)
-    for folder in target.parents:
+    return None
+
+
+def _unsafe_folders(holder: Path, uid: int, trusted: set[int]) -> str | None:
+    """The first folder from *holder* up to ``/`` that another user could write into."""
+    first = True
+    for folder in [holder, *holder.parents]:
         try:
             st = os.stat(folder)
         except FileNotFoundError:
@@ -584,9 +593,11 @@ def _unsafe_location(path: Path) -> str | None:
         if st.st_uid not in trusted:
             return _("the folder {folder} belongs to another user (uid {uid})").format(folder=folder, uid=st.st_uid)
         writable = st.st_mode & 0o002 or (st.st_mode & 0o020 and not _private_group(st.st_gid, uid))
-        if not writable or (st.st_mode & stat.S_ISVTX and folder != target.parent):
+        sticky = st.st_mode & stat.S_ISVTX
+        holds_file, first = first and folder == holder, False
+        if not writable or (sticky and not holds_file):
             continue  # others can't replace what is in a sticky folder, only add to it
-        if st.st_mode & stat.S_ISVTX:
+        if sticky:
             return _(
                 "other users can create files in its folder {folder}; keep the credentials file in a folder of your own"
             ).format(folder=folder)
@@ -660,7 +671,7 @@ class CredentialsFile:
             try:
                 data = _read_bytes(self.path)
             except OSError as exc:
-                raise FileAccessError(path=self.path, reason=_reason(exc)) from None
+                raise FileReadError(path=self.path, reason=_reason(exc)) from None
             if data is None:
                 return {}
             try:
@@ -730,6 +741,7 @@ class CredentialsFile:
         if not create and not os.path.lexists(target):
             return notes, False
         self._check_location()
+        self._check_kind(target)  # before the lock file is made
         self._prepare_directory(target.parent)
         self._check_location()  # again: the folder may be new, or changed meanwhile
         import filelock  # only writers pay for it: reading the file needs no lock
@@ -812,6 +824,18 @@ class CredentialsFile:
             path=self.path,
             reason=_("another program kept changing it while trayapp was writing; try again"),
         )
+
+    def _check_kind(self, target: Path) -> None:
+        try:
+            st = os.stat(target)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except OSError as exc:
+            raise FileAccessError(path=self.path, reason=_reason(exc)) from None
+        if stat.S_ISDIR(st.st_mode):
+            raise FileAccessError(path=self.path, reason=_("it is a folder, not a file"))
+        if not stat.S_ISREG(st.st_mode):
+            raise FileAccessError(path=self.path, reason=_("it is not a regular file"))
 
     def _read_base(self, target: Path) -> bytes | None:
         try:

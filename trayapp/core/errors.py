@@ -80,6 +80,10 @@ class FileAccessError(CredentialsFileError):
     template = "The credentials file {path} can't be written: {reason}."
 
 
+class FileReadError(FileAccessError):
+    template = "The credentials file {path} can't be read: {reason}."
+
+
 # --- sessions ----------------------------------------------------------------
 
 
