@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fixtures import aws_env
-from trayapp.watch import FileWatcher, watch_aws_files
+from trayapp.watch import MAX_DELAY, FileWatcher, watch_aws_files
 
 QUIET = 0.6  # longer than the debounce window: a second call would have come by then
 
@@ -123,12 +123,19 @@ def test_a_folder_removed_and_made_again_is_followed(aws_dir: Path, watching: tu
 
 def test_a_burst_of_writes_is_one_call(aws_dir: Path, watching: tuple[Calls, FileWatcher]) -> None:
     calls, _ = watching
+    started = time.monotonic()
     for i in range(20):
         atomic_write(aws_dir / "credentials", f"[default]\n# {i}\n")
         with open(aws_dir / "config", "a") as fh:
             fh.write(f"# {i}\n")
         time.sleep(0.005)
-    assert calls.settle() == 1
+    took = time.monotonic() - started
+    # A burst longer than MAX_DELAY (a loaded machine) is reported once per MAX_DELAY, by design.
+    count = calls.settle()
+    if took < 0.9 * MAX_DELAY:
+        assert count == 1
+    else:
+        assert 1 <= count <= 2 + int(took // MAX_DELAY)
 
 
 def test_a_long_burst_still_reports_within_the_maximum_delay(tmp_path: Path) -> None:
