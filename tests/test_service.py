@@ -83,7 +83,9 @@ class FakeSts:
                         "SessionToken": f"token{n}",
                         "Expiration": NOW + timedelta(seconds=params["DurationSeconds"]),
                     },
-                    "AssumedRoleUser": {"Arn": f"arn:aws:sts::111111111111:assumed-role/{role}/{params['RoleSessionName']}"},
+                    "AssumedRoleUser": {
+                        "Arn": f"arn:aws:sts::111111111111:assumed-role/{role}/{params['RoleSessionName']}"
+                    },
                 }
 
             def get_session_token(self, **params: Any) -> dict[str, Any]:
