@@ -19,13 +19,13 @@ from bench.common import PYTHON, Codes, check, cpu_seconds, proc_status, run_tim
 from tests.support.desktop import REPO_ROOT, Desktop
 from tests.support.procs import ManagedProcess
 
-READY_LINE = "tray icon shown"  # trayapp.tray logs it at INFO from pystray's setup callback
+READY_LINE = "tray icon shown"  # trayapp.tray.app logs it at INFO from pystray's setup callback
 DIALOG_TITLE = "trayapp — MFA code"
 START_TIMEOUT = 10.0
 
 
 def tray_available() -> bool:
-    return importlib.util.find_spec("trayapp.tray") is not None
+    return importlib.util.find_spec("trayapp.tray.app") is not None
 
 
 def backends() -> list[str]:
@@ -37,7 +37,9 @@ def backends() -> list[str]:
 
 def boto_on_start_path() -> dict[str, bool]:
     """Does importing the tray module pull in boto3/botocore?"""
-    probe = "import sys, trayapp.tray, trayapp.cli; print(int('boto3' in sys.modules), int('botocore' in sys.modules))"
+    probe = (
+        "import sys, trayapp.tray.app, trayapp.cli; print(int('boto3' in sys.modules), int('botocore' in sys.modules))"
+    )
     res = subprocess.run([PYTHON, "-c", probe], capture_output=True, text=True, timeout=30, cwd=REPO_ROOT)
     check(res, "import probe")
     boto3, botocore = res.stdout.split()

@@ -157,7 +157,7 @@ def budget_lines(r: dict[str, Any]) -> list[dict[str, Any]]:
 
     # 3./4. tray
     if not tray.get("available"):
-        note = tray.get("note", "trayapp.tray missing")
+        note = tray.get("note", "trayapp.tray.app missing")
         rows.append(budget("boto3_off_start_path", "3 boto3 not imported on the start path", None, 0, "", note))
         for ident in TRAY_IDS:
             rows.append(budget(f"{ident}_none", f"3/4 {ident}", None, 0, "", note))

@@ -26,11 +26,11 @@ SIZES = (10, 100, 1000)
 
 
 def _menu_builder() -> tuple[Callable[[Any], object], str]:
-    """(service → menu, what it times): trayapp.menu_model.build_menu when it exists."""
+    """(service → menu, what it times): trayapp.tray.menu_model.build_menu when it exists."""
     try:
-        from trayapp.menu_model import build_menu
+        from trayapp.tray.menu_model import build_menu
     except ImportError:
-        return (lambda service: service.roles()), "Service.roles() only (no trayapp.menu_model.build_menu)"
+        return (lambda service: service.roles()), "Service.roles() only (no trayapp.tray.menu_model.build_menu)"
 
     takes_path = "config_path" in inspect.signature(build_menu).parameters
 
@@ -39,7 +39,7 @@ def _menu_builder() -> tuple[Callable[[Any], object], str]:
         kwargs = {"config_path": service.config().config_path} if takes_path else {}
         return build_menu(roles, service.problems(), service.now(), service.warn_lead(), **kwargs)
 
-    return build, "Service.roles() + trayapp.menu_model.build_menu()"
+    return build, "Service.roles() + trayapp.tray.menu_model.build_menu()"
 
 
 def _timed(fn: Callable[[], object], repeat: int) -> list[float]:

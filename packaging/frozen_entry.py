@@ -3,10 +3,10 @@
 ``trayapp ARGS``            the command line, as the pip-installed ``trayapp``;
 ``trayapp -m trayapp.MOD``  run one of trayapp's own modules as ``python -m`` would.
 
-A frozen program has no interpreter to run ``python -m trayapp.dialog`` with: its
-``sys.executable`` is the program itself.  ``trayapp.tk_child`` starts every Tk
+A frozen program has no interpreter to run ``python -m trayapp.tk.dialog`` with: its
+``sys.executable`` is the program itself.  ``trayapp.protocol`` starts every Tk
 helper (MFA dialog, popup menu, clipboard) as ``[sys.executable, "-m",
-"trayapp.<module>", ...]``, so understanding that one form here is all the frozen
+"trayapp.tk.<program>", ...]``, so understanding that one form here is all the frozen
 app needs: the application code stays the same.  Only trayapp's modules are run.
 """
 

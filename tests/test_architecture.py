@@ -12,7 +12,9 @@ import trayapp.core
 def loaded_after(code: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys; print('\\n'.join(sys.modules))"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return set(out.split())
 
@@ -26,8 +28,7 @@ def test_the_core_loads_no_gui_toolkit() -> None:
 
 def test_listing_roles_does_not_import_boto3_or_keyring() -> None:
     modules = loaded_after(
-        "from trayapp.core.service import Service\n"
-        "Service(environ={'HOME': '/nonexistent'}).roles()"
+        "from trayapp.core.service import Service\nService(environ={'HOME': '/nonexistent'}).roles()"
     )
     assert "boto3" not in modules
     assert "botocore.client" not in modules

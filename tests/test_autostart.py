@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from trayapp import autostart
-from trayapp.autostart import Autostart, AutostartError, desktop_exec, launch_command
+from trayapp.tray import autostart
+from trayapp.tray.autostart import Autostart, AutostartError, desktop_exec, launch_command
 
 VALIDATE = shutil.which("desktop-file-validate")
 needs_validator = pytest.mark.skipif(VALIDATE is None, reason="desktop-file-validate (desktop-file-utils) missing")

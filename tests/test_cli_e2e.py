@@ -83,9 +83,7 @@ def trayapp(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.Comp
 
 
 def aws(env: dict[str, str], profile: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [AWS, *args], env={**env, "AWS_PROFILE": profile}, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([AWS, *args], env={**env, "AWS_PROFILE": profile}, capture_output=True, text=True, timeout=60)
 
 
 def section_removed(text: str, section: str) -> str:
@@ -173,7 +171,9 @@ def test_status_env_and_forget(moto_sts: Any, home: Path) -> None:
     exports = trayapp(env, "env", "dev").stdout
     shell = subprocess.run(
         ["bash", "-c", exports + 'echo "$AWS_ACCESS_KEY_ID" "${#AWS_SECRET_ACCESS_KEY}" "${#AWS_SESSION_TOKEN}"'],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     key, secret_len, token_len = shell.stdout.split()
     assert key in (home / ".aws" / "credentials").read_text()
@@ -255,8 +255,7 @@ def test_wrong_code_from_sts_exits_1_with_the_sentence_and_writes_nothing(fault_
     result = trayapp(env, "assume", "prod", "--code", "654321")
     assert result.returncode == 1
     assert result.stderr == (
-        "trayapp: AWS rejected the MFA code: it is wrong or was already used; "
-        "wait for the next code and try again.\n"
+        "trayapp: AWS rejected the MFA code: it is wrong or was already used; wait for the next code and try again.\n"
     )
     assert (home / ".aws" / "credentials").read_bytes() == before
     assert "654321" not in result.stderr + result.stdout
@@ -288,8 +287,12 @@ def test_sts_unreachable(home: Path) -> None:
 def test_no_code_no_display_no_terminal_fails_clearly(moto_sts: Any, home: Path) -> None:
     env = {k: v for k, v in env_for(home, moto_sts.url).items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     result = subprocess.run(
-        [PYTHON, "-m", "trayapp", "assume", "prod"], env=env, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=60,
+        [PYTHON, "-m", "trayapp", "assume", "prod"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "no display and no terminal" in result.stderr

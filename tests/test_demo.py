@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from trayapp import demo
-from trayapp.demo import LocalSts, environment, prepare_demo, run_demo, start_sts
+from trayapp.cli import demo
+from trayapp.cli.demo import LocalSts, environment, prepare_demo, run_demo, start_sts
 
 pytestmark = pytest.mark.skipif(not demo.moto_available(), reason="moto is not installed (the demo extra)")
 
@@ -137,7 +137,7 @@ def test_run_demo_keeps_a_folder_it_was_given_and_stops_sts_when_the_tray_fails(
 
 def test_the_sts_child_ends_when_the_applet_dies(tmp_path: Path) -> None:
     """Killed with SIGKILL, the applet runs no clean-up: the child notices its closed stdin."""
-    script = "from trayapp.demo import start_sts; s = start_sts(); print(s.process.pid, flush=True); input()"
+    script = "from trayapp.cli.demo import start_sts; s = start_sts(); print(s.process.pid, flush=True); input()"
     parent = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
     child = int(parent.stdout.readline())

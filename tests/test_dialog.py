@@ -15,15 +15,15 @@ import pytest
 from PIL import Image
 
 from tests.support.desktop import Desktop
-from trayapp import tk_child
+from trayapp import protocol
 from trayapp.core.errors import ReusedCode, WrongCode
 from trayapp.core.mfa import MfaRequest
-from trayapp.dialog import TITLE
-from trayapp.dialog_prompt import DialogPrompt, countdown_for
+from trayapp.tk.dialog import TITLE
+from trayapp.tray.dialog_prompt import DialogPrompt, countdown_for
 
 REQUEST = MfaRequest("prod", "arn:aws:iam::123456789012:role/Admin", "arn:aws:iam::123456789012:mfa/alice")
 PARENT = MfaRequest("base", "arn:aws:iam::123456789012:role/Base", "arn:aws:iam::123456789012:mfa/alice")
-ERROR_BG = (0xFD, 0xEC, 0xEA)  # trayapp.dialog.ERROR_BG
+ERROR_BG = (0xFD, 0xEC, 0xEA)  # trayapp.tk.dialog.ERROR_BG
 
 
 def save_screenshot(desktop: Desktop, name: str, tmp_path: Path, box: tuple[int, int, int, int] | None = None) -> Path:
@@ -81,7 +81,7 @@ class Asker:
 
 @pytest.fixture
 def prompt(desktop: Desktop) -> Iterator[DialogPrompt]:
-    p = DialogPrompt(spawn=lambda: tk_child.spawn("dialog", env=desktop.env))
+    p = DialogPrompt(spawn=lambda: protocol.spawn("dialog", env=desktop.env))
     yield p
     p.abort()
     p.close()

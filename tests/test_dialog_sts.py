@@ -17,7 +17,7 @@ from tests.support.fixtures import aws_env
 from tests.support.procs import wait_until
 from tests.test_cli_e2e import CONFIG, CREDENTIALS
 from tests.test_dialog import dialog_exists, find_window, press, type_into, window_box
-from trayapp import tk_child
+from trayapp import protocol
 
 FAULTS = ["wrong_code", "wrong_serial", "not_authorised", "expired_token", "invalid_token",
           "duration_too_long", "throttling", "malformed"]  # fmt: skip
@@ -33,7 +33,7 @@ def test_each_sts_refusal_is_shown_in_the_dialog_and_the_next_code_works(
     credentials = aws / "credentials"
     credentials.write_text(CREDENTIALS)
     credentials.chmod(0o600)
-    env = tk_child.child_env(aws_env(desktop.home, fault_sts.url, base=desktop.env))
+    env = protocol.child_env(aws_env(desktop.home, fault_sts.url, base=desktop.env))
     cli = subprocess.Popen([sys.executable, "-m", "trayapp", "assume", "prod"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
@@ -78,7 +78,7 @@ def test_full_width_digits_typed_into_the_dialog_reach_sts_as_ascii(
     credentials = aws / "credentials"
     credentials.write_text(CREDENTIALS)
     credentials.chmod(0o600)
-    env = tk_child.child_env(aws_env(desktop.home, fault_sts.url, base=desktop.env, LANGUAGE="ja"))
+    env = protocol.child_env(aws_env(desktop.home, fault_sts.url, base=desktop.env, LANGUAGE="ja"))
     cli = subprocess.Popen([sys.executable, "-m", "trayapp", "assume", "prod"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.fixtures import aws_env
-from trayapp import i18n, menu_model
+from trayapp import i18n
 from trayapp.core.errors import ReusedCode, UnknownProfile, WrongCode
 from trayapp.core.profiles import RoleProfile
 from trayapp.core.service import RoleEntry, SessionInfo
+from trayapp.tray import menu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "packaging" / "i18n"
@@ -133,8 +134,8 @@ def test_english_is_the_text_in_the_code() -> None:
 
 
 def test_errors_are_translated_when_built_and_the_dialog_still_counts_down(japanese: None) -> None:
-    from trayapp.dialog_prompt import countdown_for
-    from trayapp.prefs_window import duration_label
+    from trayapp.tk.prefs_window import duration_label
+    from trayapp.tray.dialog_prompt import countdown_for
 
     reused = str(ReusedCode(seconds=12))
     assert reused == "この MFA コードは使用済みです。次のコードまで 12秒待ってから、そのコードを入力してください。"
@@ -146,7 +147,7 @@ def test_errors_are_translated_when_built_and_the_dialog_still_counts_down(japan
 
 
 def test_window_titles_translate_only_after_the_dash(japanese: None) -> None:
-    from trayapp import dialog, prefs_window
+    from trayapp.tk import dialog, prefs_window
 
     assert dialog.window_title() == "trayapp — MFA コード"
     assert prefs_window.window_title() == "trayapp — 設定"

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from tests.support.fixtures import Desktop, require_tools
-from trayapp import notify
 from trayapp.core.schedule import Event, Scheduler
 from trayapp.core.service import SessionInfo
-from trayapp.notify import (
+from trayapp.tray import notify
+from trayapp.tray.notify import (
     DbusNotifier,
     LogNotifier,
     PystrayNotifier,
@@ -195,7 +195,7 @@ def test_the_renew_action_calls_on_action_with_the_profile_on_the_listener_threa
 def test_no_server_on_the_bus_logs_and_goes_on_then_a_late_server_is_used(
     bare_bus: Desktop, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="trayapp.notify")
+    caplog.set_level(logging.INFO, logger="trayapp.tray.notify")
     notifier = choose_notifier(environ=bare_bus.env, platform="linux")
     assert isinstance(notifier, DbusNotifier)  # the bus is reachable, the server is not there yet
     try:

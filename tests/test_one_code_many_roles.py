@@ -21,7 +21,9 @@ from tests.test_cli_e2e import AWS, CONFIG, CREDENTIALS, env_for
 from trayapp.core.mfa import MfaRequest, UsedCodes
 from trayapp.core.service import Service
 
-MANY = CONFIG + """
+MANY = (
+    CONFIG
+    + """
 [profile stage]
 role_arn = arn:aws:iam::555555555555:role/Stage
 source_profile = base
@@ -43,6 +45,7 @@ role_arn = arn:aws-us-gov:iam::888888888888:role/Gov
 source_profile = base
 region = us-gov-west-1
 """
+)
 
 
 class CountingPrompt:
@@ -93,8 +96,11 @@ def test_one_code_then_three_roles_without_a_prompt(moto_sts: Any, home: Path) -
                 os.environ[k] = v
     for name, account in (("stage", "555555555555"), ("audit", "666666666666")):
         out = subprocess.run(
-            [AWS, "sts", "get-caller-identity"], env={**env, "AWS_PROFILE": f"{name}-session"},
-            capture_output=True, text=True, check=True,
+            [AWS, "sts", "get-caller-identity"],
+            env={**env, "AWS_PROFILE": f"{name}-session"},
+            capture_output=True,
+            text=True,
+            check=True,
         )
         assert json.loads(out.stdout)["Arn"].startswith(f"arn:aws:sts::{account}:assumed-role/")
     # the MFA session lives in memory only
@@ -112,15 +118,23 @@ def test_credential_process_gives_the_real_aws_cli_a_session(moto_sts: Any, home
     )
     env = env_for(home, moto_sts.url)
     out = subprocess.run(
-        [AWS, "sts", "get-caller-identity"], env={**env, "AWS_PROFILE": "dev-cp"},
-        capture_output=True, text=True, timeout=120,
+        [AWS, "sts", "get-caller-identity"],
+        env={**env, "AWS_PROFILE": "dev-cp"},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["Arn"].startswith("arn:aws:sts::111111111111:assumed-role/Dev/")
     # the second run reuses the cached session: same keys as in the file
     first = json.loads(
-        subprocess.run([sys.executable, "-m", "trayapp", "credential-process", "dev"], env=env,
-                       capture_output=True, text=True, check=True).stdout
+        subprocess.run(
+            [sys.executable, "-m", "trayapp", "credential-process", "dev"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     )
     assert first["Version"] == 1
     assert first["AccessKeyId"] in (home / ".aws" / "credentials").read_text()
@@ -157,23 +171,35 @@ def federation() -> Iterator[str]:
 
 @pytest.mark.parametrize(
     ("profile", "console"),
-    [("dev", "https://console.aws.amazon.com/console/home?region=us-west-2"),
-     ("gov", "https://console.amazonaws-us-gov.com/console/home?region=us-gov-west-1")],
+    [
+        ("dev", "https://console.aws.amazon.com/console/home?region=us-west-2"),
+        ("gov", "https://console.amazonaws-us-gov.com/console/home?region=us-gov-west-1"),
+    ],
 )
 def test_console_url_has_the_right_shape_and_no_secret(
     moto_sts: Any, home: Path, federation: str, profile: str, console: str
 ) -> None:
     env = env_for(home, moto_sts.url, TRAYAPP_SIGNIN_URL=federation, TRAYAPP_LOG="debug")
-    assumed = subprocess.run([sys.executable, "-m", "trayapp", "assume", profile], env=env,
-                             capture_output=True, text=True)
+    assumed = subprocess.run(
+        [sys.executable, "-m", "trayapp", "assume", profile], env=env, capture_output=True, text=True
+    )
     assert assumed.returncode == 0, assumed.stderr
-    out = subprocess.run([sys.executable, "-m", "trayapp", "console", profile, "--print-url"], env=env,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "trayapp", "console", profile, "--print-url"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     url = urllib.parse.urlsplit(out.stdout.strip())
     query = urllib.parse.parse_qs(url.query)
-    assert query == {"Action": ["login"], "Issuer": ["trayapp"], "Destination": [console],
-                     "SigninToken": ["SIGNIN-TOKEN-123"]}
+    assert query == {
+        "Action": ["login"],
+        "Issuer": ["trayapp"],
+        "Destination": [console],
+        "SigninToken": ["SIGNIN-TOKEN-123"],
+    }
     (body,) = Federation.bodies
     session = json.loads(urllib.parse.parse_qs(body)["Session"][0])
     section = (home / ".aws" / "credentials").read_text().split(f"[{profile}-session]")[1]

@@ -73,7 +73,8 @@ def test_wheel_holds_the_package_and_its_entry_point_only(dist: Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
         entry_points = z.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "trayapp/cli.py" in names and "trayapp/py.typed" in names and "trayapp/autostart.py" in names
+    assert "trayapp/cli/__init__.py" in names and "trayapp/py.typed" in names and "trayapp/tray/autostart.py" in names
+    assert "trayapp/tk/dialog.py" in names and "trayapp/core/service.py" in names
     assert all(n.startswith(("trayapp/", "trayapp-")) for n in names), "only the package goes into the wheel"
     assert "trayapp = trayapp.cli:main" in entry_points
 
@@ -92,7 +93,7 @@ def test_wheel_installed_into_a_fresh_venv_runs_for_a_new_user(dist: Path, tmp_p
     out = run(trayapp, "list", env=env, cwd=home)
     assert out.startswith(f"No role profiles in {home}/.aws/config")
     # Login start points at the installed entry point.
-    code = "from trayapp.autostart import launch_command; print(launch_command()[0])"
+    code = "from trayapp.tray.autostart import launch_command; print(launch_command()[0])"
     assert run(venv / "bin" / "python", "-c", code, env=env, cwd=home).strip() == str(trayapp)
 
 
@@ -190,7 +191,7 @@ def test_macos_recipe_builds_an_agent_app_without_a_dock_icon() -> None:
     assert exe["console"] is False and exe["argv_emulation"] is False
     (analysis,) = spec["Analysis"]
     assert analysis["args"][0] == [str(PACKAGING / "frozen_entry.py")]
-    assert {"trayapp.dialog", "trayapp.popup_menu", "trayapp.clipboard"} <= set(analysis["hiddenimports"])
+    assert {"trayapp.tk.dialog", "trayapp.tk.popup_menu", "trayapp.tk.clipboard"} <= set(analysis["hiddenimports"])
 
 
 def test_windows_recipe_builds_a_windowed_tray_and_a_console_cli() -> None:
@@ -198,8 +199,10 @@ def test_windows_recipe_builds_a_windowed_tray_and_a_console_cli() -> None:
     exes = {e["name"]: e for e in spec["EXE"]}
     assert exes["trayapp"]["console"] is False
     assert exes["trayapp-cli"]["console"] is True
-    assert {"trayapp.dialog", "trayapp.popup_menu", "trayapp.clipboard"} <= set(spec["Analysis"][0]["hiddenimports"])
-    assert "trayapp.demo" not in spec["Analysis"][0]["hiddenimports"]
+    assert {"trayapp.tk.dialog", "trayapp.tk.popup_menu", "trayapp.tk.clipboard"} <= set(
+        spec["Analysis"][0]["hiddenimports"]
+    )
+    assert "trayapp.cli.demo" not in spec["Analysis"][0]["hiddenimports"]
 
 
 def test_frozen_entry_runs_only_trayapps_own_modules(tmp_path: Path) -> None:
@@ -263,7 +266,7 @@ def test_onefile_binary_assumes_a_role_against_sts(onefile: Path, aws_home: Path
 def test_onefile_binary_opens_its_mfa_dialog_as_a_child_of_itself(
     onefile: Path, aws_home: Path, moto_sts: Any, desktop: Desktop
 ) -> None:
-    """`assume` without a code on a display: the frozen app starts itself with -m trayapp.dialog."""
+    """`assume` without a code on a display: the frozen app starts itself with -m trayapp.tk.dialog."""
     (aws_home / ".aws" / "config").write_text(DEMO_CONFIG)
     (aws_home / ".aws" / "credentials").write_text(DEMO_CREDENTIALS)
     env = aws_env(aws_home, moto_sts.url, base=desktop.env)

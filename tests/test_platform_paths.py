@@ -128,8 +128,8 @@ def test_the_shell_is_detected(environ: dict[str, str], platform: str, shell: st
 
 def test_the_menu_offers_the_powershell_line_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.test_tray_menu import NOW, PROD, WARN, FakeService, make_app, run_action
-    from trayapp import menu_model
     from trayapp.core.service import RoleEntry
+    from trayapp.tray import menu_model
 
     monkeypatch.setattr(sys, "platform", "win32")
     for name in ("SHELL", "TRAYAPP_SHELL", "PROMPT"):
@@ -210,7 +210,7 @@ def test_assume_says_how_to_use_the_session_in_the_users_shell(session_home: dic
 # --- the clipboard helper speaks UTF-8 whatever the code page ---------------------------------
 
 NON_ASCII = "C:\\Users\\José\\山田 — ünïcødé 😀"
-COPY = "import sys; from trayapp.clipboard import copy_text; copy_text(sys.argv[1])"
+COPY = "import sys; from trayapp.tray.clipboard import copy_text; copy_text(sys.argv[1])"
 PASTE = (
     "import sys, tkinter; r = tkinter.Tk(); r.withdraw(); sys.stdout.buffer.write(r.clipboard_get().encode('utf-8'))"
 )

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from tests.support.fixtures import Desktop, aws_env, require_tools
-from trayapp import prefs_window
 from trayapp.core.errors import UsageError
 from trayapp.core.preferences import SERVICE, USERNAME, Preferences, PreferenceStore
+from trayapp.tk import prefs_window
+from trayapp.tray import prefs_dialog
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -70,11 +71,11 @@ def screen() -> Iterator[Desktop]:
 
 
 class Child:
-    """``python -m trayapp.prefs_window`` on the test display, fed *request*."""
+    """``python -m trayapp.tk.prefs_window`` on the test display, fed *request*."""
 
     def __init__(self, desktop: Desktop, request: dict[str, Any]) -> None:
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "trayapp.prefs_window"],
+            [PYTHON, "-m", "trayapp.tk.prefs_window"],
             env=with_repo(desktop.env),
             cwd=REPO_ROOT,
             stdin=subprocess.PIPE,
@@ -190,7 +191,7 @@ def test_edit_and_save_runs_the_window_and_saves_through_the_store(screen: Deskt
     store = PreferenceStore(lambda: backend)
     result: list[Preferences | None] = []
     worker = threading.Thread(
-        target=lambda: result.append(prefs_window.edit_and_save(store, ["dev", "prod"], env=screen.env))
+        target=lambda: result.append(prefs_dialog.edit_and_save(store, ["dev", "prod"], env=screen.env))
     )
     worker.start()
     try:
@@ -205,7 +206,7 @@ def test_edit_and_save_runs_the_window_and_saves_through_the_store(screen: Deskt
 
 def test_without_a_display_edit_returns_none(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    assert prefs_window.edit(Preferences(), ["prod"], env=env, timeout=30) is None
+    assert prefs_dialog.edit(Preferences(), ["prod"], env=env, timeout=30) is None
 
 
 def test_an_unchanged_edit_saves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,8 +222,8 @@ def test_an_unchanged_edit_saves_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
 
     backend = Same()
     store = PreferenceStore(lambda: backend)
-    monkeypatch.setattr(prefs_window, "edit", lambda current, profiles, **_: current)
-    assert prefs_window.edit_and_save(store, []) is None
+    monkeypatch.setattr(prefs_dialog, "edit", lambda current, profiles, **_: current)
+    assert prefs_dialog.edit_and_save(store, []) is None
     assert backend.saved == 0
 
 

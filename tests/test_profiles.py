@@ -74,8 +74,12 @@ def test_env_variables_choose_the_files_with_tilde_and_vars(tmp_path: Path) -> N
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "cfg").write_text(CONFIG)
     (tmp_path / "elsewhere" / "creds").write_text(CREDS)
-    env = {"HOME": str(tmp_path), "SOMEWHERE": "elsewhere", "AWS_CONFIG_FILE": "~/$SOMEWHERE/cfg",
-           "AWS_SHARED_CREDENTIALS_FILE": "~/$SOMEWHERE/creds"}
+    env = {
+        "HOME": str(tmp_path),
+        "SOMEWHERE": "elsewhere",
+        "AWS_CONFIG_FILE": "~/$SOMEWHERE/cfg",
+        "AWS_SHARED_CREDENTIALS_FILE": "~/$SOMEWHERE/creds",
+    }
     cfg = profiles.load(env)
     assert cfg.config_path == tmp_path / "elsewhere" / "cfg"
     assert "prod" in cfg.roles

@@ -18,8 +18,8 @@ from trayapp.core.mfa import UsedCodes
 from trayapp.core.preferences import Preferences
 from trayapp.core.service import Service
 from trayapp.core.sts import Credentials
-from trayapp.notify import Notification
-from trayapp.tray import PrefsHolder, TrayApp
+from trayapp.tray.app import PrefsHolder, TrayApp
+from trayapp.tray.notify import Notification
 
 
 class Clock:
@@ -197,5 +197,4 @@ def test_a_working_day_with_three_roles_takes_one_code(home: dict[str, str]) -> 
     assert renewals >= 3 * 8  # each role renewed about hourly, silently
     assert all(s.state(clock(), timedelta(minutes=10)) == "active" for s in service.sessions().values())
     assert not [n for n in notes.sent if "expire" in n.title]
-    print(f"codes typed: {codes}; silent renewals: {renewals}; (without trayapp's MFA session: "
-          f"{3 + renewals} codes)")
+    print(f"codes typed: {codes}; silent renewals: {renewals}; (without trayapp's MFA session: {3 + renewals} codes)")

@@ -20,8 +20,12 @@ import pytest
 from tests.support.fixtures import refused_url, require_tools
 from tests.test_cli_e2e import CONFIG, CREDENTIALS, env_for
 
-SOURCE_SECRETS = ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AKIAOTHER0000EXAMPLE",
-                  "otherSecretKeyExample"]
+SOURCE_SECRETS = [
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AKIAOTHER0000EXAMPLE",
+    "otherSecretKeyExample",
+]
 
 
 class Traced:
@@ -38,9 +42,28 @@ class Traced:
         self.n += 1
         trace = self.tmp / f"strace-{self.n}.txt"
         result = subprocess.run(
-            ["strace", "-f", "-qq", "-s", "65536", "-e", "trace=execve,listen", "-e", "signal=none",
-             "-o", str(trace), sys.executable, "-m", "trayapp", *args],
-            env={**env, "TRAYAPP_LOG": "debug"}, input=stdin, capture_output=True, text=True, timeout=120,
+            [
+                "strace",
+                "-f",
+                "-qq",
+                "-s",
+                "65536",
+                "-e",
+                "trace=execve,listen",
+                "-e",
+                "signal=none",
+                "-o",
+                str(trace),
+                sys.executable,
+                "-m",
+                "trayapp",
+                *args,
+            ],
+            env={**env, "TRAYAPP_LOG": "debug"},
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if shown:
             self.seen += [result.stdout, result.stderr]
@@ -81,13 +104,22 @@ def test_no_secret_in_output_logs_arguments_and_no_listening_socket(
         return codes[-1]
 
     faulty = env_for(home, fault_sts.url)
-    for fault in ("wrong_code", "wrong_serial", "not_authorised", "expired_token", "invalid_token",
-                  "duration_too_long", "throttling", "malformed"):
+    for fault in (
+        "wrong_code",
+        "wrong_serial",
+        "not_authorised",
+        "expired_token",
+        "invalid_token",
+        "duration_too_long",
+        "throttling",
+        "malformed",
+    ):
         fault_sts.push(fault, times=5)
         assert traced.run(faulty, "assume", "prod", "--code-stdin", stdin=code() + "\n").returncode == 1
         fault_sts.clear()
-    assert traced.run(env_for(home, refused_url()), "assume", "prod", "--code-stdin",
-                      stdin=code() + "\n").returncode == 1
+    assert (
+        traced.run(env_for(home, refused_url()), "assume", "prod", "--code-stdin", stdin=code() + "\n").returncode == 1
+    )
     assert traced.run(faulty, "assume", "nope", "--code-stdin", stdin=code() + "\n").returncode == 2
 
     good = env_for(home, moto_sts.url)

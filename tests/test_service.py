@@ -268,7 +268,10 @@ def test_one_code_unlocks_every_role_of_the_same_user(resident: Service, sts: Fa
     resident.assume("prod", silent)
     assert silent.asked == []
     assert [c.get("Action", "AssumeRole") for c in sts.calls] == [
-        "GetSessionToken", "AssumeRole", "AssumeRole", "AssumeRole"
+        "GetSessionToken",
+        "AssumeRole",
+        "AssumeRole",
+        "AssumeRole",
     ]
     assert sts.signers[1:] == ["ASIAMFASESSION000001"] * 3
     assert all("TokenCode" not in c for c in sts.calls[1:])
@@ -289,9 +292,13 @@ def test_the_preference_turns_mfa_sessions_off(env: dict[str, str], sts: FakeSts
     from trayapp.core.preferences import Preferences
 
     service = Service(
-        environ=env, clock=lambda: NOW, sts_clients=sts.client,
-        source_resolver=lambda role: Credentials("AKIABASE", "s"), used_codes=UsedCodes(clock),
-        mfa_sessions=True, preferences=lambda: Preferences(mfa_session=False),
+        environ=env,
+        clock=lambda: NOW,
+        sts_clients=sts.client,
+        source_resolver=lambda role: Credentials("AKIABASE", "s"),
+        used_codes=UsedCodes(clock),
+        mfa_sessions=True,
+        preferences=lambda: Preferences(mfa_session=False),
     )
     service.assume("prod", ScriptedPrompt("123456"))
     prompt = ScriptedPrompt("654321")

@@ -43,14 +43,16 @@ def home(aws_home: Path) -> Path:
 def assume(env: dict[str, str], code: str, profile: str = "prod") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "trayapp", "assume", profile, "--code-stdin"],
-        env=env, input=code + "\n", capture_output=True, text=True, timeout=120,
+        env=env,
+        input=code + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 @pytest.mark.parametrize("fault", sorted(EXPECTED))
-def test_each_sts_failure_has_its_sentence_and_the_next_try_works(
-    fault_sts: Any, home: Path, fault: str
-) -> None:
+def test_each_sts_failure_has_its_sentence_and_the_next_try_works(fault_sts: Any, home: Path, fault: str) -> None:
     env = env_for(home, fault_sts.url)
     before = (home / ".aws" / "credentials").read_bytes()
     fault_sts.push(fault, times=5)  # throttling is retried by botocore first: keep failing

@@ -26,8 +26,8 @@ from tests.support.desktop import Desktop
 from tests.support.procs import HarnessError, wait_until
 from tests.support.sts import MotoServer, run_aws
 from tests.test_dialog import find_window, press, save_screenshot, type_into
-from trayapp import tk_child
-from trayapp.dialog import TITLE
+from trayapp import protocol
+from trayapp.tk.dialog import TITLE
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/Admin"
 MFA_SERIAL = "arn:aws:iam::123456789012:mfa/alice"
@@ -66,7 +66,7 @@ def aws_env(desktop: Desktop, sts_url: str, **extra: str) -> dict[str, str]:
         AWS_EC2_METADATA_DISABLED="true",
     )
     env.update(extra)
-    return tk_child.child_env(env)
+    return protocol.child_env(env)
 
 
 def write_aws_files(home: Path) -> Path:
@@ -130,7 +130,7 @@ def start_tray(desktop: Desktop, env: dict[str, str]) -> subprocess.Popen[bytes]
     # SIGUSR1 dumps every thread's stack into the log (see exit_status).
     code = (
         "import faulthandler, logging, signal, sys; faulthandler.register(signal.SIGUSR1); "
-        "logging.basicConfig(level=logging.INFO); from trayapp.tray import run_tray; sys.exit(run_tray())"
+        "logging.basicConfig(level=logging.INFO); from trayapp.tray.app import run_tray; sys.exit(run_tray())"
     )
     return desktop.spawn([sys.executable, "-c", code], env=env, name="tray")
 
@@ -234,11 +234,11 @@ POPUP_ITEMS = [
 class Popup:
     def __init__(self, desktop: Desktop) -> None:
         desktop.xdotool("mousemove", "400", "300")
-        self.proc = tk_child.spawn("popup_menu", env=desktop.env)
-        assert tk_child.send(self.proc.stdin, {"items": POPUP_ITEMS})
+        self.proc = protocol.spawn("popup_menu", env=desktop.env)
+        assert protocol.send(self.proc.stdin, {"items": POPUP_ITEMS})
 
     def next_message(self) -> dict[str, Any] | None:
-        return tk_child.receive(self.proc.stdout)
+        return protocol.receive(self.proc.stdout)
 
     def entry_centre(self, posted: dict[str, Any], label: str) -> tuple[int, int]:
         for entry in posted["entries"]:
@@ -293,7 +293,7 @@ def test_popup_menu_click_elsewhere_chooses_nothing(desktop: Desktop) -> None:
 
 @pytest.mark.desktop
 def test_clipboard_holds_the_text_until_another_client_takes_it(desktop: Desktop) -> None:
-    holder = tk_child.spawn("clipboard", stdout=subprocess.DEVNULL, env=desktop.env)
+    holder = protocol.spawn("clipboard", stdout=subprocess.DEVNULL, env=desktop.env)
     assert holder.stdin is not None
     holder.stdin.write("export AWS_PROFILE=prod-session")
     holder.stdin.close()
@@ -309,4 +309,3 @@ def test_clipboard_holds_the_text_until_another_client_takes_it(desktop: Desktop
     take = "import tkinter; r = tkinter.Tk(); r.clipboard_clear(); r.clipboard_append('other'); r.update()"
     subprocess.run([sys.executable, "-c", take], env=desktop.env, check=True, timeout=10)
     assert holder.wait(timeout=5) == 0
-

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from trayapp import menu_model
 from trayapp.core.errors import Cancelled, ConfigUnreadable, NotAuthorised, WrongCode
 from trayapp.core.mfa import MfaRequest
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import RoleProfile
 from trayapp.core.service import AssumeResult, RoleEntry, SessionInfo
-from trayapp.menu_model import MenuNode, build_menu, overall_state, role_label, time_left
-from trayapp.tray import PrefsHolder, TrayApp, take_snapshot
+from trayapp.tray import menu_model
+from trayapp.tray.app import PrefsHolder, TrayApp, take_snapshot
+from trayapp.tray.menu_model import MenuNode, build_menu, overall_state, role_label, time_left
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 WARN = timedelta(minutes=10)
@@ -287,7 +287,7 @@ def test_pystray_menu_on_the_dummy_backend_mirrors_the_model(monkeypatch: pytest
 
 def test_the_tray_module_imports_no_tkinter_and_no_boto3() -> None:
     code = (
-        "import sys, trayapp.tray\n"
+        "import sys, trayapp.tray.app\n"
         "print(sorted(m for m in ('tkinter', 'boto3', 'keyring', 'botocore.session') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

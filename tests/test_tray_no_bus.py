@@ -101,9 +101,9 @@ def test_quit_exits_0_without_a_notification_server(bare_desktop: Desktop) -> No
     env["PYSTRAY_BACKEND"] = "gtk"
     (bare_desktop.home / ".aws").mkdir()
     (bare_desktop.home / ".aws" / "config").write_text("")
-    from trayapp import tk_child
+    from trayapp import protocol
 
-    tray = start_tray(bare_desktop, tk_child.child_env(env))
+    tray = start_tray(bare_desktop, protocol.child_env(env))
     icon = wait_for("the icon to dock", lambda: bare_desktop.find_tray_icons(), 10, bare_desktop)[0]
     time.sleep(0.5)
     windows = open_menu(bare_desktop, icon)

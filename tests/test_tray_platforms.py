@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 
 from tests.test_tray_menu import FakePrompt, FakeService, quiet_prefs
-from trayapp import menu_model
-from trayapp.tray import TrayApp, icon_title
+from trayapp.tray import menu_model
+from trayapp.tray.app import TrayApp, icon_title
 
 
 @pytest.fixture
@@ -227,7 +227,7 @@ def test_the_dialog_without_stderr_keeps_its_pipe_clean_and_logs_why(tmp_path: P
     """Its error print used to go to stdout, the JSON pipe its parent reads."""
     env = windowed_env(tmp_path)
     out = subprocess.run(
-        [sys.executable, "-m", "trayapp.dialog"], env=env, input="", capture_output=True, text=True, timeout=30,
+        [sys.executable, "-m", "trayapp.tk.dialog"], env=env, input="", capture_output=True, text=True, timeout=30,
         preexec_fn=no_stderr,
     )  # fmt: skip
     assert out.returncode == 3
@@ -237,13 +237,13 @@ def test_the_dialog_without_stderr_keeps_its_pipe_clean_and_logs_why(tmp_path: P
 
 
 def test_report_never_raises_without_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from trayapp import tk_child
+    from trayapp import protocol
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setattr(sys, "stderr", None)
     boxes: list[str] = []
-    monkeypatch.setattr(tk_child, "spawn", lambda *a, **k: boxes.append("box") or pytest.fail("no box asked"))
-    tk_child.report("trayapp: one sentence.", box=False)
+    monkeypatch.setattr(protocol, "spawn", lambda *a, **k: boxes.append("box") or pytest.fail("no box asked"))
+    protocol.report("trayapp: one sentence.", box=False)
     assert log_file(tmp_path).read_text().endswith(" trayapp: one sentence.\n")
     assert boxes == []
 
@@ -281,7 +281,7 @@ def message_box_pids(display: str) -> list[int]:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except (OSError, ValueError):
             continue
-        if b"trayapp.tk_child" in cmdline and f"DISPLAY={display}".encode() in environ:
+        if b"trayapp.protocol" in cmdline and f"DISPLAY={display}".encode() in environ:
             found.append(int(entry.name))
     return found
 

@@ -79,9 +79,7 @@ def test_warning_and_expiry_notify_once_and_renew_opens_the_dialog(
 
 
 @pytest.mark.desktop
-def test_the_running_tray_shows_a_session_assumed_in_another_process(
-    desktop: Desktop, moto_sts: MotoServer
-) -> None:
+def test_the_running_tray_shows_a_session_assumed_in_another_process(desktop: Desktop, moto_sts: MotoServer) -> None:
     write_aws_files(desktop.home)
     env = aws_env(desktop, moto_sts.url, PYSTRAY_BACKEND="xorg")
     tray = start_tray(desktop, env)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fixtures import aws_env
-from trayapp.watch import MAX_DELAY, FileWatcher, watch_aws_files
+from trayapp.tray.watch import MAX_DELAY, FileWatcher, watch_aws_files
 
 QUIET = 0.6  # longer than the debounce window: a second call would have come by then
 

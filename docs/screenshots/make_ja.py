@@ -4,9 +4,9 @@
 
 writes, next to this file:
 
-* ``dialog-ja.png`` — the MFA dialog (``python -m trayapp.dialog``) with LANGUAGE=ja,
+* ``dialog-ja.png`` — the MFA dialog (``python -m trayapp.tk.dialog``) with LANGUAGE=ja,
   after a reused code: the error and the countdown to the next code.
-* ``menu-ja.png``   — the tray menu as the Tk popup (``python -m trayapp.popup_menu``,
+* ``menu-ja.png``   — the tray menu as the Tk popup (``python -m trayapp.tk.popup_menu``,
   the menu of pystray's xorg backend), with the first role's submenu open.
 
 Needs Xvfb and xdotool (packaging/system-packages.txt) and Debian's ``fonts-noto-cjk``
@@ -30,10 +30,11 @@ if str(REPO_ROOT) not in sys.path:
 from PIL import Image  # noqa: E402
 
 from tests.support.desktop import Desktop  # noqa: E402
-from trayapp import i18n, menu_model, tk_child  # noqa: E402
+from trayapp import i18n, protocol  # noqa: E402
 from trayapp.core.errors import ReusedCode  # noqa: E402
 from trayapp.core.profiles import RoleProfile  # noqa: E402
 from trayapp.core.service import RoleEntry, SessionInfo  # noqa: E402
+from trayapp.tray import menu_model  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 JA = {"LANGUAGE": "ja", "LANG": "ja_JP.UTF-8"}
@@ -55,7 +56,7 @@ def _crop(screen: Path, box: tuple[int, int, int, int], out: Path) -> Path:
 def _receive_posted(proc: subprocess.Popen[str], timeout: float = 10) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        message = tk_child.receive(proc.stdout)
+        message = protocol.receive(proc.stdout)
         if message is None:
             raise RuntimeError("the popup menu ended before it was shown")
         if isinstance(message.get("posted"), dict):
@@ -66,12 +67,12 @@ def _receive_posted(proc: subprocess.Popen[str], timeout: float = 10) -> dict[st
 
 def dialog_shot(d: Desktop, out: Path) -> Path:
     env = {**d.env, **JA}
-    proc = tk_child.spawn("dialog", env=env)
+    proc = protocol.spawn("dialog", env=env)
     try:
         i18n.load(["ja"])
         error = str(ReusedCode(seconds=17))
         i18n.load()
-        tk_child.send(
+        protocol.send(
             proc.stdin,
             {
                 "profile": "prod",
@@ -85,7 +86,7 @@ def dialog_shot(d: Desktop, out: Path) -> Path:
         time.sleep(0.8)  # focus, the first countdown tick
         return _crop(d.screenshot(d.tmp_dir / "dialog-full.png"), d.window_geometry(wid), out)
     finally:
-        tk_child.send(proc.stdin, {"done": True})
+        protocol.send(proc.stdin, {"done": True})
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -112,9 +113,9 @@ def menu_items() -> tuple[menu_model.MenuNode, ...]:
 
 def menu_shot(d: Desktop, out: Path) -> Path:
     d.xdotool("mousemove", "40", "40")
-    proc = tk_child.spawn("popup_menu", env={**d.env, **JA})
+    proc = protocol.spawn("popup_menu", env={**d.env, **JA})
     try:
-        tk_child.send(proc.stdin, {"items": [item.to_json() for item in menu_items()]})
+        protocol.send(proc.stdin, {"items": [item.to_json() for item in menu_items()]})
         top = _receive_posted(proc)
         first = top["entries"][0]
         d.xdotool("mousemove", str(top["x"] + top["width"] // 2), str(top["y"] + first["y"] + first["height"] // 2))

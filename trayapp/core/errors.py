@@ -71,8 +71,7 @@ class ForeignSection(CredentialsFileError):
 
 class UnparsableFile(CredentialsFileError):
     template = (
-        "The credentials file {path} can't be parsed ({reason}); trayapp left it "
-        "untouched — fix it, then try again."
+        "The credentials file {path} can't be parsed ({reason}); trayapp left it untouched — fix it, then try again."
     )
 
 
@@ -109,10 +108,7 @@ class InvalidCode(TrayappError):
 
 
 class ReusedCode(TrayappError):
-    template = (
-        "This MFA code was already used; wait {seconds} s for the next code "
-        "and enter that one."
-    )
+    template = "This MFA code was already used; wait {seconds} s for the next code and enter that one."
 
 
 # --- STS (exit status 1) -----------------------------------------------------
@@ -123,10 +119,7 @@ class StsError(TrayappError):
 
 
 class WrongCode(StsError):
-    template = (
-        "AWS rejected the MFA code: it is wrong or was already used; "
-        "wait for the next code and try again."
-    )
+    template = "AWS rejected the MFA code: it is wrong or was already used; wait for the next code and try again."
 
 
 class WrongSerial(StsError):
@@ -144,16 +137,12 @@ class NotAuthorised(StsError):
 
 
 class ExpiredSourceKeys(StsError):
-    template = (
-        "The credentials of source profile '{source}' have expired; refresh them, "
-        "then try again."
-    )
+    template = "The credentials of source profile '{source}' have expired; refresh them, then try again."
 
 
 class InvalidSourceKeys(StsError):
     template = (
-        "AWS does not recognise the access key of source profile '{source}'; check "
-        "the keys in your credentials file."
+        "AWS does not recognise the access key of source profile '{source}'; check the keys in your credentials file."
     )
 
 

@@ -9,7 +9,7 @@ How to wire (tray.py)::
 
     scheduler = Scheduler(on_event=lambda ev: work_queue.put(("schedule", ev)),
                           clock=service.now, warn=service.warn_lead())
-    # at start, after every assume/forget/renew, and from trayapp.watch's on_change:
+    # at start, after every assume/forget/renew, and from trayapp.tray.watch's on_change:
     scheduler.reschedule(list(visible_sessions.values()), warn=service.warn_lead())
     # on the tray's worker, for an event `ev`:
     #   ev.kind == "warn"   -> notifier.send(notify.expiring(ev.profile, ev.expires_at)) if prefs.notifications

@@ -262,7 +262,7 @@ def banner(env: Mapping[str, str], keep: bool = False) -> str:
 
 
 def _run_tray() -> int:
-    from trayapp.tray import run_tray
+    from trayapp.tray.app import run_tray
 
     return run_tray()
 
@@ -299,7 +299,7 @@ def run_demo(
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
 
-    from trayapp.tray import on_forced_exit
+    from trayapp.tray.app import on_forced_exit
 
     forget_hook = on_forced_exit(clean_up)
     try:

@@ -30,7 +30,7 @@ log = logging.getLogger("trayapp")
 
 def describe_left(session: SessionInfo, now: datetime) -> str:
     """`42 min left`, `3 h 5 min left`, `expired` — the same words as the tray's menu."""
-    from trayapp.menu_model import time_left
+    from trayapp.tray.menu_model import time_left
 
     return time_left(session.left(now))
 
@@ -123,7 +123,7 @@ def choose_prompt(args: argparse.Namespace, profile: str) -> MfaPrompt:
     if args.code_stdin:
         return CodeOnce(sys.stdin.readline())
     if has_display():
-        from trayapp.dialog_prompt import DialogPrompt
+        from trayapp.tray.dialog_prompt import DialogPrompt
 
         return DialogPrompt()
     if sys.stdin.isatty():
@@ -306,13 +306,13 @@ def _shown(value: object) -> str:
 
 
 def cmd_tray(service: Service | None, args: argparse.Namespace) -> int:
-    from trayapp.tray import run_tray
+    from trayapp.tray.app import run_tray
 
     return run_tray()
 
 
 def cmd_autostart(service: Service, args: argparse.Namespace) -> int:
-    from trayapp import autostart
+    from trayapp.tray import autostart
 
     if args.action == "on":
         path = autostart.enable()
@@ -329,7 +329,7 @@ def cmd_autostart(service: Service, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(service: Service | None, args: argparse.Namespace) -> int:
-    from trayapp.demo import run_demo
+    from trayapp.cli.demo import run_demo
 
     return run_demo(lambda: cmd_tray(None, args), folder=args.dir)
 

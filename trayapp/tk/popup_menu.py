@@ -1,54 +1,27 @@
 """The tray menu as a Tk popup, for pystray backends without menus (``xorg``).
 
-Run as ``python -m trayapp.popup_menu``.  The parent writes one JSON line,
+Run as ``python -m trayapp.tk.popup_menu``.  The parent writes one JSON line,
 ``{"items": [MenuNode.to_json(), ...]}``; the child pops the menu up at the
 pointer, and when the user picks an item prints ``{"choice": ID}`` and exits.
 Escape or a click elsewhere closes the menu and prints no choice.  Each menu
 that appears is announced as ``{"posted": {...geometry...}}`` (tests use it
 to click items; the tray ignores it).
 
-:func:`show_popup` is the parent's side; it imports no GUI toolkit.
+The parent's side is :func:`trayapp.tray.popup.show_popup`.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from trayapp import tk_child
+from trayapp import protocol
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
     import tkinter as tk
-
-    from trayapp.menu_model import MenuNode
-
-
-def show_popup(items: Sequence[MenuNode], timeout: float | None = None) -> str | None:
-    """Show *items* at the pointer in a child process; the chosen action id, or None."""
-    proc = tk_child.spawn("popup_menu")
-    try:
-        if not tk_child.send(proc.stdin, {"items": [i.to_json() for i in items]}):
-            return None
-        choice: str | None = None
-        while True:
-            message = tk_child.receive(proc.stdout)
-            if message is None:
-                break
-            if isinstance(message.get("choice"), str):
-                choice = message["choice"]
-        return choice
-    finally:
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                stream.close()
-        try:
-            proc.wait(timeout=timeout or 5)
-        except Exception:
-            proc.kill()
-            proc.wait()
 
 
 # --- the child --------------------------------------------------------------------
@@ -125,7 +98,7 @@ class _Popup:
             bottom = menu.yposition(index + 1) if index < (last or 0) else menu.winfo_height()
             label = "" if kind == "separator" else str(menu.entrycget(index, "label")).strip()
             entries.append({"label": label, "type": kind, "y": top, "height": bottom - top})
-        tk_child.print_message(
+        protocol.print_message(
             {
                 "posted": {
                     "x": menu.winfo_rootx(),
@@ -139,7 +112,7 @@ class _Popup:
 
     def choose(self, ident: str) -> None:
         if not self.done:
-            tk_child.print_message({"choice": ident})
+            protocol.print_message({"choice": ident})
         self.finish()
 
     def finish(self) -> None:

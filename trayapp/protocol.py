@@ -1,9 +1,9 @@
-"""Start the applet's small Tk helper programs as child processes.
+"""The pipe between a process and its Tk helper programs, and how any process reports a failure.
 
 The tray process never imports tkinter: pystray must own the main thread (on
 macOS), and Tk must own the thread it was created on.  So every Tk window —
 the MFA dialog, the popup menu of backends without menus, the clipboard
-holder — is ``python -m trayapp.<module>``, speaking JSON lines on its
+holder — is ``python -m trayapp.tk.<name>``, speaking JSON lines on its
 standard input and output.  Secrets (MFA codes) only ever travel on those
 pipes, never on a command line.
 
@@ -12,7 +12,7 @@ on standard error when there is one; in a windowed build (``pythonw``, the
 frozen ``trayapp.exe``, an app started from a desktop menu), where
 ``sys.stderr`` is None or dead, the sentence is appended to ``trayapp.log`` in
 the user's log folder (:func:`log_path`) and shown in a small Tk message box —
-``python -m trayapp.tk_child`` reads the sentence on its standard input.
+``python -m trayapp.protocol`` reads the sentence on its standard input.
 """
 
 from __future__ import annotations
@@ -43,11 +43,11 @@ def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def spawn(
-    module: str, *args: str, stdout: int | None = subprocess.PIPE, env: Mapping[str, str] | None = None
+    program: str, *args: str, stdout: int | None = subprocess.PIPE, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen[str]:
-    """``python -m trayapp.<module> ARGS`` with pipes for JSON lines (*env*: default ours)."""
+    """``python -m trayapp.tk.<program> ARGS`` with pipes for JSON lines (*env*: default ours)."""
     return subprocess.Popen(
-        [sys.executable, "-m", f"trayapp.{module}", *args],
+        [sys.executable, "-m", f"trayapp.tk.{program}", *args],
         stdin=subprocess.PIPE,
         stdout=stdout,
         text=True,
@@ -121,29 +121,7 @@ def report(text: str, *, box: bool = True) -> None:
             log.write(time.strftime("%Y-%m-%d %H:%M:%S ") + text + "\n")
     if box:
         with contextlib.suppress(Exception):
-            child = spawn("tk_child", stdout=subprocess.DEVNULL)
+            child = spawn("message_box", stdout=subprocess.DEVNULL)
             if child.stdin is not None:
                 child.stdin.write(text)
                 child.stdin.close()
-
-
-def _message_box() -> int:
-    """``python -m trayapp.tk_child``: show the text on standard input in an error box."""
-    text = sys.stdin.read().strip()
-    if not text:
-        return 0
-    import tkinter
-    from tkinter import messagebox
-
-    try:
-        root = tkinter.Tk(className="trayapp-message")
-    except tkinter.TclError:
-        return 3  # no display either: the log file has it
-    root.withdraw()
-    messagebox.showerror("trayapp", text, parent=root)
-    root.destroy()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_message_box())

@@ -9,14 +9,14 @@ Threads (see DESIGN.md "Architecture" and TESTING.md):
   this process never imports tkinter;
 * one timer (:class:`trayapp.core.schedule.Scheduler`) is armed for the next
   event — a warning, an expiry or a menu label's next minute — and nothing
-  polls: file changes arrive from :mod:`trayapp.watch` (inotify/FSEvents),
-  notification clicks from :mod:`trayapp.notify`'s listener; all of them only
+  polls: file changes arrive from :mod:`trayapp.tray.watch` (inotify/FSEvents),
+  notification clicks from :mod:`trayapp.tray.notify`'s listener; all of them only
   hand work to the worker.
 
 Backends: with a native menu (gtk, appindicator, win32, darwin) pystray shows
 the menu; a left click on gtk and on win32 opens it too.  Without one (``xorg``,
-``Icon.HAS_MENU`` False) :mod:`trayapp.xorg_clicks` makes clicks arrive and a
-click opens the *same* menu as a Tk popup (:mod:`trayapp.popup_menu`).
+``Icon.HAS_MENU`` False) :mod:`trayapp.tray.xorg_clicks` makes clicks arrive and a
+click opens the *same* menu as a Tk popup (:mod:`trayapp.tk.popup_menu`).
 
 AppKit (pystray's darwin backend) must only be touched on the main thread: every
 change the setup thread or the worker makes to the icon (image, title, menu,
@@ -48,16 +48,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from trayapp import menu_model
-from trayapp.clipboard import copy_text
 from trayapp.core.errors import Cancelled, TrayappError
 from trayapp.core.mfa import MfaPrompt
-from trayapp.dialog_prompt import DialogPrompt
 from trayapp.i18n import N_, _
-from trayapp.menu_model import IconState, MenuNode
-from trayapp.popup_menu import show_popup
-from trayapp.tk_child import report
-from trayapp.xorg_clicks import enable_clicks, is_xorg, keep_docked
+from trayapp.protocol import report
+from trayapp.tray import menu_model
+from trayapp.tray.clipboard import copy_text
+from trayapp.tray.dialog_prompt import DialogPrompt
+from trayapp.tray.menu_model import IconState, MenuNode
+from trayapp.tray.popup import show_popup
+from trayapp.tray.xorg_clicks import enable_clicks, is_xorg, keep_docked
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from trayapp.core.preferences import Preferences, PreferenceStore
     from trayapp.core.schedule import Event
     from trayapp.core.service import AssumeResult, RoleEntry, SessionInfo
-    from trayapp.notify import Notification, Notifier
+    from trayapp.tray.notify import Notification, Notifier
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ class TrayApp:
         autostart: Any = None,
     ) -> None:
         """*autostart*: an object with ``status()``, ``enable()``, ``disable()`` (the module
-        :mod:`trayapp.autostart`) to show "Start at login" in the menu; None hides it."""
+        :mod:`trayapp.tray.autostart`) to show "Start at login" in the menu; None hides it."""
         self.service = service
         self._notify = notify
         self._prompt_factory = prompt_factory
@@ -367,8 +367,8 @@ class TrayApp:
 
     def _start_services(self) -> None:
         """Worker: everything that can wait until the icon is up."""
-        from trayapp import notify
         from trayapp.core.schedule import Scheduler, thread_timer
+        from trayapp.tray import notify
 
         self.scheduler = Scheduler(
             self._on_schedule_event,
@@ -381,7 +381,7 @@ class TrayApp:
             self.notifier = notify.choose_notifier(icon=icon, on_action=self._on_notification_action)
         self.refresh()
         if self._watch:
-            from trayapp.watch import watch_aws_files
+            from trayapp.tray.watch import watch_aws_files
 
             try:
                 self._watcher = watch_aws_files(lambda: self._submit(self.refresh))
@@ -408,7 +408,7 @@ class TrayApp:
             return None
 
     def _tell(self, title: str, body: str) -> None:
-        from trayapp import notify
+        from trayapp.tray import notify
 
         self._say(notify.Notification(title, body))
 
@@ -430,7 +430,7 @@ class TrayApp:
             self.perform(menu_model.action(menu_model.ASSUME, profile))
 
     def _handle_event(self, event: Event) -> None:
-        from trayapp import notify
+        from trayapp.tray import notify
 
         if event.kind != "label":
             session = self.service.sessions().get(event.profile)
@@ -454,7 +454,7 @@ class TrayApp:
             key = (profile, session.expires_at)
             if key not in self._failed_renewals:  # notified once per session
                 self._failed_renewals.add(key)
-                from trayapp import notify
+                from trayapp.tray import notify
 
                 self._say(
                     notify.Notification(
@@ -697,10 +697,10 @@ class TrayApp:
         self._prefs_window.start()
 
     def _edit_prefs(self) -> None:
-        from trayapp import notify, prefs_window
+        from trayapp.tray import notify, prefs_dialog
 
         try:
-            prefs = prefs_window.edit_and_save(self.prefs.store, list(self.snapshot.roles))
+            prefs = prefs_dialog.edit_and_save(self.prefs.store, list(self.snapshot.roles))
         except TrayappError as exc:
             self._say(notify.Notification(_("Preferences not saved"), str(exc)))
             return
@@ -897,7 +897,7 @@ def run_tray(
     prefs = PrefsHolder()
     try:
         service = (service_factory or _default_service)(prefs)
-        from trayapp import autostart
+        from trayapp.tray import autostart
 
         app = TrayApp(service, notify=notify, prefs=prefs, autostart=autostart)
     except TrayappError as exc:

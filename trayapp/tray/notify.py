@@ -6,7 +6,7 @@ a secret: only profile names, the session profile name and a local time.
 
 How to wire (tray.py)::
 
-    from trayapp import notify
+    from trayapp.tray import notify
 
     notifier = notify.choose_notifier(icon=pystray_icon,              # icon: only used off Linux
                                       on_action=lambda profile, key: work_queue.put(("renew", profile)))
@@ -52,7 +52,7 @@ ActionHandler = Callable[[str, str], None]
 
 APP_NAME = "trayapp"
 RENEW: tuple[tuple[str, str], ...] = (("renew", "Renew"),)
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 _BUS_NAME = "org.freedesktop.Notifications"
 _PATH = "/org/freedesktop/Notifications"

@@ -1,43 +1,23 @@
 """Copy a line of text to the desktop clipboard, with no extra dependency.
 
-``copy_text()`` hands the text to ``python -m trayapp.clipboard``, a tiny Tk
-process.  On X11 a clipboard is owned by a live client, so the child stays
+The parent (:func:`trayapp.tray.clipboard.copy_text`) hands the text to this tiny Tk
+process, ``python -m trayapp.tk.clipboard``.  On X11 a clipboard is owned by a live client, so the child stays
 (windowless, idle) until another application takes the clipboard over, then
 exits; each new copy therefore replaces the previous holder.  On Windows and
 macOS the system keeps the data, and the child exits at once.
-The tray never imports tkinter itself (see :mod:`trayapp.tk_child`).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import threading
-
-from trayapp import tk_child
 
 POLL_MS = 500
 
 
-#: The text travels as UTF-8 both ways: the parent's pipe is UTF-8 (tk_child.spawn), the child
+#: The text travels as UTF-8 both ways: the parent's pipe is UTF-8 (protocol.spawn), the child
 #: decodes its stdin bytes as UTF-8 itself, and PYTHONIOENCODING says so too, whatever the
 #: locale's code page (on Windows the ANSI one, cp1252 or cp932, would garble José or 山田).
 ENCODING = "utf-8"
-
-
-def copy_text(text: str) -> None:
-    """Put *text* on the clipboard (returns at once)."""
-    env = {**os.environ, "PYTHONIOENCODING": ENCODING}
-    proc = tk_child.spawn("clipboard", stdout=subprocess.DEVNULL, env=env)
-    assert proc.stdin is not None
-    try:
-        proc.stdin.write(text)
-        proc.stdin.close()
-    except (BrokenPipeError, OSError):
-        pass
-    # Reap the child whenever it ends, so no zombie is left behind.
-    threading.Thread(target=proc.wait, name="clipboard-reaper", daemon=True).start()
 
 
 def main() -> int:

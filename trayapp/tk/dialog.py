@@ -1,7 +1,7 @@
-"""The MFA dialog: a small Tk window run as ``python -m trayapp.dialog``.
+"""The MFA dialog: a small Tk window run as ``python -m trayapp.tk.dialog``.
 
 It speaks JSON lines (one object per line) with its parent
-(:class:`trayapp.dialog_prompt.DialogPrompt`):
+(:class:`trayapp.tray.dialog_prompt.DialogPrompt`):
 
 parent → dialog
     ``{"profile": P, "role_arn": A, "mfa_serial": S}`` — a request: show (or
@@ -38,7 +38,7 @@ from typing import Any
 
 from trayapp.core.typed import ascii_digits
 from trayapp.i18n import _
-from trayapp.tk_child import print_message, report
+from trayapp.protocol import print_message, report
 
 #: The English title (tests find the window by it); :func:`window_title` is the one shown.
 TITLE = "trayapp — MFA code"

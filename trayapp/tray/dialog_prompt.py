@@ -1,9 +1,9 @@
-"""The MFA prompt of the desktop: the Tk dialog (``trayapp.dialog``) as a child process.
+"""The MFA prompt of the desktop: the Tk dialog (``trayapp.tk.dialog``) as a child process.
 
 :class:`DialogPrompt` implements :class:`trayapp.core.mfa.MfaPrompt`.  One child
 serves every ``ask()`` of one assume (a retry after an error, or the second
 role of a chain), and ``close()`` ends it.  The protocol is described in
-:mod:`trayapp.dialog`.  This module imports no GUI toolkit.
+:mod:`trayapp.tk.dialog`.  This module imports no GUI toolkit.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import threading
 import time
 from collections.abc import Callable
 
-from trayapp import tk_child
+from trayapp import protocol
 from trayapp.core.errors import ReusedCode, TrayappError, WrongCode
 from trayapp.core.mfa import MfaRequest, seconds_to_next_code
 from trayapp.i18n import _
 
 log = logging.getLogger(__name__)
+
 
 # The sentences after which a fresh code is the cure: they get a countdown
 # (compared in the user's language, as the errors are built).
@@ -47,7 +48,7 @@ class DialogPrompt:
 
     def __init__(
         self,
-        spawn: Callable[[], subprocess.Popen[str]] = lambda: tk_child.spawn("dialog"),
+        spawn: Callable[[], subprocess.Popen[str]] = lambda: protocol.spawn("dialog"),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._spawn = spawn
@@ -71,10 +72,10 @@ class DialogPrompt:
                 self.last_error = error
             if not message:  # the same request again, with nothing new to say
                 message.update(profile=request.profile, role_arn=request.role_arn, mfa_serial=request.mfa_serial)
-            if not tk_child.send(proc.stdin, message):
+            if not protocol.send(proc.stdin, message):
                 self._reap()
                 raise DialogUnavailable(reason="it closed unexpectedly", profile=request.profile)
-            answer = tk_child.receive(proc.stdout)
+            answer = protocol.receive(proc.stdout)
             if answer is None:
                 self._reap()
                 if proc.returncode not in (0, None):
@@ -91,7 +92,7 @@ class DialogPrompt:
             proc = self._proc
             if proc is None:
                 return
-            tk_child.send(proc.stdin, {"done": True})
+            protocol.send(proc.stdin, {"done": True})
             self._reap()
 
     def abort(self) -> None:

@@ -1,4 +1,4 @@
-"""The preferences window: a small Tk program run as ``python -m trayapp.prefs_window``.
+"""The preferences window: a small Tk program run as ``python -m trayapp.tk.prefs_window``.
 
 Protocol (one shot)
     stdin   ``{"prefs": {duration, warn-minutes, notifications, hidden, mfa-session},
@@ -7,37 +7,17 @@ Protocol (one shot)
     stdout  the edited preferences as one JSON object on Save; nothing on Cancel.
     exit    0 saved, 1 cancelled, 3 no display.
 
-The parent side (no tkinter import) is :func:`edit` and :func:`edit_and_save`.
-
-How to wire (tray.py), from the "Preferences…" menu item::
-
-    from trayapp import prefs_window
-
-    def open_prefs() -> None:            # on a thread of its own: the window is modal to nobody
-        try:
-            prefs = prefs_window.edit_and_save(store, [r.role.name for r in service.roles()])
-        except errors.UsageError as exc:  # no usable keyring: say so
-            notifier.send(notify.Notification("Preferences not saved", str(exc)))
-            return
-        if prefs is not None:
-            work_queue.put(("prefs-changed", prefs))   # new warn lead → scheduler.reschedule(..., warn=...)
-
-    threading.Thread(target=open_prefs, name="trayapp-prefs", daemon=True).start()
-
-Only one window at a time: keep the thread and ignore the menu item while it is alive.
+The parent's side is :mod:`trayapp.tray.prefs_dialog`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from trayapp.core.preferences import KEYS, Preferences, PreferenceStore, from_json, to_json
+from trayapp.core.preferences import KEYS, Preferences, from_json, to_json
 from trayapp.i18n import _
 
 #: The English title (tests find the window by it); :func:`window_title` is the one shown.
@@ -58,7 +38,6 @@ DURATIONS: tuple[tuple[str, int], ...] = (
     ("12 h", 43200),
 )
 EXIT_SAVED, EXIT_CANCELLED, EXIT_NO_DISPLAY = 0, 1, 3
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
 
 def window_title() -> str:
@@ -74,63 +53,6 @@ def duration_label(seconds: int) -> str:
     if not minutes:
         return _("{hours} h").format(hours=hours)
     return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
-
-
-# --- the parent's side ------------------------------------------------------------------
-
-
-def _child_env(base: Mapping[str, str] | None) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
-    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if _PACKAGE_PARENT not in paths:
-        env["PYTHONPATH"] = os.pathsep.join([_PACKAGE_PARENT, *paths])
-    return env
-
-
-def edit(
-    current: Preferences,
-    profiles: Sequence[str],
-    *,
-    env: Mapping[str, str] | None = None,
-    timeout: float | None = None,
-) -> Preferences | None:
-    """Show the window (blocking until it closes); the edited preferences, or None
-    on Cancel, on a closed window and when no window could be opened."""
-    request = json.dumps({"prefs": current.as_dict(), "profiles": list(profiles)})
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "trayapp.prefs_window"],
-            input=request,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            env=_child_env(env),
-            timeout=timeout,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if done.returncode != EXIT_SAVED or not done.stdout.strip():
-        return None
-    return from_json(done.stdout)
-
-
-def edit_and_save(
-    store: PreferenceStore,
-    profiles: Sequence[str],
-    *,
-    env: Mapping[str, str] | None = None,
-) -> Preferences | None:
-    """Load, show the window, save what was changed; None when nothing was saved.
-
-    Raises ``UsageError`` (a sentence for the user) when the keyring can't store it.
-    """
-    current = store.load()
-    edited = edit(current, profiles, env=env)
-    if edited is None or edited == current:
-        return None
-    store.save(edited)
-    return edited
 
 
 # --- the window (the child's side) -----------------------------------------------------
@@ -299,7 +221,7 @@ class _Window:
 def _fix_x11_title(root: Any) -> None:
     """X tools read WM_NAME, where Tk 8.6 garbles the em dash: the MFA dialog has the fix."""
     try:
-        from trayapp.dialog import fix_x11_title
+        from trayapp.tk.dialog import fix_x11_title
     except ImportError:
         return
     fix_x11_title(root, window_title())

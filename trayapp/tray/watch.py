@@ -12,7 +12,7 @@ wakes nothing.
 
 How to wire (tray.py)::
 
-    from trayapp.watch import watch_aws_files
+    from trayapp.tray.watch import watch_aws_files
 
     watcher = watch_aws_files(lambda: work_queue.put(("files-changed",)))   # starts watching
     # on the tray's worker, for "files-changed":
