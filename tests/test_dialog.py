@@ -17,7 +17,7 @@ from PIL import Image
 from tests.support.desktop import Desktop
 from trayapp import protocol
 from trayapp.core.errors import ReusedCode, WrongCode
-from trayapp.core.mfa import MfaRequest
+from trayapp.core.prompts import MfaRequest
 from trayapp.tk.dialog import TITLE
 from trayapp.tray.dialog_prompt import DialogPrompt, countdown_for
 

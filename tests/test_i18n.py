@@ -15,7 +15,8 @@ from tests.support.fixtures import aws_env
 from trayapp import i18n
 from trayapp.core.errors import ReusedCode, UnknownProfile, WrongCode
 from trayapp.core.profiles import RoleProfile
-from trayapp.core.service import RoleEntry, SessionInfo
+from trayapp.core.service import RoleEntry
+from trayapp.core.sessions import SessionInfo, time_left
 from trayapp.tray import menu_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,15 +120,15 @@ def test_menu_labels_in_japanese(japanese: None) -> None:
         "セッションを更新", "AWS コンソールを開く", "export AWS_PROFILE=prod-session をコピー",
         "export AWS_EB_PROFILE=prod-session をコピー", "セッションを削除"]  # fmt: skip
     assert (menu[1].children or ())[0].label == "ロールを引き受ける"
-    assert menu_model.time_left(timedelta(minutes=185)) == "残り 3 時間 5 分"
-    assert menu_model.time_left(timedelta(0)) == "期限切れ"
+    assert time_left(timedelta(minutes=185)) == "残り 3 時間 5 分"
+    assert time_left(timedelta(0)) == "期限切れ"
 
 
 def test_english_is_the_text_in_the_code() -> None:
     i18n.load(["en"])
     try:
         assert i18n.language() == "en"
-        assert menu_model.time_left(timedelta(minutes=42)) == "42 min left"
+        assert time_left(timedelta(minutes=42)) == "42 min left"
         assert str(UnknownProfile(profile="p", path="/c")) == "There is no role profile named 'p' in /c."
     finally:
         i18n.load()
@@ -247,7 +248,7 @@ def test_windows_without_lang_speaks_the_display_language(bare_environment: pyte
     bare_environment.setattr(ctypes, "windll", FakeWindll(0x0411), raising=False)  # ja-JP
     i18n.load()
     assert i18n.language() == "ja"
-    assert menu_model.time_left(timedelta(minutes=42)) == "残り 42 分"
+    assert time_left(timedelta(minutes=42)) == "残り 42 分"
 
 
 def test_windows_in_english_stays_english(bare_environment: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.fixtures import Desktop, require_tools
 from trayapp.core.schedule import Event, Scheduler
-from trayapp.core.service import SessionInfo
+from trayapp.core.sessions import SessionInfo
 from trayapp.tray import notify
 from trayapp.tray.notify import (
     DbusNotifier,

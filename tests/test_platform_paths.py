@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from trayapp import cli
+from trayapp.core import prompts
 from trayapp.core import shell as shells
 
 SSH = {"SSH_CONNECTION": "10.0.0.2 50000 10.0.0.1 22"}
@@ -31,24 +32,24 @@ def test_over_ssh_a_mac_or_windows_has_no_display(
         monkeypatch.delenv(name, raising=False)
     for name, value in ssh.items():
         monkeypatch.setenv(name, value)
-    assert cli.has_display() is False
+    assert prompts.has_display() is False
 
 
 @pytest.mark.parametrize("platform", ["darwin", "win32"])
 def test_at_the_desk_a_mac_or_windows_has_a_display(platform: str) -> None:
-    assert cli.has_display({}, platform, session_id=lambda: 1) is True
-    assert cli.has_display({"DISPLAY": ""}, platform, session_id=lambda: None) is True
+    assert prompts.has_display({}, platform, session_id=lambda: 1) is True
+    assert prompts.has_display({"DISPLAY": ""}, platform, session_id=lambda: None) is True
 
 
 def test_a_windows_service_session_has_no_display() -> None:
-    assert cli.has_display({}, "win32", session_id=lambda: 0) is False
+    assert prompts.has_display({}, "win32", session_id=lambda: 0) is False
 
 
 def test_linux_still_follows_display_and_wayland() -> None:
-    assert cli.has_display({"DISPLAY": ":0"}, "linux") is True
-    assert cli.has_display({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is True
-    assert cli.has_display(SSH, "linux") is False
-    assert cli.has_display({**SSH, "DISPLAY": "localhost:10.0"}, "linux") is True  # ssh -X: a forwarded display
+    assert prompts.has_display({"DISPLAY": ":0"}, "linux") is True
+    assert prompts.has_display({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is True
+    assert prompts.has_display(SSH, "linux") is False
+    assert prompts.has_display({**SSH, "DISPLAY": "localhost:10.0"}, "linux") is True  # ssh -X: a forwarded display
 
 
 def test_assume_over_ssh_on_a_mac_does_not_open_the_dialog(monkeypatch: pytest.MonkeyPatch) -> None:

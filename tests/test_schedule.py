@@ -15,16 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trayapp.cli import describe_left
 from trayapp.core.schedule import (
     TICK,
     Event,
     Scheduler,
     next_events,
     next_wakeup,
-    overall_state,
 )
-from trayapp.core.service import SessionInfo
+from trayapp.core.sessions import SessionInfo, overall_state, time_left
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 WARN = timedelta(minutes=10)
@@ -128,12 +126,12 @@ def test_the_label_event_is_when_the_whole_minutes_left_go_down() -> None:
     s = session("prod", T0 + timedelta(minutes=42, seconds=30))
     (label,) = [e for e in next_events([s], T0, WARN, set()) if e.kind == "label"]
     assert label.at == T0 + timedelta(seconds=30) + TICK
-    assert describe_left(s, T0) == "42 min left"
-    assert describe_left(s, label.at - TICK) == "42 min left"
-    assert describe_left(s, label.at) == "41 min left"
+    assert time_left(s.left(T0)) == "42 min left"
+    assert time_left(s.left(label.at - TICK)) == "42 min left"
+    assert time_left(s.left(label.at)) == "41 min left"
     (after,) = [e for e in next_events([s], label.at, WARN, set()) if e.kind == "label"]
     assert after.at == label.at + timedelta(minutes=1)
-    assert describe_left(s, after.at - TICK) == "41 min left"
+    assert time_left(s.left(after.at - TICK)) == "41 min left"
 
 
 def test_the_soonest_changing_label_wins() -> None:
@@ -181,7 +179,7 @@ def test_an_hour_long_session_icon_and_labels_change_at_the_right_instants() -> 
     labels: list[str] = []
     while timers.run_next():
         icons.append((clock.now, overall_state([s], clock.now, WARN)))
-        labels.append(describe_left(s, clock.now))
+        labels.append(time_left(s.left(clock.now)))
         assert len(timers.pending()) <= 1
     assert timers.max_pending == 1
     assert rec.of("warn") == [
@@ -190,7 +188,7 @@ def test_an_hour_long_session_icon_and_labels_change_at_the_right_instants() -> 
     assert [t for t, _ in rec.of("expire")] == [T0 + timedelta(hours=1)]
     assert [t for t, _ in rec.of("label")] == [T0 + timedelta(minutes=m) + TICK for m in range(60)]
     for t, _e in rec.of("label"):  # each label event is the first instant of a new label
-        assert describe_left(s, t - TICK) != describe_left(s, t)
+        assert time_left(s.left(t - TICK)) != time_left(s.left(t))
     # the icon turns amber exactly at the warning and red exactly at expiry
     first = {state: min(t for t, st_ in icons if st_ == state) for state in ("valid", "expiring", "expired")}
     assert first == {
@@ -199,7 +197,7 @@ def test_an_hour_long_session_icon_and_labels_change_at_the_right_instants() -> 
         "expired": T0 + timedelta(hours=1),
     }
     assert labels[0] == "59 min left" and labels[-2] == "less than a minute left" and labels[-1] == "expired"
-    label_texts = [describe_left(s, t) for t, _ in rec.of("label")]
+    label_texts = [time_left(s.left(t)) for t, _ in rec.of("label")]
     assert len(set(label_texts)) == len(label_texts) == 60, "each label event shows a new label"
     assert sched.wakeup is None and timers.pending() == []
 

@@ -12,7 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from trayapp.core import errors
-from trayapp.core.mfa import MfaRequest, UsedCodes
+from trayapp.core.mfa import UsedCodes
+from trayapp.core.prompts import MfaRequest
 from trayapp.core.service import Service
 from trayapp.core.sts import Credentials
 

@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from trayapp.core.errors import Cancelled, ConfigUnreadable, NotAuthorised, WrongCode
-from trayapp.core.mfa import MfaRequest
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import RoleProfile
-from trayapp.core.service import AssumeResult, RoleEntry, SessionInfo
+from trayapp.core.prompts import MfaRequest
+from trayapp.core.service import AssumeResult, RoleEntry
+from trayapp.core.sessions import SessionInfo, overall_state, time_left
 from trayapp.tray import menu_model
 from trayapp.tray.app import PrefsHolder, TrayApp, take_snapshot
-from trayapp.tray.menu_model import MenuNode, build_menu, overall_state, role_label, time_left
+from trayapp.tray.menu_model import MenuNode, build_menu, role_label
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 WARN = timedelta(minutes=10)
@@ -78,9 +79,9 @@ def test_no_role_profiles_says_how_to_add_one() -> None:
 
 def test_icon_state_is_the_worst_session() -> None:
     def state(*minutes: float) -> str:
-        return overall_state([RoleEntry(PROD, session("prod", m)) for m in minutes], NOW, WARN)
+        return overall_state([session("prod", m) for m in minutes], NOW, WARN)
 
-    assert overall_state([RoleEntry(PROD, None)], NOW, WARN) == "none"
+    assert overall_state([], NOW, WARN) == "none"
     assert state(50) == "valid"
     assert state(50, 5) == "expiring"
     assert state(50, 5, -1) == "expired"

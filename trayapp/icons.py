@@ -22,12 +22,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 from PIL import Image, ImageDraw
 
-IconState = Literal["none", "valid", "expiring", "expired"]
-STATES: tuple[IconState, ...] = ("none", "valid", "expiring", "expired")
+from trayapp.core.sessions import OVERALL_STATES, OverallState
+
+IconState = OverallState
+STATES: tuple[IconState, ...] = OVERALL_STATES
 SIZES = (16, 22, 24, 64)
 _SCALE = 8
 

@@ -11,110 +11,26 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from trayapp import __version__
 from trayapp.core import errors
-from trayapp.core.mfa import MfaPrompt, MfaRequest
 from trayapp.core.preferences import KEYS, PreferenceStore, with_value
+from trayapp.core.prompts import CodeOnce, MfaPrompt, NoPrompt, TerminalPrompt, has_display
+from trayapp.core.sessions import time_left
 from trayapp.i18n import _
 
 if TYPE_CHECKING:  # the service (botocore's loader, filelock…) is imported only by commands that use it
-    from trayapp.core.service import Service, SessionInfo
+    from trayapp.core.service import Service
+
 
 log = logging.getLogger("trayapp")
 
 
-def describe_left(session: SessionInfo, now: datetime) -> str:
-    """`42 min left`, `3 h 5 min left`, `expired` — the same words as the tray's menu."""
-    from trayapp.tray.menu_model import time_left
-
-    return time_left(session.left(now))
-
-
 # --- prompts -------------------------------------------------------------------
-
-
-class CodeOnce:
-    """The code given on the command line: one try; a failure ends the command."""
-
-    def __init__(self, code: str) -> None:
-        self._code: str | None = code
-
-    def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
-        code, self._code = self._code, None
-        return code
-
-    def close(self) -> None:
-        self._code = None
-
-
-class TerminalPrompt:
-    """Asks on the terminal, without echo; three tries."""
-
-    def __init__(self, tries: int = 3, reader: Callable[[str], str] | None = None, out: TextIO = sys.stderr) -> None:
-        import getpass
-
-        self._tries = tries
-        self._read = reader or getpass.getpass
-        self._out = out
-
-    def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
-        if error:
-            print(f"trayapp: {error}", file=self._out)
-        if self._tries <= 0:
-            return None
-        self._tries -= 1
-        try:
-            question = _("MFA code for {profile} ({mfa_serial}): ")
-            return self._read(question.format(profile=request.profile, mfa_serial=request.mfa_serial))
-        except (EOFError, KeyboardInterrupt):
-            return None
-
-    def close(self) -> None:
-        pass
-
-
-def has_display(
-    environ: Mapping[str, str] | None = None,
-    platform: str | None = None,
-    session_id: Callable[[], int | None] | None = None,
-) -> bool:
-    """Whether a window opened now would be seen by the user running this command.
-
-    Linux and other X11/Wayland systems: ``DISPLAY`` or ``WAYLAND_DISPLAY``.  macOS and Windows
-    always have a desktop, but not for a command run over SSH (``SSH_CONNECTION``, ``SSH_TTY``,
-    ``SSH_CLIENT``), nor on Windows for a process in session 0 (services, scheduled tasks run
-    without a logged-on desktop): then the terminal prompt (or a clear failure) is used instead.
-    """
-    env = os.environ if environ is None else environ
-    plat = sys.platform if platform is None else platform
-    if plat not in ("darwin", "win32"):
-        return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
-    if any(env.get(name) for name in ("SSH_CONNECTION", "SSH_TTY", "SSH_CLIENT")):
-        return False
-    if plat == "win32":
-        session = (session_id or _windows_session_id)()
-        if session == 0:
-            return False
-    return True
-
-
-def _windows_session_id() -> int | None:
-    """This process's Terminal Services session (0: services, no interactive desktop); None if unknown."""
-    try:
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-        session = ctypes.c_ulong()
-        if not kernel32.ProcessIdToSessionId(kernel32.GetCurrentProcessId(), ctypes.byref(session)):
-            return None
-        return int(session.value)
-    except (AttributeError, OSError, ImportError):
-        return None
 
 
 def choose_prompt(args: argparse.Namespace, profile: str) -> MfaPrompt:
@@ -128,20 +44,7 @@ def choose_prompt(args: argparse.Namespace, profile: str) -> MfaPrompt:
         return DialogPrompt()
     if sys.stdin.isatty():
         return TerminalPrompt()
-    return _NoPrompt(profile)
-
-
-class _NoPrompt:
-    def __init__(self, profile: str) -> None:
-        self._profile = profile
-
-    def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
-        if error:
-            return None
-        raise errors.NoPrompt(profile=request.profile)
-
-    def close(self) -> None:
-        pass
+    return NoPrompt()
 
 
 # --- commands ------------------------------------------------------------------
@@ -171,7 +74,7 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
             )
         for e in entries:
             none = _("needs MFA") if e.role.mfa_serial else _("no session")
-            state = describe_left(e.session, now) if e.session else none
+            state = time_left(e.session.left(now)) if e.session else none
             print(f"{e.role.name}\t{e.role.role_arn}\t{state}")
     for name, reason in service.problems().items():
         problem = _("profile '{profile}' can't be used: {reason}.").format(profile=name, reason=reason)
@@ -189,7 +92,7 @@ def cmd_status(service: Service, args: argparse.Namespace) -> int:
         print(_("No sessions; assume a role with 'trayapp assume PROFILE'."))
     for s in sessions:
         until = s.expires_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-        left = _("{left} (until {until})").format(left=describe_left(s, now), until=until)
+        left = _("{left} (until {until})").format(left=time_left(s.left(now)), until=until)
         print(f"{s.profile}\t{s.session_profile}\t{s.state(now, warn)}\t{left}")
     return 0
 
@@ -209,7 +112,7 @@ def cmd_assume(service: Service, args: argparse.Namespace) -> int:
             profile=s.profile,
             session=s.session_profile,
             until=until,
-            left=describe_left(s, service.now()),
+            left=time_left(s.left(service.now())),
             line=_export_line("AWS_PROFILE", s.session_profile),
             eb_line=_export_line("AWS_EB_PROFILE", s.session_profile),
         )

@@ -20,9 +20,7 @@ import tempfile
 import threading
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from trayapp.core.errors import InvalidCode, ReusedCode
 from trayapp.core.typed import CODE_SEPARATORS, ascii_digits
@@ -51,28 +49,6 @@ def normalise(text: str) -> str:
 
 def seconds_to_next_code(now: float) -> int:
     return STEP - int(now) % STEP
-
-
-@dataclass(frozen=True)
-class MfaRequest:
-    """What a prompt shows: never a secret."""
-
-    profile: str
-    role_arn: str
-    mfa_serial: str
-
-
-class MfaPrompt(Protocol):
-    """Asks the user for a code.
-
-    ``error`` is the sentence explaining why the previous code failed (shown
-    inline, the prompt stays open for another try).  Returns the code as
-    typed, or ``None`` when the user cancels.  ``close()`` ends the exchange.
-    """
-
-    def ask(self, request: MfaRequest, error: str | None = None) -> str | None: ...
-
-    def close(self) -> None: ...
 
 
 class UsedCodes:

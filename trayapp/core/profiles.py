@@ -20,11 +20,11 @@ from botocore import configloader
 from botocore.exceptions import ConfigNotFound, ConfigParseError
 
 from trayapp.core.errors import BrokenProfile, ConfigUnreadable, UnknownProfile
+from trayapp.core.sessions import session_name
 from trayapp.i18n import _
 
 DEFAULT_CONFIG = "~/.aws/config"
 DEFAULT_CREDENTIALS = "~/.aws/credentials"
-SESSION_SUFFIX = "-session"
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 MIN_DURATION, MAX_DURATION = 900, 43200
 
@@ -105,11 +105,6 @@ def _env_get(env: Mapping[str, str], name: str, platform: str | None) -> str | N
     if (sys.platform if platform is None else platform) != "win32" or name in env:
         return env.get(name)
     return next((value for key, value in env.items() if key.upper() == name), None)
-
-
-def session_name(profile: str) -> str:
-    """The credentials-file section (and profile) a role's session is written to."""
-    return profile + SESSION_SUFFIX
 
 
 @dataclass(frozen=True)

@@ -46,10 +46,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from trayapp.core.service import SessionInfo
+from trayapp.core.sessions import SessionInfo
 
 EventKind = Literal["warn", "expire", "label"]
-OverallState = Literal["none", "valid", "expiring", "expired"]
 FiredKey = tuple[str, str, datetime]
 
 MINUTE = timedelta(minutes=1)
@@ -122,16 +121,6 @@ def next_wakeup(
     """When the one timer should go off (possibly ``<= now``: at once), or None."""
     events = next_events(sessions, now, warn, fired)
     return events[0].at if events else None
-
-
-def overall_state(sessions: Iterable[SessionInfo], now: datetime, warn: timedelta) -> OverallState:
-    """The icon state: any expired > any expiring > any valid > none."""
-    states = {s.state(now, warn) for s in sessions}
-    if "expired" in states:
-        return "expired"
-    if "expiring" in states:
-        return "expiring"
-    return "valid" if states else "none"
 
 
 class TimerHandle(Protocol):

@@ -15,13 +15,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import TypeVar
 
 from trayapp.core import errors, profiles
 from trayapp.core.credentials_file import CredentialsFile, managed_only
-from trayapp.core.mfa import MfaPrompt, MfaRequest, UsedCodes, default_used_codes_path, normalise
+from trayapp.core.mfa import UsedCodes, default_used_codes_path, normalise
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import AwsConfig, RoleProfile
+from trayapp.core.prompts import MfaPrompt, MfaRequest
+from trayapp.core.sessions import SESSION_SUFFIX, SessionInfo, session_name
 from trayapp.core.sts import (
     AssumedRole,
     BotoStsClients,
@@ -34,7 +36,6 @@ from trayapp.core.sts import (
 )
 from trayapp.i18n import _
 
-State = Literal["active", "expiring", "expired"]
 T = TypeVar("T")
 #: GetSessionToken length for an IAM user's MFA session (held in memory only).
 MFA_SESSION_SECONDS = 12 * 3600
@@ -51,36 +52,6 @@ _SHADOWING_KEYS = ("role_arn", "credential_process", "sso_session", "sso_start_u
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """A session the applet wrote: what the user may see (no secrets)."""
-
-    profile: str
-    role_arn: str
-    expires_at: datetime
-
-    @property
-    def session_profile(self) -> str:
-        return profiles.session_name(self.profile)
-
-    def left(self, now: datetime) -> timedelta:
-        return self.expires_at - now
-
-    def state(self, now: datetime, warn: timedelta) -> State:
-        left = self.left(now)
-        if left <= timedelta(0):
-            return "expired"
-        return "expiring" if left <= warn else "active"
-
-    def as_json(self, now: datetime, warn: timedelta) -> dict[str, Any]:
-        return {
-            "profile": self.profile,
-            "session_profile": self.session_profile,
-            "expires_at": self.expires_at.isoformat(timespec="seconds"),
-            "state": self.state(now, warn),
-        }
 
 
 @dataclass(frozen=True)
@@ -194,8 +165,8 @@ class Service:
         """Sessions the applet wrote, by role profile name."""
         found: dict[str, SessionInfo] = {}
         for section, values in self._managed().items():
-            profile = values.get(KEY_PROFILE) or section.removesuffix(profiles.SESSION_SUFFIX)
-            if profiles.session_name(profile) != section:
+            profile = values.get(KEY_PROFILE) or section.removesuffix(SESSION_SUFFIX)
+            if session_name(profile) != section:
                 continue
             found[profile] = SessionInfo(profile, values.get(KEY_ROLE, ""), _parse_time(values.get(KEY_EXPIRES)))
         return found
@@ -462,7 +433,7 @@ class Service:
         cfg = self.config()
         if name not in cfg.roles and name not in cfg.problems and name not in self.sessions():
             raise errors.UnknownProfile(profile=name, path=cfg.config_path)
-        return self.credentials_file().remove_section(profiles.session_name(name))
+        return self.credentials_file().remove_section(session_name(name))
 
 
 def _stamp(path: os.PathLike[str]) -> tuple[int, int, int] | None:

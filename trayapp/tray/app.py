@@ -49,13 +49,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from trayapp.core.errors import Cancelled, TrayappError
-from trayapp.core.mfa import MfaPrompt
+from trayapp.core.prompts import MfaPrompt, SilentPrompt, has_display
+from trayapp.core.sessions import OverallState, overall_state
 from trayapp.i18n import N_, _
 from trayapp.protocol import report
 from trayapp.tray import menu_model
 from trayapp.tray.clipboard import copy_text
 from trayapp.tray.dialog_prompt import DialogPrompt
-from trayapp.tray.menu_model import IconState, MenuNode
+from trayapp.tray.menu_model import MenuNode
 from trayapp.tray.popup import show_popup
 from trayapp.tray.xorg_clicks import enable_clicks, is_xorg, keep_docked
 
@@ -64,7 +65,8 @@ if TYPE_CHECKING:
 
     from trayapp.core.preferences import Preferences, PreferenceStore
     from trayapp.core.schedule import Event
-    from trayapp.core.service import AssumeResult, RoleEntry, SessionInfo
+    from trayapp.core.service import AssumeResult, RoleEntry
+    from trayapp.core.sessions import SessionInfo
     from trayapp.tray.notify import Notification, Notifier
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,7 @@ WM_RBUTTONUP = 0x0205
 ICON_SIZE = 64
 #: Plain ASCII: pystray's xorg backend stores the title as a Latin-1 WM_NAME
 #: (so there it stays English; see :func:`icon_title`).
-TITLES: Mapping[IconState, str] = {
+TITLES: Mapping[OverallState, str] = {
     "none": N_("trayapp: no session"),
     "valid": N_("trayapp: sessions valid"),
     "expiring": N_("trayapp: a session expires soon"),
@@ -84,7 +86,7 @@ TITLES: Mapping[IconState, str] = {
 }
 
 
-def icon_title(state: IconState, *, latin1: bool = False) -> str:
+def icon_title(state: OverallState, *, latin1: bool = False) -> str:
     """The icon's title in the user's language; English where it must be Latin-1 (xorg)."""
     return TITLES[state] if latin1 else _(TITLES[state])
 
@@ -130,7 +132,7 @@ class Snapshot:
     """What the tray shows, computed off the GUI thread."""
 
     menu: tuple[MenuNode, ...]
-    state: IconState = "none"
+    state: OverallState = "none"
     roles: tuple[str, ...] = field(default=())
 
     @property
@@ -162,7 +164,7 @@ def take_snapshot(service: TrayService, favourites: tuple[str, ...] = (), autost
             favourites=favourites,
             autostart=autostart,
         ),
-        menu_model.overall_state(roles, now, warn),
+        overall_state([entry.session for entry in roles if entry.session is not None], now, warn),
         tuple(entry.role.name for entry in roles),
     )
 
@@ -449,7 +451,7 @@ class TrayApp:
         if profile in self.prefs().hidden or not self.service.can_renew_silently(profile):
             return False
         try:
-            self.service.assume(profile, _NoPrompt())
+            self.service.assume(profile, SilentPrompt())
         except TrayappError as exc:
             key = (profile, session.expires_at)
             if key not in self._failed_renewals:  # notified once per session
@@ -525,7 +527,7 @@ class TrayApp:
         if image is not None or menu_changed:
             self.on_main(show)
 
-    def _image(self, state: IconState) -> Image.Image:
+    def _image(self, state: OverallState) -> Image.Image:
         from trayapp.icons import render
 
         # pystray's xorg backend paints transparent pixels black.
@@ -644,7 +646,7 @@ class TrayApp:
             return
         if profile is None:
             return
-        from trayapp.core.profiles import session_name
+        from trayapp.core.sessions import session_name
 
         if kind == menu_model.CONSOLE:
             url = self.service.console_url(profile)
@@ -707,16 +709,6 @@ class TrayApp:
         if prefs is not None:
             self.prefs.set(prefs)
             self._submit(self.refresh)
-
-
-class _NoPrompt:
-    """For silent renewal: never shows anything; a needed code means "not now"."""
-
-    def ask(self, request: Any, error: str | None = None) -> str | None:
-        return None
-
-    def close(self) -> None:
-        pass
 
 
 #: Run before the watchdog ends the process (see :func:`on_forced_exit`).
@@ -803,9 +795,7 @@ def _name_the_gtk_program() -> None:
 
 
 def _no_display() -> bool:
-    if not sys.platform.startswith("linux") or os.environ.get("PYSTRAY_BACKEND") == "dummy":
-        return False
-    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return os.environ.get("PYSTRAY_BACKEND") != "dummy" and not has_display()
 
 
 def _single_instance(credentials: Path) -> Any:

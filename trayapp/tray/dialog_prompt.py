@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 from trayapp import protocol
 from trayapp.core.errors import ReusedCode, TrayappError, WrongCode
-from trayapp.core.mfa import MfaRequest, seconds_to_next_code
+from trayapp.core.mfa import seconds_to_next_code
+from trayapp.core.prompts import MfaRequest
 from trayapp.i18n import _
 
 log = logging.getLogger(__name__)

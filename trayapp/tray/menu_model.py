@@ -13,14 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from trayapp.core.sessions import time_left
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
     from trayapp.core.service import RoleEntry
 
-IconState = Literal["none", "valid", "expiring", "expired"]
 
 ASSUME, COPY_PROFILE, COPY_EB, FORGET, QUIT = "assume", "copy-profile", "copy-eb", "forget", "quit"
 CONSOLE, PREFS, FAVOURITES, END_MFA = "console", "prefs", "favourites", "end-mfa"
@@ -61,18 +61,6 @@ def action(kind: str, profile: str | None = None) -> str:
 def parse_action(action_id: str) -> tuple[str, str | None]:
     kind, _, profile = action_id.partition(":")
     return kind, (profile or None)
-
-
-def time_left(left: timedelta) -> str:
-    """The same words as ``trayapp status``: ``42 min left``, ``3 h 5 min left``."""
-    if left <= timedelta(0):
-        return _("expired")
-    minutes = int(left.total_seconds() // 60)
-    if minutes < 1:
-        return _("less than a minute left")
-    if minutes < 60:
-        return _("{minutes} min left").format(minutes=minutes)
-    return _("{hours} h {minutes} min left").format(hours=minutes // 60, minutes=minutes % 60)
 
 
 def role_label(entry: RoleEntry, now: datetime, warn: timedelta) -> str:
@@ -178,15 +166,3 @@ def build_menu(
         items.append(MenuNode(_("Start at login"), action(AUTOSTART), checked=autostart))
     items.append(MenuNode(_("Quit"), action(QUIT)))
     return tuple(items)
-
-
-def overall_state(roles: Sequence[RoleEntry], now: datetime, warn: timedelta) -> IconState:
-    """The icon's state: the worst of all sessions (expired > expiring > valid > none)."""
-    states = {entry.session.state(now, warn) for entry in roles if entry.session is not None}
-    if "expired" in states:
-        return "expired"
-    if "expiring" in states:
-        return "expiring"
-    if "active" in states:
-        return "valid"
-    return "none"

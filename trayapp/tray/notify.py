@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from trayapp.core.service import SessionInfo
+from trayapp.core.sessions import SessionInfo
 from trayapp.i18n import _
 
 log = logging.getLogger(__name__)

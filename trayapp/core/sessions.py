@@ -1,0 +1,78 @@
+"""Sessions and their states: the words the command line, the menu, the icon and the notifications share.
+
+A session is what trayapp wrote as ``[<profile>-session]``; what a user may see of it (never a key)
+is :class:`SessionInfo`.  Its state at a moment is ``active``, ``expiring`` (within the warning lead)
+or ``expired``; the icon shows the worst of all of them (:func:`overall_state`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from trayapp.i18n import _
+
+State = Literal["active", "expiring", "expired"]
+#: The icon's state: no session, all valid, one expiring soon, one expired.
+OverallState = Literal["none", "valid", "expiring", "expired"]
+OVERALL_STATES: tuple[OverallState, ...] = ("none", "valid", "expiring", "expired")
+SESSION_SUFFIX = "-session"
+
+
+def session_name(profile: str) -> str:
+    """The credentials-file section (and profile) a role's session is written to."""
+    return profile + SESSION_SUFFIX
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session the applet wrote: what the user may see (no secrets)."""
+
+    profile: str
+    role_arn: str
+    expires_at: datetime
+
+    @property
+    def session_profile(self) -> str:
+        return session_name(self.profile)
+
+    def left(self, now: datetime) -> timedelta:
+        return self.expires_at - now
+
+    def state(self, now: datetime, warn: timedelta) -> State:
+        left = self.left(now)
+        if left <= timedelta(0):
+            return "expired"
+        return "expiring" if left <= warn else "active"
+
+    def as_json(self, now: datetime, warn: timedelta) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "session_profile": self.session_profile,
+            "expires_at": self.expires_at.isoformat(timespec="seconds"),
+            "state": self.state(now, warn),
+        }
+
+
+def overall_state(sessions: Iterable[SessionInfo], now: datetime, warn: timedelta) -> OverallState:
+    """The icon state: any expired > any expiring > any valid > none."""
+    states = {s.state(now, warn) for s in sessions}
+    if "expired" in states:
+        return "expired"
+    if "expiring" in states:
+        return "expiring"
+    return "valid" if states else "none"
+
+
+def time_left(left: timedelta) -> str:
+    """``42 min left``, ``3 h 5 min left``, ``expired``: the same words everywhere."""
+    if left <= timedelta(0):
+        return _("expired")
+    minutes = int(left.total_seconds() // 60)
+    if minutes < 1:
+        return _("less than a minute left")
+    if minutes < 60:
+        return _("{minutes} min left").format(minutes=minutes)
+    return _("{hours} h {minutes} min left").format(hours=minutes // 60, minutes=minutes % 60)
