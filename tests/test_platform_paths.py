@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from trayapp import cli
+from trayapp.cli import common
 from trayapp.core import prompts
 from trayapp.core import shell as shells
 
@@ -57,7 +57,7 @@ def test_assume_over_ssh_on_a_mac_does_not_open_the_dialog(monkeypatch: pytest.M
     monkeypatch.setenv("SSH_CONNECTION", SSH["SSH_CONNECTION"])
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
     args = argparse.Namespace(code=None, code_stdin=False)
-    assert isinstance(cli.choose_prompt(args, "prod"), cli.TerminalPrompt)
+    assert isinstance(common.choose_prompt(args, "prod"), prompts.TerminalPrompt)
 
 
 # --- export lines in the user's shell ----------------------------------------------------------

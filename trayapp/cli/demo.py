@@ -2,7 +2,7 @@
 
 :func:`start_sts` runs moto's server (the ``demo`` extra: ``pip install 'trayapp[demo]'``)
 on 127.0.0.1 as a child process; :func:`prepare_demo` writes a throwaway AWS config
-with a few role profiles and fake source keys; :func:`run_demo` points this process
+with a few role profiles and fake source keys; :func:`demo_session` points this process
 at both and starts the tray.  moto accepts any six-digit MFA code.  Nothing outside
 the throwaway folder is written, and the real ``~/.aws`` is never read.
 
@@ -261,27 +261,22 @@ def banner(env: Mapping[str, str], keep: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _run_tray() -> int:
-    from trayapp.tray.app import run_tray
-
-    return run_tray()
-
-
 def _interrupted(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def run_demo(
-    start_tray: Callable[[], int] = _run_tray,
+@contextlib.contextmanager
+def demo_session(
     *,
     folder: Path | None = None,
     say: Callable[[str], None] = print,
-) -> int:
-    """Start the STS stand-in, write the demo profiles, run *start_tray* against them,
-    then stop the stand-in and remove the files (kept when *folder* is given).
+    on_forced_exit: Callable[[Callable[[], None]], Callable[[], None]] | None = None,
+) -> Iterator[dict[str, str]]:
+    """Start the STS stand-in, write the demo profiles and point this process at them for the
+    duration of the block; then stop the stand-in and remove the files (kept when *folder* is given).
 
-    SIGTERM before the tray runs ends the demo like Ctrl-C (the tray itself stops on both
-    like Quit); if the tray has to end the process abruptly, the clean-up still runs."""
+    SIGTERM inside the block ends it like Ctrl-C.  *on_forced_exit* registers the clean-up with
+    whatever may end the process abruptly (the tray's watchdog), so it runs then too."""
     if folder is not None:
         check_folder(folder)  # before anything is started or written
     previous = None
@@ -299,9 +294,7 @@ def run_demo(
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
 
-    from trayapp.tray.app import on_forced_exit
-
-    forget_hook = on_forced_exit(clean_up)
+    forget_hook = on_forced_exit(clean_up) if on_forced_exit is not None else (lambda: None)
     try:
         sts = start_sts()
         temp = None if folder is not None else Path(tempfile.mkdtemp(prefix="trayapp-demo-"))
@@ -310,9 +303,15 @@ def run_demo(
         env = prepare_demo(where, sts.url)
         say(banner(env, keep=temp is None))
         with environment(env):
-            return start_tray()
+            yield env
     finally:
         forget_hook()
         clean_up()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def run_demo(start_tray: Callable[[], int], *, folder: Path | None = None, say: Callable[[str], None] = print) -> int:
+    """*start_tray* inside a :func:`demo_session`; its exit status."""
+    with demo_session(folder=folder, say=say):
+        return start_tray()

@@ -1,0 +1,57 @@
+"""What the commands share: the prompt a command asks with, export lines, argument types."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from trayapp.core.prompts import CodeOnce, MfaPrompt, NoPrompt, TerminalPrompt, has_display
+from trayapp.i18n import _
+
+#: Each command module's ``register(sub)`` adds its subcommand(s) to the parser.
+Subparsers = Any
+
+
+def choose_prompt(args: argparse.Namespace, profile: str) -> MfaPrompt:
+    if args.code is not None:
+        return CodeOnce(args.code)
+    if args.code_stdin:
+        return CodeOnce(sys.stdin.readline())
+    if has_display():
+        from trayapp.tray.dialog_prompt import DialogPrompt
+
+        return DialogPrompt()
+    if sys.stdin.isatty():
+        return TerminalPrompt()
+    return NoPrompt()
+
+
+def export_line(name: str, value: str) -> str:
+    """``export NAME=value`` in the user's shell (POSIX when the value can't be written in it)."""
+    from trayapp.core import shell as shells
+
+    try:
+        return shells.set_line(name, value, shells.detect())
+    except ValueError:
+        return shells.set_line(name, value, shells.POSIX)
+
+
+def seconds(text: str) -> int:
+    from trayapp.core.typed import typed_int
+
+    try:
+        seconds = typed_int(text)  # ３６００ from an input method is 3600
+    except ValueError:
+        seconds = 0
+    if not 900 <= seconds <= 43200:
+        raise argparse.ArgumentTypeError(_("must be a number of seconds between 900 and 43200"))
+    return seconds
+
+
+def shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ",".join(value) or _("(none)")
+    return str(value)

@@ -1,0 +1,72 @@
+"""`trayapp list` and `trayapp status`: what is configured, and what trayapp wrote."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from trayapp.cli.common import Subparsers
+from trayapp.core.sessions import time_left
+from trayapp.i18n import _
+
+if TYPE_CHECKING:
+    from trayapp.core.service import Service
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("list", help=_("list role profiles and their sessions"))
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("status", help=_("show the sessions trayapp wrote"))
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
+    p.set_defaults(func=cmd_status)
+
+
+def cmd_list(service: Service, args: argparse.Namespace) -> int:
+    now, warn = service.now(), service.warn_lead()
+    entries = service.roles(include_hidden=True)
+    cfg = service.config()
+    if args.json:
+        rows = [
+            {
+                "profile": e.role.name,
+                "role_arn": e.role.role_arn,
+                "source": e.role.source,
+                "mfa_serial": e.role.mfa_serial,
+                "region": cfg.source_region(e.role),
+                "session": e.session.as_json(now, warn) if e.session else None,
+            }
+            for e in entries
+        ]
+        print(json.dumps(rows, indent=2))
+    else:
+        if not entries and not service.problems():
+            print(
+                _("No role profiles in {path}; add one with role_arn and source_profile.").format(path=cfg.config_path)
+            )
+        for e in entries:
+            none = _("needs MFA") if e.role.mfa_serial else _("no session")
+            state = time_left(e.session.left(now)) if e.session else none
+            print(f"{e.role.name}\t{e.role.role_arn}\t{state}")
+    for name, reason in service.problems().items():
+        problem = _("profile '{profile}' can't be used: {reason}.").format(profile=name, reason=reason)
+        print(f"trayapp: {problem}", file=sys.stderr)
+    return 0
+
+
+def cmd_status(service: Service, args: argparse.Namespace) -> int:
+    now, warn = service.now(), service.warn_lead()
+    sessions = service.status()
+    if args.json:
+        print(json.dumps([s.as_json(now, warn) for s in sessions], indent=2))
+        return 0
+    if not sessions:
+        print(_("No sessions; assume a role with 'trayapp assume PROFILE'."))
+    for s in sessions:
+        until = s.expires_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        left = _("{left} (until {until})").format(left=time_left(s.left(now)), until=until)
+        print(f"{s.profile}\t{s.session_profile}\t{s.state(now, warn)}\t{left}")
+    return 0

@@ -1,0 +1,111 @@
+"""`trayapp assume`, `env`, `forget` and `credential-process`: making and using a session."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from trayapp.cli.common import Subparsers, choose_prompt, export_line, seconds
+from trayapp.core import errors
+from trayapp.core.sessions import time_left
+from trayapp.i18n import _
+
+if TYPE_CHECKING:
+    from trayapp.core.service import Service
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("assume", help=_("assume a role profile and write PROFILE-session"))
+    p.add_argument("profile", metavar="PROFILE")
+    codes = p.add_mutually_exclusive_group()
+    codes.add_argument("--code-stdin", action="store_true", help=_("read the MFA code from standard input"))
+    codes.add_argument("--code", metavar="CODE", help=_("the MFA code (visible to other users in the process list)"))
+    p.add_argument("--duration", type=seconds, metavar="SECONDS", help=_("session length, 900-43200 s"))
+    p.set_defaults(func=cmd_assume)
+
+    p = sub.add_parser("env", help=_("print export lines of a valid session, for eval"))
+    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument(
+        "--shell",
+        choices=["posix", "fish", "powershell", "cmd"],
+        help=_("the syntax of the lines (default: your shell's; TRAYAPP_SHELL sets it)"),
+    )
+    p.set_defaults(func=cmd_env)
+
+    p = sub.add_parser("forget", help=_("remove the session trayapp wrote for PROFILE"))
+    p.add_argument("profile", metavar="PROFILE")
+    p.set_defaults(func=cmd_forget)
+
+    p = sub.add_parser(
+        "credential-process",
+        help=_("print PROFILE's session as process credentials (for credential_process in ~/.aws/config)"),
+    )
+    p.add_argument("profile", metavar="PROFILE")
+    p.set_defaults(func=cmd_credential_process)
+
+
+def cmd_assume(service: Service, args: argparse.Namespace) -> int:
+    prompt = choose_prompt(args, args.profile)
+    result = service.assume(args.profile, prompt, duration=args.duration)
+    for note in result.notes:
+        print(f"trayapp: {note}", file=sys.stderr)
+    s = result.session
+    until = s.expires_at.astimezone().strftime("%H:%M:%S")
+    print(
+        _(
+            "Assumed {profile}: session profile '{session}' is valid until {until} ({left}).\n"
+            "Use it with: {line}   (EB CLI: {eb_line})"
+        ).format(
+            profile=s.profile,
+            session=s.session_profile,
+            until=until,
+            left=time_left(s.left(service.now())),
+            line=export_line("AWS_PROFILE", s.session_profile),
+            eb_line=export_line("AWS_EB_PROFILE", s.session_profile),
+        )
+    )
+    return 0
+
+
+def cmd_env(service: Service, args: argparse.Namespace) -> int:
+    from trayapp.core import shell as shells
+
+    sys.stdout.write(service.env_lines(args.profile, args.shell or shells.detect()))
+    return 0
+
+
+def cmd_forget(service: Service, args: argparse.Namespace) -> int:
+    if service.forget(args.profile):
+        print(_("Forgot the session of {profile}.").format(profile=args.profile))
+    else:
+        print(_("{profile} had no session to forget.").format(profile=args.profile))
+    return 0
+
+
+#: A cached session with less than this left is renewed before it is handed to an SDK.
+CREDENTIAL_PROCESS_MIN_LEFT = timedelta(minutes=5)
+
+
+def cmd_credential_process(service: Service, args: argparse.Namespace) -> int:
+    """Process credentials (Version 1) of a valid session, assuming the role first when needed."""
+    try:
+        creds, expires = service.session_credentials(args.profile, CREDENTIAL_PROCESS_MIN_LEFT)
+    except errors.NoSession:
+        args.code, args.code_stdin = None, False
+        service.assume(args.profile, choose_prompt(args, args.profile))
+        creds, expires = service.session_credentials(args.profile)
+    print(
+        json.dumps(
+            {
+                "Version": 1,
+                "AccessKeyId": creds.access_key_id,
+                "SecretAccessKey": creds.secret_access_key,
+                "SessionToken": creds.session_token,
+                "Expiration": expires.isoformat(timespec="seconds"),
+            }
+        )
+    )
+    return 0

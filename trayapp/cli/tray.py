@@ -1,0 +1,34 @@
+"""`trayapp` (no command) starts the tray; `trayapp demo` starts it inside a demo session."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trayapp.cli.common import Subparsers
+from trayapp.i18n import _
+
+if TYPE_CHECKING:
+    from trayapp.core.service import Service
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("demo", help=_("try the tray against a local STS stand-in and throwaway profiles"))
+    p.add_argument("--dir", type=Path, metavar="DIR", help=_("write the demo's AWS files here and keep them"))
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_tray(service: Service | None, args: argparse.Namespace) -> int:
+    from trayapp.tray.app import run_tray
+
+    return run_tray()
+
+
+def cmd_demo(service: Service | None, args: argparse.Namespace) -> int:
+    """The tray, wrapped in a demo session: the demo only prepares an environment."""
+    from trayapp.cli.demo import demo_session
+    from trayapp.tray.app import on_forced_exit, run_tray
+
+    with demo_session(folder=args.dir, on_forced_exit=on_forced_exit):
+        return run_tray()
