@@ -336,15 +336,26 @@ class Service:
         return fresh, True
 
     def _valid_credentials(self, role: RoleProfile, min_left: timedelta) -> Credentials | None:
+        found = self._session_keys(role, min_left)
+        return None if found is None else found[0]
+
+    def _session_keys(self, role: RoleProfile, min_left: timedelta) -> tuple[Credentials, datetime] | None:
+        """The one path to a session's keys: trayapp's own section, all three keys present,
+        more than *min_left* left; else None.  Used by assume (a parent session), renewal,
+        ``env``, ``credential-process`` and the console."""
         values = self._managed().get(role.session_profile)
-        if not values or _parse_time(values.get(KEY_EXPIRES)) - self._clock() <= min_left:
+        if not values:
+            return None
+        expires = _parse_time(values.get(KEY_EXPIRES))
+        if expires - self._clock() <= min_left:
             return None
         try:
-            return Credentials(
-                values["aws_access_key_id"], values["aws_secret_access_key"], values.get("aws_session_token")
+            keys = Credentials(
+                values["aws_access_key_id"], values["aws_secret_access_key"], values["aws_session_token"]
             )
         except KeyError:
             return None
+        return keys, expires
 
     def _with_code(self, role: RoleProfile, prompt: MfaPrompt, call: Callable[[str], T]) -> tuple[T, str]:
         """Ask for a code and make *call* with it until it succeeds or the user gives up.
@@ -391,14 +402,11 @@ class Service:
         see :mod:`trayapp.core.shell`)."""
         from trayapp.core.shell import set_line
 
-        role = self.config().role(name)
-        values = self._managed().get(role.session_profile)
-        if not values or _parse_time(values.get(KEY_EXPIRES)) <= self._clock():
-            raise errors.NoSession(profile=name)
+        keys, _expires = self.session_credentials(name)
         pairs = [
-            ("AWS_ACCESS_KEY_ID", values.get("aws_access_key_id", "")),
-            ("AWS_SECRET_ACCESS_KEY", values.get("aws_secret_access_key", "")),
-            ("AWS_SESSION_TOKEN", values.get("aws_session_token", "")),
+            ("AWS_ACCESS_KEY_ID", keys.access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", keys.secret_access_key),
+            ("AWS_SESSION_TOKEN", keys.session_token or ""),
         ]
         try:
             return "".join(set_line(k, v, shell) + "\n" for k, v in pairs)
@@ -408,15 +416,10 @@ class Service:
 
     def session_credentials(self, name: str, min_left: timedelta = timedelta(0)) -> tuple[Credentials, datetime]:
         """The keys of *name*'s valid session (for credential_process and the console)."""
-        role = self.config().role(name)
-        values = self._managed().get(role.session_profile)
-        expires = _parse_time(values.get(KEY_EXPIRES) if values else None)
-        if not values or expires - self._clock() <= min_left or "aws_access_key_id" not in values:
+        found = self._session_keys(self.config().role(name), min_left)
+        if found is None:
             raise errors.NoSession(profile=name)
-        creds = Credentials(
-            values["aws_access_key_id"], values.get("aws_secret_access_key", ""), values.get("aws_session_token")
-        )
-        return creds, expires
+        return found
 
     def console_url(self, name: str) -> str:
         """A sign-in URL for the AWS console as *name*'s session (partition-aware)."""
