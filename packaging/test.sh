@@ -5,5 +5,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 apt_install $(system_packages)
 make_venv gtk,test
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"

@@ -19,6 +19,7 @@ from PIL import Image, ImageChops
 
 from tests.support.desktop import Desktop
 from tests.support.fixtures import aws_env
+from trayapp import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
@@ -89,7 +90,7 @@ def test_wheel_installed_into_a_fresh_venv_runs_for_a_new_user(dist: Path, tmp_p
     home.mkdir()
     trayapp = venv / "bin" / "trayapp"
     env = user_env(home)
-    assert run(trayapp, "--version", env=env, cwd=home).strip() == "trayapp 0.1.0"
+    assert run(trayapp, "--version", env=env, cwd=home).strip() == f"trayapp {__version__}"
     out = run(trayapp, "list", env=env, cwd=home)
     assert out.startswith(f"No role profiles in {home}/.aws/config")
     # Login start points at the installed entry point.
@@ -212,7 +213,7 @@ def test_frozen_entry_runs_only_trayapps_own_modules(tmp_path: Path) -> None:
     assert str(tmp_path / "icon-none-16.png") in out
     refused = subprocess.run([sys.executable, entry, "-m", "os"], env=env, capture_output=True, text=True)
     assert refused.returncode == 2 and "trayapp's own modules only" in refused.stderr
-    assert run(sys.executable, entry, "--version", env=env).strip() == "trayapp 0.1.0"
+    assert run(sys.executable, entry, "--version", env=env).strip() == f"trayapp {__version__}"
 
 
 # --- the single-file Linux build ------------------------------------------------------------
@@ -245,7 +246,7 @@ def onefile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.mark.slow
 def test_onefile_binary_runs_the_command_line_for_a_new_user(onefile: Path, tmp_path: Path) -> None:
     env = user_env(tmp_path)
-    assert run(onefile, "--version", env=env, cwd=tmp_path).strip() == "trayapp 0.1.0"
+    assert run(onefile, "--version", env=env, cwd=tmp_path).strip() == f"trayapp {__version__}"
     out = run(onefile, "list", env=env, cwd=tmp_path)
     assert out.startswith(f"No role profiles in {tmp_path}/.aws/config")
 

@@ -3,38 +3,9 @@
 No GUI import, no polling: the pure functions say which events are owed and
 when; :class:`Scheduler` keeps exactly one pending timer armed to the next one.
 
-How to wire (tray.py)::
-
-    from trayapp.core.schedule import Scheduler, overall_state
-
-    scheduler = Scheduler(on_event=lambda ev: work_queue.put(("schedule", ev)),
-                          clock=service.now, warn=service.warn_lead())
-    # at start, after every assume/forget/renew, and from trayapp.tray.watch's on_change:
-    scheduler.reschedule(list(visible_sessions.values()), warn=service.warn_lead())
-    # on the tray's worker, for an event `ev`:
-    #   ev.kind == "warn"   -> notifier.send(notify.expiring(ev.profile, ev.expires_at)) if prefs.notifications
-    #   ev.kind == "expire" -> notifier.send(notify.expired(ev.profile))               if prefs.notifications
-    #   every kind          -> icon = overall_state(sessions, now, warn); rebuild the menu labels
-    # on quit:
-    scheduler.close()
-
-``on_event`` runs on the timer's thread: it must only hand the event over.
-
-Rules
-    * ``warn`` fires at ``expires_at - warn``, ``expire`` at ``expires_at``; each
-      ``(kind, profile, expires_at)`` fires once.  A renewed session has a new
-      ``expires_at``, so it is warned about again.
-    * ``label`` fires at the next whole minute of remaining time of the session
-      whose label (``42 min left``, minutes rounded down) changes soonest — the
-      first instant the new label is true — only while some session is
-      unexpired.  Labels are not remembered: they recur every minute.
-    * Restart (or a session first seen while the applet runs, e.g. written by
-      ``trayapp assume`` in a terminal): a session already inside its warning
-      window gets ONE warning at once — the user may not have seen the earlier
-      one; a session already expired when first seen gets no notification at all.
-    * Suspend: the timer counts monotonic time, which stops during suspend, so it
-      fires late after a resume — by at most a minute while a session is live,
-      because a label event is never more than a minute away.
+The tray (``trayapp.tray.app``) makes one :class:`Scheduler` whose ``on_event`` hands the event to its
+worker; it calls ``reschedule`` at start, after every assume, forget and renewal, and when the files
+change.  See docs/ARCHITECTURE.md, "The one timer".
 """
 
 from __future__ import annotations

@@ -43,7 +43,6 @@ from trayapp.protocol import print_message, report
 #: The English title (tests find the window by it); :func:`window_title` is the one shown.
 TITLE = "trayapp — MFA code"
 CODE_LENGTH = 6
-STEP = 30
 
 # A quiet palette that works with Tk's "clam" theme.
 BG = "#f5f6f8"

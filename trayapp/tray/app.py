@@ -1,6 +1,6 @@
 """The tray shell: a pystray icon whose menu and image follow the sessions.
 
-Threads (see DESIGN.md "Architecture" and TESTING.md):
+Threads (see docs/ARCHITECTURE.md):
 
 * pystray owns the main thread (``Icon.run()``), as macOS requires;
 * menu callbacks only hand work over: actions run one at a time on a single
@@ -134,10 +134,6 @@ class Snapshot:
     menu: tuple[MenuNode, ...]
     state: OverallState = "none"
     roles: tuple[str, ...] = field(default=())
-
-    @property
-    def title(self) -> str:
-        return TITLES[self.state]
 
 
 #: Shown for the instant between the icon appearing and the first read of the files.

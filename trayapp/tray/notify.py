@@ -4,17 +4,9 @@ A notification that can't be shown is logged, never raised: notifications are
 an optional feature and must never break the applet.  No text here ever holds
 a secret: only profile names, the session profile name and a local time.
 
-How to wire (tray.py)::
-
-    from trayapp.tray import notify
-
-    notifier = notify.choose_notifier(icon=pystray_icon,              # icon: only used off Linux
-                                      on_action=lambda profile, key: work_queue.put(("renew", profile)))
-    # from the schedule's events (on the tray's worker), when prefs.notifications is on:
-    notifier.send(notify.expiring_notice(session, service.now()))    # event.kind == "warn"
-    notifier.send(notify.expired_notice(session))                    # event.kind == "expire"
-    # on quit:
-    notifier.close()
+The tray picks one with :func:`choose_notifier` (passing its icon, used off Linux, and an
+``on_action`` that hands a renewal to its worker), sends the warning and expiry notices the
+schedule's events call for, and closes it on quit.
 
 ``on_action(profile, key)`` runs on the notifier's listener thread: it must
 only hand the work over (the key is ``"renew"``).  ``notifier.supports_actions``
@@ -51,7 +43,6 @@ Urgency = Literal["low", "normal", "critical"]
 ActionHandler = Callable[[str, str], None]
 
 APP_NAME = "trayapp"
-RENEW: tuple[tuple[str, str], ...] = (("renew", "Renew"),)
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 _BUS_NAME = "org.freedesktop.Notifications"
@@ -76,7 +67,7 @@ class Notification:
 
 
 def renew_action() -> tuple[tuple[str, str], ...]:
-    """:data:`RENEW` with its label in the user's language."""
+    """The one action of a warning: renew, labelled in the user's language."""
     return (("renew", _("Renew")),)
 
 

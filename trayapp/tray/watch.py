@@ -10,15 +10,8 @@ last event and at most 1 s after the first.  Only writes, creations, deletions
 and renames are subscribed to: reading the files (every ``aws`` command does)
 wakes nothing.
 
-How to wire (tray.py)::
-
-    from trayapp.tray.watch import watch_aws_files
-
-    watcher = watch_aws_files(lambda: work_queue.put(("files-changed",)))   # starts watching
-    # on the tray's worker, for "files-changed":
-    #   sessions = service.sessions(); rebuild the menu; scheduler.reschedule(visible(sessions))
-    # on quit:
-    watcher.stop()
+The tray calls :func:`watch_aws_files` at start with a callback that hands a refresh to its worker,
+and ``stop()`` on quit.
 
 ``on_change`` runs on a timer thread: it must only hand the work over.  The
 applet's own writes are reported too; re-reading is cheap and idempotent.
