@@ -18,13 +18,15 @@ def choose_prompt(args: argparse.Namespace, profile: str) -> MfaPrompt:
         return CodeOnce(args.code)
     if args.code_stdin:
         return CodeOnce(sys.stdin.readline())
+    from trayapp.core.code_sources import SourcedPrompt  # mfa_process or a YubiKey first, then ask
+
     if has_display():
         from trayapp.tray.dialog_prompt import DialogPrompt
 
-        return DialogPrompt()
+        return SourcedPrompt(DialogPrompt())
     if sys.stdin.isatty():
-        return TerminalPrompt()
-    return NoPrompt()
+        return SourcedPrompt(TerminalPrompt(), interactive=True)
+    return SourcedPrompt(NoPrompt(), interactive=False)
 
 
 def export_line(name: str, value: str) -> str:

@@ -36,6 +36,7 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
                 "role_arn": e.role.role_arn,
                 "source": e.role.source,
                 "mfa_serial": e.role.mfa_serial,
+                "mfa_process": e.role.mfa_process is not None,  # the command itself may hold a secret
                 "region": cfg.source_region(e.role),
                 "session": e.session.as_json(now, warn) if e.session else None,
             }

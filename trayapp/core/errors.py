@@ -111,6 +111,12 @@ class ReusedCode(TrayappError):
     template = "This MFA code was already used; wait {seconds} s for the next code and enter that one."
 
 
+class CodeSourceFailed(TrayappError):
+    """``mfa_process`` or the YubiKey gave no code; *reason* never quotes what it printed."""
+
+    template = "No MFA code came from {source}: {reason}."
+
+
 # --- STS (exit status 1) -----------------------------------------------------
 
 

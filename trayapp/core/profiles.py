@@ -118,6 +118,8 @@ class RoleProfile:
     role_session_name: str | None = None
     duration_seconds: int | None = None
     region: str | None = None
+    #: aws-vault's ``mfa_process``: a command line that prints the MFA code (see core/code_sources.py).
+    mfa_process: str | None = field(default=None, repr=False)
 
     @property
     def session_profile(self) -> str:
@@ -304,7 +306,16 @@ def _role(name: str, values: Mapping[str, object]) -> RoleProfile:
         role_session_name=_checked(values, "role_session_name", _SESSION_NAME, _("2 to 64 letters, digits and +=,.@-")),
         duration_seconds=_duration(values),
         region=_region(_text(values, "region"), "region"),
+        mfa_process=_mfa_process(values),
     )
+
+
+def _mfa_process(values: Mapping[str, object]) -> str | None:
+    """A command line on one line; it is run only when a code is needed (and never shown)."""
+    command = _text(values, "mfa_process")
+    if command is not None and (len(command) > 4096 or not command.isprintable()):
+        raise _Broken(_("mfa_process must be a command on one line"))
+    return command
 
 
 # What STS accepts (its API reference): a value outside these is refused by STS after the

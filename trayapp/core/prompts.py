@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 from trayapp.core import errors
@@ -24,6 +24,8 @@ class MfaRequest:
     profile: str
     role_arn: str
     mfa_serial: str
+    #: The profile's ``mfa_process`` command line (never shown: it may hold anything).
+    mfa_process: str | None = field(default=None, repr=False)
 
 
 class MfaPrompt(Protocol):

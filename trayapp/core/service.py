@@ -363,7 +363,7 @@ class Service:
         Every failure is shown in the prompt, which stays open for another try.
         """
         assert role.mfa_serial is not None
-        request = MfaRequest(role.name, role.role_arn, role.mfa_serial)
+        request = MfaRequest(role.name, role.role_arn, role.mfa_serial, role.mfa_process)
         error: errors.TrayappError | None = None
         while True:
             typed = prompt.ask(request, str(error) if error else None)

@@ -14,6 +14,11 @@ parent → dialog
 
     ``{"done": true}`` — close the window and exit.
 
+    While a code is awaited, a code source (``mfa_process``, a YubiKey) may speak through the
+    parent: ``{"touch": TEXT}`` shows TEXT ("Touch your YubiKey…") while typing still works;
+    ``{"fill": "123456"}`` fills the code in and submits it; ``{"source_failed": TEXT}`` shows
+    why the source gave no code.  Arriving after an answer, they are dropped.
+
 dialog → parent (one answer per request or error message)
     ``{"code": "123456"}`` or ``{"cancel": true}``.
 
@@ -233,10 +238,31 @@ class Dialog:
                 if message is None or message.get("done"):
                     self.root.destroy()
                     return
-                self.handle(message)
+                if not self.from_source(message):
+                    self.handle(message)
         except queue.Empty:
             pass
         self.root.after(40, self.poll)
+
+    def from_source(self, message: dict[str, Any]) -> bool:
+        """A code source's news (``touch``, ``fill``, ``source_failed``); False for anything else.
+
+        They matter only while a code is awaited: a late one (the user typed first) is dropped.
+        """
+        if not {"touch", "fill", "source_failed"} & message.keys():
+            return False
+        if not self.waiting:
+            return True
+        if "touch" in message:
+            self._set_status(str(message["touch"]))
+        elif "fill" in message:
+            digits = ascii_digits(str(message["fill"]))
+            if digits is not None and len(digits) == CODE_LENGTH:
+                self.code.set(digits)
+                self.submit()
+        else:
+            self._show_error(str(message["source_failed"]))
+        return True
 
     def handle(self, message: dict[str, Any]) -> None:
         if "profile" in message:

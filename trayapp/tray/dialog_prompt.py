@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable
 
 from trayapp import protocol
+from trayapp.core.code_sources import Running, SourcedPrompt, Starter, Stopped
 from trayapp.core.errors import ReusedCode, TrayappError, WrongCode
 from trayapp.core.mfa import seconds_to_next_code
-from trayapp.core.prompts import MfaRequest
+from trayapp.core.prompts import MfaPrompt, MfaRequest
 from trayapp.i18n import _
 
 log = logging.getLogger(__name__)
@@ -57,47 +58,107 @@ class DialogPrompt:
         self._proc: subprocess.Popen[str] | None = None
         self._shown: MfaRequest | None = None
         self._lock = threading.Lock()
+        self._send_lock = threading.Lock()  # the touch watcher writes to the child too
+        self._source: Running | None = None
         #: The last error sentence the user saw in the dialog (the tray does not
         #: repeat it in a notification).
         self.last_error: str | None = None
 
     def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
-        with self._lock:
-            proc = self._ensure_child(request)
-            message: dict[str, object] = {}
-            if request != self._shown:
-                message.update(profile=request.profile, role_arn=request.role_arn, mfa_serial=request.mfa_serial)
-                self._shown = request
-            if error:
-                message.update(error=error, countdown=countdown_for(error, self._clock()))
-                self.last_error = error
-            if not message:  # the same request again, with nothing new to say
-                message.update(profile=request.profile, role_arn=request.role_arn, mfa_serial=request.mfa_serial)
-            if not protocol.send(proc.stdin, message):
-                self._reap()
-                raise DialogUnavailable(reason="it closed unexpectedly", profile=request.profile)
-            answer = protocol.receive(proc.stdout)
-            if answer is None:
-                self._reap()
-                if proc.returncode not in (0, None):
-                    raise DialogUnavailable(reason=f"exit status {proc.returncode}", profile=request.profile)
-                return None  # window closed: the same as Cancel
-            if answer.get("cancel"):
-                self._reap()
-                return None
-            code = answer.get("code")
-            return code if isinstance(code, str) else None
+        return self.ask_with_source(request, error, None)
+
+    def ask_with_source(self, request: MfaRequest, error: str | None, start: Starter | None) -> str | None:
+        """Like :meth:`ask`, while *start* (run on a thread of its own, so the window shows at
+        once) may start a code source: the dialog then says so (``{"touch": HINT}``), and the code
+        it prints is filled in and submitted (``{"fill": CODE}``, on the pipe only); typing still
+        works, and whatever answers first wins — the source is stopped then."""
+        answered = threading.Event()
+        watcher: threading.Thread | None = None
+        try:
+            with self._lock:
+                proc = self._ensure_child(request)
+                if start is not None:
+                    watcher = threading.Thread(
+                        target=self._watch_source, args=(proc, start, answered), name="trayapp-touch", daemon=True
+                    )
+                return self._exchange(proc, request, error, watcher)
+        finally:
+            with self._send_lock:
+                answered.set()
+            running = self._source
+            if running is not None:
+                running.stop()
+
+    def _watch_source(self, proc: subprocess.Popen[str], start: Starter, answered: threading.Event) -> None:
+        running = start()
+        if running is None:
+            return  # no YubiKey account: the dialog stays as it is
+        with self._send_lock:
+            if answered.is_set():
+                running.stop()
+                return
+            self._source = running
+            protocol.send(proc.stdin, {"touch": running.hint})
+        try:
+            code = running.result()
+        except Stopped:
+            return
+        except TrayappError as exc:
+            message: dict[str, object] = {"source_failed": str(exc)}
+        else:
+            message = {"fill": code}
+        with self._send_lock:
+            self._source = None
+            if not answered.is_set():
+                protocol.send(proc.stdin, message)
+                if "source_failed" in message:
+                    self.last_error = str(message["source_failed"])
+
+    def _exchange(
+        self, proc: subprocess.Popen[str], request: MfaRequest, error: str | None, watcher: threading.Thread | None
+    ) -> str | None:
+        message: dict[str, object] = {}
+        if request != self._shown:
+            message.update(profile=request.profile, role_arn=request.role_arn, mfa_serial=request.mfa_serial)
+            self._shown = request
+        if error:
+            message.update(error=error, countdown=countdown_for(error, self._clock()))
+            self.last_error = error
+        if not message:  # the same request again, with nothing new to say
+            message.update(profile=request.profile, role_arn=request.role_arn, mfa_serial=request.mfa_serial)
+        with self._send_lock:
+            sent = protocol.send(proc.stdin, message)
+        if watcher is not None:
+            watcher.start()
+        if not sent:
+            self._reap()
+            raise DialogUnavailable(reason="it closed unexpectedly", profile=request.profile)
+        answer = protocol.receive(proc.stdout)
+        if answer is None:
+            self._reap()
+            if proc.returncode not in (0, None):
+                raise DialogUnavailable(reason=f"exit status {proc.returncode}", profile=request.profile)
+            return None  # window closed: the same as Cancel
+        if answer.get("cancel"):
+            self._reap()
+            return None
+        code = answer.get("code")
+        return code if isinstance(code, str) else None
 
     def close(self) -> None:
         with self._lock:
             proc = self._proc
             if proc is None:
                 return
-            protocol.send(proc.stdin, {"done": True})
+            with self._send_lock:
+                protocol.send(proc.stdin, {"done": True})
             self._reap()
 
     def abort(self) -> None:
         """Close the dialog from another thread (the app is quitting); ask() returns None."""
+        running = self._source
+        if running is not None:
+            running.stop()
         proc = self._proc
         if proc is not None and proc.poll() is None:
             proc.kill()
@@ -129,3 +190,8 @@ class DialogPrompt:
             log.warning("the MFA dialog did not exit; stopping it")
             proc.kill()
             proc.wait()
+
+
+def desktop_prompt() -> MfaPrompt:
+    """The tray's prompt: ``mfa_process`` or a YubiKey first, the dialog for typing."""
+    return SourcedPrompt(DialogPrompt())

@@ -1,0 +1,337 @@
+"""Codes that nobody types: a profile's ``mfa_process``, or a YubiKey read with ``ykman``.
+
+``mfa_process`` is aws-vault's profile key and means what it means there: a command line run
+through the shell (``/bin/sh -c``; ``cmd /c`` on Windows) whose standard output is the code.  A
+YubiKey is found without configuration: when ``ykman`` is on ``PATH`` and the key holds an OATH
+account named like the profile's ``mfa_serial`` (aws-vault's convention, ``ykman oath accounts add
+-t <mfa_serial>``), ``ykman oath accounts code --single <account>`` waits for a touch and prints it.
+
+Every process runs with a fixed argument list (the code is never on a command line, only on its
+standard output), no standard input, in a process group of its own that is killed after
+:data:`TIMEOUT` seconds or when the prompt is closed.  Its output is read up to a few KB and
+must be exactly one six-digit code (:func:`trayapp.core.mfa.normalise`); it is never logged or
+quoted.  A failure is one sentence (:class:`trayapp.core.errors.CodeSourceFailed`) and the user
+types the code instead (:class:`SourcedPrompt`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from trayapp.core import errors
+from trayapp.core.mfa import normalise
+from trayapp.core.prompts import MfaPrompt, MfaRequest
+from trayapp.i18n import _
+
+#: How long a code source may take (a touch included) before it is stopped.
+TIMEOUT = 60.0
+#: ``ykman oath accounts list``: no touch needed, so a short bound.
+LIST_TIMEOUT = 10.0
+#: An mfa_process that answers within this long never shows the dialog (no flash).
+QUIET_START = 0.5
+#: More output than this is not a code.
+MAX_OUTPUT = 4096
+#: Tests (and users with an odd install) can name the ykman to use.
+YKMAN_ENV = "TRAYAPP_YKMAN"
+
+
+class Stopped(Exception):
+    """The source was stopped on purpose (the user typed, cancelled or the app quits)."""
+
+
+def shell_argv(command: str, platform: str | None = None) -> list[str]:
+    """How aws-vault runs ``mfa_process``: through the system shell, as one argument."""
+    if (platform or sys.platform) == "win32":
+        return [os.environ.get("COMSPEC") or "cmd.exe", "/d", "/c", command]
+    return ["/bin/sh", "-c", command]
+
+
+class Running:
+    """One code source process: wait for its code, or stop it (and its children) from any thread."""
+
+    def __init__(self, argv: Sequence[str], source: str, hint: str, timeout: float = TIMEOUT) -> None:
+        self.source = source  # for sentences: "mfa_process of profile 'prod'", "your YubiKey"
+        self.hint = hint  # shown while waiting: "Touch your YubiKey…"
+        self._timeout = timeout
+        self._stopped = threading.Event()
+        self._done = threading.Event()
+        self._output = bytearray()
+        self._failure: errors.CodeSourceFailed | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            self._proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=_stderr(),
+                close_fds=True,
+                **_own_group(),
+            )
+        except OSError as exc:
+            reason = _("it could not be started ({error})").format(error=exc.strerror or type(exc).__name__)
+            self._failure = errors.CodeSourceFailed(source=source, reason=reason)
+            self._done.set()
+            return
+        threading.Thread(target=self._wait, name="trayapp-code-source", daemon=True).start()
+
+    def _wait(self) -> None:
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        reader = threading.Thread(target=self._read, args=(proc.stdout,), daemon=True)
+        reader.start()
+        try:
+            proc.wait(timeout=self._timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            if not self._stopped.is_set():
+                reason = _("it did not answer within {seconds} s and was stopped").format(seconds=int(self._timeout))
+                self._failure = errors.CodeSourceFailed(source=self.source, reason=reason)
+        reader.join(5)
+        with contextlib.suppress(OSError):
+            proc.stdout.close()
+        if self._failure is None and not self._stopped.is_set() and proc.returncode != 0:
+            reason = _("it exited with status {status}").format(status=proc.returncode)
+            self._failure = errors.CodeSourceFailed(source=self.source, reason=reason)
+        self._done.set()
+
+    def _read(self, stream: Any) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while chunk := stream.read1(1024):
+                if len(self._output) <= MAX_OUTPUT:
+                    self._output += chunk  # beyond the limit: drained, not kept
+
+    def done(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def result(self) -> str:
+        """The six ASCII digits; :class:`CodeSourceFailed`, or :class:`Stopped` when stopped."""
+        self._done.wait()
+        if self._stopped.is_set():
+            raise Stopped
+        if self._failure is not None:
+            raise self._failure
+        text = bytes(self._output[: MAX_OUTPUT + 1]).decode("utf-8", "replace")
+        try:
+            if len(self._output) > MAX_OUTPUT:
+                raise errors.InvalidCode(problem="")
+            return normalise(text.strip())
+        except errors.InvalidCode:
+            # What it printed is never quoted: it may be close to a secret.
+            raise errors.CodeSourceFailed(source=self.source, reason=_("it printed no six-digit code")) from None
+        finally:
+            self._output.clear()
+
+    def stop(self) -> None:
+        """End the process and everything it started; :meth:`result` then raises :class:`Stopped`."""
+        self._stopped.set()
+        if self._proc is not None and self._proc.poll() is None:
+            _kill_group(self._proc)
+        self._output.clear()
+
+
+def _stderr() -> int | None:
+    """The source's messages ("Touch your YubiKey…") go where ours go, as in aws-vault."""
+    try:
+        if sys.stderr is not None and sys.stderr.fileno() >= 0:
+            return None  # inherited
+    except (AttributeError, OSError, ValueError):
+        pass
+    return subprocess.DEVNULL  # a windowed build: nowhere to write
+
+
+def _own_group() -> dict[str, Any]:
+    if sys.platform == "win32":
+        return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+    return {"start_new_session": True}  # Ctrl-C on the terminal does not reach it; we end it
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    if sys.platform == "win32":
+        with contextlib.suppress(OSError):
+            subprocess.run(
+                ["taskkill", "/T", "/F", "/PID", str(proc.pid)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            )
+        with contextlib.suppress(OSError):
+            proc.kill()
+    else:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+        proc.wait(timeout=5)
+
+
+# --- the two sources -----------------------------------------------------------------------
+
+
+def start_mfa_process(request: MfaRequest, timeout: float = TIMEOUT) -> Running:
+    assert request.mfa_process is not None
+    source = _("mfa_process of profile '{profile}'").format(profile=request.profile)
+    return Running(shell_argv(request.mfa_process), source, _("Waiting for the code from mfa_process…"), timeout)
+
+
+def ykman_path(which: Callable[[str], str | None] = shutil.which) -> str | None:
+    return os.environ.get(YKMAN_ENV) or which("ykman")
+
+
+def yubikey_account(serial: str, ykman: str, timeout: float = LIST_TIMEOUT) -> str | None:
+    """The OATH account on the inserted YubiKey named like *serial* (``ISSUER:`` allowed), or None."""
+    listing = Running([ykman, "oath", "accounts", "list"], "ykman", "", timeout)
+    listing.done()
+    if listing._failure is not None:  # no key, no OATH application, a password: no touch offered
+        return None
+    names = bytes(listing._output[:MAX_OUTPUT]).decode("utf-8", "replace").splitlines()
+    listing._output.clear()
+    for name in (line.strip() for line in names):
+        if name == serial or name.endswith(":" + serial):
+            return name
+    return None
+
+
+def start_yubikey(account: str, ykman: str, timeout: float = TIMEOUT) -> Running:
+    return Running(
+        [ykman, "oath", "accounts", "code", "--single", account],
+        _("your YubiKey"),
+        _("Touch your YubiKey…"),
+        timeout,
+    )
+
+
+def find_yubikey(serial: str, ykman: str, timeout: float = TIMEOUT) -> Running | None:
+    """Look up the account and start waiting for its touch; None without a matching account."""
+    account = yubikey_account(serial, ykman)
+    return None if account is None else start_yubikey(account, ykman, timeout)
+
+
+# --- asking a source first --------------------------------------------------------------------
+
+#: Called off the UI path: starts a source, or says there is none (None).
+Starter = Callable[[], Running | None]
+
+
+class SourcedPrompt:
+    """Asks ``mfa_process`` or a YubiKey for the code, then *fallback* (the dialog, the terminal…).
+
+    Each request gets one automatic try (a code that fails at STS, or a reused one, is not asked
+    for again: a generator would only repeat it); after that, or when the source fails, the
+    fallback asks with the sentence saying why.  A fallback with ``ask_with_source`` (the dialog)
+    shows itself at once and lets the source fill the code in while typing still works; others wait
+    for the source first (on a terminal, Ctrl-C stops the wait and asks instead).  The code goes back
+    to the service as a typed one does, so it is normalised and checked against reuse the same way.
+    """
+
+    def __init__(
+        self,
+        fallback: MfaPrompt,
+        *,
+        ykman: Callable[[], str | None] = ykman_path,
+        out: TextIO | None = None,
+        timeout: float = TIMEOUT,
+        interactive: bool | None = None,
+    ) -> None:
+        self._fallback = fallback
+        self._ykman = ykman
+        self._out = out
+        self._timeout = timeout
+        self._interactive = interactive
+        self._tried: set[MfaRequest] = set()
+        self._running: Running | None = None
+
+    @property
+    def last_error(self) -> str | None:
+        last = getattr(self._fallback, "last_error", None)
+        return last if isinstance(last, str) else None
+
+    def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
+        if request in self._tried:
+            return self._fallback.ask(request, error)
+        self._tried.add(request)
+        starter = self._starter(request)
+        if starter is None:
+            return self._fallback.ask(request, error)
+        if request.mfa_process:
+            running = starter()
+            assert running is not None
+            if running.done(QUIET_START):  # a generator that needs no touch: no window at all
+                return self._take(running, request, error)
+            starter = lambda: running  # noqa: E731 - the dialog waits for the one already running
+        with_source = getattr(self._fallback, "ask_with_source", None)
+        if with_source is not None:
+            code = with_source(request, error, starter)
+            return code if isinstance(code, str) else None
+        running = starter()
+        if running is None:
+            return self._fallback.ask(request, error)
+        self._say(running.hint)
+        return self._take(running, request, error)
+
+    def _take(self, running: Running, request: MfaRequest, error: str | None) -> str | None:
+        self._running = running
+        try:
+            return running.result()
+        except errors.CodeSourceFailed as exc:
+            code = self._fallback.ask(request, str(exc))
+            if code is None:
+                raise  # nobody typed instead (or nobody could): the reason is the sentence to show
+            return code
+        except Stopped:
+            return self._fallback.ask(request, error)
+        except KeyboardInterrupt:
+            running.stop()
+            if not self._is_interactive():
+                raise
+            return self._fallback.ask(request, error)
+        finally:
+            self._running = None
+
+    def _starter(self, request: MfaRequest) -> Starter | None:
+        if request.mfa_process:
+            return lambda: start_mfa_process(request, self._timeout)
+        ykman = self._ykman()
+        if ykman is None:
+            return None
+        return lambda: find_yubikey(request.mfa_serial, ykman, self._timeout)
+
+    def _say(self, hint: str) -> None:
+        out = self._out if self._out is not None else sys.stderr
+        if out is None:
+            return
+        text = hint + (" " + _("(Ctrl-C to type the code instead)") if self._is_interactive() else "")
+        with contextlib.suppress(OSError, ValueError):
+            print(f"trayapp: {text}", file=out, flush=True)
+
+    def _is_interactive(self) -> bool:
+        """Whether someone at a terminal could type the code instead."""
+        return _isatty(sys.stdin) if self._interactive is None else self._interactive
+
+    def close(self) -> None:
+        running = self._running
+        if running is not None:
+            running.stop()
+        self._fallback.close()
+
+    def abort(self) -> None:
+        """The app is quitting: stop the source and the fallback's window."""
+        running = self._running
+        if running is not None:
+            running.stop()
+        abort = getattr(self._fallback, "abort", None)
+        if abort is not None:
+            abort()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (OSError, ValueError):
+        return False
