@@ -55,7 +55,7 @@ from trayapp.i18n import N_, _
 from trayapp.protocol import report
 from trayapp.tray import menu_model
 from trayapp.tray.clipboard import copy_text
-from trayapp.tray.dialog_prompt import DialogPrompt
+from trayapp.tray.dialog_prompt import desktop_prompt
 from trayapp.tray.menu_model import MenuNode
 from trayapp.tray.popup import show_popup
 from trayapp.tray.xorg_clicks import enable_clicks, is_xorg, keep_docked
@@ -220,7 +220,7 @@ class TrayApp:
         service: TrayService,
         *,
         notify: Notify = log_notify,
-        prompt_factory: Callable[[], MfaPrompt] = DialogPrompt,
+        prompt_factory: Callable[[], MfaPrompt] = desktop_prompt,
         copy: Callable[[str], None] = copy_text,
         popup: Callable[[tuple[MenuNode, ...]], str | None] = show_popup,
         prefs: PrefsHolder | None = None,
