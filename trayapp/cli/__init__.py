@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from trayapp import __version__
-from trayapp.cli import console, prefs, roles, sessions, tray
+from trayapp.cli import console, keys, prefs, roles, sessions, tray
 from trayapp.core import errors
 from trayapp.core.preferences import PreferenceStore
 from trayapp.i18n import _
@@ -26,9 +26,9 @@ if TYPE_CHECKING:  # the service (botocore's loader, filelock…) is imported on
 log = logging.getLogger("trayapp")
 
 #: The command modules, in the order ``trayapp --help`` lists them.
-COMMANDS = (roles, sessions, console, prefs, tray)
+COMMANDS = (roles, sessions, console, prefs, keys, tray)
 #: Commands that build no service of their own (the tray makes its own).
-NO_SERVICE = (tray.cmd_tray, tray.cmd_demo)
+NO_SERVICE = (tray.cmd_tray, tray.cmd_demo, *keys.NO_SERVICE)
 
 
 def build_parser() -> argparse.ArgumentParser:

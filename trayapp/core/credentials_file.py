@@ -440,6 +440,117 @@ def _verify(text: str, expected: list[str], section: str, values: Mapping[str, s
             raise CredentialsFileError(path=path, reason=_("trayapp could not write the section safely"))
 
 
+def _key_lines(doc: _Doc, sec: _Section) -> list[tuple[str, int, int]]:
+    """``(key, first line, one past its last line)`` of each key of *sec*, as ``_scan`` reads them."""
+    found: list[tuple[str, int, int]] = []
+    indent_level = len(doc.contents[sec.header]) - len(doc.contents[sec.header].lstrip())
+    for index in range(sec.header + 1, sec.end):
+        line = doc.contents[index]
+        value = line.strip()
+        if not value or value.startswith(_COMMENT_PREFIXES):
+            continue
+        first = _NONSPACECRE.search(line)
+        indent = first.start() if first else 0
+        if found and indent > indent_level:
+            key, start, _end = found[-1]
+            found[-1] = (key, start, index + 1)
+            continue
+        indent_level = indent
+        option = _OPTCRE.match(value)
+        if option is None:  # pragma: no cover - the section was checked to be valid
+            continue
+        found.append((option.group("option").rstrip().lower(), index, index + 1))
+    return found
+
+
+def _with_keys_edited(
+    doc: _Doc, section: str, remove: Iterable[str], add: Mapping[str, str], create: bool, path: Path
+) -> str | None:
+    """The text with exactly the lines of the keys *remove* taken out of the user's ``[section]``
+    and the lines of *add* put in after its header; None when there is nothing to change."""
+    found = [s for s in doc.sections if s.name == section]
+    if len(found) > 1:
+        where = _(" and ").join(str(s.header + 1) for s in found[:2])
+        reason = _("section [{section}] appears twice, at lines {lines}").format(section=section, lines=where)
+        raise UnparsableFile(path=path, reason=reason)
+    if not found:
+        if not add or not create:
+            return None
+        text = doc.text
+        block = _block_plain(section, add, doc.newline)
+        if not text or text.endswith(("\n", "\r")):
+            return text + block + doc.newline
+        return text + doc.newline + block
+    sec = found[0]
+    if sec.own.get(MANAGED_KEY) == _MANAGED_VALUE:
+        raise CredentialsFileError(
+            path=path,
+            reason=_("[{section}] is a session trayapp wrote, not a profile of yours").format(section=section),
+        )
+    if not sec.valid or not all(_nested_ok(value) for value in sec.own.values()):
+        raise CredentialsFileError(
+            path=path,
+            reason=_(
+                "section [{section}] at line {line} has a line that is not a key = value line, or repeats a key; "
+                "edit the file by hand"
+            ).format(section=section, line=sec.header + 1),
+        )
+    keys = _key_lines(doc, sec)
+    drop: set[int] = set()
+    for key, start, end in keys:
+        if key in remove:
+            if end - start > 1:
+                raise CredentialsFileError(
+                    path=path,
+                    reason=_("{key} in [{section}] spans several lines; edit the file by hand").format(
+                        key=key, section=section
+                    ),
+                )
+            drop.add(start)
+    for key in add:
+        if key in sec.own:
+            raise CredentialsFileError(
+                path=path, reason=_("[{section}] already has {key}").format(section=section, key=key)
+            )
+    if not drop and not add:
+        return None
+    lines = list(doc.lines)
+    if add:
+        first = doc.contents[keys[0][1]] if keys else ""
+        indent = first[: len(first) - len(first.lstrip())]
+        eol = _eol(lines[sec.header]) or doc.newline
+        if not _eol(lines[sec.header]):  # the header ends the file without a line break
+            lines[sec.header] += doc.newline
+            eol = ""
+        rows = [f"{indent}{key} = {value}" for key, value in add.items()]
+        lines[sec.header] += doc.newline.join(rows) + eol
+    kept = [line for index, line in enumerate(lines) if index not in drop]
+    if drop and max(drop) == len(lines) - 1 and not _eol(lines[-1]) and kept:
+        # The last line went and had no line break: the file keeps its "no final newline" shape.
+        kept[-1] = kept[-1].rstrip("\r\n")
+    return "".join(kept)
+
+
+def _block_plain(section: str, values: Mapping[str, str], newline: str) -> str:
+    return newline.join([f"[{section}]", *(f"{key} = {value}" for key, value in values.items())])
+
+
+def _verify_edit(old: str, new: str, section: str, remove: Iterable[str], add: Mapping[str, str], path: Path) -> None:
+    """*new* reads like *old* except for exactly the keys removed from and added to ``[section]``."""
+    before = _own_items(_parse(old, path), old) if old else {}
+    after = _own_items(_parse(new, path), new)
+    wanted = {name: dict(items) for name, items in before.items()}
+    target = wanted.setdefault(section, {})
+    for key in remove:
+        target.pop(key, None)
+    target.update(add)
+    if after != wanted or list(after) != list(wanted):
+        raise CredentialsFileError(
+            path=path,
+            reason=_("the change would alter how a neighbouring section is read; edit the file by hand"),
+        )
+
+
 def _section_names(doc: _Doc) -> list[str]:
     names = dict.fromkeys(s.name for s in doc.sections)
     names.pop(_DEFAULT_SECTION, None)
@@ -722,6 +833,38 @@ class CredentialsFile:
             return new_text
 
         _notes, changed = self._update(section, change, create=False)
+        return changed
+
+    def edit_keys(
+        self,
+        section: str,
+        *,
+        remove: Iterable[str] = (),
+        add: Mapping[str, str] | None = None,
+        create: bool = False,
+    ) -> bool:
+        """Take exactly the lines of the keys *remove* out of the user's ``[section]``
+        and put *add* in after its header (a missing section is appended when *create*).
+
+        For the user's own sections (long-term keys moved to the keyring and back,
+        a ``credential_process`` line): every other byte stays, same lock, atomic
+        replace, and the new text must read like the old but for those keys.  A
+        section of trayapp's, one with a line that isn't ``key = value``, a key to
+        remove that spans several lines, or a key to add that is there already is
+        refused.  False when there was nothing to change.
+        """
+        _check_section_name(section)
+        removed = frozenset(key.lower() for key in remove)
+        added = dict(add or {})
+        _check_values(added)
+
+        def change(doc: _Doc, trusted: bool) -> str | None:
+            new_text = _with_keys_edited(doc, section, removed, added, create, self.path)
+            if new_text is not None:
+                _verify_edit(doc.text, new_text, section, removed, added, self.path)
+            return new_text
+
+        _notes, changed = self._update(section, change, create=create)
         return changed
 
     # the read-modify-write transaction

@@ -102,6 +102,7 @@ class SourceCredentials:
         self._environ = environ
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[object, Any]] = {}
+        self._keyring: dict[str, _Held] = {}
 
     def _stamp(self) -> object:
         from trayapp.core.profiles import config_path, credentials_path
@@ -128,7 +129,12 @@ class SourceCredentials:
 
     def _load(self, role: RoleProfile, stamp: object) -> Credentials:
         try:
-            creds = _botocore_session(role.source_profile).get_credentials()
+            session = _botocore_session(role.source_profile)
+            creds = self._from_keyring(role.source_profile or "", session.get_scoped_config())
+            if creds is None:
+                creds = session.get_credentials()
+        except errors.TrayappError:
+            raise
         except Exception:  # botocore raises many kinds here
             raise errors.NoSourceCredentials(source=role.source) from None
         if creds is None:
@@ -137,6 +143,43 @@ class SourceCredentials:
             self._cache[role.source_profile or ""] = (stamp, creds)
         frozen = creds.get_frozen_credentials()
         return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+    def _from_keyring(self, source: str, scoped: Mapping[str, Any]) -> Any:
+        """Keys that ``trayapp keys import`` put in the keyring: read once per process (one unlock
+        per login in the tray), not through the credential_process that other tools run."""
+        from trayapp.core import keys
+
+        if "aws_access_key_id" in scoped or keys.bridged_source(scoped.get("credential_process")) != source:
+            return None
+        with self._lock:
+            held = self._keyring.get(source)
+        if held is None:
+            pair = keys.keyring_credentials(source)
+            if pair is None:
+                raise errors.NoSourceCredentials(source=source)
+            held = _Held(Credentials(*pair))
+            with self._lock:
+                self._keyring[source] = held
+        return held
+
+    def forget_keyring(self, source: str) -> None:
+        """Read *source*'s keys from the keyring again next time (after a rotation)."""
+        with self._lock:
+            self._keyring.pop(source, None)
+            self._cache.pop(source, None)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """Long-term keys held in memory, shaped like botocore's credentials for the cache."""
+
+    credentials: Credentials = field(repr=False)
+
+    def get_frozen_credentials(self) -> Any:
+        from types import SimpleNamespace
+
+        c = self.credentials
+        return SimpleNamespace(access_key=c.access_key_id, secret_key=c.secret_access_key, token=None)
 
 
 def resolve_source(role: RoleProfile) -> Credentials:
