@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from trayapp import __version__
-from trayapp.cli import console, keys, prefs, roles, sessions, tray
+from trayapp.cli import completion, console, keys, prefs, roles, sessions, tray
+from trayapp.cli import exec as exec_command
 from trayapp.core import errors
 from trayapp.core.preferences import PreferenceStore
 from trayapp.i18n import _
@@ -26,9 +27,9 @@ if TYPE_CHECKING:  # the service (botocore's loader, filelock…) is imported on
 log = logging.getLogger("trayapp")
 
 #: The command modules, in the order ``trayapp --help`` lists them.
-COMMANDS = (roles, sessions, console, prefs, keys, tray)
+COMMANDS = (roles, sessions, exec_command, console, prefs, keys, tray, completion)
 #: Commands that build no service of their own (the tray makes its own).
-NO_SERVICE = (tray.cmd_tray, tray.cmd_demo, *keys.NO_SERVICE)
+NO_SERVICE = (tray.cmd_tray, tray.cmd_demo, completion.cmd_completion, *keys.NO_SERVICE)
 
 
 def build_parser() -> argparse.ArgumentParser:

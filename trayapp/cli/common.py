@@ -51,6 +51,21 @@ def seconds(text: str) -> int:
     return seconds
 
 
+def region(text: str) -> str:
+    """``--region R``: a region name botocore accepts, checked as a profile's ``region`` is."""
+    from trayapp.core.profiles import region_problem
+
+    value = text.strip()
+    problem = region_problem(value, _("the region"))
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def add_region(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--region", type=region, metavar="REGION", help=what)
+
+
 def shown(value: object) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from trayapp.cli.common import Subparsers
+from trayapp.cli.common import Subparsers, add_region
 from trayapp.core import errors
 from trayapp.i18n import _
 
@@ -17,11 +17,12 @@ def register(sub: Subparsers) -> None:
     p = sub.add_parser("console", help=_("open the AWS console as PROFILE's session"))
     p.add_argument("profile", metavar="PROFILE")
     p.add_argument("--print-url", action="store_true", help=_("print the sign-in URL instead of opening it"))
+    add_region(p, _("open the console in REGION (default: the profile's region)"))
     p.set_defaults(func=cmd_console)
 
 
 def cmd_console(service: Service, args: argparse.Namespace) -> int:
-    url = service.console_url(args.profile)
+    url = service.console_url(args.profile, region=args.region)
     if args.print_url:
         print(url)
         return 0

@@ -38,6 +38,9 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
                 "mfa_serial": e.role.mfa_serial,
                 "mfa_process": e.role.mfa_process is not None,  # the command itself may hold a secret
                 "region": cfg.source_region(e.role),
+                "source_identity": e.role.source_identity,
+                "session_tags": dict(e.role.session_tags),
+                "transitive_session_tags": list(e.role.transitive_session_tags),
                 "session": e.session.as_json(now, warn) if e.session else None,
             }
             for e in entries

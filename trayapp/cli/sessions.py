@@ -8,7 +8,7 @@ import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from trayapp.cli.common import Subparsers, choose_prompt, export_line, seconds
+from trayapp.cli.common import Subparsers, add_region, choose_prompt, export_line, seconds
 from trayapp.core import errors
 from trayapp.core.sessions import time_left
 from trayapp.i18n import _
@@ -33,6 +33,7 @@ def register(sub: Subparsers) -> None:
         choices=["posix", "fish", "powershell", "cmd"],
         help=_("the syntax of the lines (default: your shell's; TRAYAPP_SHELL sets it)"),
     )
+    add_region(p, _("also print AWS_REGION and AWS_DEFAULT_REGION lines for REGION"))
     p.set_defaults(func=cmd_env)
 
     p = sub.add_parser("forget", help=_("remove the session trayapp wrote for PROFILE"))
@@ -73,7 +74,7 @@ def cmd_assume(service: Service, args: argparse.Namespace) -> int:
 def cmd_env(service: Service, args: argparse.Namespace) -> int:
     from trayapp.core import shell as shells
 
-    sys.stdout.write(service.env_lines(args.profile, args.shell or shells.detect()))
+    sys.stdout.write(service.env_lines(args.profile, args.shell or shells.detect(), region=args.region))
     return 0
 
 

@@ -59,6 +59,8 @@ TOKEN = re.compile(r"[A-Za-z0-9_.~+/=-]{8,16384}")
 PAGE_SECONDS = 60.0
 PAGE_SECONDS_ENV = "TRAYAPP_CONSOLE_PAGE_SECONDS"
 PAGE_PREFIX = "trayapp-console-"
+#: ``SessionDuration`` bounds of the federation endpoint (a console session of 15 min to 12 h).
+MIN_CONSOLE_SECONDS, MAX_CONSOLE_SECONDS = 900, 43200
 PAGE_NAME = "signin.html"
 
 Opener = Callable[..., Any]
@@ -126,6 +128,14 @@ def _read_limited(response: Any, limit: int) -> bytes | None:
             return None
 
 
+def console_seconds(left: int | None) -> int | None:
+    """The ``SessionDuration`` to ask for: the session's *left* seconds within the endpoint's
+    bounds; None (ask for none) when AWS takes none (*left* None) or the bounds can't hold it."""
+    if left is None or left <= 0:
+        return None
+    return max(MIN_CONSOLE_SECONDS, min(MAX_CONSOLE_SECONDS, left))
+
+
 def signin_url(
     profile: str,
     credentials: Credentials,
@@ -134,7 +144,17 @@ def signin_url(
     *,
     opener: Opener = _default_opener,
     environ: Mapping[str, str] | None = None,
+    session_duration: int | None = None,
 ) -> str:
+    """The console sign-in URL for *credentials*.
+
+    AWS's rules for the federation endpoint's ``SessionDuration`` (900-43200 s): it may be sent
+    only for keys of a role that an IAM user's long-term keys assumed; for a role assumed with
+    temporary keys (an MFA session's, or another role's: role chaining) the endpoint refuses the
+    request.  So *session_duration* (the session's seconds left) is passed only for the first
+    kind, and when the endpoint still refuses it (HTTP 400) the request is sent once more without
+    it, which the endpoint accepts for every kind of role keys (the console's default length).
+    """
     env = os.environ if environ is None else environ
     federation, console = PARTITIONS[partition_of(role_arn)]
     federation = checked_endpoint(env.get(ENDPOINT_ENV) or federation)
@@ -145,19 +165,21 @@ def signin_url(
             "sessionToken": credentials.session_token or "",
         }
     )
-    body = urllib.parse.urlencode({"Action": "getSigninToken", "Session": session}).encode()
-    request = urllib.request.Request(
-        federation, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}, method="POST"
-    )
-    unreadable = _("the sign-in service sent an answer trayapp could not read")
+    seconds = console_seconds(session_duration)
     try:
-        with opener(request, timeout=TIMEOUT) as response:
-            data = _read_limited(response, MAX_ANSWER)
+        data = _ask_token(federation, session, seconds, opener)
     except urllib.error.HTTPError as exc:
-        reason = _("the sign-in service answered HTTP {status}").format(status=exc.code)
-        raise SigninFailed(profile=profile, reason=reason) from None
+        if seconds is None or exc.code != 400:
+            raise SigninFailed(profile=profile, reason=_http_reason(exc.code)) from None
+        try:
+            data = _ask_token(federation, session, None, opener)
+        except urllib.error.HTTPError as again:
+            raise SigninFailed(profile=profile, reason=_http_reason(again.code)) from None
+        except (urllib.error.URLError, TimeoutError, OSError, ValueError):
+            raise SigninFailed(profile=profile, reason=_("the sign-in service can't be reached")) from None
     except (urllib.error.URLError, TimeoutError, OSError, ValueError):
         raise SigninFailed(profile=profile, reason=_("the sign-in service can't be reached")) from None
+    unreadable = _("the sign-in service sent an answer trayapp could not read")
     if data is None:
         raise SigninFailed(profile=profile, reason=unreadable)
     try:
@@ -172,6 +194,25 @@ def signin_url(
         {"Action": "login", "Issuer": "trayapp", "Destination": destination, "SigninToken": token}
     )
     return f"{federation}?{query}"
+
+
+def _http_reason(status: int) -> str:
+    return _("the sign-in service answered HTTP {status}").format(status=status)
+
+
+def _ask_token(federation: str, session: str, seconds: int | None, opener: Opener) -> bytes | None:
+    """One ``getSigninToken`` request (keys in the POST body); the answer, None when too large."""
+    fields = {"Action": "getSigninToken", "Session": session}
+    if seconds is not None:
+        fields["SessionDuration"] = str(seconds)
+    request = urllib.request.Request(
+        federation,
+        data=urllib.parse.urlencode(fields).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        method="POST",
+    )
+    with opener(request, timeout=TIMEOUT) as response:
+        return _read_limited(response, MAX_ANSWER)
 
 
 # --- handing the URL to the browser without a command line ----------------------------

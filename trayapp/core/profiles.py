@@ -15,6 +15,7 @@ import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from botocore import configloader
 from botocore.exceptions import ConfigNotFound, ConfigParseError
@@ -118,6 +119,10 @@ class RoleProfile:
     role_session_name: str | None = None
     duration_seconds: int | None = None
     region: str | None = None
+    #: aws-vault's keys, sent with AssumeRole: ``SourceIdentity``, ``Tags``, ``TransitiveTagKeys``.
+    source_identity: str | None = None
+    session_tags: tuple[tuple[str, str], ...] = ()
+    transitive_session_tags: tuple[str, ...] = ()
     #: aws-vault's ``mfa_process``: a command line that prints the MFA code (see core/code_sources.py).
     mfa_process: str | None = field(default=None, repr=False)
 
@@ -306,6 +311,7 @@ def _role(name: str, values: Mapping[str, object]) -> RoleProfile:
         role_session_name=_checked(values, "role_session_name", _SESSION_NAME, _("2 to 64 letters, digits and +=,.@-")),
         duration_seconds=_duration(values),
         region=_region(_text(values, "region"), "region"),
+        **_identity_and_tags(values),
         mfa_process=_mfa_process(values),
     )
 
@@ -323,6 +329,9 @@ def _mfa_process(values: Mapping[str, object]) -> str | None:
 _MFA_SERIAL = re.compile(r"[\w+=/:,.@-]{9,256}", re.ASCII)
 _EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
 _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+_SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+#: STS takes at most 50 session tags.
+MAX_TAGS = 50
 
 
 def _checked(values: Mapping[str, object], key: str, pattern: re.Pattern[str], what: str) -> str | None:
@@ -330,6 +339,47 @@ def _checked(values: Mapping[str, object], key: str, pattern: re.Pattern[str], w
     if value is not None and not pattern.fullmatch(value):
         raise _Broken(_("{key} '{value}' is not {what}").format(key=key, value=_shown(value), what=what))
     return value
+
+
+def _identity_and_tags(values: Mapping[str, object]) -> dict[str, Any]:
+    """``source_identity``, ``session_tags`` (``k=v,k2=v2``) and ``transitive_session_tags``
+    (``k,k2``), aws-vault's keys, checked against what STS accepts."""
+    source_identity = _checked(values, "source_identity", _SOURCE_IDENTITY, _("2 to 64 letters, digits and +=,.@-"))
+    tags: list[tuple[str, str]] = []
+    for item in _items(_text(values, "session_tags")):
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not _tag_text(key, 1, 128) or not _tag_text(value, 0, 256) or key.lower().startswith("aws:"):
+            raise _Broken(
+                _("session_tags entry '{value}' is not key=value (letters, digits, spaces and _.:/=+-@)").format(
+                    value=_shown(item)
+                )
+            )
+        if key.lower() in {k.lower() for k, _v in tags}:
+            raise _Broken(_("session_tags names the key '{key}' twice").format(key=_shown(key)))
+        tags.append((key, value))
+    transitive = tuple(_items(_text(values, "transitive_session_tags")))
+    known = {k.lower() for k, _v in tags}
+    for key in transitive:
+        if key.lower() not in known:
+            raise _Broken(
+                _("transitive_session_tags names '{key}', which is not a key of session_tags").format(key=_shown(key))
+            )
+    if len(tags) > MAX_TAGS:
+        raise _Broken(_("session_tags has more than {count} tags").format(count=MAX_TAGS))
+    return {"source_identity": source_identity, "session_tags": tuple(tags), "transitive_session_tags": transitive}
+
+
+def _items(text: str | None) -> list[str]:
+    """The comma-separated items of *text*, blanks dropped."""
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
+def _tag_text(text: str, least: int, most: int) -> bool:
+    """STS's tag alphabet (``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]``) and length."""
+    import unicodedata
+
+    return least <= len(text) <= most and all(c in "_.:/=+-@" or unicodedata.category(c)[0] in "LZN" for c in text)
 
 
 def _shown(value: str, limit: int = 40) -> str:
@@ -370,6 +420,15 @@ def _region(region: str | None, where: str) -> str | None:
             _("{where} '{value}' is not a region name like eu-west-1").format(where=where, value=_shown(region))
         ) from None
     return region
+
+
+def region_problem(region: str, where: str = "--region") -> str | None:
+    """Why *region* can't be used (the same check as a profile's ``region``), or None."""
+    try:
+        _region(region, where)
+    except _Broken as exc:
+        return str(exc)
+    return None
 
 
 def _section_problem(name: str) -> str | None:

@@ -47,6 +47,9 @@ MIN_PARENT_LEFT = timedelta(minutes=2)
 KEY_PROFILE = "trayapp_profile"
 KEY_ROLE = "trayapp_role_arn"
 KEY_EXPIRES = "trayapp_expiration"
+#: ``long-term`` when an IAM user's long-term keys signed the AssumeRole, else ``temporary``
+#: (an MFA session's or another role's keys): the console sign-in follows AWS's rules for each.
+KEY_SIGNED = "trayapp_signed_with"
 _SHADOWING_KEYS = ("role_arn", "credential_process", "sso_session", "sso_start_url", "web_identity_token_file")
 
 
@@ -209,7 +212,9 @@ class Service:
             duration = CHAIN_LIMIT
         region = cfg.source_region(role) or DEFAULT_REGION
         session_name = role.role_session_name or _session_user()
+        long_term = not parent_is_role and not creds.session_token
         if self._mfa_session_fits(role, parent_is_role, duration):
+            long_term = False
             mfa = self._mfa_session(role, creds, region, prompt)
             client = self._sts_clients(mfa.credentials, region)
             assumed = assume_role(
@@ -232,7 +237,7 @@ class Service:
             )
             code = None
         try:
-            notes += self._write(cfg, role, assumed)
+            notes += self._write(cfg, role, assumed, long_term)
         finally:
             if code and role.mfa_serial:
                 self._used.remember(role.mfa_serial, code)
@@ -382,7 +387,7 @@ class Service:
                     self._used.remember(role.mfa_serial, code)
                 error = exc
 
-    def _write(self, cfg: AwsConfig, role: RoleProfile, assumed: AssumedRole) -> list[str]:
+    def _write(self, cfg: AwsConfig, role: RoleProfile, assumed: AssumedRole, long_term: bool = False) -> list[str]:
         c = assumed.credentials
         values = {
             "aws_access_key_id": c.access_key_id,
@@ -392,14 +397,15 @@ class Service:
             KEY_PROFILE: role.name,
             KEY_ROLE: role.role_arn,
             KEY_EXPIRES: assumed.expiration.isoformat(timespec="seconds"),
+            KEY_SIGNED: "long-term" if long_term else "temporary",
         }
         return self.credentials_file().write_section(role.session_profile, values)
 
     # --- the rest ---------------------------------------------------------------
 
-    def env_lines(self, name: str, shell: str = "posix") -> str:
+    def env_lines(self, name: str, shell: str = "posix", region: str | None = None) -> str:
         """The three ``export`` lines of the manual method, for ``eval`` (in *shell*'s syntax:
-        see :mod:`trayapp.core.shell`)."""
+        see :mod:`trayapp.core.shell`); with *region*, ``AWS_REGION`` and ``AWS_DEFAULT_REGION`` too."""
         from trayapp.core.shell import set_line
 
         keys, _expires = self.session_credentials(name)
@@ -408,6 +414,8 @@ class Service:
             ("AWS_SECRET_ACCESS_KEY", keys.secret_access_key),
             ("AWS_SESSION_TOKEN", keys.session_token or ""),
         ]
+        if region:
+            pairs += [("AWS_REGION", region), ("AWS_DEFAULT_REGION", region)]
         try:
             return "".join(set_line(k, v, shell) + "\n" for k, v in pairs)
         except ValueError:
@@ -421,15 +429,31 @@ class Service:
             raise errors.NoSession(profile=name)
         return found
 
-    def console_url(self, name: str) -> str:
-        """A sign-in URL for the AWS console as *name*'s session (partition-aware)."""
+    def session_region(self, name: str) -> str:
+        """The region *name*'s session is used in: the profile's, else up its chain, else us-east-1."""
+        cfg = self.config()
+        return cfg.source_region(cfg.role(name)) or DEFAULT_REGION
+
+    def console_url(self, name: str, region: str | None = None) -> str:
+        """A sign-in URL for the AWS console as *name*'s session (partition-aware), in *region*
+        (default: the profile's).  The console session lasts as long as the session has left when
+        long-term keys signed its AssumeRole; AWS takes no ``SessionDuration`` otherwise."""
         from trayapp.core.console import signin_url
 
         cfg = self.config()
         role = cfg.role(name)
-        creds, _ = self.session_credentials(name)
+        creds, expires = self.session_credentials(name)
+        long_term = self._managed().get(role.session_profile, {}).get(KEY_SIGNED) == "long-term"
+        left = int((expires - self._clock()).total_seconds())
         environ = dict(os.environ if self._environ is None else self._environ)
-        return signin_url(name, creds, role.role_arn, cfg.source_region(role), environ=environ)
+        return signin_url(
+            name,
+            creds,
+            role.role_arn,
+            region or cfg.source_region(role),
+            environ=environ,
+            session_duration=left if long_term else None,
+        )
 
     def forget(self, name: str) -> bool:
         """Remove the applet's section for *name*; False when there was none."""

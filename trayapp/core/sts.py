@@ -51,8 +51,17 @@ class SourceResolver(Protocol):
 
 def _botocore_session(profile: str | None = None) -> Any:
     import botocore.session
+    from botocore.exceptions import ProfileNotFound
 
-    return botocore.session.Session(profile=profile)
+    session = botocore.session.Session(profile=profile)
+    if profile is None:
+        try:
+            session.get_scoped_config()
+        except ProfileNotFound:
+            # An exported AWS_PROFILE naming no profile (a stale shell) must not break the STS
+            # client, which is given its keys and region explicitly: read the default profile instead.
+            session = botocore.session.Session(profile="default")
+    return session
 
 
 class BotoStsClients:
@@ -240,6 +249,7 @@ def assume_role(
         params["TokenCode"] = code
     if role.external_id:
         params["ExternalId"] = role.external_id
+    params.update(identity_params(role))
     response = _call(client, "assume_role", params, role, duration)
     creds = _credentials(response, role, now)
     try:
@@ -250,6 +260,19 @@ def assume_role(
         raise errors.MalformedResponse(role_arn=role.role_arn)
     assert creds.expiration is not None
     return AssumedRole(creds, creds.expiration, arn)
+
+
+def identity_params(role: RoleProfile) -> dict[str, Any]:
+    """``SourceIdentity``, ``Tags`` and ``TransitiveTagKeys`` of *role* (aws-vault's
+    ``source_identity``, ``session_tags``, ``transitive_session_tags``), as AssumeRole takes them."""
+    params: dict[str, Any] = {}
+    if role.source_identity:
+        params["SourceIdentity"] = role.source_identity
+    if role.session_tags:
+        params["Tags"] = [{"Key": key, "Value": value} for key, value in role.session_tags]
+    if role.transitive_session_tags:
+        params["TransitiveTagKeys"] = list(role.transitive_session_tags)
+    return params
 
 
 def get_session_token(
