@@ -1,1 +1,1 @@
-"""trayapp's benchmark: figures against the budgets of DESIGN.md (see bench/README.md)."""
+"""trayapp's benchmark: figures against the budgets of docs/ARCHITECTURE.md (see bench/README.md)."""

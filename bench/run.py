@@ -1,6 +1,6 @@
 """Run trayapp's benchmark: ``python -m bench.run [--quick] [--out bench/out]``.
 
-Prints one table (every budget line of DESIGN.md: measured, budget, met) plus the figures that
+Prints one table (every budget line of docs/ARCHITECTURE.md: measured, budget, met) plus the figures that
 explain them, and writes the same figures to OUT/results.json and the scale curves to OUT/scale.png.
 See bench/README.md.
 """

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real parts (moto's STS, a fault-injecting STS, a private desktop)."""
+"""Shared fixtures: the real parts (moto's STS, a fault-injecting STS, a private desktop), loaded as
+a pytest plugin from tests/support/fixtures.py.  Tests share code only through tests/support/."""
 
 import os
 
@@ -6,4 +7,4 @@ import os
 # change them (LANGUAGE is read by gettext only; tests/test_i18n.py sets ja itself).
 os.environ["LANGUAGE"] = "en"
 
-from tests.support.fixtures import *  # noqa: F403
+pytest_plugins = ["tests.support.fixtures"]

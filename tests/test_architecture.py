@@ -1,10 +1,15 @@
-"""The core imports no GUI toolkit, and the start path does not pay for boto3."""
+"""The tree is the architecture: which process each package runs in and what it may import
+(docs/ARCHITECTURE.md); the core loads no GUI toolkit, and the start path does not pay for boto3."""
 
 from __future__ import annotations
 
+import ast
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import trayapp.core
 
@@ -33,3 +38,82 @@ def test_listing_roles_does_not_import_boto3_or_keyring() -> None:
     assert "boto3" not in modules
     assert "botocore.client" not in modules
     assert "keyring" not in modules
+
+
+# --- the tree says which process each file runs in (docs/ARCHITECTURE.md) ----------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "trayapp"
+GUI = {"tkinter", "_tkinter", "pystray", "PIL", "gi", "Xlib", "AppKit", "objc", "PyObjCTools"}
+#: What each part may import of trayapp itself (the shared top-level modules are i18n, icons, protocol).
+ALLOWED = {
+    "core": {"trayapp.core", "trayapp.i18n"},
+    "tray": {"trayapp.core", "trayapp.tray", "trayapp.i18n", "trayapp.icons", "trayapp.protocol"},
+    "tk": {"trayapp.core", "trayapp.tk", "trayapp.i18n", "trayapp.icons", "trayapp.protocol"},
+    "cli": {"trayapp.core", "trayapp.cli", "trayapp.tray", "trayapp.i18n", "trayapp.protocol", "trayapp.__version__"},
+    "shared": {"trayapp.core", "trayapp.i18n", "trayapp.__version__"},
+}
+
+
+def part_of(path: Path) -> str:
+    relative = path.relative_to(PACKAGE).parts
+    return relative[0] if len(relative) > 1 else "shared"
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module *path* imports, at any depth of its code (lazy imports in functions too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == "trayapp" and node.level == 0:
+            found |= {f"trayapp.{alias.name}" for alias in node.names}  # a module, or __version__
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__main__.py" or p.parent != PACKAGE)
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_each_module_imports_only_what_its_process_may(path: Path) -> None:
+    part = part_of(path)
+    imported = imports_of(path)
+    toolkits = {name for name in imported if _top(name) in GUI}
+    if part == "tk":
+        toolkits -= {n for n in toolkits if _top(n) in {"tkinter", "_tkinter", "PIL", "Xlib"}}
+    elif part == "tray":
+        toolkits -= {
+            n for n in toolkits if _top(n) in {"pystray", "PIL", "gi", "Xlib", "PyObjCTools", "objc", "AppKit"}
+        }
+    elif part == "shared" and path.name == "icons.py":
+        toolkits -= {n for n in toolkits if _top(n) == "PIL"}
+    assert not toolkits, f"{path.name} ({part}) imports {sorted(toolkits)}"
+    own = {name for name in imported if _top(name) == "trayapp" and name != "trayapp"}  # the root: __file__
+    allowed = ALLOWED[part]
+    stray = {name for name in own if not any(name == a or name.startswith(a + ".") for a in allowed)}
+    if part == "shared" and path.name in ("__init__.py", "__main__.py"):
+        stray -= {"trayapp.cli"}  # `python -m trayapp` is the command line
+    assert not stray, f"{path.name} ({part}) imports {sorted(stray)}"
+
+
+def test_tkinter_lives_only_in_the_tk_package_and_pystray_only_in_the_tray() -> None:
+    users = {
+        top: sorted(str(p.relative_to(PACKAGE)) for p in MODULES if any(_top(n) == top for n in imports_of(p)))
+        for top in ("tkinter", "pystray")
+    }
+    assert users["tkinter"] and all(u.startswith("tk/") for u in users["tkinter"]), users["tkinter"]
+    assert users["pystray"] and all(u.startswith("tray/") for u in users["pystray"]), users["pystray"]
+
+
+def test_tests_share_code_only_through_tests_support() -> None:
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(n for n in imports_of(p) if n.startswith(("tests.test_", "docs.")))
+        for p in (ROOT / "tests").rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

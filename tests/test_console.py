@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_cli_e2e import CONFIG, CREDENTIALS, env_for
+from tests.support.aws_files import CONFIG, CREDENTIALS, env_for
 from trayapp.core import console
 from trayapp.core.errors import SigninFailed
 from trayapp.core.sts import Credentials

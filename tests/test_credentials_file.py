@@ -1,4 +1,4 @@
-"""The credentials file keeps every byte that isn't trayapp's (DESIGN.md, issue 4 items 1, 4, 5, 7)."""
+"""The credentials file keeps every byte that isn't trayapp's (issue 4 items 1, 4, 5, 7)."""
 
 from __future__ import annotations
 

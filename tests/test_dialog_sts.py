@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops
 
+from tests.support.aws_files import CONFIG, CREDENTIALS
 from tests.support.desktop import Desktop
+from tests.support.dialog import dialog_exists, find_window, press, type_into, window_box
 from tests.support.fixtures import aws_env
 from tests.support.procs import wait_until
-from tests.test_cli_e2e import CONFIG, CREDENTIALS
-from tests.test_dialog import dialog_exists, find_window, press, type_into, window_box
 from trayapp import protocol
 
 FAULTS = ["wrong_code", "wrong_serial", "not_authorised", "expired_token", "invalid_token",

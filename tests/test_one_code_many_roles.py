@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_cli_e2e import AWS, CONFIG, CREDENTIALS, env_for
+from tests.support.aws_files import AWS, CONFIG, CREDENTIALS, env_for
 from trayapp.core.mfa import UsedCodes
 from trayapp.core.prompts import MfaRequest
 from trayapp.core.service import Service

@@ -128,7 +128,7 @@ def test_the_shell_is_detected(environ: dict[str, str], platform: str, shell: st
 
 
 def test_the_menu_offers_the_powershell_line_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.test_tray_menu import NOW, PROD, WARN, FakeService, make_app, run_action
+    from tests.support.tray_fakes import NOW, PROD, WARN, FakeService, make_app, run_action
     from trayapp.core.service import RoleEntry
     from trayapp.tray import menu_model
 
@@ -151,7 +151,7 @@ def test_the_menu_offers_the_powershell_line_on_windows(monkeypatch: pytest.Monk
 
 @pytest.fixture
 def session_home(aws_home: Path, moto_sts: Any) -> dict[str, str]:
-    from tests.test_cli_e2e import CONFIG, CREDENTIALS, env_for
+    from tests.support.aws_files import CONFIG, CREDENTIALS, env_for
 
     (aws_home / ".aws" / "config").write_text(CONFIG)
     creds = aws_home / ".aws" / "credentials"

@@ -13,21 +13,14 @@ from typing import Any
 
 import pytest
 
-from tests.test_service import CONFIG, ScriptedPrompt
+from tests.support.clock import Clock
+from tests.support.service_fakes import CONFIG, ScriptedPrompt
 from trayapp.core.mfa import UsedCodes
 from trayapp.core.preferences import Preferences
 from trayapp.core.service import Service
 from trayapp.core.sts import Credentials
 from trayapp.tray.app import PrefsHolder, TrayApp
 from trayapp.tray.notify import Notification
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Timers:

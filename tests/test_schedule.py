@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.clock import Clock
 from trayapp.core.schedule import (
     TICK,
     Event,
@@ -31,14 +32,6 @@ ARN = "arn:aws:iam::123456789012:role/x"
 
 def session(profile: str, expires_at: datetime) -> SessionInfo:
     return SessionInfo(profile=profile, role_arn=ARN, expires_at=expires_at)
-
-
-class Clock:
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FakeTimer:
@@ -320,7 +313,7 @@ def test_a_session_that_vanishes_for_a_moment_is_not_warned_about_twice() -> Non
 
 
 def test_a_failing_handler_is_logged_and_the_schedule_goes_on(caplog: pytest.LogCaptureFixture) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     timers = FakeTimers(clock)
     seen: list[str] = []
 
@@ -337,7 +330,7 @@ def test_a_failing_handler_is_logged_and_the_schedule_goes_on(caplog: pytest.Log
 
 
 def test_a_handler_may_reschedule_from_inside_the_callback() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     timers = FakeTimers(clock)
     s = session("prod", T0 + timedelta(minutes=3))
     sched: Scheduler
@@ -393,7 +386,7 @@ def test_property_each_warning_and_expiry_once_never_early_one_timer(
     lives: list[int], warn_min: int, renew_at: list[int]
 ) -> None:
     warn = timedelta(minutes=warn_min)
-    clock = Clock()
+    clock = Clock(T0)
     timers = FakeTimers(clock)
     rec = Recorder(clock)
     sched = Scheduler(rec, clock=clock, warn=warn, timer_factory=timers)

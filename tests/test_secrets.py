@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.aws_files import CONFIG, CREDENTIALS, env_for
 from tests.support.fixtures import refused_url, require_tools
-from tests.test_cli_e2e import CONFIG, CREDENTIALS, env_for
 
 SOURCE_SECRETS = [
     "AKIAIOSFODNN7EXAMPLE",

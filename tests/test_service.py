@@ -2,120 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
+from tests.support.clock import Clock
+from tests.support.service_fakes import CONFIG, NOW, FakeSts, ScriptedPrompt, sts_error
 from trayapp.core import errors
 from trayapp.core.mfa import UsedCodes
-from trayapp.core.prompts import MfaRequest
 from trayapp.core.service import Service
 from trayapp.core.sts import Credentials
-
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-CONFIG = """\
-[profile prod]
-role_arn = arn:aws:iam::222222222222:role/Admin
-source_profile = base
-mfa_serial = arn:aws:iam::000000000000:mfa/alice
-region = eu-central-1
-
-[profile deep]
-role_arn = arn:aws:iam::444444444444:role/Deep
-source_profile = prod
-mfa_serial = arn:aws:iam::000000000000:mfa/deep
-duration_seconds = 7200
-
-[profile dev]
-role_arn = arn:aws:iam::111111111111:role/Dev
-source_profile = base
-
-[profile stage]
-role_arn = arn:aws:iam::555555555555:role/Stage
-source_profile = base
-mfa_serial = arn:aws:iam::000000000000:mfa/alice
-
-[profile long]
-role_arn = arn:aws:iam::666666666666:role/Long
-source_profile = base
-mfa_serial = arn:aws:iam::000000000000:mfa/alice
-duration_seconds = 14400
-
-[profile dev-session]
-role_arn = arn:aws:iam::111111111111:role/Shadow
-source_profile = base
-"""
-
-
-def sts_error(code: str, message: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message}}, "AssumeRole")
-
-
-class FakeSts:
-    """Answers AssumeRole from a script: a ClientError to raise, or success."""
-
-    def __init__(self) -> None:
-        self.script: list[ClientError | None] = []
-        self.calls: list[dict[str, Any]] = []
-        self.signers: list[str] = []
-        self._ids = itertools.count(1)
-
-    def client(self, credentials: Credentials, region: str) -> Any:
-        fake = self
-
-        class Client:
-            def assume_role(self, **params: Any) -> dict[str, Any]:
-                fake.calls.append(params)
-                fake.signers.append(credentials.access_key_id)
-                if fake.script and (err := fake.script.pop(0)) is not None:
-                    raise err
-                n = next(fake._ids)
-                role = params["RoleArn"].rsplit("/", 1)[-1]
-                return {
-                    "Credentials": {
-                        "AccessKeyId": f"ASIAFAKE{n:012d}",
-                        "SecretAccessKey": f"secret{n}",
-                        "SessionToken": f"token{n}",
-                        "Expiration": NOW + timedelta(seconds=params["DurationSeconds"]),
-                    },
-                    "AssumedRoleUser": {
-                        "Arn": f"arn:aws:sts::111111111111:assumed-role/{role}/{params['RoleSessionName']}"
-                    },
-                }
-
-            def get_session_token(self, **params: Any) -> dict[str, Any]:
-                fake.calls.append({"Action": "GetSessionToken", **params})
-                fake.signers.append(credentials.access_key_id)
-                return {
-                    "Credentials": {
-                        "AccessKeyId": "ASIAMFASESSION000001",
-                        "SecretAccessKey": "mfaSecret",
-                        "SessionToken": "mfaToken",
-                        "Expiration": NOW + timedelta(seconds=params["DurationSeconds"]),
-                    }
-                }
-
-        return Client()
-
-
-class ScriptedPrompt:
-    def __init__(self, *codes: str | None) -> None:
-        self.codes = list(codes)
-        self.asked: list[tuple[MfaRequest, str | None]] = []
-        self.closed = False
-
-    def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
-        self.asked.append((request, error))
-        return self.codes.pop(0) if self.codes else None
-
-    def close(self) -> None:
-        self.closed = True
 
 
 @pytest.fixture
@@ -132,14 +30,6 @@ def sts() -> FakeSts:
     return FakeSts()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -152,7 +42,7 @@ def service(env: dict[str, str], sts: FakeSts, clock: Clock) -> Iterator[Service
         clock=lambda: NOW,
         sts_clients=sts.client,
         source_resolver=lambda role: Credentials("AKIABASE", "s"),
-        used_codes=UsedCodes(clock),
+        used_codes=UsedCodes(clock.time),
     )
 
 
@@ -172,13 +62,13 @@ def test_a_reused_code_never_reaches_sts_and_says_how_long_to_wait(
     service: Service, sts: FakeSts, clock: Clock
 ) -> None:
     service.assume("prod", ScriptedPrompt("123456"))
-    clock.t += 10  # same 30-second window
+    clock.now += timedelta(seconds=10)  # same 30-second window
     prompt = ScriptedPrompt("123456", "654321")
     service.assume("prod", prompt)
     assert [c["TokenCode"] for c in sts.calls] == ["123456", "654321"]
     error = prompt.asked[1][1]
     assert error is not None and "already used" in error
-    assert f"wait {30 - int(clock.t) % 30} s" in error
+    assert f"wait {30 - int(clock.time()) % 30} s" in error
 
 
 def test_letters_are_refused_without_echoing_them(service: Service, sts: FakeSts) -> None:
@@ -254,7 +144,7 @@ def resident(env: dict[str, str], sts: FakeSts, clock: Clock) -> Service:
         clock=lambda: NOW,
         sts_clients=sts.client,
         source_resolver=lambda role: Credentials("AKIABASE", "s"),
-        used_codes=UsedCodes(clock),
+        used_codes=UsedCodes(clock.time),
         mfa_sessions=True,
     )
 
@@ -297,7 +187,7 @@ def test_the_preference_turns_mfa_sessions_off(env: dict[str, str], sts: FakeSts
         clock=lambda: NOW,
         sts_clients=sts.client,
         source_resolver=lambda role: Credentials("AKIABASE", "s"),
-        used_codes=UsedCodes(clock),
+        used_codes=UsedCodes(clock.time),
         mfa_sessions=True,
         preferences=lambda: Preferences(mfa_session=False),
     )

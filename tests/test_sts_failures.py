@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.aws_files import CONFIG, CREDENTIALS, env_for
 from tests.support.fixtures import refused_url
-from tests.test_cli_e2e import CONFIG, CREDENTIALS, env_for
 
 SECRETS = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "otherSecretKeyExample")
 

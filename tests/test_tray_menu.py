@@ -6,31 +6,30 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from trayapp.core.errors import Cancelled, ConfigUnreadable, NotAuthorised, WrongCode
-from trayapp.core.preferences import Preferences
-from trayapp.core.profiles import RoleProfile
+from tests.support.tray_fakes import (
+    DEV,
+    NOW,
+    PROD,
+    WARN,
+    FakePrompt,
+    FakeService,
+    make_app,
+    quiet_prefs,
+    run_action,
+    session,
+)
+from trayapp.core.errors import ConfigUnreadable, NotAuthorised, WrongCode
 from trayapp.core.prompts import MfaRequest
-from trayapp.core.service import AssumeResult, RoleEntry
-from trayapp.core.sessions import SessionInfo, overall_state, time_left
+from trayapp.core.service import RoleEntry
+from trayapp.core.sessions import overall_state, time_left
 from trayapp.tray import menu_model
-from trayapp.tray.app import PrefsHolder, TrayApp, take_snapshot
+from trayapp.tray.app import TrayApp, take_snapshot
 from trayapp.tray.menu_model import MenuNode, build_menu, role_label
-
-NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-WARN = timedelta(minutes=10)
-PROD = RoleProfile("prod", "arn:aws:iam::123456789012:role/Admin", "base", mfa_serial="arn:aws:iam::1:mfa/a")
-DEV = RoleProfile("dev", "arn:aws:iam::123456789012:role/Dev", "base")
-
-
-def session(profile: str, minutes: float) -> SessionInfo:
-    return SessionInfo(profile, "arn", NOW + timedelta(minutes=minutes))
 
 
 def labels(nodes: tuple[MenuNode, ...] | None) -> list[str]:
@@ -108,100 +107,6 @@ def test_mfa_session_and_favourites_appear_in_the_menu() -> None:
 # --- TrayApp with fakes ------------------------------------------------------------
 
 
-@dataclass
-class FakeService:
-    entries: list[RoleEntry] = field(default_factory=lambda: [RoleEntry(PROD, None), RoleEntry(DEV, None)])
-    fail: Exception | None = None
-    forgotten: list[str] = field(default_factory=list)
-    prompts: list[Any] = field(default_factory=list)
-
-    def config(self) -> Any:
-        if isinstance(self.fail, ConfigUnreadable):
-            raise self.fail
-        return type("Cfg", (), {"config_path": "/home/u/.aws/config"})()
-
-    def roles(self) -> list[RoleEntry]:
-        return self.entries
-
-    def problems(self) -> Mapping[str, str]:
-        return {}
-
-    def now(self) -> datetime:
-        return NOW
-
-    def warn_lead(self) -> timedelta:
-        return WARN
-
-    def assume(self, name: str, prompt: Any, *, duration: int | None = None) -> AssumeResult:
-        self.prompts.append(prompt)
-        code = prompt.ask(MfaRequest(name, "arn", "serial"), None)
-        try:
-            if self.fail is not None:
-                raise self.fail
-            if code is None:
-                raise Cancelled(profile=name)
-            info = session(name, 60)
-            self.entries = [RoleEntry(e.role, info if e.role.name == name else e.session) for e in self.entries]
-            return AssumeResult(info, "arn:aws:sts::1:assumed-role/Admin/x", [])
-        finally:
-            prompt.close()
-
-    def forget(self, name: str) -> bool:
-        self.forgotten.append(name)
-        return True
-
-    def sessions(self) -> dict[str, SessionInfo]:
-        return {e.role.name: e.session for e in self.entries if e.session is not None}
-
-    def can_renew_silently(self, name: str) -> bool:
-        return False
-
-    def console_url(self, name: str) -> str:
-        return f"https://console.example/{name}"
-
-    def mfa_sessions(self) -> list[Any]:
-        return []
-
-    def end_mfa_sessions(self) -> None:
-        pass
-
-
-def quiet_prefs() -> PrefsHolder:
-    prefs = PrefsHolder()
-    prefs.set(Preferences())
-    return prefs
-
-
-class FakePrompt:
-    def __init__(self, code: str | None, shown_error: str | None = None) -> None:
-        self.code = code
-        self.last_error = shown_error
-
-    def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
-        return self.code
-
-    def close(self) -> None:
-        pass
-
-
-def make_app(service: FakeService, code: str | None = "123456", shown: str | None = None) -> tuple[TrayApp, list[Any]]:
-    events: list[Any] = []
-    app = TrayApp(
-        service,
-        notify=lambda title, body: events.append(("notify", title, body)),
-        prompt_factory=lambda: FakePrompt(code, shown),
-        copy=lambda text: events.append(("copy", text)),
-        popup=lambda items: None,
-        prefs=quiet_prefs(),
-    )
-    return app, events
-
-
-def run_action(app: TrayApp, action_id: str) -> None:
-    app.perform(action_id)
-    app._worker.submit(lambda: None).result(timeout=5)  # wait for the worker
-
-
 def test_assume_from_the_menu_refreshes_and_notifies() -> None:
     service = FakeService()
     app, events = make_app(service)
@@ -268,7 +173,7 @@ def test_pystray_menu_on_the_dummy_backend_mirrors_the_model(monkeypatch: pytest
     monkeypatch.setenv("PYSTRAY_BACKEND", "dummy")
     code = (
         "import pystray\n"
-        "from tests.test_tray_menu import FakeService, make_app\n"
+        "from tests.support.tray_fakes import FakeService, make_app\n"
         "app, _ = make_app(FakeService())\n"
         "menu = pystray.Menu(app._menu_items)\n"
         "print([i.text for i in menu if i.visible])\n"

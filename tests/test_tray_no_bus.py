@@ -22,7 +22,7 @@ import pytest
 from tests.support.desktop import Desktop
 from tests.support.fixtures import require_tools
 from tests.support.procs import refused_url
-from tests.test_tray_desktop import exit_status, open_menu, start_tray, wait_for
+from tests.support.tray_desktop import exit_status, open_menu, start_tray, wait_for
 
 pytestmark = pytest.mark.desktop
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_tray_menu import FakePrompt, FakeService, quiet_prefs
+from tests.support.tray_fakes import FakePrompt, FakeService, quiet_prefs
 from trayapp.tray import menu_model
 from trayapp.tray.app import TrayApp, icon_title
 
@@ -251,7 +251,7 @@ def test_report_never_raises_without_stderr(tmp_path: Path, monkeypatch: pytest.
 @pytest.mark.desktop
 def test_a_second_windowed_tray_shows_why_it_leaves(desktop: Any, tmp_path: Path) -> None:
     """``trayapp.exe`` started twice: no console to print to — a message box and the log say why."""
-    from tests.test_tray_desktop import start_tray, wait_for
+    from tests.support.tray_desktop import start_tray, wait_for
 
     env = windowed_env(desktop.home, desktop.env) | {"PYSTRAY_BACKEND": "xorg"}
     (desktop.home / ".aws").mkdir()

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.desktop import Desktop
+from tests.support.dialog import find_window, press, type_into
 from tests.support.procs import wait_until
 from tests.support.sts import MotoServer
-from tests.test_dialog import find_window, press, type_into
-from tests.test_tray_desktop import CREDENTIALS, aws_env, start_tray, write_aws_files
+from tests.support.tray_desktop import CREDENTIALS, aws_env, start_tray, write_aws_files
 
 
 def managed_section(profile: str, expires: datetime) -> str:

@@ -213,7 +213,7 @@ MFA_BAD_SERIAL = (
     "serial number is valid and associated with this user."
 )
 
-#: The presets, with the exact messages STS returns (see TESTING.md).
+#: The presets, with the exact messages STS returns.
 PRESETS: dict[str, Behaviour] = {
     "success": Success(),
     "wrong_code": StsError("AccessDenied", MFA_INVALID),

@@ -1,0 +1,102 @@
+"""Driving the real MFA dialog on Xvfb: find it, type into it, screenshot it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from tests.support.desktop import Desktop
+from trayapp.tk.dialog import TITLE
+
+
+def save_screenshot(desktop: Desktop, name: str, tmp_path: Path, box: tuple[int, int, int, int] | None = None) -> Path:
+    """Screenshot into tmp_path; also into $TRAYAPP_SCREENSHOTS (docs/screenshots) when set."""
+    path = desktop.screenshot(tmp_path / name)
+    if box is not None:
+        with Image.open(path) as full:
+            framed(full.convert("RGB").crop(box)).save(path)
+    target = os.environ.get("TRAYAPP_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / name)
+    return path
+
+
+def framed(shot: Image.Image, pad: int = 18) -> Image.Image:
+    """The captured pixels on a light backdrop with a soft shadow (Xvfb's root is black)."""
+    from PIL import ImageFilter
+
+    canvas = Image.new("RGB", (shot.width + 2 * pad, shot.height + 2 * pad), (0xE6, 0xE9, 0xED))
+    shadow = Image.new("L", canvas.size, 0)
+    shadow.paste(90, (pad, pad + 3, pad + shot.width, pad + shot.height + 3))
+    canvas.paste((0x9A, 0xA1, 0xAA), (0, 0), shadow.filter(ImageFilter.GaussianBlur(6)))
+    canvas.paste(shot, (pad, pad))
+    return canvas
+
+
+def window_box(desktop: Desktop, wid: int, margin: int = 0) -> tuple[int, int, int, int]:
+    x, y, w, h = desktop.window_geometry(wid)
+    return (max(0, x - margin), max(0, y - margin), x + w + margin, y + h + margin)
+
+
+class Asker:
+    """Runs prompt.ask() on a thread, as the tray's worker does."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self.result: Any = "pending"
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(call,), daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Callable[[], Any]) -> None:
+        try:
+            self.result = call()
+        except BaseException as exc:
+            self.error = exc
+
+    def get(self, timeout: float = 10) -> Any:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the dialog gave no answer"
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def find_window(desktop: Desktop, title: str = TITLE, timeout: float = 10) -> int:
+    """Poll ``xdotool search`` (its --sync mode dies on BadWindow when windows come and go)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = subprocess.run(["xdotool", "search", "--name", title], env=desktop.env, capture_output=True,
+                                text=True, timeout=10)  # fmt: skip
+        if result.returncode == 0 and result.stdout.split():
+            return int(result.stdout.split()[0])
+        assert time.monotonic() < deadline, f"no window named {title!r}"
+        time.sleep(0.05)
+
+
+def type_into(desktop: Desktop, text: str) -> None:
+    desktop.xdotool("windowfocus", "--sync", str(find_window(desktop)), "type", "--", text)
+
+
+def press(desktop: Desktop, *keys: str) -> None:
+    desktop.xdotool("windowfocus", "--sync", str(find_window(desktop)), "key", *keys)
+
+
+def dialog_exists(desktop: Desktop) -> bool:
+    result = subprocess.run(["xdotool", "search", "--name", TITLE], env=desktop.env, capture_output=True, timeout=10)
+    return result.returncode == 0 and bool(result.stdout.strip())
+
+
+def wait_gone(desktop: Desktop, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while dialog_exists(desktop):
+        assert time.monotonic() < deadline, "the dialog is still open"
+        time.sleep(0.05)

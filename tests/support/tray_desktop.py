@@ -1,0 +1,132 @@
+"""The real tray on a private desktop: its AWS files, starting it, opening its menu, waiting for it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.support.desktop import Desktop
+from tests.support.procs import HarnessError, wait_until
+from trayapp import protocol
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/Admin"
+
+
+MFA_SERIAL = "arn:aws:iam::123456789012:mfa/alice"
+
+
+CONFIG = f"""\
+[profile prod]
+role_arn = {ROLE_ARN}
+source_profile = base
+mfa_serial = {MFA_SERIAL}
+region = eu-west-1
+
+[profile dev]
+role_arn = arn:aws:iam::123456789012:role/Developer
+source_profile = base
+
+[profile legacy]
+role_arn = not-an-arn
+source_profile = base
+
+[profile base]
+region = eu-west-1
+"""
+
+
+CREDENTIALS = """\
+# keys of the IAM user
+[base]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+"""
+
+
+def aws_env(desktop: Desktop, sts_url: str, **extra: str) -> dict[str, str]:
+    env = desktop.env
+    env.update(
+        AWS_CONFIG_FILE=str(desktop.home / ".aws" / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(desktop.home / ".aws" / "credentials"),
+        AWS_ENDPOINT_URL_STS=sts_url,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    env.update(extra)
+    return protocol.child_env(env)
+
+
+def write_aws_files(home: Path) -> Path:
+    aws = home / ".aws"
+    aws.mkdir(mode=0o700, exist_ok=True)
+    (aws / "config").write_text(CONFIG)
+    credentials = aws / "credentials"
+    credentials.write_text(CREDENTIALS)
+    credentials.chmod(0o600)
+    return credentials
+
+
+def visible_windows(desktop: Desktop) -> set[int]:
+    out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", ""], env=desktop.env,
+                         capture_output=True, text=True, timeout=10).stdout  # fmt: skip
+    return {int(w) for w in out.split()}
+
+
+def wait_for_new_windows(desktop: Desktop, before: set[int], timeout: float = 8) -> set[int]:
+    def probe() -> set[int] | None:
+        new = visible_windows(desktop) - before
+        return new or None
+
+    try:
+        return wait_until("a menu to appear", probe, timeout, interval=0.05)
+    except HarnessError as exc:
+        raise AssertionError(f"{exc}\n--- tray log ---\n{desktop.log('tray')}") from None
+
+
+def open_menu(desktop: Desktop, icon: tuple[int, int, int, int, int]) -> set[int]:
+    """Click the icon until a menu shows (a click right after docking may land before the
+    tray has placed the icon); returns the menu's windows."""
+    for attempt in range(3):
+        before = visible_windows(desktop)
+        desktop.click_icon(icon)
+        try:
+            return wait_for_new_windows(desktop, before, timeout=4 if attempt < 2 else 8)
+        except AssertionError:
+            if attempt == 2:
+                raise
+            icon = desktop.find_tray_icons()[0]
+    raise AssertionError("unreachable")
+
+
+def wait_until_closed(desktop: Desktop, windows: set[int], timeout: float = 5) -> None:
+    """Wait for *windows* to be unmapped (X reuses ids, so a new menu may get the same ones)."""
+    wait_until("the menu to close", lambda: not (visible_windows(desktop) & windows), timeout, interval=0.05)
+
+
+def start_tray(desktop: Desktop, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # SIGUSR1 dumps every thread's stack into the log (see exit_status).
+    code = (
+        "import faulthandler, logging, signal, sys; faulthandler.register(signal.SIGUSR1); "
+        "logging.basicConfig(level=logging.INFO); from trayapp.tray.app import run_tray; sys.exit(run_tray())"
+    )
+    return desktop.spawn([sys.executable, "-c", code], env=env, name="tray")
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout: float, desktop: Desktop) -> Any:
+    try:
+        return wait_until(what, probe, timeout, interval=0.05)
+    except HarnessError as exc:
+        raise AssertionError(f"{exc}\n--- tray log ---\n{desktop.log('tray')}") from None
+
+
+def exit_status(tray: subprocess.Popen[bytes], desktop: Desktop, timeout: float = 10) -> int:
+    try:
+        return tray.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        tray.send_signal(signal.SIGUSR1)
+        time.sleep(0.5)
+        raise AssertionError(f"the tray did not quit\n--- tray log ---\n{desktop.log('tray')}") from None
