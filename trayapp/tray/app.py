@@ -38,10 +38,8 @@ import contextlib
 import logging
 import os
 import signal
-import socket
-import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,15 +48,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from trayapp.core.errors import Cancelled, TrayappError
 from trayapp.core.prompts import MfaPrompt, SilentPrompt, has_display
-from trayapp.core.sessions import OverallState, overall_state
+from trayapp.core.sessions import OverallState, overall_state, session_name
 from trayapp.i18n import N_, _
 from trayapp.protocol import report
-from trayapp.tray import menu_model
+from trayapp.tray import backend, menu_model
 from trayapp.tray.clipboard import copy_text
 from trayapp.tray.dialog_prompt import desktop_prompt
 from trayapp.tray.menu_model import MenuNode
 from trayapp.tray.popup import show_popup
-from trayapp.tray.xorg_clicks import enable_clicks, is_xorg, keep_docked
+from trayapp.tray.xorg_clicks import enable_clicks, keep_docked
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -73,8 +71,6 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "trayapp"
 QUIT_GRACE_SECONDS = 3.0
-#: pystray's win32 backend opens its menu on this ``WM_NOTIFY`` code (a right button release).
-WM_RBUTTONUP = 0x0205
 ICON_SIZE = 64
 #: Plain ASCII: pystray's xorg backend stores the title as a Latin-1 WM_NAME
 #: (so there it stays English; see :func:`icon_title`).
@@ -257,7 +253,7 @@ class TrayApp:
         self._running = False
         self._watchdog: threading.Timer | None = None
         #: Runs a callable on the thread that owns the tray's toolkit (see :func:`main_thread_caller`).
-        self.on_main: Callable[[Callable[[], None]], None] = _call_now
+        self.on_main: Callable[[Callable[[], None]], None] = backend.call_now
         #: The signal that stopped the tray (SIGINT, SIGTERM), or None.
         self.stopped_by: int | None = None
         # The files are read on the worker once the icon shows: start to icon stays fast.
@@ -273,14 +269,14 @@ class TrayApp:
         self.prefs.load_in_background(self._prefs_arrived)
         import pystray
 
-        _name_the_gtk_program()
+        backend.name_the_gtk_program()
         self.icon = pystray.Icon(
             APP_NAME,
             icon=self._image(self.snapshot.state),
-            title=icon_title(self.snapshot.state, latin1=pystray.Icon.__module__ == "pystray._xorg"),
+            title=icon_title(self.snapshot.state, latin1=backend.latin1_title(pystray.Icon)),
             menu=pystray.Menu(self._menu_items),
         )
-        self.on_main = main_thread_caller(self.icon)
+        self.on_main = backend.main_thread_caller(self.icon)
         enable_clicks(self.icon)
         self._running = True
         saved = self._catch_signals()
@@ -289,7 +285,7 @@ class TrayApp:
         except Exception:
             if not self._stopping.is_set():
                 self._stopping.set()
-                _release_setup_thread(self.icon)
+                backend.release_setup_thread(self.icon)
                 raise
             # gtk/appindicator tidy up through the notification server when the loop
             # ends; without one that fails, but the user asked to quit and the tray did.
@@ -322,7 +318,7 @@ class TrayApp:
     def _catch_sigint_again(self) -> None:
         """pystray's GLib backends reset SIGINT to "kill at once" as their loop starts; take it back
         from inside that loop (the main thread), so Ctrl-C cleans up like Quit."""
-        if type(self.icon).__module__ not in ("pystray._gtk", "pystray._appindicator"):
+        if not backend.runs_glib(self.icon):
             return
         if signal.getsignal(signal.SIGINT) == self._on_signal:
             return
@@ -343,7 +339,7 @@ class TrayApp:
         self._catch_sigint_again()
         self.refresh()
         self.on_main(self._show_icon)
-        log.info("tray icon shown (pystray backend %s)", type(icon).__module__.rsplit("_", 1)[-1])
+        log.info("tray icon shown (pystray backend %s)", backend.name(icon))
         self._submit(self._start_services)
 
     def _show_icon(self) -> None:
@@ -375,7 +371,7 @@ class TrayApp:
             timer_factory=self._timer_factory or thread_timer,
         )
         if self.notifier is None:
-            icon = self.icon if self.on_main is _call_now else _MainThreadNotify(self.icon, self.on_main)
+            icon = self.icon if self.on_main is backend.call_now else backend.MainThreadNotify(self.icon, self.on_main)
             self.notifier = notify.choose_notifier(icon=icon, on_action=self._on_notification_action)
         self.refresh()
         if self._watch:
@@ -516,7 +512,7 @@ class TrayApp:
                 return
             if image is not None:
                 icon.icon = image
-                icon.title = icon_title(snapshot.state, latin1=is_xorg(icon))
+                icon.title = icon_title(snapshot.state, latin1=backend.latin1_title(icon))
             if menu_changed:
                 icon.update_menu()
 
@@ -527,7 +523,7 @@ class TrayApp:
         from trayapp.icons import render
 
         # pystray's xorg backend paints transparent pixels black.
-        return render(state, ICON_SIZE, opaque=is_xorg(self.icon))
+        return render(state, ICON_SIZE, opaque=backend.opaque_icon(self.icon))
 
     def _menu_items(self) -> Iterator[Any]:
         """pystray's dynamic menu: built from the current snapshot, cheaply."""
@@ -560,12 +556,8 @@ class TrayApp:
 
     def _on_activate(self, icon: Any, _item: Any) -> None:
         """The icon's default action (a left click)."""
-        if not icon.HAS_MENU:
+        if not backend.open_menu(icon):
             threading.Thread(target=self._show_popup, name="trayapp-popup", daemon=True).start()
-        elif type(icon).__module__ == "pystray._gtk":
-            _gtk_popup(icon)
-        elif type(icon).__module__ == "pystray._win32":
-            _win32_popup(icon)
 
     def _show_popup(self) -> None:
         # One popup at a time.  While one is up it grabs the pointer, so a click
@@ -626,41 +618,57 @@ class TrayApp:
                 self.refresh()
 
     def _act(self, kind: str, profile: str | None) -> None:
-        if kind == menu_model.FAVOURITES:
-            for name in self.prefs().favourites:
-                if name in self.snapshot.roles:
-                    self._assume(name)  # the first asks for a code; the MFA session signs the rest
-            return
-        if kind == menu_model.AUTOSTART and self._autostart is not None:
-            if self._autostart.status():
-                self._autostart.disable()
-            else:
-                self._autostart.enable()
-            return
-        if kind == menu_model.END_MFA:
-            self.service.end_mfa_sessions()
-            return
-        if profile is None:
-            return
-        from trayapp.core.sessions import session_name
+        """Run one menu action: the global ones take no profile, the others need one."""
+        if kind in self._global_actions:
+            self._global_actions[kind]()
+        elif profile is not None and kind in self._profile_actions:
+            self._profile_actions[kind](profile)
 
-        if kind == menu_model.CONSOLE:
-            url = self.service.console_url(profile)
-            if self._open_url is not None:
-                self._open_url(url)
-            else:
-                from trayapp.core.console import open_signin_page
+    @property
+    def _global_actions(self) -> dict[str, Callable[[], None]]:
+        return {
+            menu_model.FAVOURITES: self._assume_favourites,
+            menu_model.AUTOSTART: self._toggle_autostart,
+            menu_model.END_MFA: self.service.end_mfa_sessions,
+        }
 
-                open_signin_page(url)  # a private forwarding page: the token never on a command line
+    @property
+    def _profile_actions(self) -> dict[str, Callable[[str], None]]:
+        return {
+            menu_model.ASSUME: self._assume,
+            menu_model.CONSOLE: self._open_console,
+            menu_model.COPY_PROFILE: lambda profile: self._copy_export("AWS_PROFILE", profile),
+            menu_model.COPY_EB: lambda profile: self._copy_export("AWS_EB_PROFILE", profile),
+            menu_model.FORGET: self._forget,
+        }
+
+    def _assume_favourites(self) -> None:
+        for name in self.prefs().favourites:
+            if name in self.snapshot.roles:
+                self._assume(name)  # the first asks for a code; the MFA session signs the rest
+
+    def _toggle_autostart(self) -> None:
+        if self._autostart is None:
             return
+        if self._autostart.status():
+            self._autostart.disable()
+        else:
+            self._autostart.enable()
 
-        if kind == menu_model.ASSUME:
-            self._assume(profile)
-        elif kind == menu_model.COPY_PROFILE:
-            self._copy(menu_model.export_line("AWS_PROFILE", session_name(profile)))
-        elif kind == menu_model.COPY_EB:
-            self._copy(menu_model.export_line("AWS_EB_PROFILE", session_name(profile)))
-        elif kind == menu_model.FORGET and self.service.forget(profile):
+    def _open_console(self, profile: str) -> None:
+        url = self.service.console_url(profile)
+        if self._open_url is not None:
+            self._open_url(url)
+        else:
+            from trayapp.core.console import open_signin_page
+
+            open_signin_page(url)  # a private forwarding page: the token never on a command line
+
+    def _copy_export(self, variable: str, profile: str) -> None:
+        self._copy(menu_model.export_line(variable, session_name(profile)))
+
+    def _forget(self, profile: str) -> None:
+        if self.service.forget(profile):
             removed = _("The session {session} was removed.").format(session=session_name(profile))
             self._tell(f"trayapp: {profile}", removed)
 
@@ -734,60 +742,10 @@ def _force_exit(status: int = 0) -> None:
     os._exit(status)
 
 
-def _call_now(fn: Callable[[], None]) -> None:
-    fn()
-
-
-def main_thread_caller(icon: Any) -> Callable[[Callable[[], None]], None]:
-    """How to run a change to *icon* on the thread that owns its toolkit, chosen once per backend.
-
-    On macOS (pystray's darwin backend) that is PyObjC's ``AppHelper.callAfter`` (the main
-    thread's run loop, asynchronously); elsewhere pystray makes its calls thread-safe itself.
-    """
-    if type(icon).__module__ == "pystray._darwin":
-        from PyObjCTools import AppHelper  # type: ignore[import-not-found,unused-ignore]
-
-        call_after: Callable[[Callable[[], None]], None] = AppHelper.callAfter
-        return call_after
-    return _call_now
-
-
-class _MainThreadNotify:
-    """The icon as the notifier sees it: ``notify`` runs on the main thread (AppKit)."""
-
-    def __init__(self, icon: Any, on_main: Callable[[Callable[[], None]], None]) -> None:
-        self._icon = icon
-        self._on_main = on_main
-
-    def notify(self, message: str, title: str | None = None) -> None:
-        self._on_main(lambda: self._icon.notify(message, title))
-
-    def remove_notification(self) -> None:
-        self._on_main(self._icon.remove_notification)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._icon, name)
-
-
-def _release_setup_thread(icon: Any) -> None:
-    """pystray's setup thread is not a daemon and waits for the loop to be ready: when the
-    loop failed to start it would keep the process alive for ever.  Let it go (our setup
-    returns at once when the tray is stopping)."""
-    with contextlib.suppress(Exception):
-        icon._mark_ready()
-
-
 def _restore_signals(saved: Mapping[int, Any]) -> None:
     for signum, handler in saved.items():
         with contextlib.suppress(ValueError, OSError, TypeError):
             signal.signal(signum, handler)
-
-
-def _name_the_gtk_program() -> None:
-    """GTK names windows after argv[0]; under ``python -c`` that would be "-c"."""
-    gi = sys.modules.get("gi.repository.GLib")
-    if gi is not None:
-        gi.set_prgname(APP_NAME)
 
 
 def _no_display() -> bool:
@@ -825,29 +783,6 @@ def _default_service(prefs: PrefsHolder) -> TrayService:
     return Service(preferences=prefs, mfa_sessions=True)
 
 
-def _gtk_popup(icon: Any) -> None:
-    """Open the native menu on a left click too (GTK shows it on the right button only)."""
-    handler = getattr(icon, "_on_status_icon_popup_menu", None)
-    status_icon = getattr(icon, "_status_icon", None)
-    if handler is None or status_icon is None:
-        return
-    from gi.repository import Gtk  # type: ignore[import-untyped,unused-ignore]
-
-    handler(status_icon, 1, Gtk.get_current_event_time())
-
-
-def _win32_popup(icon: Any) -> None:
-    """Open the native menu on a left click too.  pystray's win32 backend shows it only for a
-    right button release (``_on_notify`` → ``TrackPopupMenuEx``) and has no public call for it;
-    this runs in its message loop (the default action is called from ``_on_notify``), so the
-    same path is taken, as if the right button had been released."""
-    handler = getattr(icon, "_on_notify", None)
-    if handler is None:
-        log.warning("pystray's win32 backend changed; a left click can't open the menu")
-        return
-    handler(0, WM_RBUTTONUP)
-
-
 def run_tray(
     service_factory: Callable[[PrefsHolder], TrayService] | None = None,
     *,
@@ -869,7 +804,7 @@ def run_tray(
             )
         )
         return 1
-    problem = choose_backend(os.environ)
+    problem = backend.choose_backend(os.environ)
     if problem is not None:
         report("trayapp: " + problem)
         return 1
@@ -896,71 +831,3 @@ def run_tray(
         report(f"trayapp: the tray icon can't be shown: {type(exc).__name__}: {exc}")
         return 1
     return 0 if app.stopped_by is None else 128 + app.stopped_by
-
-
-#: pystray backends that talk to the desktop over the D-Bus session bus.
-DBUS_BACKENDS = ("appindicator", "gtk")
-
-
-def choose_backend(environ: MutableMapping[str, str]) -> str | None:
-    """Make sure pystray picks a backend that can start here; None when it can, else the
-    sentence to show.  On X11 without a usable session bus, pystray's default choice
-    (appindicator or gtk, whenever PyGObject is installed) would fail — and leave its setup
-    thread waiting for ever —, so ``PYSTRAY_BACKEND=xorg`` is set instead."""
-    if sys.platform in ("darwin", "win32") or sys.platform.startswith("cygwin"):
-        return None
-    requested = environ.get("PYSTRAY_BACKEND", "")
-    if requested not in ("", *DBUS_BACKENDS) or session_bus_reachable(environ):
-        return None
-    if requested:
-        return _(
-            "the {backend} tray backend needs a D-Bus session bus and none can be reached; "
-            "start trayapp inside your desktop session (or as: dbus-run-session trayapp), "
-            "or use PYSTRAY_BACKEND=xorg."
-        ).format(backend=requested)
-    if not environ.get("DISPLAY"):
-        return _(
-            "the tray needs a D-Bus session bus on Wayland and none can be reached; "
-            "start trayapp inside your desktop session (or as: dbus-run-session trayapp)."
-        )
-    log.info("no D-Bus session bus: using pystray's xorg backend")
-    environ["PYSTRAY_BACKEND"] = "xorg"
-    return None
-
-
-def session_bus_reachable(environ: Mapping[str, str], timeout: float = 1.0) -> bool:
-    """Whether GLib would find a session bus: ``DBUS_SESSION_BUS_ADDRESS`` (a unix socket that
-    accepts a connection; other transports are trusted), else ``$XDG_RUNTIME_DIR/bus``, else
-    ``dbus-launch`` on PATH with a display (GLib starts a bus with it)."""
-    address = environ.get("DBUS_SESSION_BUS_ADDRESS", "")
-    if not address:
-        runtime = environ.get("XDG_RUNTIME_DIR")
-        if runtime and os.path.exists(os.path.join(runtime, "bus")):
-            address = "unix:path=" + os.path.join(runtime, "bus")
-        else:
-            import shutil
-
-            return bool(environ.get("DISPLAY")) and shutil.which("dbus-launch", path=environ.get("PATH")) is not None
-    for entry in address.split(";"):
-        transport, _sep, params = entry.partition(":")
-        if transport != "unix":
-            return True
-        keys = dict(part.partition("=")[::2] for part in params.split(",") if "=" in part)
-        if "path" in keys:
-            target = _unescape_dbus(keys["path"])
-        elif "abstract" in keys:
-            target = "\0" + _unescape_dbus(keys["abstract"])
-        else:
-            return True  # a listening-only form (dir=, tmpdir=): leave it to GLib
-        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(target)
-            return True
-    return False
-
-
-def _unescape_dbus(value: str) -> str:
-    """D-Bus addresses escape bytes as %XX."""
-    from urllib.parse import unquote
-
-    return unquote(value)

@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 
 
 def is_xorg(icon: Any) -> bool:
-    return type(icon).__module__ == "pystray._xorg"
+    from trayapp.tray import backend
+
+    return backend.name(icon) == "xorg"
 
 
 def enable_clicks(icon: Any, buttons: tuple[int, ...] = (1, 3)) -> bool:

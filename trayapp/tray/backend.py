@@ -1,0 +1,202 @@
+"""The one place that knows pystray's backends (xorg, gtk, appindicator, darwin, win32, dummy).
+
+Everything the tray does differently per backend is asked here, by capability, never by comparing
+module names elsewhere: which backend can start (a D-Bus one needs a session bus), whether its title is
+Latin-1 and its icon needs an opaque background (xorg), how a left click opens the menu (gtk, win32),
+how a change reaches the thread that owns the toolkit (AppKit's main thread on macOS), whether its loop
+takes Ctrl-C back (GLib).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import sys
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any
+
+from trayapp.i18n import _
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "trayapp"
+
+
+def name(icon: Any) -> str:
+    """The backend of *icon* (an ``Icon`` or its class): ``xorg``, ``gtk``, ``appindicator``, ``darwin``…"""
+    cls = icon if isinstance(icon, type) else type(icon)
+    return cls.__module__.rsplit("._", 1)[-1]
+
+
+def latin1_title(icon: Any) -> bool:
+    """xorg stores the title as a Latin-1 WM_NAME."""
+    return name(icon) == "xorg"
+
+
+def opaque_icon(icon: Any) -> bool:
+    """xorg paints transparent pixels black."""
+    return name(icon) == "xorg"
+
+
+def runs_glib(icon: Any) -> bool:
+    """gtk and appindicator run GLib's loop, which resets SIGINT to "kill at once" as it starts."""
+    return name(icon) in DBUS_BACKENDS
+
+
+def open_menu(icon: Any) -> bool:
+    """Open the native menu from a left click where the backend only does it on the right button;
+    False when the backend has no native menu (the caller shows the Tk popup)."""
+    if not icon.HAS_MENU:
+        return False
+    if name(icon) == "gtk":
+        _gtk_popup(icon)
+    elif name(icon) == "win32":
+        _win32_popup(icon)
+    return True
+
+
+#: pystray's win32 backend opens its menu on this ``WM_NOTIFY`` code (a right button release).
+WM_RBUTTONUP = 0x0205
+
+
+def call_now(fn: Callable[[], None]) -> None:
+    fn()
+
+
+def main_thread_caller(icon: Any) -> Callable[[Callable[[], None]], None]:
+    """How to run a change to *icon* on the thread that owns its toolkit, chosen once per backend.
+
+    On macOS (pystray's darwin backend) that is PyObjC's ``AppHelper.callAfter`` (the main
+    thread's run loop, asynchronously); elsewhere pystray makes its calls thread-safe itself.
+    """
+    if name(icon) == "darwin":
+        from PyObjCTools import AppHelper  # type: ignore[import-not-found,unused-ignore]
+
+        call_after: Callable[[Callable[[], None]], None] = AppHelper.callAfter
+        return call_after
+    return call_now
+
+
+class MainThreadNotify:
+    """The icon as the notifier sees it: ``notify`` runs on the main thread (AppKit)."""
+
+    def __init__(self, icon: Any, on_main: Callable[[Callable[[], None]], None]) -> None:
+        self._icon = icon
+        self._on_main = on_main
+
+    def notify(self, message: str, title: str | None = None) -> None:
+        self._on_main(lambda: self._icon.notify(message, title))
+
+    def remove_notification(self) -> None:
+        self._on_main(self._icon.remove_notification)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._icon, name)
+
+
+def release_setup_thread(icon: Any) -> None:
+    """pystray's setup thread is not a daemon and waits for the loop to be ready: when the
+    loop failed to start it would keep the process alive for ever.  Let it go (our setup
+    returns at once when the tray is stopping)."""
+    with contextlib.suppress(Exception):
+        icon._mark_ready()
+
+
+def name_the_gtk_program() -> None:
+    """GTK names windows after argv[0]; under ``python -c`` that would be "-c"."""
+    gi = sys.modules.get("gi.repository.GLib")
+    if gi is not None:
+        gi.set_prgname(APP_NAME)
+
+
+def _gtk_popup(icon: Any) -> None:
+    """Open the native menu on a left click too (GTK shows it on the right button only)."""
+    handler = getattr(icon, "_on_status_icon_popup_menu", None)
+    status_icon = getattr(icon, "_status_icon", None)
+    if handler is None or status_icon is None:
+        return
+    from gi.repository import Gtk  # type: ignore[import-untyped,unused-ignore]
+
+    handler(status_icon, 1, Gtk.get_current_event_time())
+
+
+def _win32_popup(icon: Any) -> None:
+    """Open the native menu on a left click too.  pystray's win32 backend shows it only for a
+    right button release (``_on_notify`` → ``TrackPopupMenuEx``) and has no public call for it;
+    this runs in its message loop (the default action is called from ``_on_notify``), so the
+    same path is taken, as if the right button had been released."""
+    handler = getattr(icon, "_on_notify", None)
+    if handler is None:
+        log.warning("pystray's win32 backend changed; a left click can't open the menu")
+        return
+    handler(0, WM_RBUTTONUP)
+
+
+#: pystray backends that talk to the desktop over the D-Bus session bus.
+DBUS_BACKENDS = ("appindicator", "gtk")
+
+
+def choose_backend(environ: MutableMapping[str, str]) -> str | None:
+    """Make sure pystray picks a backend that can start here; None when it can, else the
+    sentence to show.  On X11 without a usable session bus, pystray's default choice
+    (appindicator or gtk, whenever PyGObject is installed) would fail — and leave its setup
+    thread waiting for ever —, so ``PYSTRAY_BACKEND=xorg`` is set instead."""
+    if sys.platform in ("darwin", "win32") or sys.platform.startswith("cygwin"):
+        return None
+    requested = environ.get("PYSTRAY_BACKEND", "")
+    if requested not in ("", *DBUS_BACKENDS) or session_bus_reachable(environ):
+        return None
+    if requested:
+        return _(
+            "the {backend} tray backend needs a D-Bus session bus and none can be reached; "
+            "start trayapp inside your desktop session (or as: dbus-run-session trayapp), "
+            "or use PYSTRAY_BACKEND=xorg."
+        ).format(backend=requested)
+    if not environ.get("DISPLAY"):
+        return _(
+            "the tray needs a D-Bus session bus on Wayland and none can be reached; "
+            "start trayapp inside your desktop session (or as: dbus-run-session trayapp)."
+        )
+    log.info("no D-Bus session bus: using pystray's xorg backend")
+    environ["PYSTRAY_BACKEND"] = "xorg"
+    return None
+
+
+def session_bus_reachable(environ: Mapping[str, str], timeout: float = 1.0) -> bool:
+    """Whether GLib would find a session bus: ``DBUS_SESSION_BUS_ADDRESS`` (a unix socket that
+    accepts a connection; other transports are trusted), else ``$XDG_RUNTIME_DIR/bus``, else
+    ``dbus-launch`` on PATH with a display (GLib starts a bus with it)."""
+    address = environ.get("DBUS_SESSION_BUS_ADDRESS", "")
+    if not address:
+        runtime = environ.get("XDG_RUNTIME_DIR")
+        if runtime and os.path.exists(os.path.join(runtime, "bus")):
+            address = "unix:path=" + os.path.join(runtime, "bus")
+        else:
+            import shutil
+
+            return bool(environ.get("DISPLAY")) and shutil.which("dbus-launch", path=environ.get("PATH")) is not None
+    for entry in address.split(";"):
+        transport, _sep, params = entry.partition(":")
+        if transport != "unix":
+            return True
+        keys = dict(part.partition("=")[::2] for part in params.split(",") if "=" in part)
+        if "path" in keys:
+            target = _unescape_dbus(keys["path"])
+        elif "abstract" in keys:
+            target = "\0" + _unescape_dbus(keys["abstract"])
+        else:
+            return True  # a listening-only form (dir=, tmpdir=): leave it to GLib
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(target)
+            return True
+    return False
+
+
+def _unescape_dbus(value: str) -> str:
+    """D-Bus addresses escape bytes as %XX."""
+    from urllib.parse import unquote
+
+    return unquote(value)
