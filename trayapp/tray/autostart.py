@@ -140,8 +140,8 @@ def windows_command(argv: Sequence[str]) -> str:
 
 
 @dataclass(frozen=True)
-class Autostart:
-    """Login start for one platform and one user."""
+class _Login:
+    """What every platform's login start knows: the user, the environment, the command."""
 
     platform: str = field(default_factory=lambda: sys.platform)
     home: Path = field(default_factory=Path.home)
@@ -150,53 +150,37 @@ class Autostart:
     #: Windows: a ``winreg``-like object (imported when None); tests pass a fake.
     registry: Any = None
 
-    @property
-    def location(self) -> str:
-        """Where login start is recorded, as shown to the user."""
-        if self.platform == "win32":
-            return f"HKEY_CURRENT_USER\\{RUN_KEY}\\{APP_NAME}"
-        return str(self.path)
+
+class _FileLogin(_Login):
+    """Login start as a file the session manager reads (XDG autostart, a LaunchAgent)."""
 
     @property
     def path(self) -> Path:
-        """The login-start file (on Windows: the Startup-folder batch file of older versions)."""
-        if self.platform == "darwin":
-            return self.home / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
-        if self.platform == "win32":
-            appdata = self.environ.get("APPDATA")
-            base = Path(appdata) if appdata else self.home / "AppData" / "Roaming"
-            return base / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "Startup" / f"{APP_NAME}.cmd"
-        config = self.environ.get("XDG_CONFIG_HOME", "")
-        base = Path(config) if os.path.isabs(config) else self.home / ".config"
-        return base / "autostart" / f"{APP_NAME}.desktop"
+        raise NotImplementedError
+
+    @property
+    def location(self) -> str:
+        """Where login start is recorded, as shown to the user."""
+        return str(self.path)
 
     def content(self) -> bytes:
-        if self.platform == "darwin":
-            return launch_agent(self.command)
-        if self.platform == "win32":
-            return windows_command(self.command).encode("utf-16-le")
-        return desktop_entry(self.command).encode("utf-8")
+        raise NotImplementedError
+
+    def _enabled_in(self, data: bytes) -> bool:
+        return True
 
     def status(self) -> bool:
         """True when the login-start file exists and does not disable itself."""
-        if self.platform == "win32":
-            return self._registry_status()
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return False
         except OSError as exc:
             raise AutostartError(action="checked", path=self.path, reason=exc.strerror or type(exc).__name__) from None
-        if self.platform == "darwin":
-            return True
-        # Desktop environments honour Hidden=true as "deleted" (users toggle it in settings apps).
-        lines = {line.strip().replace(" ", "") for line in data.decode("utf-8", "replace").splitlines()}
-        return "Hidden=true" not in lines and "X-GNOME-Autostart-enabled=false" not in lines
+        return self._enabled_in(data)
 
     def enable(self) -> Path | str:
         """Write the login-start file (replacing an older one); returns where it is."""
-        if self.platform == "win32":
-            return self._registry_enable()
         path = self.path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,8 +193,6 @@ class Autostart:
 
     def disable(self) -> bool:
         """Remove the login-start file; False when there was none."""
-        if self.platform == "win32":
-            return self._registry_disable()
         try:
             self.path.unlink()
         except FileNotFoundError:
@@ -221,7 +203,52 @@ class Autostart:
             ) from None
         return True
 
-    # --- Windows: the Run key --------------------------------------------------------
+
+class XdgAutostart(_FileLogin):
+    """Linux and other freedesktop systems: ``~/.config/autostart/trayapp.desktop``."""
+
+    @property
+    def path(self) -> Path:
+        config = self.environ.get("XDG_CONFIG_HOME", "")
+        base = Path(config) if os.path.isabs(config) else self.home / ".config"
+        return base / "autostart" / f"{APP_NAME}.desktop"
+
+    def content(self) -> bytes:
+        return desktop_entry(self.command).encode("utf-8")
+
+    def _enabled_in(self, data: bytes) -> bool:
+        # Desktop environments honour Hidden=true as "deleted" (users toggle it in settings apps).
+        lines = {line.strip().replace(" ", "") for line in data.decode("utf-8", "replace").splitlines()}
+        return "Hidden=true" not in lines and "X-GNOME-Autostart-enabled=false" not in lines
+
+
+class LaunchAgentAutostart(_FileLogin):
+    """macOS: ``~/Library/LaunchAgents/com.trayapp.agent.plist`` (RunAtLoad)."""
+
+    @property
+    def path(self) -> Path:
+        return self.home / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
+
+    def content(self) -> bytes:
+        return launch_agent(self.command)
+
+
+class RunKeyAutostart(_Login):
+    """Windows: the value ``trayapp`` of ``HKCU\\…\\CurrentVersion\\Run`` (UTF-16, so any user name works)."""
+
+    @property
+    def location(self) -> str:
+        return f"HKEY_CURRENT_USER\\{RUN_KEY}\\{APP_NAME}"
+
+    @property
+    def path(self) -> Path:
+        """The Startup-folder batch file of older versions (removed when found)."""
+        appdata = self.environ.get("APPDATA")
+        base = Path(appdata) if appdata else self.home / "AppData" / "Roaming"
+        return base / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "Startup" / f"{APP_NAME}.cmd"
+
+    def content(self) -> bytes:
+        return windows_command(self.command).encode("utf-16-le")
 
     def _winreg(self) -> Any:
         if self.registry is not None:
@@ -233,7 +260,7 @@ class Autostart:
     def _fail(self, action: str, exc: OSError) -> AutostartError:
         return AutostartError(action=action, path=self.location, reason=exc.strerror or type(exc).__name__)
 
-    def _registry_status(self) -> bool:
+    def status(self) -> bool:
         reg = self._winreg()
         try:
             with reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_QUERY_VALUE) as key:
@@ -250,7 +277,7 @@ class Autostart:
         # Settings → Apps → Startup writes 02… (on) or 03… (off): an odd first byte is "off".
         return not (isinstance(approved, bytes | bytearray) and approved[:1] and approved[0] & 1)
 
-    def _registry_enable(self) -> str:
+    def enable(self) -> Path | str:
         reg = self._winreg()
         try:
             command = windows_command(self.command)
@@ -265,7 +292,7 @@ class Autostart:
         self._remove_legacy_file()
         return self.location
 
-    def _registry_disable(self) -> bool:
+    def disable(self) -> bool:
         reg = self._winreg()
         removed = False
         try:
@@ -296,6 +323,19 @@ class Autostart:
         except OSError:
             return False
         return True
+
+
+LoginStart = XdgAutostart | LaunchAgentAutostart | RunKeyAutostart
+_BY_PLATFORM: dict[str, type[XdgAutostart] | type[LaunchAgentAutostart] | type[RunKeyAutostart]] = {
+    "darwin": LaunchAgentAutostart,
+    "win32": RunKeyAutostart,
+}
+
+
+def Autostart(platform: str | None = None, **options: Any) -> LoginStart:
+    """Login start for *platform* (default: this one): the one place that picks by platform."""
+    chosen = platform or sys.platform
+    return _BY_PLATFORM.get(chosen, XdgAutostart)(platform=chosen, **options)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
