@@ -15,6 +15,7 @@ import pytest
 from trayapp.cli import common
 from trayapp.core import prompts
 from trayapp.core import shell as shells
+from trayapp.core.code_sources import SourcedPrompt
 
 SSH = {"SSH_CONNECTION": "10.0.0.2 50000 10.0.0.1 22"}
 
@@ -57,7 +58,9 @@ def test_assume_over_ssh_on_a_mac_does_not_open_the_dialog(monkeypatch: pytest.M
     monkeypatch.setenv("SSH_CONNECTION", SSH["SSH_CONNECTION"])
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
     args = argparse.Namespace(code=None, code_stdin=False)
-    assert isinstance(common.choose_prompt(args, "prod"), prompts.TerminalPrompt)
+    prompt = common.choose_prompt(args, "prod")  # a code source first (mfa_process, YubiKey), then…
+    assert isinstance(prompt, SourcedPrompt)
+    assert isinstance(prompt.fallback, prompts.TerminalPrompt)  # …the terminal, not a dialog nobody sees
 
 
 # --- export lines in the user's shell ----------------------------------------------------------

@@ -248,6 +248,11 @@ class SourcedPrompt:
         self._running: Running | None = None
 
     @property
+    def fallback(self) -> MfaPrompt:
+        """Who is asked when the source gives no code (the dialog, the terminal, or nobody)."""
+        return self._fallback
+
+    @property
     def last_error(self) -> str | None:
         last = getattr(self._fallback, "last_error", None)
         return last if isinstance(last, str) else None

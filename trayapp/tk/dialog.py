@@ -296,6 +296,9 @@ class Dialog:
             y = (root.winfo_screenheight() - h) // 3
             root.geometry(f"+{x}+{y}")
             fix_x11_title(root, window_title())
+            # The entry is the toplevel's focus before the window maps, so digits typed the
+            # instant it appears land in it instead of being lost on the toplevel.
+            self.entry.focus_set()
             root.deiconify()
         root.lift()
         root.attributes("-topmost", True)
