@@ -19,8 +19,9 @@ from trayapp.core.mfa import UsedCodes
 from trayapp.core.preferences import Preferences
 from trayapp.core.service import Service
 from trayapp.core.sts import Credentials
-from trayapp.tray.app import PrefsHolder, TrayApp
+from trayapp.tray.app import TrayApp
 from trayapp.tray.notify import Notification
+from trayapp.tray.prefs import PrefsHolder
 
 
 class Timers:

@@ -13,7 +13,8 @@ from trayapp.core.profiles import RoleProfile
 from trayapp.core.prompts import MfaRequest
 from trayapp.core.service import AssumeResult, RoleEntry
 from trayapp.core.sessions import SessionInfo
-from trayapp.tray.app import PrefsHolder, TrayApp
+from trayapp.tray.app import TrayApp
+from trayapp.tray.prefs import PrefsHolder
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -43,7 +43,6 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from trayapp.core.errors import Cancelled, TrayappError
@@ -56,12 +55,13 @@ from trayapp.tray.clipboard import copy_text
 from trayapp.tray.dialog_prompt import desktop_prompt
 from trayapp.tray.menu_model import MenuNode
 from trayapp.tray.popup import show_popup
+from trayapp.tray.prefs import PrefsHolder
+from trayapp.tray.single_instance import single_instance
 from trayapp.tray.xorg_clicks import enable_clicks, keep_docked
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from trayapp.core.preferences import Preferences, PreferenceStore
     from trayapp.core.schedule import Event
     from trayapp.core.service import AssumeResult, RoleEntry
     from trayapp.core.sessions import SessionInfo
@@ -159,55 +159,6 @@ def take_snapshot(service: TrayService, favourites: tuple[str, ...] = (), autost
         overall_state([entry.session for entry in roles if entry.session is not None], now, warn),
         tuple(entry.role.name for entry in roles),
     )
-
-
-class PrefsHolder:
-    """The preferences the tray runs on: read from the keyring once, off the start path."""
-
-    def __init__(self, store: PreferenceStore | None = None) -> None:
-        self._store = store
-        self._prefs: Preferences | None = None
-        self._lock = threading.Lock()
-        self._loading = False
-
-    @property
-    def store(self) -> PreferenceStore:
-        if self._store is None:
-            from trayapp.core.preferences import PreferenceStore
-
-            self._store = PreferenceStore()
-        return self._store
-
-    def __call__(self) -> Preferences:
-        with self._lock:
-            if self._prefs is None and self._loading:
-                from trayapp.core.preferences import Preferences
-
-                return Preferences()  # the keyring is still being asked: don't wait for it
-            if self._prefs is None:
-                self._prefs = self.store.load()
-            return self._prefs
-
-    def load_in_background(self, then: Callable[[], None]) -> None:
-        """Ask the keyring (~0.15 s) on a thread of its own; call *then* when done."""
-        with self._lock:
-            if self._prefs is not None or self._loading:
-                return
-            self._loading = True
-
-        def load() -> None:
-            prefs = self.store.load()
-            with self._lock:
-                if self._prefs is None:
-                    self._prefs = prefs
-                self._loading = False
-            then()
-
-        threading.Thread(target=load, name="trayapp-prefs-load", daemon=True).start()
-
-    def set(self, prefs: Preferences) -> None:
-        with self._lock:
-            self._prefs = prefs
 
 
 class TrayApp:
@@ -752,30 +703,6 @@ def _no_display() -> bool:
     return os.environ.get("PYSTRAY_BACKEND") != "dummy" and not has_display()
 
 
-def _single_instance(credentials: Path) -> Any:
-    """One tray per credentials file: a second one would show a second icon for the same
-    sessions and notify twice.  Returns the held lock (kept for the process's life), or None
-    when another tray holds it.  The lock is an flock: it goes away with its process."""
-    import hashlib
-
-    import filelock
-
-    from trayapp.core.runtime import private_runtime_dir
-
-    runtime = private_runtime_dir()
-    if runtime is None:
-        return True  # no private folder to lock in: run anyway
-    key = hashlib.sha256(str(credentials.resolve()).encode()).hexdigest()[:16]
-    try:
-        lock = filelock.FileLock(str(runtime / f"tray-{key}.lock"), timeout=0, mode=0o600)
-        lock.acquire()
-    except filelock.Timeout:
-        return None
-    except OSError:
-        return True  # no runtime folder to lock in: run anyway
-    return lock
-
-
 def _default_service(prefs: PrefsHolder) -> TrayService:
     from trayapp.core.service import Service
 
@@ -808,7 +735,7 @@ def run_tray(
     if problem is not None:
         report("trayapp: " + problem)
         return 1
-    instance = _single_instance(credentials_path())
+    instance = single_instance(credentials_path())
     if instance is None:
         report(
             "trayapp: "
