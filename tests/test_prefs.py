@@ -122,6 +122,7 @@ def test_typing_a_new_warning_lead_and_pressing_return_prints_the_edited_prefs(s
         "hidden": ["old"],
         "mfa-session": True,
         "favourites": [],
+        "key-max-age": 90,
     }
 
 
@@ -275,6 +276,7 @@ def test_preferences_round_trip_through_a_real_secret_service(desktop_keyring: D
         ("hidden", "dev,test"),
         ("mfa-session", "off"),
         ("favourites", "prod, stage,prod"),
+        ("key-max-age", "30"),
     ):
         done = trayapp(env, "prefs", "set", key, value)
         assert done.returncode == 0, done.stderr
@@ -287,6 +289,7 @@ def test_preferences_round_trip_through_a_real_secret_service(desktop_keyring: D
         "hidden": "dev,test",
         "mfa-session": "off",
         "favourites": "prod,stage",
+        "key-max-age": "30",
     }
     # read back by keyring itself, from the SecretService daemon
     raw = json.loads(run([PYTHON, "-c", READ_BACK], env).stdout)["value"]
@@ -297,6 +300,7 @@ def test_preferences_round_trip_through_a_real_secret_service(desktop_keyring: D
         "hidden": ["dev", "test"],
         "mfa-session": False,
         "favourites": ["prod", "stage"],
+        "key-max-age": 30,
     }
     # and nothing holds them in plain text in HOME
     for path in home.rglob("*"):
@@ -350,6 +354,7 @@ def test_prefs_shows_defaults_and_says_so_once_without_a_keyring(home: Path, bac
         "hidden": "(none)",
         "mfa-session": "on",
         "favourites": "(none)",
+        "key-max-age": "90",
     }
     lines = [line for line in done.stderr.splitlines() if line]
     assert len(lines) == 1 and lines[0].startswith("trayapp: Using default preferences: no usable keyring")

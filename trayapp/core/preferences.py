@@ -34,6 +34,8 @@ class Preferences:
     mfa_session: bool = True
     #: Role profiles the menu's "Assume favourites" assumes with one code.
     favourites: tuple[str, ...] = ()
+    #: Days after which a long-term key in the keyring is due for rotation (the tray says so once).
+    key_max_age: int = 90
     #: Why the defaults are in use, when they are (shown once), else None.
     notice: str | None = field(default=None, compare=False)
 
@@ -49,6 +51,7 @@ class Preferences:
             "hidden": sorted(self.hidden),
             "mfa-session": self.mfa_session,
             "favourites": list(self.favourites),
+            "key-max-age": self.key_max_age,
         }
 
 
@@ -75,6 +78,13 @@ def _minutes(text: str) -> int:
     return value
 
 
+def _days(text: str) -> int:
+    value = typed_int(text)
+    if not 1 <= value <= 3650:
+        raise ValueError(text)
+    return value
+
+
 def _names(text: str) -> list[str]:
     return [p.strip() for p in text.replace(",", " ").split() if p.strip()]
 
@@ -95,6 +105,7 @@ KEYS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "hidden": ("hidden", _hidden, N_("a comma-separated list of profile names")),
     "mfa-session": ("mfa_session", _bool, N_("on or off")),
     "favourites": ("favourites", _favourites, N_("a comma-separated list of profile names")),
+    "key-max-age": ("key_max_age", _days, N_("a number of days between 1 and 3650")),
 }
 
 

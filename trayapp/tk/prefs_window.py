@@ -210,6 +210,7 @@ class _Window:
             hidden=frozenset(name for name, var in self.hidden.items() if var.get()),
             mfa_session=bool(self.mfa_session.get()),
             favourites=self.prefs.favourites,  # not edited here: kept as they were
+            key_max_age=self.prefs.key_max_age,
         )
         self.root.destroy()
 

@@ -50,7 +50,7 @@ from trayapp.core.prompts import MfaPrompt, SilentPrompt, has_display
 from trayapp.core.sessions import OverallState, overall_state, session_name
 from trayapp.i18n import N_, _
 from trayapp.protocol import report
-from trayapp.tray import backend, menu_model
+from trayapp.tray import backend, key_info, menu_model
 from trayapp.tray.clipboard import copy_text
 from trayapp.tray.dialog_prompt import desktop_prompt
 from trayapp.tray.menu_model import MenuNode
@@ -136,7 +136,12 @@ class Snapshot:
 STARTING = (MenuNode(_("Reading ~/.aws/config…"), enabled=False), menu_model.SEPARATOR, MenuNode(_("Quit"), "quit"))
 
 
-def take_snapshot(service: TrayService, favourites: tuple[str, ...] = (), autostart: bool | None = None) -> Snapshot:
+def take_snapshot(
+    service: TrayService,
+    favourites: tuple[str, ...] = (),
+    autostart: bool | None = None,
+    keys: MenuNode | None = None,
+) -> Snapshot:
     try:
         config_path = service.config().config_path
         roles = service.roles()
@@ -155,6 +160,7 @@ def take_snapshot(service: TrayService, favourites: tuple[str, ...] = (), autost
             mfa_until=mfa[-1].expires_at if mfa else None,
             favourites=favourites,
             autostart=autostart,
+            keys=keys,
         ),
         overall_state([entry.session for entry in roles if entry.session is not None], now, warn),
         tuple(entry.role.name for entry in roles),
@@ -176,6 +182,7 @@ class TrayApp:
         watch: bool = True,
         open_url: Callable[[str], Any] | None = None,
         autostart: Any = None,
+        keys: key_info.KeyInfo | None = None,
     ) -> None:
         """*autostart*: an object with ``status()``, ``enable()``, ``disable()`` (the module
         :mod:`trayapp.tray.autostart`) to show "Start at login" in the menu; None hides it."""
@@ -191,6 +198,8 @@ class TrayApp:
         self._watcher: Any = None
         self._open_url = open_url
         self._autostart = autostart
+        #: Source profiles' keys: read on the worker once the icon is up, then held (issue 12).
+        self.keys = keys or key_info.KeyInfo()
         self.scheduler: Any = None
         self._failed_renewals: set[tuple[str, datetime]] = set()
         self._prefs_window: threading.Thread | None = None
@@ -308,6 +317,7 @@ class TrayApp:
         notice = self.prefs().notice
         if notice:
             self._tell("trayapp", notice)
+        self._tell_old_keys()
         self.refresh()
 
     def _start_services(self) -> None:
@@ -324,12 +334,14 @@ class TrayApp:
         if self.notifier is None:
             icon = self.icon if self.on_main is backend.call_now else backend.MainThreadNotify(self.icon, self.on_main)
             self.notifier = notify.choose_notifier(icon=icon, on_action=self._on_notification_action)
+        self.keys.load()  # the keyring, for keys it holds: after the icon, once
+        self._tell_old_keys()
         self.refresh()
         if self._watch:
             from trayapp.tray.watch import watch_aws_files
 
             try:
-                self._watcher = watch_aws_files(lambda: self._submit(self.refresh))
+                self._watcher = watch_aws_files(lambda: self._submit(self._files_changed))
             except Exception:  # no inotify watches left, say: labels still follow the timer
                 log.warning("the AWS files can't be watched; changes show on the next menu update", exc_info=True)
 
@@ -370,7 +382,12 @@ class TrayApp:
         self._submit(self._handle_event, event)
 
     def _on_notification_action(self, profile: str, key: str) -> None:
-        """Notifier's listener thread: a click on "Renew"."""
+        """Notifier's listener thread: a click on "Renew" (or on "Rotate" of an old key's notice)."""
+        if key == key_info.ROTATE and profile:
+            self.perform(menu_model.action(menu_model.ROTATE_KEY, profile))
+            return
+        if key == "default" and profile in {row.name for row in self.keys.rows()} - set(self.snapshot.roles):
+            return  # a click on an old key's notice: nothing to renew
         if key in ("renew", "default") and profile:
             self.perform(menu_model.action(menu_model.ASSUME, profile))
 
@@ -444,7 +461,8 @@ class TrayApp:
     def refresh(self) -> None:
         """Re-read the sessions; update the image, the title and the menu; re-arm the one timer."""
         prefs = self.prefs()
-        snapshot = take_snapshot(self.service, prefs.favourites, self._autostart_state())
+        keys = menu_model.keys_menu(self.keys.rows(), self.service.now(), prefs.key_max_age)
+        snapshot = take_snapshot(self.service, prefs.favourites, self._autostart_state(), keys)
         with self._lock:
             old, self.snapshot = self.snapshot, snapshot
         self._ready.set()
@@ -565,6 +583,8 @@ class TrayApp:
                 menu_model.FAVOURITES,
                 menu_model.END_MFA,
                 menu_model.AUTOSTART,
+                menu_model.MOVE_KEYS,
+                menu_model.ROTATE_KEY,
             ):
                 self.refresh()
 
@@ -591,7 +611,22 @@ class TrayApp:
             menu_model.COPY_PROFILE: lambda profile: self._copy_export("AWS_PROFILE", profile),
             menu_model.COPY_EB: lambda profile: self._copy_export("AWS_EB_PROFILE", profile),
             menu_model.FORGET: self._forget,
+            menu_model.MOVE_KEYS: lambda source: self._tell(f"trayapp: {source}", self.keys.move(source)),
+            menu_model.ROTATE_KEY: lambda source: self._tell(f"trayapp: {source}", self.keys.rotate(source)),
         }
+
+    def _files_changed(self) -> None:
+        if self.keys.loaded:
+            self.keys.load()  # the files again; the keyring's entries are held
+        self.refresh()
+
+    def _tell_old_keys(self) -> None:
+        """Worker: one notice per key older than key-max-age, once the keys and the preferences are read."""
+        if not (self.keys.loaded and self.prefs.ready):
+            return
+        max_days = self.prefs().key_max_age
+        for row, days in self.keys.due(max_days, self.service.now()):
+            self._say(key_info.old_key_notice(row, days, max_days))
 
     def _assume_favourites(self) -> None:
         for name in self.prefs().favourites:

@@ -16,15 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trayapp.core.sessions import time_left
-from trayapp.i18n import _
+from trayapp.i18n import _, ngettext
 
 if TYPE_CHECKING:
+    from trayapp.core.keys import KeySource
     from trayapp.core.service import RoleEntry
 
 
 ASSUME, COPY_PROFILE, COPY_EB, FORGET, QUIT = "assume", "copy-profile", "copy-eb", "forget", "quit"
 CONSOLE, PREFS, FAVOURITES, END_MFA = "console", "prefs", "favourites", "end-mfa"
 AUTOSTART = "autostart"
+MOVE_KEYS, ROTATE_KEY = "move-keys", "rotate-key"
 MAX_LABEL = 72
 
 
@@ -114,6 +116,34 @@ def role_menu(entry: RoleEntry, now: datetime, warn: timedelta) -> MenuNode:
     return MenuNode(role_label(entry, now, warn), children=children)
 
 
+def key_label(row: KeySource, now: datetime, max_days: int) -> str:
+    """``base — keyring, 12 days old``; a key older than *max_days* says it is due for rotation."""
+    where = {"file": _("credentials file"), "config": _("config file"), "keyring": _("keyring")}[row.where]
+    if row.where == "keyring" and row.access_key_id is None:
+        return _("{source} — {where}, {age}").format(source=row.name, where=where, age=_("(missing)"))
+    days = row.age_days(now)
+    if days is None:  # keys in a file carry no date
+        return _("{source} — {where}").format(source=row.name, where=where)
+    age = ngettext("{days} day old", "{days} days old", days).format(days=days)
+    label = _("{source} — {where}, {age}").format(source=row.name, where=where, age=age)
+    return _("{key} — due for rotation").format(key=label) if days > max_days else label
+
+
+def keys_menu(rows: Sequence[KeySource], now: datetime, max_days: int) -> MenuNode | None:
+    """The "Keys" submenu: each source profile, where its keys live and their age, and what to do
+    with them (move keys in a file to the keyring; rotate a key the keyring holds)."""
+    if not rows:
+        return None
+    children = []
+    for row in rows:
+        if row.where == "keyring":
+            item = MenuNode(_("Rotate key"), action(ROTATE_KEY, row.name), enabled=row.access_key_id is not None)
+        else:
+            item = MenuNode(_("Move keys to the keyring…"), action(MOVE_KEYS, row.name))
+        children.append(MenuNode(_shorten(key_label(row, now, max_days)), children=(item,)))
+    return MenuNode(_("Keys"), children=tuple(children))
+
+
 def build_menu(
     roles: Sequence[RoleEntry],
     problems: Mapping[str, str],
@@ -125,6 +155,7 @@ def build_menu(
     mfa_until: datetime | None = None,
     favourites: Sequence[str] = (),
     autostart: bool | None = None,
+    keys: MenuNode | None = None,
 ) -> tuple[MenuNode, ...]:
     """The whole menu: roles with their state, broken profiles, then Quit."""
     items: list[MenuNode] = []
@@ -161,6 +192,8 @@ def build_menu(
         items.append(MenuNode(_shorten(label), action(FAVOURITES)))
     if mfa_until is not None:
         items.append(MenuNode(_("End MFA session"), action(END_MFA)))
+    if keys is not None:
+        items.append(keys)
     items.append(MenuNode(_("Preferences…"), action(PREFS)))
     if autostart is not None:
         items.append(MenuNode(_("Start at login"), action(AUTOSTART), checked=autostart))

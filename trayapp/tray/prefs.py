@@ -37,6 +37,12 @@ class PrefsHolder:
                 self._prefs = self.store.load()
             return self._prefs
 
+    @property
+    def ready(self) -> bool:
+        """Whether the stored preferences were read (False while the keyring is still being asked)."""
+        with self._lock:
+            return self._prefs is not None
+
     def load_in_background(self, then: Callable[[], None]) -> None:
         """Ask the keyring (~0.15 s) on a thread of its own; call *then* when done."""
         with self._lock:
