@@ -123,6 +123,9 @@ class KeyInfo:
         except TrayappError as exc:  # an unreadable config: the roles' part of the menu says so
             log.info("source keys not listed: %s", exc)
             rows = ()
+        except Exception:  # an optional part of the menu must not stop the tray's other services
+            log.warning("source keys not listed", exc_info=True)
+            rows = ()
         with self._lock:
             self._rows = rows
 
