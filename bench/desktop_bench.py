@@ -274,6 +274,9 @@ def run(sts_url: str, *, runs: int, idle_seconds: float) -> dict[str, Any]:
                 with aws_home(sts_url, roles=3, base=desktop.env) as home:
                     res = start_to_icon(desktop, home.env, backend, runs)
                     res["idle"] = idle_cost(desktop, home, backend, idle_seconds)
+                    from bench.click_bench import click_to_window
+
+                    res["clicks"] = click_to_window(desktop, home.env, backend, max(3, runs + 1))
             except Exception as exc:  # one broken backend must not hide the other's figures
                 res = {"error": " ".join(str(exc).split())[-600:]}
             out["backends"][backend] = res

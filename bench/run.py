@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import cold_cli, desktop_bench, resident, scale
+from bench import click_bench, cold_cli, desktop_bench, resident, scale
 from bench.common import aws_home, git_commit
 from tests.support.sts import MotoServer
 
@@ -238,6 +238,7 @@ def budget_lines(r: dict[str, Any]) -> list[dict[str, Any]]:
                     "the session's timer is due in ~50 min: any wake-up in the window is polling",
                 )
             )
+            rows.extend(click_bench.rows(backend, b.get("clicks", {})))
             rows.append(
                 info(f"idle_cpu_{backend}", f"  CPU time over the idle window ({backend})", idle.get("cpu_ms"), "ms")
             )

@@ -30,13 +30,16 @@ logged; the code only travels on the pipe.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
+import os
 import queue
 import sys
 import threading
 import time
 import tkinter as tk
+from collections.abc import Callable
 from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Any
@@ -80,9 +83,8 @@ def _icon_png(size: int) -> str | None:
 
 
 class Dialog:
-    def __init__(self, root: tk.Tk, inbox: queue.Queue[dict[str, Any] | None]) -> None:
+    def __init__(self, root: tk.Tk) -> None:
         self.root = root
-        self.inbox = inbox
         self.waiting = False  # True between a request and the user's answer
         self.countdown_until: float | None = None
         self._shown = False
@@ -93,7 +95,8 @@ class Dialog:
 
     def _build(self) -> None:
         root = self.root
-        root.title(window_title())
+        # No title until a request arrives: a warm dialog waiting withdrawn is not "the dialog"
+        # to a person or to the X tools that look for it by name.
         root.configure(background=BG)
         root.resizable(False, False)
         root.attributes("-topmost", True)
@@ -231,18 +234,13 @@ class Dialog:
 
     # --- messages from the parent ---------------------------------------------
 
-    def poll(self) -> None:
-        try:
-            while True:
-                message = self.inbox.get_nowait()
-                if message is None or message.get("done"):
-                    self.root.destroy()
-                    return
-                if not self.from_source(message):
-                    self.handle(message)
-        except queue.Empty:
-            pass
-        self.root.after(40, self.poll)
+    def deliver(self, message: dict[str, Any] | None) -> None:
+        """One message from the parent (None: the end of its input), on Tk's thread."""
+        if message is None or message.get("done"):
+            self.root.destroy()
+            return
+        if not self.from_source(message):
+            self.handle(message)
 
     def from_source(self, message: dict[str, Any]) -> bool:
         """A code source's news (``touch``, ``fill``, ``source_failed``); False for anything else.
@@ -290,6 +288,7 @@ class Dialog:
         root = self.root
         if not self._shown:
             self._shown = True
+            root.title(window_title())
             root.update_idletasks()
             w, h = root.winfo_reqwidth(), root.winfo_reqheight()
             x = (root.winfo_screenwidth() - w) // 2
@@ -367,31 +366,91 @@ def fix_x11_title(root: tk.Misc, title: str) -> None:
         return
 
 
-def _read_stdin(inbox: queue.Queue[dict[str, Any] | None]) -> None:
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        message = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return message if isinstance(message, dict) else None
+
+
+class StdinLines:
+    """The parent's JSON lines, handed to *deliver* on Tk's thread as they arrive — and only then:
+    the dialog may wait, withdrawn, for minutes (a warm spare) without one wake-up.
+
+    On POSIX Tk watches the pipe itself (a file handler in its event loop).  Where Tk can't watch
+    pipes (Windows), a thread blocks reading them and wakes Tk for each line."""
+
+    def __init__(self, root: tk.Tk, deliver: Callable[[dict[str, Any] | None], None]) -> None:
+        self.root = root
+        self._deliver = deliver
+        self._pending = b""
+        self._fd = sys.stdin.fileno()
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        if hasattr(root.tk, "createfilehandler"):
+            root.tk.createfilehandler(self._fd, tk.READABLE, self._readable)
+        else:
+            root.after_idle(self._start_thread)
+
+    def _readable(self, _fd: object, _mask: int) -> None:
         try:
-            message = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(message, dict):
-            inbox.put(message)
-    inbox.put(None)
+            data = os.read(self._fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.root.tk.deletefilehandler(self._fd)
+            self._deliver(None)
+            return
+        *lines, self._pending = (self._pending + data).split(b"\n")
+        for line in lines:
+            message = _parse(line) if line.strip() else None
+            if message is not None:
+                self._deliver(message)
+                if message.get("done"):
+                    return
+
+    def _start_thread(self) -> None:
+        threading.Thread(target=self._read_blocking, name="trayapp-stdin", daemon=True).start()
+
+    def _read_blocking(self) -> None:
+        for raw in sys.stdin.buffer:
+            message = _parse(raw) if raw.strip() else None
+            if message is not None:
+                self._queue.put(message)
+                self.root.after(0, self._drain)  # Tk runs it on its own thread
+        self._queue.put(None)
+        self.root.after(0, self._drain)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                message = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self._deliver(message)
+            if message is None or message.get("done"):
+                return
+
+
+def _load_ahead(root: tk.Tk) -> None:
+    """What showing the window needs (python-xlib for the title, ~80 ms to import), loaded while
+    the dialog waits for its first request rather than after it."""
+    root.update_idletasks()
+    if root.tk.call("tk", "windowingsystem") == "x11":
+        with contextlib.suppress(ImportError):
+            import Xlib.display  # noqa: F401
 
 
 def main() -> int:
-    inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
-    threading.Thread(target=_read_stdin, args=(inbox,), daemon=True).start()
     try:
         root = tk.Tk(className="trayapp-mfa")
     except tk.TclError as exc:
         # Not print(): with no stderr (a windowed build) it would write into the pipe to the parent.
         report("trayapp: " + _("the MFA dialog can't open a window: {error}").format(error=exc), box=False)
         return 3
-    dialog = Dialog(root, inbox)
-    root.after(0, dialog.poll)
+    dialog = Dialog(root)
+    _load_ahead(root)
+    StdinLines(root, dialog.deliver)
     root.mainloop()
     return 0
 

@@ -132,21 +132,27 @@ class _Popup:
 def main() -> int:
     import tkinter as tk
 
-    line = sys.stdin.readline()
-    try:
-        request = json.loads(line)
-        items = request["items"]
-        if not isinstance(items, list):
-            raise TypeError("items")
-    except (json.JSONDecodeError, KeyError, TypeError):
-        print("trayapp: " + _("the popup menu got no menu to show"), file=sys.stderr)
-        return 2
+    # Tk first, then the menu: the tray starts this program ahead of a click (a warm spare,
+    # see trayapp.tray.warm), and it waits here, blocked on its input, until the click comes.
     try:
         root = tk.Tk(className="trayapp-menu")
     except tk.TclError as exc:
         print("trayapp: " + _("the popup menu can't open a window: {error}").format(error=exc), file=sys.stderr)
         return 3
     root.withdraw()
+    line = sys.stdin.readline()
+    if not line:  # a spare that was not needed
+        root.destroy()
+        return 0
+    try:
+        request = json.loads(line)
+        items = request["items"]
+        if not isinstance(items, list):
+            raise TypeError("items")
+    except (json.JSONDecodeError, KeyError, TypeError):
+        root.destroy()
+        print("trayapp: " + _("the popup menu got no menu to show"), file=sys.stderr)
+        return 2
     popup = _Popup(root, items)
     root.after(0, popup.popup)
     root.mainloop()

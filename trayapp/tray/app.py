@@ -344,6 +344,10 @@ class TrayApp:
                 self._watcher = watch_aws_files(lambda: self._submit(self._files_changed))
             except Exception:  # no inotify watches left, say: labels still follow the timer
                 log.warning("the AWS files can't be watched; changes show on the next menu update", exc_info=True)
+        from trayapp.tray import warm
+
+        # The next click's window, started ahead and waiting withdrawn (issue 14).
+        warm.start(self.icon, dialog=self._prompt_factory is desktop_prompt, popup=self._popup is show_popup)
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # raised while shutting down
@@ -449,6 +453,9 @@ class TrayApp:
 
     def _shutdown(self) -> None:
         self._stopping.set()
+        from trayapp.tray import warm
+
+        warm.stop()
         for closer in (self._watcher, self.scheduler, self.notifier):
             stop = getattr(closer, "stop", None) or getattr(closer, "close", None)
             if stop is not None:

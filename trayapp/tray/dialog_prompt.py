@@ -52,9 +52,13 @@ class DialogPrompt:
         self,
         spawn: Callable[[], subprocess.Popen[str]] = lambda: protocol.spawn("dialog"),
         clock: Callable[[], float] = time.time,
+        on_exit: Callable[[], None] | None = None,
     ) -> None:
+        """*spawn* starts the child (or hands over a ready one, see :mod:`trayapp.tray.warm`);
+        *on_exit* runs each time a child has ended."""
         self._spawn = spawn
         self._clock = clock
+        self._on_exit = on_exit
         self._proc: subprocess.Popen[str] | None = None
         self._shown: MfaRequest | None = None
         self._lock = threading.Lock()
@@ -190,8 +194,13 @@ class DialogPrompt:
             log.warning("the MFA dialog did not exit; stopping it")
             proc.kill()
             proc.wait()
+        if self._on_exit is not None:
+            self._on_exit()
 
 
 def desktop_prompt() -> MfaPrompt:
-    """The tray's prompt: ``mfa_process`` or a YubiKey first, the dialog for typing."""
-    return SourcedPrompt(DialogPrompt())
+    """The tray's prompt: ``mfa_process`` or a YubiKey first, the dialog for typing — the warm
+    one the tray keeps ready when there is one, and the next one started once it has closed."""
+    from trayapp.tray import warm
+
+    return SourcedPrompt(DialogPrompt(spawn=warm.DIALOG.take, on_exit=warm.DIALOG.refill))

@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from trayapp import protocol
+from trayapp.tray import warm
 from trayapp.tray.menu_model import MenuNode
 
 
 def show_popup(items: Sequence[MenuNode], timeout: float | None = None) -> str | None:
-    """Show *items* at the pointer in a child process; the chosen action id, or None."""
-    proc = protocol.spawn("popup_menu")
+    """Show *items* at the pointer in a child process — the warm one the tray keeps ready when
+    there is one (:mod:`trayapp.tray.warm`), then the next one is started; the chosen action id,
+    or None."""
+    proc = warm.POPUP.take()
     try:
         if not protocol.send(proc.stdin, {"items": [i.to_json() for i in items]}):
             return None
@@ -34,3 +37,4 @@ def show_popup(items: Sequence[MenuNode], timeout: float | None = None) -> str |
         except Exception:
             proc.kill()
             proc.wait()
+        warm.POPUP.refill()

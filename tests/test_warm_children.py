@@ -1,0 +1,159 @@
+"""Warm Tk children (trayapp.tray.warm): the dialog and the popup menu started before the click.
+
+What a person notices: the window a click asks for is there at once and takes the code as before;
+each assume gets a dialog of its own; a waiting child costs no CPU (it does not wake up); and no
+child outlives the tray, whether it quits or is killed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.desktop import Desktop
+from tests.support.dialog import Asker, dialog_exists, find_window, press, type_into, wait_gone
+from tests.support.procs import wait_until
+from tests.support.sts import MotoServer
+from tests.support.tray_desktop import aws_env, exit_status, start_tray, wait_for, write_aws_files
+from trayapp import protocol
+from trayapp.core.prompts import MfaRequest
+from trayapp.tray.dialog_prompt import DialogPrompt
+from trayapp.tray.warm import Spare
+
+REQUEST = MfaRequest("prod", "arn:aws:iam::123456789012:role/Admin", "arn:aws:iam::123456789012:mfa/alice")
+
+
+def switches(pid: int) -> int:
+    """Context switches of every thread of *pid* so far: each one is a wake-up."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            text = Path(f"/proc/{pid}/task/{task}/status").read_text()
+        except FileNotFoundError:
+            continue
+        for line in text.splitlines():
+            if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                total += int(line.split(":")[1])
+    return total
+
+
+def children(pid: int) -> dict[int, str]:
+    """The processes whose parent is *pid*, with the module each runs."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out[int(entry)] = " ".join(part.decode(errors="replace") for part in cmdline)
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def settled(pid: int) -> int:
+    """Wait until *pid* has finished starting (no switch for half a second); its count then."""
+    last = switches(pid)
+    while True:
+        time.sleep(0.5)
+        now = switches(pid)
+        if now == last:
+            return now
+        last = now
+
+
+@pytest.fixture
+def spare(desktop: Desktop) -> Iterator[Spare]:
+    s = Spare("dialog", spawn=lambda name: protocol.spawn(name, env=desktop.env))
+    s.start()
+    yield s
+    s.close()
+
+
+@pytest.mark.desktop
+def test_a_warm_dialog_takes_the_code_and_each_assume_gets_a_fresh_one(desktop: Desktop, spare: Spare) -> None:
+    first = spare.ready
+    assert first is not None
+    settled(first.pid)
+    assert not dialog_exists(desktop)  # waiting withdrawn, untitled: no dialog for anyone yet
+
+    served: list[int] = []
+
+    def take() -> subprocess.Popen[str]:
+        proc = spare.take()
+        served.append(proc.pid)
+        return proc
+
+    for code in ("123456", "654321"):
+        prompt = DialogPrompt(spawn=take, on_exit=spare.refill)
+        ask = Asker(lambda prompt=prompt: prompt.ask(REQUEST))  # type: ignore[misc]
+        find_window(desktop)
+        type_into(desktop, code)
+        press(desktop, "Return")
+        assert ask.get() == code
+        prompt.close()
+        wait_gone(desktop)
+
+    assert served[0] == first.pid  # the click used the child that was ready
+    assert served[1] != served[0]  # the next assume got a new one, started after the first closed
+    assert not alive(served[0])
+    nxt = spare.ready
+    assert nxt is not None and nxt.pid not in served  # and one waits for the third
+
+
+@pytest.mark.desktop
+@pytest.mark.parametrize("program", ["dialog", "popup_menu"])
+def test_a_waiting_child_never_wakes_up(desktop: Desktop, program: str) -> None:
+    """No timer, no polling: a spare blocked on its input makes no context switch at all (the
+    dialog used to check its input every 40 ms: 75 wake-ups in these 3 s)."""
+    spare = Spare(program, spawn=lambda name: protocol.spawn(name, env=desktop.env))
+    spare.start()
+    try:
+        proc = spare.ready
+        assert proc is not None
+        before = settled(proc.pid)
+        time.sleep(3)
+        assert switches(proc.pid) - before <= 2
+        assert proc.poll() is None
+    finally:
+        spare.close()
+    assert proc.returncode == 0  # the end of its input ended it cleanly
+
+
+@pytest.mark.desktop
+@pytest.mark.parametrize("ending", ["quit", "killed"])
+def test_no_child_outlives_the_tray(desktop: Desktop, moto_sts: MotoServer, ending: str) -> None:
+    write_aws_files(desktop.home)
+    tray = start_tray(desktop, aws_env(desktop, moto_sts.url, PYSTRAY_BACKEND="xorg"))
+    wait_for("the icon to dock", lambda: desktop.find_tray_icons(), 10, desktop)
+
+    def both_spares() -> dict[int, str] | None:
+        kids = children(tray.pid)
+        programs = " ".join(kids.values())
+        return kids if "trayapp.tk.dialog" in programs and "trayapp.tk.popup_menu" in programs else None
+
+    kids = wait_for("the warm dialog and popup menu", both_spares, 10, desktop)
+    if ending == "quit":
+        tray.send_signal(signal.SIGTERM)  # the same path as Quit in the menu
+        assert exit_status(tray, desktop) == 128 + signal.SIGTERM
+    else:
+        tray.kill()
+        tray.wait(timeout=5)
+    # Killed, the tray closes nothing: its children see the end of their input and exit.
+    wait_until("the tray's children to exit", lambda: not any(alive(pid) for pid in kids), 5)
