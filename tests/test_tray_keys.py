@@ -370,3 +370,45 @@ def test_move_keys_into_gnome_keyring_and_the_aws_cli_still_signs_with_them(
         assert who.returncode == 0, who.stderr
         assert json.loads(who.stdout)["Arn"].endswith(f":user/{name}")
         assert not [p for p in home.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+
+
+# --- key-max-age in the preferences window -------------------------------------------------------------
+
+
+@pytest.mark.desktop
+def test_the_preferences_window_edits_key_max_age_after_the_profiles(tmp_path: Path) -> None:
+    require_tools("Xvfb", "dbus-daemon", "xdotool")
+    request = {"prefs": {"warn-minutes": 10, "hidden": ["old"], "key-max-age": 90}, "profiles": ["dev", "prod"]}
+    with Desktop(notifications=False, tray=False) as screen:
+        env = {**screen.env, "PYTHONPATH": str(REPO_ROOT)}
+        child = subprocess.Popen(
+            [sys.executable, "-m", "trayapp.tk.prefs_window"],
+            env=env,
+            cwd=REPO_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert child.stdin is not None
+            child.stdin.write(json.dumps(request))
+            child.stdin.close()
+            screen.wait_for_window("Preferences", timeout=10)
+            # warning field → notifications → MFA session → dev, old, prod → key age (its text selected)
+            screen.key("Preferences", *["Tab"] * 6)
+            screen.type_into("Preferences", "0")
+            screen.key("Preferences", "Return")  # 0 days: refused in the window, which stays
+            screen.key("Preferences", "End", "BackSpace")
+            screen.type_into("Preferences", "180")
+            screen.key("Preferences", "Return")
+            assert child.stdout is not None and child.stderr is not None
+            out, err = child.stdout.read(), child.stderr.read()
+            child.wait(timeout=10)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    assert child.returncode == 0, err
+    got = json.loads(out)
+    assert (got["key-max-age"], got["warn-minutes"], got["hidden"]) == (180, 10, ["old"])

@@ -134,11 +134,17 @@ class _Window:
         self.hidden = self._profile_list(outer, sorted(set(profiles) | prefs.hidden), prefs.hidden, row=5)
         outer.rowconfigure(5, weight=1)
 
+        # After the profiles: Tab from the warning field still reaches them first.
+        self.key_age = tk.StringVar(value=str(prefs.key_max_age))
+        ttk.Label(outer, text=_("Rotate keys older than (days)")).grid(row=6, column=0, sticky="w", pady=(10, 3))
+        self.key_age_box = ttk.Spinbox(outer, from_=1, to=3650, increment=1, textvariable=self.key_age, width=6)
+        self.key_age_box.grid(row=6, column=1, sticky="w", pady=(10, 3))
+
         self.error = ttk.Label(outer, text="", foreground="#c62828")
-        self.error.grid(row=6, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        self.error.grid(row=7, column=0, columnspan=2, sticky="w", pady=(6, 0))
 
         buttons = ttk.Frame(outer)
-        buttons.grid(row=7, column=0, columnspan=2, sticky="e", pady=(8, 0))
+        buttons.grid(row=8, column=0, columnspan=2, sticky="e", pady=(8, 0))
         ttk.Button(buttons, text=_("Cancel"), command=self.cancel).grid(row=0, column=0, padx=(0, 6))
         ttk.Button(buttons, text=_("Save"), command=self.save, default="active").grid(row=0, column=1)
 
@@ -203,6 +209,14 @@ class _Window:
             self.error.configure(text=_("The warning must be {valid}.").format(valid=_(KEYS["warn-minutes"][2])))
             self.warn_box.focus_set()
             return
+        try:
+            key_days: int | None = KEYS["key-max-age"][1](self.key_age.get())
+        except ValueError:
+            key_days = None
+        if key_days is None:
+            self.error.configure(text=_("The key age must be {valid}.").format(valid=_(KEYS["key-max-age"][2])))
+            self.key_age_box.focus_set()
+            return
         self.result = Preferences(
             duration=self.durations.get(self.duration.get(), self.prefs.duration),
             warn_minutes=minutes,
@@ -210,7 +224,7 @@ class _Window:
             hidden=frozenset(name for name, var in self.hidden.items() if var.get()),
             mfa_session=bool(self.mfa_session.get()),
             favourites=self.prefs.favourites,  # not edited here: kept as they were
-            key_max_age=self.prefs.key_max_age,
+            key_max_age=key_days,
         )
         self.root.destroy()
 
