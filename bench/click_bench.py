@@ -18,7 +18,7 @@ from bench.common import proc_status, summary
 from bench.desktop_bench import DIALOG_TITLE, TrayRun, _poll, _toplevels
 from tests.support.desktop import Desktop
 
-SETTLE_S = 1.0  # after a dialog or menu closes, the tray starts its next warm child: let it
+SETTLE_S = 2.0  # after a dialog or menu closes, the tray starts its next warm child (popup: 0.5 s later)
 
 
 def _fake(desktop: Desktop, kind: int, detail: int) -> None:
