@@ -7,41 +7,56 @@ Exit status: 0 success, 1 the operation failed, 2 usage or configuration error.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
-from trayapp import __version__
-from trayapp.cli import completion, console, keys, prefs, roles, sessions, tray
-from trayapp.cli import exec as exec_command
-from trayapp.core import errors
-from trayapp.core.preferences import PreferenceStore
-from trayapp.i18n import _
-
+TYPE_CHECKING = False  # not even typing on the way to the running tray (cli/fast.py)
 if TYPE_CHECKING:  # the service (botocore's loader, filelock…) is imported only by commands that use it
+    import argparse
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from trayapp.core.preferences import PreferenceStore
     from trayapp.core.service import Service
 
-log = logging.getLogger("trayapp")
 
-#: The command modules, in the order ``trayapp --help`` lists them.
-COMMANDS = (roles, sessions, exec_command, console, prefs, keys, tray, completion)
-#: Commands that build no service of their own (the tray makes its own).
-NO_SERVICE = (tray.cmd_tray, tray.cmd_demo, completion.cmd_completion, *keys.NO_SERVICE)
+def __getattr__(name: str) -> Any:
+    """``COMMANDS`` (the command modules, in the order ``trayapp --help`` lists them) and
+    ``NO_SERVICE`` (commands that build no service of their own), imported on first use:
+    ``main()`` first asks the running tray (cli/fast.py), which needs none of them."""
+    if name == "COMMANDS":
+        return _commands()[0]
+    if name == "NO_SERVICE":
+        return _commands()[1]
+    raise AttributeError(name)
+
+
+def _commands() -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    from trayapp.cli import completion, console, keys, prefs, roles, sessions, tray
+    from trayapp.cli import exec as exec_command
+
+    commands = (roles, sessions, exec_command, console, prefs, keys, tray, completion)
+    no_service = (tray.cmd_tray, tray.cmd_demo, completion.cmd_completion, *keys.NO_SERVICE)
+    return commands, no_service
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from trayapp import __version__
+    from trayapp.i18n import _
+
     parser = argparse.ArgumentParser(
         prog="trayapp",
         description=_("Assume MFA-protected AWS roles from the system tray or the command line."),
         epilog=_("Without a command, trayapp starts the tray icon."),
     )
     parser.add_argument("--version", action="version", version=f"trayapp {__version__}")
+    from trayapp.cli import tray
+
     parser.set_defaults(func=tray.cmd_tray)
     sub = parser.add_subparsers(title=_("commands"), metavar="COMMAND")
-    for command in COMMANDS:
+    for command in _commands()[0]:
         command.register(sub)
     return parser
 
@@ -49,16 +64,34 @@ def build_parser() -> argparse.ArgumentParser:
 def configure_logging() -> None:
     """TRAYAPP_LOG sets trayapp's own level only: botocore's debug log prints request
     and response bodies, keys and tokens included, so it stays at WARNING."""
+    import logging
+
     logging.basicConfig(level=logging.WARNING, format="trayapp: %(message)s")
     level = os.environ.get("TRAYAPP_LOG", "WARNING").upper()
     logging.getLogger("trayapp").setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
 
 
 def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Service] | None = None) -> int:
+    if service_factory is None:  # the running tray answers some commands (cli/fast.py)
+        from trayapp.cli import fast
+
+        try:
+            status = fast.run(sys.argv[1:] if argv is None else argv)
+        except BrokenPipeError:
+            _quiet_stdout()
+            return 141
+        if status is not None:
+            return status
+    import logging
+
+    from trayapp.core import errors
+    from trayapp.i18n import _
+
+    log = logging.getLogger("trayapp")
     configure_logging()
     args = build_parser().parse_args(argv)
     try:
-        if args.func in NO_SERVICE:  # the tray builds its own service
+        if args.func in _commands()[1]:  # the tray builds its own service
             return int(args.func(None, args))
         code: int = args.func(service_factory() if service_factory else _service(), args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
@@ -91,6 +124,7 @@ def _quiet_stdout() -> None:
 
 
 def _service() -> Service:
+    from trayapp.core.preferences import PreferenceStore
     from trayapp.core.service import Service
 
     return Service(preferences=_lazy_prefs(PreferenceStore()))

@@ -12,7 +12,10 @@ from trayapp.core.sessions import time_left
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
     from trayapp.core.service import Service
+    from trayapp.core.sessions import SessionInfo
 
 
 def register(sub: Subparsers) -> None:
@@ -62,15 +65,18 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
 
 
 def cmd_status(service: Service, args: argparse.Namespace) -> int:
-    now, warn = service.now(), service.warn_lead()
-    sessions = service.status()
-    if args.json:
+    print_status(service.status(), service.now(), service.warn_lead(), json_out=args.json)
+    return 0
+
+
+def print_status(sessions: list[SessionInfo], now: datetime, warn: timedelta, *, json_out: bool) -> None:
+    """What ``trayapp status`` prints (here and when the running tray answered: cli/fast.py)."""
+    if json_out:
         print(json.dumps([s.as_json(now, warn) for s in sessions], indent=2))
-        return 0
+        return
     if not sessions:
         print(_("No sessions; assume a role with 'trayapp assume PROFILE'."))
     for s in sessions:
         until = s.expires_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
         left = _("{left} (until {until})").format(left=time_left(s.left(now)), until=until)
         print(f"{s.profile}\t{s.session_profile}\t{s.state(now, warn)}\t{left}")
-    return 0

@@ -52,7 +52,7 @@ from trayapp.i18n import N_, _
 from trayapp.protocol import report
 from trayapp.tray import backend, key_info, menu_model
 from trayapp.tray.clipboard import copy_text
-from trayapp.tray.dialog_prompt import desktop_prompt
+from trayapp.tray.dialog_prompt import desktop_prompt, show_early
 from trayapp.tray.menu_model import MenuNode
 from trayapp.tray.popup import show_popup
 from trayapp.tray.prefs import PrefsHolder
@@ -334,6 +334,9 @@ class TrayApp:
         if self.notifier is None:
             icon = self.icon if self.on_main is backend.call_now else backend.MainThreadNotify(self.icon, self.on_main)
             self.notifier = notify.choose_notifier(icon=icon, on_action=self._on_notification_action)
+        from trayapp.tray.channel import start_channel
+
+        self._channel = start_channel(self.service)  # the command line asks this tray (issue 14)
         self.keys.load()  # the keyring, for keys it holds: after the icon, once
         self._tell_old_keys()
         self.refresh()
@@ -456,7 +459,7 @@ class TrayApp:
         from trayapp.tray import warm
 
         warm.stop()
-        for closer in (self._watcher, self.scheduler, self.notifier):
+        for closer in (self._watcher, self.scheduler, self.notifier, getattr(self, "_channel", None)):
             stop = getattr(closer, "stop", None) or getattr(closer, "close", None)
             if stop is not None:
                 with contextlib.suppress(Exception):
@@ -668,6 +671,8 @@ class TrayApp:
     def _assume(self, profile: str) -> None:
         prompt = self._prompt_factory()
         self._active_prompt = prompt
+        if self._prompt_factory is desktop_prompt:
+            show_early(prompt, self.service, profile)  # the window at the click (issue 14)
         try:
             result = self.service.assume(profile, prompt)
         except Cancelled:

@@ -1,0 +1,396 @@
+"""The command line through the running tray (issue 14): a real tray on a private desktop, the real
+CLI as a separate process asking it over the private socket; the tray's log says when it served.
+No tray, a stale socket, someone else's socket, another version, a silent tray: today's path."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.desktop import Desktop
+from tests.support.fixtures import require_tools
+from tests.support.procs import wait_until
+from tests.support.sts import MotoServer
+from tests.support.tray_desktop import aws_env, start_tray, write_aws_files
+from trayapp.cli import fast
+from trayapp.core import channel
+
+PYTHON = sys.executable
+OTHER = 65534
+
+
+class Tray:
+    def __init__(self, desktop: Desktop, env: dict[str, str], process: subprocess.Popen[bytes]) -> None:
+        self.desktop, self.env, self.process = desktop, env, process
+
+    @property
+    def folder(self) -> Path:
+        return self.desktop.runtime_dir / "trayapp"
+
+    @property
+    def socket(self) -> Path:
+        _config, credentials = channel.aws_paths(self.env)
+        return self.folder / channel.socket_name(credentials)
+
+    def log(self) -> str:
+        return self.desktop.log("tray")
+
+    def served(self, command: str) -> int:
+        return self.log().count(f"served '{command}' for the command line")
+
+
+@pytest.fixture(scope="module")
+def tray() -> Iterator[Tray]:
+    require_tools()
+    with MotoServer() as sts, Desktop(notifications=True, tray=True) as desktop:
+        write_aws_files(desktop.home)
+        env = aws_env(desktop, sts.url, PYSTRAY_BACKEND="xorg")
+        process = start_tray(desktop, env)
+        running = Tray(desktop, env, process)
+        wait_until("the tray's channel", lambda: "serving the command line" in running.log(), 20, interval=0.05)
+        yield running
+        process.terminate()
+        process.wait(10)
+        assert not running.socket.exists()  # removed on the way out
+
+
+def trayapp(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, "-m", "trayapp", *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+def command_lines() -> str:
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+    return "\n".join(found)
+
+
+def test_assume_with_a_code_on_stdin_is_done_by_the_tray(tray: Tray) -> None:
+    before = tray.served("assume prod")
+    done = trayapp(tray.env, "assume", "prod", "--code-stdin", "--duration", "7200", stdin="246801\n")
+    assert done.returncode == 0, done.stderr
+    assert "Assumed prod: session profile 'prod-session'" in done.stdout
+    assert "export AWS_PROFILE=prod-session" in done.stdout
+    assert tray.served("assume prod") == before + 1
+    assert "[prod-session]" in (tray.desktop.home / ".aws" / "credentials").read_text()
+    # The code crossed only the socket: on no command line, in no log.
+    assert "246801" not in command_lines()
+    assert "246801" not in tray.log()
+
+
+def test_the_reused_code_guard_holds_through_the_tray(tray: Tray) -> None:
+    first = trayapp(tray.env, "assume", "prod", "--code", "135791", "--duration", "7200")
+    assert first.returncode == 0, first.stderr
+    again = trayapp(tray.env, "assume", "prod", "--code", "135791", "--duration", "7200")
+    assert again.returncode == 1
+    assert "This MFA code was already used" in again.stderr
+    assert tray.log().count("served 'assume prod'") >= 2
+
+
+def test_the_trays_mfa_session_signs_a_command_line_assume(tray: Tray) -> None:
+    """The first code opens the tray's MFA session; the next assume needs none: the same code
+    again is not even asked for (today's path would refuse it as used)."""
+    first = trayapp(tray.env, "assume", "prod", "--code", "975310")
+    assert first.returncode == 0, first.stderr
+    again = trayapp(tray.env, "assume", "prod", "--code", "975310")
+    assert again.returncode == 0, again.stderr
+    alone = trayapp({**tray.env, channel.DISABLE_ENV: "1"}, "assume", "prod", "--code", "975310")
+    assert alone.returncode == 1 and "already used" in alone.stderr
+
+
+def test_credential_process_env_and_status_answer_as_today(tray: Tray) -> None:
+    assert trayapp(tray.env, "assume", "dev", "--code", "000000").returncode == 0  # dev needs no MFA
+    alone = {**tray.env, channel.DISABLE_ENV: "1"}
+    for args in (
+        ["credential-process", "dev"],
+        ["env", "dev"],
+        ["env", "dev", "--shell", "fish", "--region", "eu-west-1"],
+        ["status", "--json"],
+    ):
+        key = " ".join(args[:2]) if args[0] != "status" else "status"
+        before = tray.served(key)
+        via_tray, today = trayapp(tray.env, *args), trayapp(alone, *args)
+        assert via_tray.returncode == today.returncode == 0, (args, via_tray.stderr, today.stderr)
+        assert via_tray.stdout == today.stdout, args
+        assert tray.served(key) == before + 1, args
+    document = json.loads(trayapp(tray.env, "credential-process", "dev").stdout)
+    assert document["Version"] == 1 and document["AccessKeyId"].startswith("ASIA")
+
+
+def test_what_the_tray_can_not_answer_takes_todays_path(tray: Tray) -> None:
+    """No session for credential-process (it would need a prompt), an unknown profile, a bad
+    region: the command line's own answer, in its own words."""
+    unknown = trayapp(tray.env, "credential-process", "nope")
+    assert unknown.returncode == 2 and "There is no role profile named 'nope'" in unknown.stderr
+    region = trayapp(tray.env, "env", "dev", "--region", "not a region")
+    assert region.returncode == 2 and "--region" in region.stderr
+
+
+def test_credential_process_through_the_tray_imports_nothing_heavy(tray: Tray) -> None:
+    trayapp(tray.env, "assume", "dev", "--code", "000000")
+    code = (
+        "import sys; from trayapp.cli import main; status = main(['credential-process', 'dev']); "
+        "sys.stderr.write(' '.join(sorted(sys.modules))); sys.exit(status)"
+    )
+    done = subprocess.run([PYTHON, "-c", code], env=tray.env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["Version"] == 1
+    loaded = set(done.stderr.split())
+    heavy = {"botocore", "boto3", "filelock", "keyring", "argparse", "json", "socket", "typing", "hashlib"}
+    assert loaded & heavy == set()
+    assert "trayapp.core.service" not in loaded
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_the_tray_refuses_another_user(tray: Tray) -> None:
+    """Even with the folder and socket opened up by mistake, another uid gets nothing."""
+    opened = [tray.desktop.runtime_dir.parent, tray.desktop.runtime_dir, tray.folder]
+    modes = [stat.S_IMODE(p.stat().st_mode) for p in opened]
+    sock_mode = stat.S_IMODE(tray.socket.stat().st_mode)
+    assert sock_mode == 0o600 and modes[-1] == 0o700
+    probe = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])\n"
+        "try:\n"
+        '    s.sendall(b\'{"command": "status"}\\n\')\n'
+        "    print(repr(s.recv(100)))\n"
+        "except (BrokenPipeError, ConnectionResetError):\n"
+        "    print('closed')\n"
+    )
+    try:
+        for path in opened:
+            path.chmod(0o711)
+        tray.socket.chmod(0o666)
+        done = subprocess.run(
+            ["setpriv", f"--reuid={OTHER}", f"--regid={OTHER}", "--clear-groups", "/usr/bin/python3", "-c", probe,
+             str(tray.socket)],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    finally:
+        for path, mode in zip(opened, modes, strict=True):
+            path.chmod(mode)
+        tray.socket.chmod(sock_mode)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() in ("b''", "closed")  # closed without a word
+    assert f"refused a connection to the command line's channel from uid {OTHER}" in tray.log()
+
+
+# --- without a tray: today's path, silently ---------------------------------------------------------
+
+
+@pytest.fixture
+def alone(tmp_path: Path) -> dict[str, str]:
+    """AWS files with a valid dev-session written by today's path, and no tray."""
+    from tests.support.aws_files import CONFIG, CREDENTIALS, env_for
+
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True, mode=0o700)
+    (home / ".aws" / "config").write_text(CONFIG)
+    (home / ".aws" / "credentials").write_text(CREDENTIALS)
+    (home / ".aws" / "credentials").chmod(0o600)
+    return env_for(home, "http://127.0.0.1:9")  # no STS needed: the session is written below
+
+
+def write_session(env: dict[str, str]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from trayapp.core.credentials_file import CredentialsFile
+
+    expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="seconds")
+    CredentialsFile(env["AWS_SHARED_CREDENTIALS_FILE"]).write_section(
+        "dev-session",
+        {
+            "aws_access_key_id": "ASIAIOSFODNN7EXAMPLE",
+            "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "aws_session_token": "FwoGZXIvYXdzEXAMPLE",
+            "region": "us-west-2",
+            "trayapp_profile": "dev",
+            "trayapp_role_arn": "arn:aws:iam::111111111111:role/Dev",
+            "trayapp_expiration": expires,
+        },
+    )
+
+
+def socket_path(env: dict[str, str]) -> Path:
+    folder = Path(env["XDG_RUNTIME_DIR"]) / "trayapp"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / channel.socket_name(channel.aws_paths(env)[1])
+
+
+def test_a_stale_socket_is_left_alone_and_today_s_path_answers(alone: dict[str, str]) -> None:
+    write_session(alone)
+    path = socket_path(alone)
+    dead = socket.socket(socket.AF_UNIX)
+    dead.bind(str(path))
+    dead.close()  # a tray that died: the file stays, nobody listens
+    path.chmod(0o600)
+    done = trayapp(alone, "credential-process", "dev")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["AccessKeyId"] == "ASIAIOSFODNN7EXAMPLE"
+    assert done.stderr == ""
+    assert stat.S_ISSOCK(path.lstat().st_mode)  # not removed: the next tray replaces it
+
+
+class Listener:
+    """A socket in the tray's place that records whether anyone connected."""
+
+    def __init__(self, path: Path, *, reply: bytes | None) -> None:
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.bind(str(path))
+        self.sock.listen(4)
+        self.sock.settimeout(30)
+        self.connections = 0
+        self.reply = reply
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                self.connections += 1
+                with conn:
+                    conn.recv(65536)
+                    if self.reply is not None:
+                        conn.sendall(self.reply)
+                    else:
+                        conn.recv(65536)  # say nothing until the client gives up
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a socket to another user")
+def test_another_users_socket_is_never_connected_to(alone: dict[str, str]) -> None:
+    write_session(alone)
+    path = socket_path(alone)
+    listener = Listener(path, reply=b'{"stdout": "forged\\n"}\n')
+    try:
+        os.chown(path, OTHER, OTHER)
+        path.chmod(0o600)
+        done = trayapp(alone, "credential-process", "dev")
+    finally:
+        listener.close()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["AccessKeyId"] == "ASIAIOSFODNN7EXAMPLE"
+    assert listener.connections == 0
+
+
+@pytest.mark.parametrize("reply", [b'{"fallback": "version"}\n', b"not json\n", b'{"stdout": 42}\n'])
+def test_a_tray_of_another_version_or_a_garbled_reply_leaves_todays_path(alone: dict[str, str], reply: bytes) -> None:
+    write_session(alone)
+    path = socket_path(alone)
+    listener = Listener(path, reply=reply)
+    path.chmod(0o600)
+    try:
+        done = trayapp(alone, "credential-process", "dev")
+    finally:
+        listener.close()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["AccessKeyId"] == "ASIAIOSFODNN7EXAMPLE"
+    assert done.stderr == ""
+    assert listener.connections == 1
+
+
+def test_a_silent_tray_is_given_up_on(alone: dict[str, str]) -> None:
+    path = socket_path(alone)
+    listener = Listener(path, reply=None)
+    path.chmod(0o600)
+    try:
+        connection = channel.connect(alone)
+        assert connection is not None
+        assert connection.ask({"command": "status"}, timeout=0.3) is None
+        connection.close()
+    finally:
+        listener.close()
+
+
+def test_the_tray_answers_only_its_own_version_files_and_environment(
+    alone: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trayapp.core.service import Service
+    from trayapp.tray.channel import ChannelServer
+
+    write_session(alone)
+    for key, value in alone.items():
+        monkeypatch.setenv(key, value)
+    server = ChannelServer(Service(environ=alone), environ=alone)
+    assert server.start()
+    try:
+        base = {"command": "credential-process", "profile": "dev", "engine": channel.engine_fingerprint(alone)}
+        paths = list(channel.aws_paths(alone))
+
+        def ask(**changes: Any) -> dict[str, Any] | None:
+            connection = channel.connect(alone)
+            assert connection is not None
+            try:
+                return connection.ask({**base, "paths": paths, **changes})
+            finally:
+                connection.close()
+
+        served = ask()
+        assert served is not None and json.loads(served["stdout"])["AccessKeyId"] == "ASIAIOSFODNN7EXAMPLE"
+        with socket.socket(socket.AF_UNIX) as raw:  # Connection.ask always sends this version
+            raw.connect(str(socket_path(alone)))
+            raw.sendall(json.dumps({**base, "paths": paths, "version": "0/0.0.0"}).encode() + b"\n")
+            assert json.loads(raw.makefile("rb").readline()) == {"fallback": "version"}
+        assert ask(paths=[paths[0], "/elsewhere/credentials"]) == {"fallback": "environment"}
+        assert ask(engine=channel.engine_fingerprint({**alone, "AWS_ENDPOINT_URL_STS": "http://x"})) == {
+            "fallback": "environment"
+        }
+        assert ask(profile="prod") == {"fallback": "no session"}
+    finally:
+        server.stop()
+    assert not socket_path(alone).exists()
+
+
+def test_only_the_forms_the_tray_serves_are_sent_to_it() -> None:
+    assert fast.parse(["credential-process", "dev"]) == {"command": "credential-process", "profile": "dev"}
+    assert fast.parse(["assume", "prod", "--code=123456"]) == {
+        "command": "assume",
+        "profile": "prod",
+        "code": "123456",
+        "duration": None,
+    }
+    assert fast.parse(["assume", "--code-stdin", "prod", "--duration", "3600"]) == {
+        "command": "assume",
+        "profile": "prod",
+        "duration": 3600,
+    }
+    for argv in (
+        ["assume", "prod"],  # the prompt is the command line's own
+        ["assume", "prod", "--code", "1", "--code-stdin"],
+        ["assume", "prod", "--code", "1", "--duration", "７２００"],  # the parser reads full-width digits
+        ["assume", "prod", "--cod", "1"],
+        ["env", "dev", "--help"],
+        ["env", "dev", "--shell", "tcsh"],
+        ["status", "extra"],
+        ["list"],
+        ["credential-process"],
+        ["credential-process", "a", "b"],
+    ):
+        assert fast.parse(argv) is None, argv
+
+
+def test_json_lines_without_the_json_module() -> None:
+    value = {"a": [1, 'x\u00e9\n"', None, True, False], "b": {"c": 2}, "d": "１２３"}
+    assert json.loads(channel.encode(value)) == value
+    assert channel.decode(json.dumps(value).encode() + b"\n") == value
+    for bad in (b"", b"{", b"{} {}", b"NaN"):
+        with pytest.raises(ValueError):
+            channel.decode(bad)

@@ -1,0 +1,172 @@
+"""The command line's short way: ask the running tray (:mod:`trayapp.core.channel`).
+
+``trayapp assume P --code C|--code-stdin [--duration S]``, ``credential-process P``,
+``env P [--shell S] [--region R]`` and ``status [--json]`` are tried here before the parser and
+the engine are even imported.  Anything this module does not recognise exactly — another option,
+``--help``, a name that looks like an option — and anything the tray does not answer goes the usual
+way, silently, with the same arguments (and the code already read from standard input).
+
+Only ``credential-process`` must be quick as a bare interpreter start: it imports nothing but the
+channel, ``json`` and ``socket``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from trayapp.core import channel
+
+TYPE_CHECKING = False  # typing itself costs more than a request to the tray
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+_SHELLS = ("posix", "fish", "powershell", "cmd")
+
+
+def parse(argv: Sequence[str]) -> dict[str, Any] | None:
+    """The request for *argv* when it is one of the served forms, else None."""
+    if not argv or argv[0] not in channel.COMMANDS:
+        return None
+    command, rest = argv[0], list(argv[1:])
+    request: dict[str, Any] = {"command": command}
+    positional: list[str] = []
+    options: dict[str, str | None] = {}
+    takes_value = {
+        "assume": ("--code", "--duration"),
+        "env": ("--shell", "--region"),
+    }.get(command, ())
+    flags = {"assume": ("--code-stdin",), "status": ("--json",)}.get(command, ())
+    while rest:
+        word = rest.pop(0)
+        if word == "--":
+            positional += rest
+            break
+        if not word.startswith("-") or word == "-":
+            positional.append(word)
+            continue
+        name, eq, value = word.partition("=")
+        if name in takes_value:
+            if not eq:
+                if not rest:
+                    return None
+                value = rest.pop(0)
+            if name in options:
+                return None
+            options[name] = value
+        elif name in flags and not eq:
+            if name in options:
+                return None
+            options[name] = None
+        else:
+            return None  # --help, a typo, an abbreviation: the parser's business
+    if command == "status":
+        if positional:
+            return None
+        request["json"] = "--json" in options
+        return request
+    if len(positional) != 1 or not positional[0]:
+        return None
+    request["profile"] = positional[0]
+    if command == "assume":
+        if ("--code" in options) == ("--code-stdin" in options):
+            return None  # no code (a prompt is the command line's own) or both (a usage error)
+        if "--code" in options:
+            request["code"] = options["--code"]
+        duration = options.get("--duration")
+        if duration is not None:
+            if not (duration.isascii() and duration.isdigit() and 900 <= int(duration) <= 43200):
+                return None
+            request["duration"] = int(duration)
+        else:
+            request["duration"] = None
+    elif command == "env":
+        shell = options.get("--shell")
+        if shell is not None and shell not in _SHELLS:
+            return None
+        request["shell"] = shell
+        request["region"] = options.get("--region")
+    return request
+
+
+def run(argv: Sequence[str]) -> int | None:
+    """The exit status when the tray answered, or None: then the usual path runs (with the code
+    read from standard input, if it was, put back there)."""
+    request = parse(argv)
+    if request is None:
+        return None
+    connection = channel.connect()
+    if connection is None:
+        return None
+    try:
+        return _ask(connection, request)
+    except (KeyError, TypeError, ValueError):  # a reply not of this version's shape
+        return None
+    finally:
+        connection.close()
+
+
+def _ask(connection: channel.Connection, request: dict[str, Any]) -> int | None:
+    request["paths"] = list(channel.aws_paths())
+    request["engine"] = channel.engine_fingerprint()
+    command = request["command"]
+    if command == "env" and request["shell"] is None:
+        from trayapp.core import shell as shells
+
+        request["shell"] = shells.detect()
+    timeout = channel.REPLY_TIMEOUT
+    if command == "assume":
+        timeout = channel.ASSUME_TIMEOUT
+        if "code" not in request:
+            line = sys.stdin.readline()
+            _put_back(line)  # the usual path reads it there if the tray doesn't answer
+            request["code"] = line
+    reply = connection.ask(request, timeout)
+    if reply is None or "fallback" in reply:
+        return None
+    if command == "assume":
+        return _assumed(reply)
+    if command == "status":
+        return _status(reply, json_out=request["json"])
+    out = reply.get("stdout")
+    if not isinstance(out, str):
+        return None
+    sys.stdout.write(out)
+    sys.stdout.flush()
+    return 0
+
+
+def _put_back(line: str) -> None:
+    import io
+
+    sys.stdin = io.StringIO(line)
+
+
+def _assumed(reply: dict[str, Any]) -> int:
+    from datetime import UTC, datetime
+
+    if "error" in reply:
+        print(f"trayapp: {reply['error']}", file=sys.stderr)
+        code = reply.get("exit", 1)
+        return code if isinstance(code, int) else 1
+    from trayapp.cli.sessions import assumed_message
+    from trayapp.core.sessions import SessionInfo
+
+    for note in reply.get("notes", []):
+        print(f"trayapp: {note}", file=sys.stderr)
+    session = SessionInfo(reply["profile"], reply["role_arn"], datetime.fromisoformat(reply["expires_at"]))
+    print(assumed_message(session, datetime.now(UTC)))
+    sys.stdout.flush()
+    return 0
+
+
+def _status(reply: dict[str, Any], *, json_out: bool) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from trayapp.cli.roles import print_status
+    from trayapp.core.sessions import SessionInfo
+
+    sessions = [SessionInfo(p, arn, datetime.fromisoformat(at)) for p, arn, at in reply["sessions"]]
+    print_status(sessions, datetime.now(UTC), timedelta(seconds=reply["warn_seconds"]), json_out=json_out)
+    sys.stdout.flush()
+    return 0

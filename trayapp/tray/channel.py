@@ -1,0 +1,263 @@
+"""The tray's end of the private channel (:mod:`trayapp.core.channel`): the command line asks the
+running tray, whose STS client is warm and whose MFA sessions are in memory.
+
+One listening thread blocks in ``accept()`` (no polling, no wake-ups while idle); each connection
+gets a short-lived thread, so a command waiting for STS never holds up another, nor the tray's own
+worker (whose dialog may be open).  The service is shared with the worker: its caches are locked,
+the credentials file is written under its lock, the used-code record has its own; assumes asked
+over the channel run one at a time.
+
+A peer of another uid is refused before a byte is read.  Requests that can't be answered exactly as
+the command line would answer them (another version, other files or engine environment, no cached
+session for ``credential-process``, any error of a read-only command) get ``{"fallback": …}``: the
+command line then does the work itself, in the user's own words.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import stat
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from trayapp.core import channel
+from trayapp.core.errors import TrayappError
+
+log = logging.getLogger(__name__)
+
+#: A client has this long to send its request.
+REQUEST_TIMEOUT = 5.0
+#: As ``trayapp credential-process``: a session with less left is renewed, so not served from here.
+CREDENTIAL_PROCESS_MIN_LEFT = timedelta(minutes=5)
+
+
+class ChannelServer:
+    """Serves :data:`trayapp.core.channel.COMMANDS` for *service* on the tray's socket."""
+
+    def __init__(self, service: Any, environ: dict[str, str] | None = None) -> None:
+        self.service = service
+        self._environ = environ
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._path: Path | None = None
+        self._inode: int | None = None
+        self._stopping = threading.Event()
+        self._assume_lock = threading.Lock()
+        config, credentials = channel.aws_paths(environ)
+        self._paths = (config, credentials)
+        self._fingerprint = channel.engine_fingerprint(environ)
+        #: How many requests were answered here (not sent back): for the log and the tests.
+        self.served = 0
+
+    # --- life cycle --------------------------------------------------------------------
+
+    def start(self) -> bool:
+        """Listen; False (and the command line keeps its usual path) when it can't be done safely."""
+        if not channel.supported() or channel.disabled(self._environ):
+            return False
+        from trayapp.core.runtime import private_runtime_dir
+
+        folder = private_runtime_dir(self._environ)
+        if folder is None:
+            return False
+        path = folder / channel.socket_name(self._paths[1])
+        if not self._clear_stale(path):
+            return False
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        fd: int | None = None
+        try:
+            address, fd = channel.reachable(str(path))
+            sock.bind(address)  # inside a 0700 folder: nobody else can reach it even before the chmod
+            os.chmod(path, 0o600, follow_symlinks=False)
+            sock.listen(16)
+            self._inode = os.lstat(path).st_ino
+        except OSError:
+            log.warning("the command line's channel can't be opened; it works without it", exc_info=True)
+            sock.close()
+            return False
+        finally:
+            if fd is not None:
+                os.close(fd)
+        self._sock, self._path = sock, path
+        self._thread = threading.Thread(target=self._accept, name="trayapp-channel", daemon=True)
+        self._thread.start()
+        log.info("serving the command line on %s", path)
+        return True
+
+    @staticmethod
+    def _clear_stale(path: Path) -> bool:
+        """The single-instance lock is ours, so a socket left at *path* is a dead tray's: remove it.
+        Anything else there (not a socket, not ours) is left alone, and nothing is served."""
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid():
+            log.warning("%s is not a socket of this user's; the command line's channel stays closed", path)
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return True
+
+    def stop(self) -> None:
+        self._stopping.set()
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() (Linux)
+            sock.close()
+        path = self._path
+        if path is not None:
+            with contextlib.suppress(OSError):
+                if os.lstat(path).st_ino == self._inode:  # still ours, not a newer tray's
+                    os.unlink(path)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+
+    def _accept(self) -> None:
+        sock = self._sock
+        while sock is not None and not self._stopping.is_set():
+            try:
+                conn, _addr = sock.accept()
+            except OSError:
+                if self._stopping.is_set():
+                    return
+                log.warning("the command line's channel failed", exc_info=True)
+                return
+            threading.Thread(target=self._handle, args=(conn,), name="trayapp-channel-request", daemon=True).start()
+
+    # --- one request ---------------------------------------------------------------------
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                uid = channel.peer_uid(conn)
+            except OSError:
+                return
+            if uid != os.geteuid():
+                log.warning("refused a connection to the command line's channel from uid %d", uid)
+                return
+            request = self._read(conn)
+            if request is None:
+                return
+            try:
+                reply = self._answer(request)
+            except Exception:
+                log.exception("a command line request failed in the tray")
+                reply = {"fallback": "error"}
+            with contextlib.suppress(OSError):
+                conn.sendall(json.dumps(reply).encode() + b"\n")
+
+    @staticmethod
+    def _read(conn: socket.socket) -> dict[str, Any] | None:
+        conn.settimeout(REQUEST_TIMEOUT)
+        data = b""
+        try:
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(65536)
+                if not chunk or len(data) + len(chunk) > channel.MAX_LINE:
+                    return None
+                data += chunk
+            request = json.loads(data)
+        except (OSError, ValueError):
+            return None
+        return request if isinstance(request, dict) else None
+
+    def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        if request.get("version") != channel.VERSION:
+            return {"fallback": "version"}
+        if request.get("paths") != list(self._paths) or request.get("engine") != self._fingerprint:
+            return {"fallback": "environment"}
+        command = request.get("command")
+        profile = request.get("profile")
+        if command == "status":
+            reply = self._status()
+        elif not isinstance(profile, str) or not profile:
+            return {"fallback": "request"}
+        elif command == "credential-process":
+            reply = self._credential_process(profile)
+        elif command == "env":
+            reply = self._env(profile, request.get("shell"), request.get("region"))
+        elif command == "assume":
+            reply = self._assume(profile, request.get("code"), request.get("duration"))
+        else:
+            return {"fallback": "request"}
+        if "fallback" not in reply:
+            self.served += 1
+            log.info("served '%s' for the command line", " ".join(filter(None, (command, profile))))
+        return reply
+
+    def _credential_process(self, profile: str) -> dict[str, Any]:
+        try:
+            creds, expires = self.service.session_credentials(profile, CREDENTIAL_PROCESS_MIN_LEFT)
+        except TrayappError:
+            return {"fallback": "no session"}  # assuming needs the command line's own prompt
+        document = {
+            "Version": 1,
+            "AccessKeyId": creds.access_key_id,
+            "SecretAccessKey": creds.secret_access_key,
+            "SessionToken": creds.session_token,
+            "Expiration": expires.isoformat(timespec="seconds"),
+        }
+        return {"stdout": json.dumps(document) + "\n"}
+
+    def _env(self, profile: str, shell: object, region: object) -> dict[str, Any]:
+        if not isinstance(shell, str) or (region is not None and not isinstance(region, str)):
+            return {"fallback": "request"}
+        if region is not None:
+            from trayapp.core.profiles import region_problem
+
+            if region_problem(region):
+                return {"fallback": "region"}  # the command line says what is wrong with it
+        try:
+            return {"stdout": self.service.env_lines(profile, shell, region=region)}
+        except TrayappError:
+            return {"fallback": "error"}
+
+    def _status(self) -> dict[str, Any]:
+        try:
+            sessions = self.service.status()
+            warn = self.service.warn_lead()
+        except TrayappError:
+            return {"fallback": "error"}
+        return {
+            "sessions": [[s.profile, s.role_arn, s.expires_at.isoformat()] for s in sessions],
+            "warn_seconds": warn.total_seconds(),
+        }
+
+    def _assume(self, profile: str, code: object, duration: object) -> dict[str, Any]:
+        from trayapp.core.prompts import CodeOnce
+
+        if not isinstance(code, str) or not (duration is None or type(duration) is int):
+            return {"fallback": "request"}
+        with self._assume_lock:
+            try:
+                result = self.service.assume(profile, CodeOnce(code), duration=duration)
+            except TrayappError as exc:
+                return {"error": str(exc), "exit": exc.exit_code}
+        s = result.session
+        return {
+            "profile": s.profile,
+            "role_arn": s.role_arn,
+            "expires_at": s.expires_at.isoformat(),
+            "notes": list(result.notes),
+        }
+
+
+def start_channel(service: Any) -> ChannelServer | None:
+    """The tray's channel, listening; None when it can't be had (the command line works without it)
+    or *service* is not the engine itself (a stand-in answers no command line)."""
+    from trayapp.core.service import Service
+
+    if not isinstance(service, Service):
+        return None
+    server = ChannelServer(service)
+    return server if server.start() else None
