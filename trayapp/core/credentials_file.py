@@ -85,6 +85,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trayapp.core import ini
 from trayapp.core.errors import (
     CredentialsFileError,
     FileAccessError,
@@ -409,6 +410,54 @@ def _with_section(doc: _Doc, section: str, values: Mapping[str, str], path: Path
     return new_text, block + "".join(doc.lines[ours.end : window_end]), window_names
 
 
+_HEADER_LINE = re.compile(r"^\[[^\n]*", re.MULTILINE)
+
+
+def _with_section_plain(text: str, section: str, values: Mapping[str, str], path: Path) -> str | None:
+    """What :func:`_with_section` and the trusted check make of *text*, through the lines around
+    the section only; None when *text* is not plain (see below) or the full path must speak.
+
+    For verified text with no indented line other than a comment and only LF or CRLF line
+    breaks, a line is a header exactly when it starts with ``[`` and matches ``SECTCRE``, and
+    the section's extent doesn't depend on anything before it: so the section's header up to
+    the next header line (or the last line, for a new section) is scanned, changed and
+    checked as before, and the rest is kept as it is, without splitting a large file into lines.
+    """
+    if not text or (text.count("\r") != text.count("\r\n")) or ini.INDENTED.search(text):
+        return None
+    found: list[int] = []
+    following: int | None = None
+    for match in _HEADER_LINE.finditer(text):
+        header = _SECTCRE.match(match.group().strip())
+        if header is None:
+            continue
+        if header.group("header") == section:
+            found.append(match.start())
+        elif found and following is None:
+            following = match.start()
+    if len(found) > 1:
+        return None  # the full path names both lines
+    if found:
+        start = found[0]
+        if following is None:
+            stop = len(text)
+        else:
+            line_end = text.find("\n", following)
+            stop = len(text) if line_end < 0 else line_end + 1
+    else:
+        start = stop = len(text)
+        if not text.endswith("\n"):
+            start = text.rfind("\n") + 1  # the last line, which the new section follows
+    doc = _scan(text[start:stop], section)
+    doc.newline = _dominant_newline(text)
+    try:
+        new_window, window, window_names = _with_section(doc, section, values, path)
+    except UnparsableFile:
+        return None  # its line numbers are the whole file's
+    _verify(window, window_names, section, values, path)
+    return text[:start] + new_window + text[stop:]
+
+
 def _without_section(doc: _Doc, section: str, path: Path) -> str | None:
     ours = _find(doc, section, path)
     if ours is None:
@@ -638,6 +687,13 @@ def read_regular_file(path: os.PathLike[str] | str) -> bytes | None:
 _read_bytes = read_regular_file
 
 
+def _status(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
 def _read_fd(fd: int) -> bytes:
     """All of the file from its start (``os.pread`` does not exist on Windows)."""
     os.lseek(fd, 0, os.SEEK_SET)
@@ -780,14 +836,18 @@ class CredentialsFile:
         """``{section: {key: value}}`` for every section, as botocore reads them; {} if no file."""
         for attempt in range(3):
             try:
+                before = _status(self.path)
                 data = _read_bytes(self.path)
+                after = _status(self.path)
             except OSError as exc:
                 raise FileReadError(path=self.path, reason=_reason(exc)) from None
             if data is None:
                 return {}
             try:
                 text = _decode(data, self.path, self.encoding)
-                items = _own_items(_parse(text, self.path), text)
+                # The plain shape is read in one tight loop; anything else by configparser.
+                plain = ini.parse_plain(text)
+                items = plain if plain is not None else _own_items(_parse(text, self.path), text)
             except UnparsableFile:
                 # Maybe caught while another tool rewrote it in place.
                 time.sleep(_SETTLE)
@@ -796,6 +856,8 @@ class CredentialsFile:
                         continue
                 raise
             self._verified = data
+            if plain is not None and before and after and self.encoding == locale_encoding():
+                ini.remember(before, after, plain)  # botocore's own reading of the file, done
             return items
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -806,7 +868,12 @@ class CredentialsFile:
         _check_section_name(section)
         _check_values(values)
 
-        def change(doc: _Doc, trusted: bool) -> str:
+        def change(text: str, trusted: bool) -> str:
+            if trusted:
+                fast = _with_section_plain(text, section, values, self.path)
+                if fast is not None:
+                    return fast
+            doc = _scan(text, section)
             new_text, window, window_names = _with_section(doc, section, values, self.path)
             if trusted:
                 # The rest of the file is text already verified: only the
@@ -825,7 +892,8 @@ class CredentialsFile:
         """Remove trayapp's ``[section]``; False if there is none."""
         _check_section_name(section)
 
-        def change(doc: _Doc, trusted: bool) -> str | None:
+        def change(text: str, trusted: bool) -> str | None:
+            doc = _scan(text, section)
             new_text = _without_section(doc, section, self.path)
             if new_text is not None:
                 expected = [name for name in _section_names(doc) if name != section]
@@ -858,10 +926,10 @@ class CredentialsFile:
         added = dict(add or {})
         _check_values(added)
 
-        def change(doc: _Doc, trusted: bool) -> str | None:
-            new_text = _with_keys_edited(doc, section, removed, added, create, self.path)
+        def change(text: str, trusted: bool) -> str | None:
+            new_text = _with_keys_edited(_scan(text, section), section, removed, added, create, self.path)
             if new_text is not None:
-                _verify_edit(doc.text, new_text, section, removed, added, self.path)
+                _verify_edit(text, new_text, section, removed, added, self.path)
             return new_text
 
         _notes, changed = self._update(section, change, create=create)
@@ -877,7 +945,7 @@ class CredentialsFile:
             raise FileAccessError(path=self.path, reason=_reason(exc)) from None
 
     def _update(
-        self, section: str, change: Callable[[_Doc, bool], str | None], *, create: bool
+        self, section: str, change: Callable[[str, bool], str | None], *, create: bool
     ) -> tuple[list[str], bool]:
         target = self._target()
         notes: list[str] = []
@@ -905,7 +973,7 @@ class CredentialsFile:
             raise FileAccessError(path=self.path, reason=_reason(exc)) from None
 
     def _transact(
-        self, target: Path, section: str, change: Callable[[_Doc, bool], str | None], notes: list[str]
+        self, target: Path, section: str, change: Callable[[str, bool], str | None], notes: list[str]
     ) -> tuple[list[str], bool]:
         # After a replace, another tool may turn out to have written meanwhile;
         # then ``pending`` holds (its version to build on, what the path holds).
@@ -926,7 +994,7 @@ class CredentialsFile:
                 text = _decode(base, self.path, self.encoding) if base else ""
                 trusted = not base or base == self._verified
                 try:
-                    new_text = change(_scan(text, section), trusted)
+                    new_text = change(text, trusted)
                 except ForeignSection:
                     if not trusted:
                         _parse(text, self.path)  # a broken file is reported as broken first

@@ -20,9 +20,10 @@ from typing import Any
 from botocore import configloader
 from botocore.exceptions import ConfigNotFound, ConfigParseError
 
+from trayapp.core import ini
 from trayapp.core.errors import BrokenProfile, ConfigUnreadable, UnknownProfile
 from trayapp.core.sessions import session_name
-from trayapp.i18n import _
+from trayapp.i18n import N_, _
 
 DEFAULT_CONFIG = "~/.aws/config"
 DEFAULT_CREDENTIALS = "~/.aws/credentials"
@@ -193,7 +194,7 @@ def _load(path: Path, kind: str) -> dict[str, dict[str, object]]:
         # botocore would open a FIFO and wait for a writer forever; a folder it skips.
         raise ConfigUnreadable(path=path, reason=_("it is not a regular file"))
     try:
-        raw = configloader.raw_config_parse(str(path), parse_subsections=True)
+        raw = ini.raw_config_parse(str(path), True, keep=False)
     except ConfigNotFound:
         return {}
     except configparser.Error:
@@ -306,9 +307,11 @@ def _role(name: str, values: Mapping[str, object]) -> RoleProfile:
         role_arn=role_arn,
         source_profile=source,
         credential_source=cred_source,
-        mfa_serial=_checked(values, "mfa_serial", _MFA_SERIAL, _("an MFA device ARN or serial number")),
-        external_id=_checked(values, "external_id", _EXTERNAL_ID, _("2 to 1224 letters, digits and +=,.@:/-")),
-        role_session_name=_checked(values, "role_session_name", _SESSION_NAME, _("2 to 64 letters, digits and +=,.@-")),
+        mfa_serial=_checked(values, "mfa_serial", _MFA_SERIAL, N_("an MFA device ARN or serial number")),
+        external_id=_checked(values, "external_id", _EXTERNAL_ID, N_("2 to 1224 letters, digits and +=,.@:/-")),
+        role_session_name=_checked(
+            values, "role_session_name", _SESSION_NAME, N_("2 to 64 letters, digits and +=,.@-")
+        ),
         duration_seconds=_duration(values),
         region=_region(_text(values, "region"), "region"),
         **_identity_and_tags(values),
@@ -337,14 +340,19 @@ MAX_TAGS = 50
 def _checked(values: Mapping[str, object], key: str, pattern: re.Pattern[str], what: str) -> str | None:
     value = _text(values, key)
     if value is not None and not pattern.fullmatch(value):
-        raise _Broken(_("{key} '{value}' is not {what}").format(key=key, value=_shown(value), what=what))
+        raise _Broken(_("{key} '{value}' is not {what}").format(key=key, value=_shown(value), what=_(what)))
     return value
+
+
+_NO_IDENTITY_OR_TAGS: dict[str, Any] = {"source_identity": None, "session_tags": (), "transitive_session_tags": ()}
 
 
 def _identity_and_tags(values: Mapping[str, object]) -> dict[str, Any]:
     """``source_identity``, ``session_tags`` (``k=v,k2=v2``) and ``transitive_session_tags``
     (``k,k2``), aws-vault's keys, checked against what STS accepts."""
-    source_identity = _checked(values, "source_identity", _SOURCE_IDENTITY, _("2 to 64 letters, digits and +=,.@-"))
+    if "source_identity" not in values and "session_tags" not in values and "transitive_session_tags" not in values:
+        return _NO_IDENTITY_OR_TAGS
+    source_identity = _checked(values, "source_identity", _SOURCE_IDENTITY, N_("2 to 64 letters, digits and +=,.@-"))
     tags: list[tuple[str, str]] = []
     for item in _items(_text(values, "session_tags")):
         key, sep, value = item.partition("=")
@@ -410,16 +418,16 @@ def _region(region: str | None, where: str) -> str | None:
     """A region botocore accepts (a DNS host label), else the profile can't be used."""
     if region is None:
         return None
-    from botocore.exceptions import InvalidRegionError
-    from botocore.utils import validate_region_name
-
-    try:
-        validate_region_name(region)
-    except InvalidRegionError:
+    if not _REGION_NAME.match(region):
         raise _Broken(
             _("{where} '{value}' is not a region name like eu-west-1").format(where=where, value=_shown(region))
-        ) from None
+        )
     return region
+
+
+#: ``botocore.utils.validate_region_name``'s pattern (a DNS host label), copied so that reading
+#: the profiles does not import botocore.utils (with urllib3: ~0.2 s); a test keeps them equal.
+_REGION_NAME = re.compile(r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{,63}(?<!-)$")
 
 
 def region_problem(region: str, where: str = "--region") -> str | None:

@@ -1,0 +1,165 @@
+"""A fast reading of the AWS files that gives exactly what botocore's reading gives.
+
+botocore reads both files with ``configparser.RawConfigParser`` (through
+``botocore.configloader.raw_config_parse``), which costs several microseconds
+a line and grows worse than linearly: a credentials file of 100,000 sections
+takes seconds, and botocore reads it up to four times for one assume.
+
+:func:`parse_plain` reads the common shape of these files in one tight loop:
+``[section]`` headers, ``key = value`` lines, blank lines and comments, with no
+indented line (an indented line may be a continuation or a nested value, which
+only configparser's own rules settle).  For anything else — an indented line,
+a ``[DEFAULT]`` section, a repeated section or key, a line that is not a key,
+a key before any header — it returns None and the caller uses configparser,
+so errors and unusual files are read (and refused) exactly as before.
+``tests/test_ini.py`` compares both readings on many generated files.
+
+:func:`raw_config_parse` is ``botocore.configloader.raw_config_parse`` with that
+fast path and a memory of the last reading of each file (by path, size, mtime
+and inode); :func:`install_in_botocore` makes botocore's own sessions and
+credential providers use it, so one process reads a large file once.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import stat
+import threading
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["INDENTED", "install_in_botocore", "parse_plain", "raw_config_parse", "remember"]
+
+_SECTCRE = configparser.RawConfigParser.SECTCRE
+_OPTCRE = configparser.RawConfigParser.OPTCRE
+_DEFAULT = configparser.DEFAULTSECT
+#: A line that starts with white space and holds something other than a comment:
+#: a continuation line or a nested value in configparser's rules.
+INDENTED = re.compile(r"^[^\S\n]+[^\s#;]", re.MULTILINE)
+
+Sections = dict[str, dict[str, str]]
+
+
+def parse_plain(text: str) -> Sections | None:
+    """``{section: {key: value}}`` as ``RawConfigParser`` reads *text*, or None.
+
+    None means the text is not of the plain shape (see the module docstring),
+    including every text configparser refuses; the caller then asks configparser.
+    Line breaks are read as universal newlines, as when a file is opened.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if INDENTED.search(text):
+        return None
+    sections: Sections = {}
+    current: dict[str, str] | None = None
+    keys: dict[str, str] = {}  # one string object per key name, shared by all sections
+    sectcre_match = _SECTCRE.match
+    optcre_match = _OPTCRE.match
+    for line in text.split("\n"):
+        value = line.strip()
+        if not value or value[0] in "#;":
+            continue  # blank lines (they only pad a value) and whole-line comments
+        if value[0] == "[":
+            header = sectcre_match(value)
+            if header is not None:
+                name = header.group("header")
+                if name in sections or name == _DEFAULT:
+                    return None
+                current = sections[name] = {}
+                continue
+        if current is None:
+            return None  # a key before any header: configparser's error
+        option = optcre_match(value)
+        if option is None:
+            return None
+        key = option.group("option").rstrip().lower()
+        if not key or key in current:
+            return None
+        key = keys.setdefault(key, key)
+        current[key] = option.group("value").strip()
+    return sections
+
+
+_Stamp = tuple[int, int]
+#: The last plain reading of each file by (device, inode), with its (size, mtime) then;
+#: a file of another shape is not held.  Sections are shared by every reader: botocore
+#: never changes the sections of a parsed file (it copies the config file's before merging).
+_memory: dict[tuple[int, int], tuple[_Stamp, Sections]] = {}
+_memory_lock = threading.Lock()
+_original: Callable[..., Any] | None = None
+
+
+def remember(before: os.stat_result, after: os.stat_result, parsed: Sections) -> None:
+    """Keep *parsed*, read from the file whose status was *before* and *after* the reading,
+    for the next :func:`raw_config_parse` of that file (when the file did not change meanwhile)."""
+    if _stamp(before) == _stamp(after) and _slot(before) == _slot(after):
+        with _memory_lock:
+            _memory[_slot(after)] = (_stamp(after), parsed)
+
+
+def raw_config_parse(
+    config_filename: str | None, parse_subsections: bool = True, *, keep: bool = True
+) -> dict[str, Any]:
+    """``botocore.configloader.raw_config_parse``: same argument, result and errors, faster.
+
+    *keep*: keep the reading for the next call (and use the one kept); a caller
+    that reads a file once passes False.
+    """
+    from botocore import configloader
+
+    original = _original or configloader.raw_config_parse
+    if config_filename is None:
+        return _botocore(original, config_filename, parse_subsections)
+    path = os.path.expanduser(os.path.expandvars(config_filename))
+    try:
+        st = os.stat(path)
+    except OSError:
+        return _botocore(original, config_filename, parse_subsections)
+    if keep:
+        with _memory_lock:
+            held = _memory.get(_slot(st))
+        if held is not None and held[0] == _stamp(st):
+            return dict(held[1])
+    if not stat.S_ISREG(st.st_mode):
+        return _botocore(original, config_filename, parse_subsections)
+    parsed: Sections | None
+    try:
+        with open(path) as handle:  # the locale's encoding and universal newlines, as configparser opens it
+            before = os.fstat(handle.fileno())
+            parsed = parse_plain(handle.read())
+            after = os.fstat(handle.fileno())
+    except (OSError, UnicodeDecodeError):
+        parsed = None
+    if parsed is None:
+        return _botocore(original, config_filename, parse_subsections)
+    if keep:
+        remember(before, after, parsed)
+    return dict(parsed)
+
+
+def _botocore(original: Callable[..., Any], config_filename: str | None, parse_subsections: bool) -> dict[str, Any]:
+    result: dict[str, Any] = original(config_filename, parse_subsections)
+    return result
+
+
+def _slot(st: os.stat_result) -> tuple[int, int]:
+    return (st.st_dev, st.st_ino)
+
+
+def _stamp(st: os.stat_result) -> _Stamp:
+    return (st.st_size, st.st_mtime_ns)
+
+
+def install_in_botocore() -> None:
+    """Make botocore's sessions and credential providers read the AWS files through
+    :func:`raw_config_parse` (they look ``raw_config_parse`` up in its module at each call)."""
+    global _original
+    from botocore import configloader
+
+    with _memory_lock:
+        if _original is None:
+            _original = configloader.raw_config_parse
+            configloader.raw_config_parse = raw_config_parse
