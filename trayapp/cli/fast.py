@@ -19,7 +19,10 @@ from trayapp.core import channel
 TYPE_CHECKING = False  # typing itself costs more than a request to the tray
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
     from typing import Any
+
+    from trayapp.core.sessions import SessionInfo
 
 _SHELLS = ("posix", "fish", "powershell", "cmd")
 
@@ -149,7 +152,6 @@ def _assumed(reply: dict[str, Any]) -> int:
         print(f"trayapp: {reply['error']}", file=sys.stderr)
         code = reply.get("exit", 1)
         return code if isinstance(code, int) else 1
-    from trayapp.cli.sessions import assumed_message
     from trayapp.core.sessions import SessionInfo
 
     for note in reply.get("notes", []):
@@ -170,3 +172,29 @@ def _status(reply: dict[str, Any], *, json_out: bool) -> int:
     print_status(sessions, datetime.now(UTC), timedelta(seconds=reply["warn_seconds"]), json_out=json_out)
     sys.stdout.flush()
     return 0
+
+
+def assumed_message(s: SessionInfo, now: datetime) -> str:
+    """What ``trayapp assume`` prints, whoever assumed (here: without the parser's modules)."""
+    from trayapp.core import shell as shells
+    from trayapp.core.sessions import time_left
+    from trayapp.i18n import _
+
+    def export_line(name: str, value: str) -> str:  # cli/common.py's, without argparse
+        try:
+            return shells.set_line(name, value, shells.detect())
+        except ValueError:
+            return shells.set_line(name, value, shells.POSIX)
+
+    until = s.expires_at.astimezone().strftime("%H:%M:%S")
+    return _(
+        "Assumed {profile}: session profile '{session}' is valid until {until} ({left}).\n"
+        "Use it with: {line}   (EB CLI: {eb_line})"
+    ).format(
+        profile=s.profile,
+        session=s.session_profile,
+        until=until,
+        left=time_left(s.left(now)),
+        line=export_line("AWS_PROFILE", s.session_profile),
+        eb_line=export_line("AWS_EB_PROFILE", s.session_profile),
+    )

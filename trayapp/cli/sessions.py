@@ -5,17 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from trayapp.cli.common import Subparsers, add_region, choose_prompt, export_line, seconds
+from trayapp.cli.common import Subparsers, add_region, choose_prompt, seconds
 from trayapp.core import errors
-from trayapp.core.sessions import time_left
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
     from trayapp.core.service import Service
-    from trayapp.core.sessions import SessionInfo
 
 
 def register(sub: Subparsers) -> None:
@@ -54,24 +52,10 @@ def cmd_assume(service: Service, args: argparse.Namespace) -> int:
     result = service.assume(args.profile, prompt, duration=args.duration)
     for note in result.notes:
         print(f"trayapp: {note}", file=sys.stderr)
+    from trayapp.cli.fast import assumed_message
+
     print(assumed_message(result.session, service.now()))
     return 0
-
-
-def assumed_message(s: SessionInfo, now: datetime) -> str:
-    """What ``trayapp assume`` prints (here and when the running tray assumed: cli/fast.py)."""
-    until = s.expires_at.astimezone().strftime("%H:%M:%S")
-    return _(
-        "Assumed {profile}: session profile '{session}' is valid until {until} ({left}).\n"
-        "Use it with: {line}   (EB CLI: {eb_line})"
-    ).format(
-        profile=s.profile,
-        session=s.session_profile,
-        until=until,
-        left=time_left(s.left(now)),
-        line=export_line("AWS_PROFILE", s.session_profile),
-        eb_line=export_line("AWS_EB_PROFILE", s.session_profile),
-    )
 
 
 def cmd_env(service: Service, args: argparse.Namespace) -> int:
