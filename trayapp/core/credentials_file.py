@@ -687,6 +687,36 @@ def read_regular_file(path: os.PathLike[str] | str) -> bytes | None:
 _read_bytes = read_regular_file
 
 
+def _digest(data: bytes) -> bytes:
+    import hashlib
+
+    return hashlib.sha256(data).digest()
+
+
+def _fd_holds(fd: int | None, data: bytes | None) -> bool:
+    """Whether the open file *fd* (None: no file) holds exactly *data*, read a chunk at a time."""
+    if fd is None or data is None:
+        return fd is None and data is None
+    os.lseek(fd, 0, os.SEEK_SET)
+    view, at = memoryview(data), 0
+    while chunk := os.read(fd, 1 << 20):
+        if view[at : at + len(chunk)] != chunk:
+            return False
+        at += len(chunk)
+    return at == len(data)
+
+
+def _read_unless(path: Path, known: bytes) -> bytes | None:
+    """The bytes of *path*: *known* itself when it holds them (a large file isn't read into a copy)."""
+    fd = _open_regular(path)
+    if fd is None:
+        return None
+    try:
+        return known if _fd_holds(fd, known) else _read_fd(fd)
+    finally:
+        os.close(fd)
+
+
 def _status(path: Path) -> os.stat_result | None:
     try:
         return os.stat(path)
@@ -823,7 +853,7 @@ class CredentialsFile:
         #: The file's encoding: the locale's, as botocore reads it, unless given.
         self.encoding = codecs.lookup(encoding).name if encoding else locale_encoding()
         self._windows = windows
-        # The bytes last seen to parse like botocore (read or written here).
+        # The digest of the bytes last seen to parse like botocore (read or written here).
         self._verified: bytes | None = None
 
     # reading
@@ -855,7 +885,7 @@ class CredentialsFile:
                     if attempt < 2 and _read_bytes(self.path) != data:
                         continue
                 raise
-            self._verified = data
+            self._verified = _digest(data)
             if plain is not None and before and after and self.encoding == locale_encoding():
                 ini.remember(before, after, plain)  # botocore's own reading of the file, done
             return items
@@ -992,7 +1022,7 @@ class CredentialsFile:
                 base, expected = pending
             try:
                 text = _decode(base, self.path, self.encoding) if base else ""
-                trusted = not base or base == self._verified
+                trusted = not base or _digest(base) == self._verified
                 try:
                     new_text = change(text, trusted)
                 except ForeignSection:
@@ -1008,6 +1038,7 @@ class CredentialsFile:
                     continue
                 raise
             new_bytes = None if new_text is None else _encode(new_text, text, base, self.encoding, self.path, section)
+            del text, new_text  # a large file is held as few times as possible
             if new_bytes is None or (pending is not None and new_bytes == base == expected):
                 return notes, changed  # nothing (more) to do
             if base is not None and not notes and not _on_windows(self._windows):
@@ -1024,7 +1055,7 @@ class CredentialsFile:
                 pending = None  # changed before the replace: start again
                 continue
             changed = True
-            self._verified = new_bytes
+            self._verified = _digest(new_bytes)
             old_file, path_now = outcome
             if path_now == new_bytes and old_file is None:
                 return notes, True
@@ -1089,8 +1120,7 @@ class CredentialsFile:
                 return None, _read_bytes(target)
             # POSIX: a handle on the old file shows a late writer after the replace.
             old = _open_regular(target)
-            current = None if old is None else _read_fd(old)
-            if current != expected:
+            if not _fd_holds(old, expected):
                 os.unlink(tmp_name)
                 return None
             os.replace(tmp_name, target)
@@ -1103,11 +1133,10 @@ class CredentialsFile:
         _fsync_dir(target.parent)
         time.sleep(_LATE_WRITER)
         if old is None:
-            return None, _read_bytes(target)
+            return None, _read_unless(target, new_bytes)
         try:
-            late = _read_fd(old)
-            if late == current:
-                return None, _read_bytes(target)
+            if _fd_holds(old, expected):
+                return None, _read_unless(target, new_bytes)
             time.sleep(_SETTLE)  # let that writer finish
             return _read_fd(old), _read_bytes(target)
         finally:
