@@ -30,9 +30,12 @@ class Settings:
     idle_seconds: float
     scale_repeat: int
     list_runs: int
+    big_runs: int = 1
 
 
-FULL = Settings(resident_assumes=60, cold_runs=12, tray_runs=7, idle_seconds=60, scale_repeat=10, list_runs=5)
+FULL = Settings(
+    resident_assumes=60, cold_runs=12, tray_runs=7, idle_seconds=60, scale_repeat=10, list_runs=5, big_runs=3
+)
 QUICK = Settings(resident_assumes=10, cold_runs=3, tray_runs=1, idle_seconds=10, scale_repeat=3, list_runs=1)
 
 #: Budget line ids every run reports (tray lines are added per backend: ``*_<backend>``).
@@ -318,6 +321,7 @@ def budget_lines(r: dict[str, Any]) -> list[dict[str, Any]]:
                 f"ratios {g.get('ratios')}",
             )
         )
+    rows += scale_lines(sc)
     rows.append(
         info(
             "credentials_update_1000_fresh",
@@ -382,6 +386,59 @@ def chart(sc: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+#: Issue 14's scale lines: (id, label, figure path under scale/, budget, unit).
+SCALE_LINES = (
+    ("list_10000", "5 10,000 roles: trayapp list, cold process", ("big", "10000", "list", "median_ms"), 350, "ms"),
+    (
+        "menu_10000",
+        "5 10,000 roles: menu built, config just changed",
+        ("menu", "10000", "menu_cold", "median_ms"),
+        150,
+        "ms",
+    ),
+    ("list_100000", "5 100,000 roles: trayapp list, cold process", ("big", "100000", "list", "median_ms"), 3500, "ms"),
+    ("list_100000_rss", "5 100,000 roles: trayapp list, peak RSS", ("big", "100000", "list", "peak_rss_mb"), 200, "MB"),
+    (
+        "assume_100000_sections",
+        "5 Credentials file of 100,000 sections: trayapp assume, cold process",
+        ("big", "100000", "assume", "median_ms"),
+        2000,
+        "ms",
+    ),
+    (
+        "assume_100000_sections_rss",
+        "5 Credentials file of 100,000 sections: trayapp assume, peak RSS",
+        ("big", "100000", "assume", "peak_rss_mb"),
+        200,
+        "MB",
+    ),
+)
+
+
+def scale_lines(sc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The 10,000 / 100,000 lines (full run only: the quick run shows them as not measured)."""
+    rows = []
+    for ident, label, (part, size, *keys), limit, unit in SCALE_LINES:
+        value = _get(sc, part, "by_size", size, *keys)
+        note = "" if value is not None else "not measured (full run only)"
+        if ident.startswith("assume") and value is not None:
+            note = f"credentials file of {_get(sc, 'big', 'by_size', size, 'assume', 'file_mb')} MB"
+        rows.append(budget(ident, label, value, limit, unit, note))
+    for size in _get(sc, "big", "sizes") or []:
+        for what in ("list", "assume"):
+            row = _get(sc, "big", "by_size", str(size), what) or {}
+            rows.append(
+                info(
+                    f"big_{what}_{size}",
+                    f"  {size:,} {'roles: trayapp list' if what == 'list' else 'sections: trayapp assume'}",
+                    row.get("median_ms"),
+                    "ms",
+                    f"peak RSS {row.get('peak_rss_mb')} MB",
+                )
+            )
+    return rows
+
+
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -427,9 +484,11 @@ def main(argv: list[str] | None = None) -> int:
             step("2 cold command line")
             results["cold_cli"] = cold_cli.run(home, s.cold_runs)
         step("5 scale")
+        sizes = scale.SIZES if args.quick else scale.FULL_SIZES
         results["scale"] = {
-            "menu": scale.menu_and_list(moto.url, scale.SIZES, s.scale_repeat, s.list_runs),
-            "credentials": scale.credentials_update(moto.url, scale.SIZES, s.scale_repeat),
+            "menu": scale.menu_and_list(moto.url, sizes, s.scale_repeat, s.list_runs),
+            "credentials": scale.credentials_update(moto.url, sizes, s.scale_repeat),
+            "big": scale.big_processes(moto.url, scale.QUICK_BIG_SIZES if args.quick else scale.BIG_SIZES, s.big_runs),
         }
         step("3/4 tray: start to icon, idle cost")
         results["tray"] = desktop_bench.run(moto.url, runs=s.tray_runs, idle_seconds=s.idle_seconds)

@@ -1,5 +1,7 @@
-"""5. Scale: 10, 100, 1,000 role profiles → roles() + menu build and ``trayapp list``;
-credentials files of 10, 100, 1,000 sections → one ``write_section`` update."""
+"""5. Scale: 10, 100, 1,000 (full run: up to 100,000) role profiles → roles() + menu build and
+``trayapp list``; credentials files of as many sections → one ``write_section`` update; and the cold
+processes a person waits for at 10,000 and 100,000 (``trayapp list``; ``trayapp assume`` with a
+credentials file of that many sections): wall time and peak RSS."""
 
 from __future__ import annotations
 
@@ -23,6 +25,16 @@ from bench.common import (
 )
 
 SIZES = (10, 100, 1000)
+#: The full run's curve reaches generated configs (one profile per account × role).
+FULL_SIZES = (10, 100, 1000, 10_000, 100_000)
+#: Cold processes measured with their peak RSS (full run; the quick run only checks the step).
+BIG_SIZES = (10_000, 100_000)
+QUICK_BIG_SIZES = (1000,)
+
+
+def _repeat(n: int, repeat: int) -> int:
+    """Fewer repetitions for the large sizes: each one takes seconds there."""
+    return repeat if n <= 1000 else max(2, repeat // 4) if n <= 10_000 else 2
 
 
 def _menu_builder() -> tuple[Callable[[Any], object], str]:
@@ -64,17 +76,17 @@ def menu_and_list(sts_url: str, sizes: Sequence[int], repeat: int, cli_runs: int
                 import os
 
                 cold = []
-                for _ in range(repeat):  # a fresh service: config parsed, files read
+                for _ in range(_repeat(n, repeat)):  # a fresh service: config parsed, files read
                     service = Service(environ=os.environ, preferences=Preferences)
                     cold += _timed(lambda s=service: build(s), 1)
                 service = Service(environ=os.environ, preferences=Preferences)
                 build(service)
-                warm = _timed(lambda s=service: build(s), repeat)  # config cached, credentials re-read
+                warm = _timed(lambda s=service: build(s), _repeat(n, repeat))  # config cached, credentials re-read
                 entries = len(service.roles())
                 if entries != n + 1:
                     raise RuntimeError(f"expected {n + 1} roles, the service listed {entries}")
             listing = []
-            for _ in range(cli_runs):
+            for _ in range(min(cli_runs, _repeat(n, cli_runs))):
                 seconds, res = run_timed([*trayapp_argv(), "list"], home.env)
                 check(res, "trayapp list")
                 if res.stdout.count("\n") < n:
@@ -113,11 +125,14 @@ def credentials_update(sts_url: str, sizes: Sequence[int], repeat: int) -> dict[
             section = f"{role_name(n // 2)}-session"
             CredentialsFile(path).write_section(section, _values(next(counter)))  # warm the page cache
             fresh = _timed(
-                lambda p=path, s=section: CredentialsFile(p).write_section(s, _values(next(counter))), repeat
+                lambda p=path, s=section: CredentialsFile(p).write_section(s, _values(next(counter))),
+                _repeat(n, repeat),
             )
             reused_file = CredentialsFile(path)
             reused_file.read_managed()
-            reused = _timed(lambda f=reused_file, s=section: f.write_section(s, _values(next(counter))), repeat)
+            reused = _timed(
+                lambda f=reused_file, s=section: f.write_section(s, _values(next(counter))), _repeat(n, repeat)
+            )
             size_kb = path.stat().st_size / 1024
         rows[str(n)] = {"fresh_object": summary(fresh), "reused_object": summary(reused), "file_kb": round(size_kb, 1)}
     out: dict[str, Any] = {"sizes": list(sizes), "by_size": rows}
@@ -126,4 +141,79 @@ def credentials_update(sts_url: str, sizes: Sequence[int], repeat: int) -> dict[
     return out
 
 
-__all__ = ["SIZES", "credentials_update", "menu_and_list"]
+def _run_measured(argv: Sequence[str], env: dict[str, str], stdin: str = "") -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MB, stdout) of one process, from ``wait4``'s rusage."""
+    import os
+    import subprocess
+    import threading
+
+    from bench.common import REPO_ROOT
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        list(argv), env=env, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    streams: dict[str, bytes] = {}
+    readers = [
+        threading.Thread(target=lambda k=k, f=f: streams.__setitem__(k, f.read()))
+        for k, f in (("out", proc.stdout), ("err", proc.stderr))
+    ]
+    for reader in readers:
+        reader.start()
+    proc.stdin.write(stdin.encode())
+    proc.stdin.close()
+    _pid, status, usage = os.wait4(proc.pid, 0)  # reaped here, so that its own rusage is read
+    seconds = time.perf_counter() - t0
+    for reader in readers:
+        reader.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"{argv[-2:]} failed ({proc.returncode}): {streams['err'].decode(errors='replace')[-600:]}")
+    return seconds, usage.ru_maxrss / 1024, streams["out"].decode(errors="replace")
+
+
+def big_processes(sts_url: str, sizes: Sequence[int], runs: int) -> dict[str, Any]:
+    """``trayapp list`` with n role profiles and ``trayapp assume`` with n credentials sections,
+    cold processes: median wall time and peak RSS (each process measured on its own)."""
+    from bench.common import Codes
+
+    codes = Codes(400000)
+    rows: dict[str, Any] = {}
+    for n in sizes:
+        row: dict[str, Any] = {}
+        with aws_home(sts_url, roles=n, sessions=0) as home:
+            walls, peaks = [], []
+            for _ in range(runs):
+                seconds, peak, out = _run_measured([*trayapp_argv(), "list"], home.env)
+                if out.count("\n") < n:
+                    raise RuntimeError(f"trayapp list printed {out.count(chr(10))} lines for {n} roles")
+                walls.append(seconds)
+                peaks.append(peak)
+            row["list"] = {**summary(walls), "peak_rss_mb": round(max(peaks), 1)}
+        with aws_home(sts_url, roles=1, sessions=n) as home:
+            walls, peaks = [], []
+            for _ in range(runs):
+                seconds, peak, _out = _run_measured(
+                    [*trayapp_argv(), "assume", role_name(0), "--code-stdin"], home.env, codes() + "\n"
+                )
+                walls.append(seconds)
+                peaks.append(peak)
+            row["assume"] = {
+                **summary(walls),
+                "peak_rss_mb": round(max(peaks), 1),
+                "file_mb": round(home.credentials.stat().st_size / 2**20, 1),
+            }
+        rows[str(n)] = row
+    return {"sizes": list(sizes), "by_size": rows}
+
+
+__all__ = [
+    "BIG_SIZES",
+    "FULL_SIZES",
+    "QUICK_BIG_SIZES",
+    "SIZES",
+    "big_processes",
+    "credentials_update",
+    "menu_and_list",
+]
