@@ -7,8 +7,9 @@ processes, interleaved in rotating order after one warm-up each:
 * ``trayapp assume role0000 --code-stdin`` served by the tray, beside the manual recipe
   (``aws sts assume-role`` + ``jq`` three times, as in bench/cold_cli.py) and beside today's path
   (``TRAYAPP_NO_CHANNEL=1``): budget ≤ 0.15 × the manual recipe.  Two ways: ``--duration 7200``
-  (no MFA session fits: AssumeRole with the code, as the recipe does) — the budget line — and the
-  tray's default (its MFA session signs the AssumeRole; the code is not needed again);
+  (no MFA session fits: AssumeRole with the code, as the recipe does) and the tray's default (its
+  MFA session signs the AssumeRole; the code is not needed again); both as a regular install runs
+  them (see below), the first also through ``.venv/bin/trayapp``;
 * ``trayapp credential-process role0000`` with a cached session, served by the tray, beside a bare
   ``python3 -c pass`` (the system's ``python3``): budget ≤ 2 ×.  Timed as a regular install runs it
   (the system ``python3`` running the console script's two lines, the package on ``PYTHONPATH``:
@@ -89,8 +90,11 @@ def run(runs: int, pass_runs: int) -> dict[str, Any]:
             wait_until("the tray's channel", listening, 30, interval=0.05)
             cli = trayapp_argv()
 
-            def assume(environ: dict[str, str], *extra: str) -> Any:
-                return lambda: ([*cli, "assume", ROLE, "--code-stdin", *extra], environ, codes() + "\n")
+            installed = {**env, "PYTHONPATH": str(REPO_ROOT)}
+            regular = [python3, "-c", SCRIPT] if python3 else cli
+
+            def assume(environ: dict[str, str], *extra: str, argv: list[str] = cli) -> Any:
+                return lambda: ([*argv, "assume", ROLE, "--code-stdin", *extra], environ, codes() + "\n")
 
             def manual() -> Any:
                 argv, stdin = cold_commands(codes())["manual"]
@@ -99,16 +103,17 @@ def run(runs: int, pass_runs: int) -> dict[str, Any]:
             before = _served(desktop, f"assume {ROLE}")
             assume_times = _interleaved(
                 {
-                    "tray_code": assume(env, "--duration", "7200"),
-                    "tray_mfa_session": assume(env),
+                    "tray_code": assume(installed, "--duration", "7200", argv=regular),
+                    "tray_mfa_session": assume(installed, argv=regular),
+                    "tray_code_venv_script": assume(env, "--duration", "7200"),
                     "today": assume(today, "--duration", "7200"),
                     "manual": manual,
                 },
                 runs,
             )
             served_assumes = _served(desktop, f"assume {ROLE}") - before
-            if served_assumes != 2 * (runs + 1):
-                raise RuntimeError(f"the tray served {served_assumes} assumes of {2 * (runs + 1)}")
+            if served_assumes != 3 * (runs + 1):
+                raise RuntimeError(f"the tray served {served_assumes} assumes of {3 * (runs + 1)}")
 
             ways: dict[str, Any] = {
                 "venv_script": lambda: ([*cli, "credential-process", ROLE], env, ""),
@@ -116,7 +121,6 @@ def run(runs: int, pass_runs: int) -> dict[str, Any]:
                 "today": lambda: ([*cli, "credential-process", ROLE], today, ""),
             }
             if python3 is not None:
-                installed = {**env, "PYTHONPATH": str(REPO_ROOT)}
                 ways["system_python3"] = lambda: ([python3, "-c", SCRIPT, "credential-process", ROLE], installed, "")
                 ways["python3_pass"] = lambda: ([python3, "-c", "pass"], env, "")
             before = _served(desktop, f"credential-process {ROLE}")
@@ -138,6 +142,7 @@ def run(runs: int, pass_runs: int) -> dict[str, Any]:
     c = {k: median(v) for k, v in cp_times.items()}
     out["ratio_assume_manual"] = a["tray_code"] / a["manual"]  # type: ignore[operator]
     out["ratio_assume_mfa_session_manual"] = a["tray_mfa_session"] / a["manual"]  # type: ignore[operator]
+    out["ratio_assume_venv_script_manual"] = a["tray_code_venv_script"] / a["manual"]  # type: ignore[operator]
     out["ratio_assume_today_manual"] = a["today"] / a["manual"]  # type: ignore[operator]
     if python3 is not None:
         out["ratio_credential_process_python3"] = c["system_python3"] / c["python3_pass"]  # type: ignore[operator]
@@ -154,10 +159,12 @@ def table(r: dict[str, Any]) -> str:
         return f"{block[key]['median_ms']:.1f} ms" if key in block else "n/a"
 
     rows = [
-        ("assume via the tray (--duration 7200: the code each time)", ms(a, "tray_code"), "manual " + ms(a, "manual"),
-         r["ratio_assume_manual"], 0.15),
-        ("assume via the tray (its MFA session signs)", ms(a, "tray_mfa_session"), "manual " + ms(a, "manual"),
-         r["ratio_assume_mfa_session_manual"], 0.15),
+        ("assume via the tray, a regular install (the code each time)", ms(a, "tray_code"),
+         "manual " + ms(a, "manual"), r["ratio_assume_manual"], 0.15),
+        ("assume via the tray, a regular install (its MFA session signs)", ms(a, "tray_mfa_session"),
+         "manual " + ms(a, "manual"), r["ratio_assume_mfa_session_manual"], 0.15),
+        ("assume via the tray, .venv/bin/trayapp (the code each time)", ms(a, "tray_code_venv_script"),
+         "manual " + ms(a, "manual"), r["ratio_assume_venv_script_manual"], None),
         ("assume, today's path (no tray)", ms(a, "today"), "manual " + ms(a, "manual"),
          r["ratio_assume_today_manual"], None),
         ("credential-process via the tray, a regular install", ms(c, "system_python3"),

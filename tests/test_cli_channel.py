@@ -394,3 +394,40 @@ def test_json_lines_without_the_json_module() -> None:
     for bad in (b"", b"{", b"{} {}", b"NaN"):
         with pytest.raises(ValueError):
             channel.decode(bad)
+
+
+def test_a_new_tray_replaces_a_dead_trays_socket_but_nothing_else(
+    alone: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trayapp.core.service import Service
+    from trayapp.tray.channel import ChannelServer
+
+    write_session(alone)
+    for key, value in alone.items():
+        monkeypatch.setenv(key, value)
+    path = socket_path(alone)
+    path.write_text("not a socket")  # something that is not a tray's: kept, and no channel
+    assert not ChannelServer(Service(environ=alone), environ=alone).start()
+    assert path.read_text() == "not a socket"
+    path.unlink()
+    dead = socket.socket(socket.AF_UNIX)
+    dead.bind(str(path))
+    dead.close()
+    server = ChannelServer(Service(environ=alone), environ=alone)
+    assert server.start()
+    try:
+        connection = channel.connect(alone)
+        assert connection is not None
+        reply = connection.ask(
+            {
+                "command": "credential-process",
+                "profile": "dev",
+                "paths": list(channel.aws_paths(alone)),
+                "engine": channel.engine_fingerprint(alone),
+            }
+        )
+        connection.close()
+        assert reply is not None and "stdout" in reply
+        assert server.served == 1
+    finally:
+        server.stop()
