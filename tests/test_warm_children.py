@@ -157,3 +157,62 @@ def test_no_child_outlives_the_tray(desktop: Desktop, moto_sts: MotoServer, endi
         tray.wait(timeout=5)
     # Killed, the tray closes nothing: its children see the end of their input and exit.
     wait_until("the tray's children to exit", lambda: not any(alive(pid) for pid in kids), 5)
+
+
+@pytest.mark.desktop
+def test_the_dialog_shown_at_the_click_keeps_what_was_typed_before_the_question(desktop: Desktop, spare: Spare) -> None:
+    """The tray shows the dialog as the click lands, while the first assume still loads botocore:
+    a code typed and submitted in that time is the answer to the question that follows."""
+    prompt = DialogPrompt(spawn=spare.take, on_exit=spare.refill)
+    prompt.show(REQUEST)
+    find_window(desktop)
+    type_into(desktop, "246810")
+    press(desktop, "Return")
+    assert prompt.ask(REQUEST) == "246810"
+    prompt.close()
+    wait_gone(desktop)
+
+
+class _Role:
+    def __init__(self, name: str, mfa_serial: str | None, source: str = "base", mfa_process: str | None = None):
+        self.name, self.role_arn, self.mfa_serial = name, f"arn:aws:iam::123456789012:role/{name}", mfa_serial
+        self.source_profile, self.mfa_process = source, mfa_process
+
+
+class _Service:
+    def __init__(self, silent: set[str]) -> None:
+        serial = "arn:aws:iam::123456789012:mfa/alice"
+        self.roles = {
+            "prod": _Role("prod", serial),
+            "nomfa": _Role("nomfa", None),
+            "chained": _Role("chained", serial, source="prod"),
+            "generated": _Role("generated", serial, mfa_process="otp-tool"),
+        }
+        self.silent = silent
+
+    def config(self) -> _Service:
+        return self
+
+    def can_renew_silently(self, name: str) -> bool:
+        return name in self.silent
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.shown: list[MfaRequest] = []
+
+    def show(self, request: MfaRequest) -> None:
+        self.shown.append(request)
+
+
+def test_the_dialog_is_shown_early_only_when_a_code_will_surely_be_asked_for() -> None:
+    from trayapp.tray.dialog_prompt import show_early
+
+    dialog = _Recorder()
+    service = _Service(silent={"covered"})
+    service.roles["covered"] = _Role("covered", "arn:aws:iam::123456789012:mfa/alice")
+    for profile in ("nomfa", "chained", "generated", "covered", "missing"):
+        assert not show_early(dialog, service, profile)  # type: ignore[arg-type]
+    assert dialog.shown == []
+    assert show_early(dialog, service, "prod")  # type: ignore[arg-type]
+    assert [r.profile for r in dialog.shown] == ["prod"]
