@@ -81,7 +81,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,6 +168,8 @@ def _split(text: str) -> tuple[list[str], list[str]]:
 
 
 def _dominant_newline(text: str) -> str:
+    if "\r" not in text:
+        return "\n"
     crlf = text.count("\r\n")
     lf = text.count("\n") - crlf
     cr = text.count("\r") - crlf
@@ -410,7 +412,13 @@ def _with_section(doc: _Doc, section: str, values: Mapping[str, str], path: Path
     return new_text, block + "".join(doc.lines[ours.end : window_end]), window_names
 
 
-_HEADER_LINE = re.compile(r"^\[[^\n]*", re.MULTILINE)
+def _bracket_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, line) of every line that starts with ``[``."""
+    at = 0 if text.startswith("[") else text.find("\n[") + 1 or -1
+    while at >= 0:
+        end = text.find("\n", at)
+        yield at, text[at : len(text) if end < 0 else end]
+        at = -1 if end < 0 else text.find("\n[", end) + 1 or -1
 
 
 def _with_section_plain(text: str, section: str, values: Mapping[str, str], path: Path) -> str | None:
@@ -423,18 +431,18 @@ def _with_section_plain(text: str, section: str, values: Mapping[str, str], path
     the next header line (or the last line, for a new section) is scanned, changed and
     checked as before, and the rest is kept as it is, without splitting a large file into lines.
     """
-    if not text or (text.count("\r") != text.count("\r\n")) or ini.INDENTED.search(text):
+    if not text or ("\r" in text and text.count("\r") != text.count("\r\n")) or ini.maybe_indented(text):
         return None
     found: list[int] = []
     following: int | None = None
-    for match in _HEADER_LINE.finditer(text):
-        header = _SECTCRE.match(match.group().strip())
+    for start, line in _bracket_lines(text):
+        header = _SECTCRE.match(line.strip())
         if header is None:
             continue
         if header.group("header") == section:
-            found.append(match.start())
+            found.append(start)
         elif found and following is None:
-            following = match.start()
+            following = start
     if len(found) > 1:
         return None  # the full path names both lines
     if found:
@@ -698,9 +706,9 @@ def _fd_holds(fd: int | None, data: bytes | None) -> bool:
     if fd is None or data is None:
         return fd is None and data is None
     os.lseek(fd, 0, os.SEEK_SET)
-    view, at = memoryview(data), 0
+    at = 0
     while chunk := os.read(fd, 1 << 20):
-        if view[at : at + len(chunk)] != chunk:
+        if not data.startswith(chunk, at):
             return False
         at += len(chunk)
     return at == len(data)

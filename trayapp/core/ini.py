@@ -30,16 +30,25 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["INDENTED", "install_in_botocore", "parse_plain", "raw_config_parse", "remember"]
+__all__ = ["INDENTED", "install_in_botocore", "maybe_indented", "parse_plain", "raw_config_parse", "remember"]
 
 _SECTCRE = configparser.RawConfigParser.SECTCRE
-_OPTCRE = configparser.RawConfigParser.OPTCRE
 _DEFAULT = configparser.DEFAULTSECT
 #: A line that starts with white space and holds something other than a comment:
 #: a continuation line or a nested value in configparser's rules.
 INDENTED = re.compile(r"^[^\S\n]+[^\s#;]", re.MULTILINE)
 
 Sections = dict[str, dict[str, str]]
+#: White space that can start a line, in ASCII text (configparser's ``\\s``, without the line feed).
+_ASCII_SPACE = " \t\x0b\x0c\r\x1c\x1d\x1e\x1f"
+
+
+def maybe_indented(text: str) -> bool:
+    """Whether a line of *text* (split at LF) is indented and not a comment: :data:`INDENTED`,
+    with a quick answer for the common ASCII text where no line starts with white space."""
+    if text[:1].isspace() or not text.isascii() or any("\n" + space in text for space in _ASCII_SPACE):
+        return INDENTED.search(text) is not None
+    return False
 
 
 def parse_plain(text: str) -> Sections | None:
@@ -51,18 +60,20 @@ def parse_plain(text: str) -> Sections | None:
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if INDENTED.search(text):
+    if maybe_indented(text):
         return None
     sections: Sections = {}
     current: dict[str, str] | None = None
     keys: dict[str, str] = {}  # one string object per key name, shared by all sections
     sectcre_match = _SECTCRE.match
-    optcre_match = _OPTCRE.match
     for line in text.split("\n"):
         value = line.strip()
-        if not value or value[0] in "#;":
-            continue  # blank lines (they only pad a value) and whole-line comments
-        if value[0] == "[":
+        if not value:
+            continue  # a blank line only pads a value, which the join strips again
+        first = value[0]
+        if first == "#" or first == ";":
+            continue
+        if first == "[":
             header = sectcre_match(value)
             if header is not None:
                 name = header.group("header")
@@ -72,14 +83,16 @@ def parse_plain(text: str) -> Sections | None:
                 continue
         if current is None:
             return None  # a key before any header: configparser's error
-        option = optcre_match(value)
-        if option is None:
+        # OPTCRE, ``(?P<option>.*?)\s*(?P<vi>=|:)\s*(?P<value>.*)$``, splits at the first
+        # delimiter; the option loses its trailing white space and the value is stripped.
+        equals, colon = value.find("="), value.find(":")
+        cut = colon if equals < 0 or 0 <= colon < equals else equals
+        if cut < 0:
             return None
-        key = option.group("option").rstrip().lower()
+        key = value[:cut].rstrip().lower()
         if not key or key in current:
             return None
-        key = keys.setdefault(key, key)
-        current[key] = option.group("value").strip()
+        current[keys.setdefault(key, key)] = value[cut + 1 :].strip()
     return sections
 
 
