@@ -425,13 +425,14 @@ def _with_section_plain(text: str, section: str, values: Mapping[str, str], path
     """What :func:`_with_section` and the trusted check make of *text*, through the lines around
     the section only; None when *text* is not plain (see below) or the full path must speak.
 
-    For verified text with no indented line other than a comment and only LF or CRLF line
-    breaks, a line is a header exactly when it starts with ``[`` and matches ``SECTCRE``, and
-    the section's extent doesn't depend on anything before it: so the section's header up to
-    the next header line (or the last line, for a new section) is scanned, changed and
-    checked as before, and the rest is kept as it is, without splitting a large file into lines.
+    For verified plain text (read by :func:`ini.parse_plain`: no indented line other than a
+    comment) with only LF or CRLF line breaks, a line is a header exactly when it starts with
+    ``[`` and matches ``SECTCRE``, and the section's extent doesn't depend on anything before
+    it: so the section's header up to the next header line (or the last line, for a new
+    section) is scanned, changed and checked as before, and the rest is kept as it is,
+    without splitting a large file into lines.
     """
-    if not text or ("\r" in text and text.count("\r") != text.count("\r\n")) or ini.maybe_indented(text):
+    if not text or ("\r" in text and text.count("\r") != text.count("\r\n")):
         return None
     found: list[int] = []
     following: int | None = None
@@ -861,8 +862,10 @@ class CredentialsFile:
         #: The file's encoding: the locale's, as botocore reads it, unless given.
         self.encoding = codecs.lookup(encoding).name if encoding else locale_encoding()
         self._windows = windows
-        # The digest of the bytes last seen to parse like botocore (read or written here).
+        # The digest of the bytes last seen to parse like botocore (read or written here),
+        # and whether they are plain (see ini.parse_plain) and will be after the next change.
         self._verified: bytes | None = None
+        self._plain = self._next_plain = False
 
     # reading
 
@@ -893,7 +896,7 @@ class CredentialsFile:
                     if attempt < 2 and _read_bytes(self.path) != data:
                         continue
                 raise
-            self._verified = _digest(data)
+            self._verified, self._plain = _digest(data), plain is not None
             if plain is not None and before and after and self.encoding == locale_encoding():
                 ini.remember(before, after, plain)  # botocore's own reading of the file, done
             return items
@@ -907,9 +910,10 @@ class CredentialsFile:
         _check_values(values)
 
         def change(text: str, trusted: bool) -> str:
-            if trusted:
+            if trusted and self._plain:
                 fast = _with_section_plain(text, section, values, self.path)
                 if fast is not None:
+                    self._next_plain = True  # the block it put in is plain too
                     return fast
             doc = _scan(text, section)
             new_text, window, window_names = _with_section(doc, section, values, self.path)
@@ -1028,6 +1032,7 @@ class CredentialsFile:
                         continue
             else:
                 base, expected = pending
+            self._next_plain = False
             try:
                 text = _decode(base, self.path, self.encoding) if base else ""
                 trusted = not base or _digest(base) == self._verified
@@ -1063,7 +1068,7 @@ class CredentialsFile:
                 pending = None  # changed before the replace: start again
                 continue
             changed = True
-            self._verified = _digest(new_bytes)
+            self._verified, self._plain = _digest(new_bytes), self._next_plain
             old_file, path_now = outcome
             if path_now == new_bytes and old_file is None:
                 return notes, True

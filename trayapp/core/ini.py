@@ -24,31 +24,17 @@ from __future__ import annotations
 
 import configparser
 import os
-import re
 import stat
 import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["INDENTED", "install_in_botocore", "maybe_indented", "parse_plain", "raw_config_parse", "remember"]
+__all__ = ["install_in_botocore", "parse_plain", "raw_config_parse", "remember"]
 
 _SECTCRE = configparser.RawConfigParser.SECTCRE
 _DEFAULT = configparser.DEFAULTSECT
-#: A line that starts with white space and holds something other than a comment:
-#: a continuation line or a nested value in configparser's rules.
-INDENTED = re.compile(r"^[^\S\n]+[^\s#;]", re.MULTILINE)
 
 Sections = dict[str, dict[str, str]]
-#: White space that can start a line, in ASCII text (configparser's ``\\s``, without the line feed).
-_ASCII_SPACE = " \t\x0b\x0c\r\x1c\x1d\x1e\x1f"
-
-
-def maybe_indented(text: str) -> bool:
-    """Whether a line of *text* (split at LF) is indented and not a comment: :data:`INDENTED`,
-    with a quick answer for the common ASCII text where no line starts with white space."""
-    if text[:1].isspace() or not text.isascii() or any("\n" + space in text for space in _ASCII_SPACE):
-        return INDENTED.search(text) is not None
-    return False
 
 
 def parse_plain(text: str) -> Sections | None:
@@ -60,8 +46,6 @@ def parse_plain(text: str) -> Sections | None:
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if maybe_indented(text):
-        return None
     sections: Sections = {}
     current: dict[str, str] | None = None
     keys: dict[str, str] = {}  # one string object per key name, shared by all sections
@@ -73,6 +57,8 @@ def parse_plain(text: str) -> Sections | None:
         first = value[0]
         if first == "#" or first == ";":
             continue
+        if line[0] != first:
+            return None  # indented: a continuation or a nested value, configparser's to judge
         if first == "[":
             header = sectcre_match(value)
             if header is not None:
