@@ -464,7 +464,7 @@ def _with_section_plain(text: str, section: str, values: Mapping[str, str], path
     except UnparsableFile:
         return None  # its line numbers are the whole file's
     _verify(window, window_names, section, values, path)
-    return text[:start] + new_window + text[stop:]
+    return "".join((text[:start], new_window, text[stop:]))  # one copy of a large file, not two
 
 
 def _without_section(doc: _Doc, section: str, path: Path) -> str | None:
@@ -884,19 +884,23 @@ class CredentialsFile:
                 raise FileReadError(path=self.path, reason=_reason(exc)) from None
             if data is None:
                 return {}
+            digest = _digest(data)
             try:
                 text = _decode(data, self.path, self.encoding)
+                del data  # a large file is held as few times as possible
                 # The plain shape is read in one tight loop; anything else by configparser.
                 plain = ini.parse_plain(text)
                 items = plain if plain is not None else _own_items(_parse(text, self.path), text)
+                del text
             except UnparsableFile:
                 # Maybe caught while another tool rewrote it in place.
                 time.sleep(_SETTLE)
                 with contextlib.suppress(OSError):
-                    if attempt < 2 and _read_bytes(self.path) != data:
+                    now = _read_bytes(self.path)
+                    if attempt < 2 and (now is None or _digest(now) != digest):
                         continue
                 raise
-            self._verified, self._plain = _digest(data), plain is not None
+            self._verified, self._plain = digest, plain is not None
             if plain is not None and before and after and self.encoding == locale_encoding():
                 ini.remember(before, after, plain)  # botocore's own reading of the file, done
             return items
@@ -1050,8 +1054,13 @@ class CredentialsFile:
                     pending = None
                     continue
                 raise
-            new_bytes = None if new_text is None else _encode(new_text, text, base, self.encoding, self.path, section)
-            del text, new_text  # a large file is held as few times as possible
+            new_bytes: bytes | None = None
+            if new_text is not None and self.encoding == "utf-8":
+                del text  # a large file is held as few times as possible: UTF-8 needs no original line
+                new_bytes = _encode(new_text, "", None, self.encoding, self.path, section)
+            elif new_text is not None:
+                new_bytes = _encode(new_text, text, base, self.encoding, self.path, section)
+            del new_text
             if new_bytes is None or (pending is not None and new_bytes == base == expected):
                 return notes, changed  # nothing (more) to do
             if base is not None and not notes and not _on_windows(self._windows):

@@ -26,7 +26,7 @@ import configparser
 import os
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["install_in_botocore", "parse_plain", "raw_config_parse", "remember"]
@@ -35,6 +35,18 @@ _SECTCRE = configparser.RawConfigParser.SECTCRE
 _DEFAULT = configparser.DEFAULTSECT
 
 Sections = dict[str, dict[str, str]]
+
+
+def _lines(text: str, chunk: int = 1 << 20) -> Iterator[str]:
+    """``text.split("\\n")``, a megabyte at a time (a large file's lines are never all held at once)."""
+    start = 0
+    while True:
+        end = text.find("\n", start + chunk)
+        if end < 0:
+            yield from text[start:].split("\n")
+            return
+        yield from text[start:end].split("\n")
+        start = end + 1
 
 
 def parse_plain(text: str) -> Sections | None:
@@ -50,7 +62,7 @@ def parse_plain(text: str) -> Sections | None:
     current: dict[str, str] | None = None
     keys: dict[str, str] = {}  # one string object per key name, shared by all sections
     sectcre_match = _SECTCRE.match
-    for line in text.split("\n"):
+    for line in _lines(text):
         value = line.strip()
         if not value:
             continue  # a blank line only pads a value, which the join strips again
