@@ -424,16 +424,22 @@ def scale_lines(sc: dict[str, Any]) -> list[dict[str, Any]]:
         if ident.startswith("assume") and value is not None:
             note = f"credentials file of {_get(sc, 'big', 'by_size', size, 'assume', 'file_mb')} MB"
         rows.append(budget(ident, label, value, limit, unit, note))
+    labels = {
+        "list": "roles: trayapp list",
+        "assume": "sections of keys: trayapp assume",
+        "assume_sessions": "sessions: trayapp assume",
+    }
     for size in _get(sc, "big", "sizes") or []:
-        for what in ("list", "assume"):
+        for what, label in labels.items():
             row = _get(sc, "big", "by_size", str(size), what) or {}
+            file_mb = f", file {row['file_mb']} MB" if "file_mb" in row else ""
             rows.append(
                 info(
                     f"big_{what}_{size}",
-                    f"  {size:,} {'roles: trayapp list' if what == 'list' else 'sections: trayapp assume'}",
+                    f"  {size:,} {label}",
                     row.get("median_ms"),
                     "ms",
-                    f"peak RSS {row.get('peak_rss_mb')} MB",
+                    f"peak RSS {row.get('peak_rss_mb')} MB{file_mb}",
                 )
             )
     return rows

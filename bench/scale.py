@@ -173,9 +173,18 @@ def _run_measured(argv: Sequence[str], env: dict[str, str], stdin: str = "") -> 
     return seconds, usage.ru_maxrss / 1024, streams["out"].decode(errors="replace")
 
 
+def _add_key_sections(path: Path, count: int) -> None:
+    """*count* sections of long-term keys after the source's (~120 bytes each: 100,000 make the
+    12 MB file of issue 14's figure)."""
+    with path.open("a") as out:
+        for i in range(count):
+            out.write(f"\n[acct{i:06d}-admin]\naws_access_key_id = AKIA{i:016d}\naws_secret_access_key = {'k' * 40}\n")
+
+
 def big_processes(sts_url: str, sizes: Sequence[int], runs: int) -> dict[str, Any]:
-    """``trayapp list`` with n role profiles and ``trayapp assume`` with n credentials sections,
-    cold processes: median wall time and peak RSS (each process measured on its own)."""
+    """``trayapp list`` with n role profiles and ``trayapp assume`` with a credentials file of n
+    sections (``assume``: long-term keys, ~120 bytes a section; ``assume_sessions``: sessions trayapp
+    wrote, ~620 bytes each), cold processes: median wall time and peak RSS (each process on its own)."""
     from bench.common import Codes
 
     codes = Codes(400000)
@@ -191,19 +200,22 @@ def big_processes(sts_url: str, sizes: Sequence[int], runs: int) -> dict[str, An
                 walls.append(seconds)
                 peaks.append(peak)
             row["list"] = {**summary(walls), "peak_rss_mb": round(max(peaks), 1)}
-        with aws_home(sts_url, roles=1, sessions=n) as home:
-            walls, peaks = [], []
-            for _ in range(runs):
-                seconds, peak, _out = _run_measured(
-                    [*trayapp_argv(), "assume", role_name(0), "--code-stdin"], home.env, codes() + "\n"
-                )
-                walls.append(seconds)
-                peaks.append(peak)
-            row["assume"] = {
-                **summary(walls),
-                "peak_rss_mb": round(max(peaks), 1),
-                "file_mb": round(home.credentials.stat().st_size / 2**20, 1),
-            }
+        for what, sessions in (("assume", 0), ("assume_sessions", n)):
+            with aws_home(sts_url, roles=1, sessions=sessions) as home:
+                if not sessions:
+                    _add_key_sections(home.credentials, n - 1)
+                walls, peaks = [], []
+                for _ in range(runs):
+                    seconds, peak, _out = _run_measured(
+                        [*trayapp_argv(), "assume", role_name(0), "--code-stdin"], home.env, codes() + "\n"
+                    )
+                    walls.append(seconds)
+                    peaks.append(peak)
+                row[what] = {
+                    **summary(walls),
+                    "peak_rss_mb": round(max(peaks), 1),
+                    "file_mb": round(home.credentials.stat().st_size / 2**20, 1),
+                }
         rows[str(n)] = row
     return {"sizes": list(sizes), "by_size": rows}
 
