@@ -122,18 +122,21 @@ def click_to_window(desktop: Desktop, env: dict[str, str], backend: str, clicks:
         out["dialog_first_ms"] = round(dialog[0] * 1000, 1) if dialog else None
         out["dialog_later"] = summary(dialog[1:])
         out["dialog_all_ms"] = [round(v * 1000, 1) for v in dialog]
+        out["dialog_seen"] = f"{len(dialog)}/{clicks}"
         if backend == "xorg":
             menu: list[float] = []
             for _ in range(clicks):
                 took, windows = _open_menu_timed(run)
                 if took is not None:
                     menu.append(took)
+                time.sleep(0.3)  # the menu takes the keyboard (focus_force) just after it maps
                 _key(desktop, "Escape")
                 _poll(lambda: not (windows & _toplevels(desktop)), 3.0)  # noqa: B023 (called at once)
                 time.sleep(SETTLE_S)
             out["menu_first_ms"] = round(menu[0] * 1000, 1) if menu else None
             out["menu_later"] = summary(menu[1:])
             out["menu_all_ms"] = [round(v * 1000, 1) for v in menu]
+            out["menu_seen"] = f"{len(menu)}/{clicks}"
         out["tray_rss_mb"] = round(proc_status(run.pid)["rss_kb"] / 1024, 1)
         out["children_idle"] = [_idle_child(pid, 3.0) for pid in _children(run.pid)]
     finally:
@@ -153,7 +156,7 @@ def rows(backend: str, c: dict[str, Any]) -> list[dict[str, Any]]:
     out = [
         budget(f"click_dialog_first_{backend}", f"1 Click → MFA dialog mapped, first click ({backend})",
                c.get("dialog_first_ms"), 100, "ms",
-               err or "the first assume also imports botocore and builds the STS client before it asks"),
+               err or f"{c.get('dialog_seen')} clicks opened it; the tray shows it before the first assume asks"),
         budget(f"click_dialog_{backend}", f"1 Click → MFA dialog mapped, later clicks ({backend}), median",
                later.get("median_ms"), 100, "ms", err or f"all: {c.get('dialog_all_ms')}"),
     ]  # fmt: skip
@@ -161,7 +164,7 @@ def rows(backend: str, c: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(
             budget(f"click_menu_{backend}", f"1 Click → popup menu mapped, after the first ({backend}), median",
                    _median_or_none(c.get("menu_later", {})), 100, "ms",
-                   err or f"first {c.get('menu_first_ms')} ms; all: {c.get('menu_all_ms')}")
+                   err or f"{c.get('menu_seen')} opened; first {c.get('menu_first_ms')}; all: {c.get('menu_all_ms')}")
         )  # fmt: skip
     for child in c.get("children_idle", []):
         out.append(

@@ -216,3 +216,16 @@ def test_the_dialog_is_shown_early_only_when_a_code_will_surely_be_asked_for() -
     assert dialog.shown == []
     assert show_early(dialog, service, "prod")  # type: ignore[arg-type]
     assert [r.profile for r in dialog.shown] == ["prod"]
+
+
+@pytest.mark.desktop
+def test_cancel_before_the_question_cancels_and_opens_no_second_dialog(desktop: Desktop, spare: Spare) -> None:
+    prompt = DialogPrompt(spawn=spare.take, on_exit=spare.refill)
+    prompt.show(REQUEST)
+    find_window(desktop)
+    press(desktop, "Escape")
+    wait_gone(desktop)
+    assert prompt.ask(REQUEST) is None  # the same as Cancel in the dialog
+    time.sleep(0.5)
+    assert not dialog_exists(desktop)
+    prompt.close()

@@ -188,7 +188,9 @@ class DialogPrompt:
             proc.kill()
 
     def _ensure_child(self, request: MfaRequest) -> subprocess.Popen[str]:
-        if self._proc is not None and self._proc.poll() is None:
+        # A dialog shown early may have ended already (Cancel before the question): its answer
+        # is still in the pipe.
+        if self._proc is not None and (self._early or self._proc.poll() is None):
             return self._proc
         self._reap()
         try:
@@ -200,6 +202,7 @@ class DialogPrompt:
 
     def _reap(self) -> None:
         proc, self._proc, self._shown = self._proc, None, None
+        self._early = False
         if proc is None:
             return
         for stream in (proc.stdin, proc.stdout):
