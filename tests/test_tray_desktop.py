@@ -217,3 +217,34 @@ def test_clipboard_holds_the_text_until_another_client_takes_it(desktop: Desktop
     take = "import tkinter; r = tkinter.Tk(); r.clipboard_clear(); r.clipboard_append('other'); r.update()"
     subprocess.run([sys.executable, "-c", take], env=desktop.env, check=True, timeout=10)
     assert holder.wait(timeout=5) == 0
+
+
+def _tgkill(pid: int, tid: int, signum: int) -> None:
+    """Send *signum* to one thread of another process (Linux's tgkill; Python has no wrapper)."""
+    import ctypes
+    import platform
+
+    numbers = {"x86_64": 234, "aarch64": 131}
+    if platform.machine() not in numbers:
+        pytest.skip(f"tgkill's number on {platform.machine()} is not known here")
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(numbers[platform.machine()], pid, tid, signum) != 0:
+        raise OSError(ctypes.get_errno(), "tgkill failed")
+
+
+@pytest.mark.desktop
+def test_sigterm_that_lands_on_another_thread_of_an_idle_xorg_tray_still_stops_it(
+    desktop: Desktop, moto_sts: MotoServer
+) -> None:
+    """The main thread waits in a select on the X socket; a signal delivered to another thread used
+    to wait for the next X event (seen: a tray that ignored SIGTERM for more than 10 s)."""
+    import signal
+
+    write_aws_files(desktop.home)
+    tray = start_tray(desktop, aws_env(desktop, moto_sts.url, PYSTRAY_BACKEND="xorg"))
+    wait_for("the icon to dock", lambda: desktop.find_tray_icons(), 10, desktop)
+    time.sleep(1.5)  # idle: services started, nothing moving
+    tids = sorted(int(t.name) for t in (Path("/proc") / str(tray.pid) / "task").iterdir() if int(t.name) != tray.pid)
+    assert tids, "the tray runs worker threads"
+    _tgkill(tray.pid, tids[-1], signal.SIGTERM)
+    assert exit_status(tray, desktop, timeout=5) == 128 + signal.SIGTERM

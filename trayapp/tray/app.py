@@ -214,6 +214,8 @@ class TrayApp:
         self._watchdog: threading.Timer | None = None
         #: Runs a callable on the thread that owns the tray's toolkit (see :func:`main_thread_caller`).
         self.on_main: Callable[[Callable[[], None]], None] = backend.call_now
+        #: The wakeup pipe a thread watches for SIGINT/SIGTERM (see _watch_signals), while it runs.
+        self._signal_pipe: tuple[int, int, int] | None = None
         #: The signal that stopped the tray (SIGINT, SIGTERM), or None.
         self.stopped_by: int | None = None
         # The files are read on the worker once the icon shows: start to icon stays fast.
@@ -254,6 +256,7 @@ class TrayApp:
             self._running = False
             if self._watchdog is not None:
                 self._watchdog.cancel()
+            self._stop_watching_signals()
             _restore_signals(saved)
             self._shutdown()
 
@@ -265,10 +268,57 @@ class TrayApp:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(ValueError, OSError):
                 saved[signum] = signal.signal(signum, self._on_signal)
+        if not backend.runs_glib(self.icon):  # PyGObject keeps the wakeup fd for its own loop
+            self._watch_signals()
         return saved
 
+    def _watch_signals(self) -> None:
+        """Act on a signal at once, wherever it lands.  Python runs a signal handler on the main
+        thread, and only when that thread runs Python again; a signal delivered to another thread
+        while the main one waits in the backend's loop (xorg sits in a select on the X socket) would
+        wait for the next X event.  The interpreter's C handler always writes the signal's number to
+        the wakeup fd, so a thread blocked on that pipe sees it immediately."""
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        try:
+            previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+        except (ValueError, OSError):
+            os.close(read_end)
+            os.close(write_end)
+            return
+        self._signal_pipe = (read_end, write_end, previous)
+        threading.Thread(target=self._signal_watcher, args=(read_end,), name="trayapp-signals", daemon=True).start()
+
+    def _signal_watcher(self, read_end: int) -> None:
+        while True:
+            try:
+                data = os.read(read_end, 16)
+            except OSError:
+                return  # closed: the tray is done
+            if not data:
+                return
+            for signum in data:
+                if signum in (signal.SIGINT, signal.SIGTERM):
+                    self._signalled(signum)
+
+    def _stop_watching_signals(self) -> None:
+        if self._signal_pipe is None:
+            return
+        read_end, write_end, previous = self._signal_pipe
+        self._signal_pipe = None
+        with contextlib.suppress(ValueError, OSError):
+            signal.set_wakeup_fd(previous)
+        for fd in (write_end, read_end):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
     def _on_signal(self, signum: int, _frame: Any) -> None:
-        """Main thread, between two steps of the backend's loop: hand over and return."""
+        """Main thread, between two steps of the backend's loop: hand over and return
+        (unless the watcher thread has already acted on it)."""
+        if self._signal_pipe is None:
+            self._signalled(signum)
+
+    def _signalled(self, signum: int) -> None:
         if self.stopped_by is not None:  # a second Ctrl-C: don't wait for the loop
             _force_exit(128 + signum)
         self.stopped_by = signum
