@@ -65,11 +65,11 @@ def test_the_keys_part_says_where_each_sources_keys_live_their_age_and_what_to_d
     ]
     actions = [(c.label, c.id, c.enabled) for node in part.children or () for c in node.children or ()]
     assert actions == [
-        ("Move keys to the keyring…", "move-keys:base", True),
+        ("Move keys to the keyring", "move-keys:base", True),
         ("Rotate key", "rotate-key:ci", True),
         ("Rotate key", "rotate-key:gone", False),  # nothing stored to rotate
         ("Rotate key", "rotate-key:new", True),
-        ("Move keys to the keyring…", "move-keys:old-style", True),
+        ("Move keys to the keyring", "move-keys:old-style", True),
     ]
     assert FILE_KEY not in repr(part)  # key ids stay out of the menu
 

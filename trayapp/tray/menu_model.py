@@ -139,7 +139,7 @@ def keys_menu(rows: Sequence[KeySource], now: datetime, max_days: int) -> MenuNo
         if row.where == "keyring":
             item = MenuNode(_("Rotate key"), action(ROTATE_KEY, row.name), enabled=row.access_key_id is not None)
         else:
-            item = MenuNode(_("Move keys to the keyring…"), action(MOVE_KEYS, row.name))
+            item = MenuNode(_("Move keys to the keyring"), action(MOVE_KEYS, row.name))
         children.append(MenuNode(_shorten(key_label(row, now, max_days)), children=(item,)))
     return MenuNode(_("Keys"), children=tuple(children))
 
