@@ -88,18 +88,23 @@ def _home_relative(path: Path | str) -> str:
     return text
 
 
-def export_line(name: str, value: str) -> str:
+def export_line(name: str, value: str, kind: str | None = None) -> str:
     """``export NAME=value`` in the user's shell (PowerShell ``$Env:NAME = "value"``, cmd ``set``, fish
-    ``set -gx``): what the copy items put on the clipboard and show in their labels."""
+    ``set -gx``): what the copy items put on the clipboard and show in their labels.
+    *kind*: the shell, when the caller detected it already (a menu of 10,000 roles does it once)."""
     from trayapp.core import shell
 
     try:
-        return shell.set_line(name, value, shell.detect())
+        return shell.set_line(name, value, shell.detect() if kind is None else kind)
     except ValueError:
         return shell.set_line(name, value, shell.POSIX)
 
 
-def role_menu(entry: RoleEntry, now: datetime, warn: timedelta) -> MenuNode:
+def role_menu(entry: RoleEntry, now: datetime, warn: timedelta, *, shell_kind: str | None = None) -> MenuNode:
+    if shell_kind is None:
+        from trayapp.core.shell import detect
+
+        shell_kind = detect()
     name = entry.role.name
     session = entry.session
     session_profile = entry.role.session_profile
@@ -108,8 +113,14 @@ def role_menu(entry: RoleEntry, now: datetime, warn: timedelta) -> MenuNode:
         MenuNode(_("Renew session") if session is not None else _("Assume role"), action(ASSUME, name)),
         MenuNode(_("Open AWS console"), action(CONSOLE, name), enabled=live),
         SEPARATOR,
-        MenuNode(_("Copy {line}").format(line=export_line("AWS_PROFILE", session_profile)), action(COPY_PROFILE, name)),
-        MenuNode(_("Copy {line}").format(line=export_line("AWS_EB_PROFILE", session_profile)), action(COPY_EB, name)),
+        MenuNode(
+            _("Copy {line}").format(line=export_line("AWS_PROFILE", session_profile, shell_kind)),
+            action(COPY_PROFILE, name),
+        ),
+        MenuNode(
+            _("Copy {line}").format(line=export_line("AWS_EB_PROFILE", session_profile, shell_kind)),
+            action(COPY_EB, name),
+        ),
         SEPARATOR,
         MenuNode(_("Forget session"), action(FORGET, name), enabled=session is not None),
     )
@@ -174,7 +185,10 @@ def build_menu(
                 enabled=False,
             )
         )
-    items.extend(role_menu(entry, now, warn) for entry in roles)
+    from trayapp.core.shell import detect
+
+    shell_kind = detect()  # once, not twice a role
+    items.extend(role_menu(entry, now, warn, shell_kind=shell_kind) for entry in roles)
     if problems:
         if roles:
             items.append(SEPARATOR)
