@@ -481,8 +481,10 @@ def _without_section(doc: _Doc, section: str, path: Path) -> str | None:
 
 def _verify(text: str, expected: list[str], section: str, values: Mapping[str, str] | None, path: Path) -> None:
     """``text`` parses like botocore, holds exactly the expected sections and our keys."""
-    parser = _parse(text, path)
-    if parser.sections() != expected:
+    plain = ini.parse_plain(text)  # configparser's reading, quicker; None: configparser judges
+    parser = _parse(text, path) if plain is None else None
+    names = list(plain) if plain is not None else parser.sections() if parser is not None else []
+    if names != expected:
         raise CredentialsFileError(
             path=path,
             reason=_("the change would alter how a neighbouring section is read; edit the file by hand"),
@@ -490,11 +492,14 @@ def _verify(text: str, expected: list[str], section: str, values: Mapping[str, s
     if values is not None:
         # A header swallowed as a continuation line would show up in a value.
         wanted = {MANAGED_KEY: _MANAGED_VALUE, **values}
-        got = {key: parser.get(section, key) for key in parser.options(section)}
-        if any(got.get(key) != value for key, value in wanted.items()) or not set(got) <= {
-            *wanted,
-            *parser.defaults(),
-        }:
+        defaults: Mapping[str, str] = {}
+        if plain is not None:
+            got = plain[section]
+        else:
+            assert parser is not None
+            got = {key: parser.get(section, key) for key in parser.options(section)}
+            defaults = parser.defaults()
+        if any(got.get(key) != value for key, value in wanted.items()) or not set(got) <= {*wanted, *defaults}:
             raise CredentialsFileError(path=path, reason=_("trayapp could not write the section safely"))
 
 
