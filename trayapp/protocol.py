@@ -125,3 +125,19 @@ def report(text: str, *, box: bool = True) -> None:
             if child.stdin is not None:
                 child.stdin.write(text)
                 child.stdin.close()
+
+
+def finish(proc: subprocess.Popen[str], timeout: float) -> bool:
+    """End a Tk child: close its pipes (end of input: it exits by itself), wait up to *timeout*
+    seconds, kill it if it is still there.  True when it had to be killed."""
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return True
+    return False

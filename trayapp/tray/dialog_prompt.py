@@ -205,18 +205,8 @@ class DialogPrompt:
         self._early = False
         if proc is None:
             return
-        for stream in (proc.stdin, proc.stdout):
-            try:
-                if stream is not None:
-                    stream.close()
-            except OSError:
-                pass
-        try:
-            proc.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            log.warning("the MFA dialog did not exit; stopping it")
-            proc.kill()
-            proc.wait()
+        if protocol.finish(proc, 3):
+            log.warning("the MFA dialog did not exit; it was stopped")
         if self._on_exit is not None:
             self._on_exit()
 

@@ -5,7 +5,6 @@ The child is ``python -m trayapp.tk.popup_menu``; this side imports no GUI toolk
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import threading
 import time
@@ -42,14 +41,6 @@ def show_popup(items: Sequence[MenuNode], timeout: float | None = None) -> str |
 
 
 def _end(proc: subprocess.Popen[str], timeout: float | None) -> None:
-    for stream in (proc.stdin, proc.stdout):
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.close()
-    try:
-        proc.wait(timeout=timeout or 5)
-    except Exception:
-        proc.kill()
-        proc.wait()
+    protocol.finish(proc, timeout or 5)
     time.sleep(REFILL_DELAY)
     warm.POPUP.refill()

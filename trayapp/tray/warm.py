@@ -76,17 +76,7 @@ class Spare:
         proc, self._ready = self._ready, None
         if proc is None:
             return
-        for stream in (proc.stdin, proc.stdout):
-            try:
-                if stream is not None:
-                    stream.close()
-            except OSError:
-                pass
-        try:
-            proc.wait(timeout=2)  # end of input: it exits by itself
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        protocol.finish(proc, 2)
 
 
 #: The tray's spares: the MFA dialog, and the popup menu of backends without a menu (xorg).
