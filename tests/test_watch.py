@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -239,3 +240,50 @@ def test_an_idle_watcher_never_wakes_up(aws_dir: Path) -> None:
         time.sleep(2.0)
         woke = {t.name: _switches(t.native_id) - start[t.native_id] for t in threads if t.native_id}
     assert woke == dict.fromkeys(woke, 0)
+
+
+def test_a_change_made_while_the_tray_starts_watching_is_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's assume landing while the tray's services start (seen under load: the icon
+    stayed grey for good). The tray reads the files after its watcher is in place, so a change is
+    either in that read or wakes the watcher."""
+    from trayapp.core.preferences import Preferences
+    from trayapp.core.service import Service
+    from trayapp.tray import watch
+    from trayapp.tray.app import TrayApp
+    from trayapp.tray.prefs import PrefsHolder
+
+    aws = tmp_path / ".aws"
+    aws.mkdir(mode=0o700)
+    (aws / "config").write_text("[profile dev]\nrole_arn = arn:aws:iam::111111111111:role/Dev\nsource_profile = base\n")
+    credentials = aws / "credentials"
+    credentials.write_text("[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = s\n")
+    session = (
+        "\n[dev-session]\ntrayapp_managed = 1\naws_access_key_id = ASIAEXAMPLE\naws_secret_access_key = s\n"
+        "aws_session_token = t\ntrayapp_profile = dev\ntrayapp_role_arn = arn:aws:iam::111111111111:role/Dev\n"
+        "trayapp_expiration = 2099-01-01T00:00:00+00:00\n"
+    )
+    real = watch.watch_aws_files
+
+    def slow_to_start(on_change: Any, **kwargs: Any) -> Any:
+        with open(credentials, "a") as fh:  # the other process writes while the watcher is starting
+            fh.write(session)
+        return real(on_change, **kwargs)
+
+    monkeypatch.setattr(watch, "watch_aws_files", slow_to_start)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    prefs = PrefsHolder()
+    prefs.set(Preferences())
+    app = TrayApp(Service(environ={"HOME": str(tmp_path)}, preferences=prefs), prefs=prefs, watch=True,
+                  copy=lambda text: None, popup=lambda menu: None)  # fmt: skip
+    try:
+        app.refresh()  # what the tray shows when its icon appears
+        assert app.snapshot.state == "none"
+        app._start_services()
+        app._worker.submit(lambda: None).result(timeout=10)
+        assert app.snapshot.state == "valid"
+    finally:
+        app._shutdown()

@@ -384,12 +384,8 @@ class TrayApp:
         if self.notifier is None:
             icon = self.icon if self.on_main is backend.call_now else backend.MainThreadNotify(self.icon, self.on_main)
             self.notifier = notify.choose_notifier(icon=icon, on_action=self._on_notification_action)
-        from trayapp.tray.channel import start_channel
-
-        self._channel = start_channel(self.service)  # the command line asks this tray (issue 14)
-        self.keys.load()  # the keyring, for keys it holds: after the icon, once
-        self._tell_old_keys()
-        self.refresh()
+        # Watch first, then read: a change made while the services start (another process's
+        # assume, an editor) is either in this read or wakes the watcher; none falls between.
         if self._watch:
             from trayapp.tray.watch import watch_aws_files
 
@@ -397,6 +393,13 @@ class TrayApp:
                 self._watcher = watch_aws_files(lambda: self._submit(self._files_changed))
             except Exception:  # no inotify watches left, say: labels still follow the timer
                 log.warning("the AWS files can't be watched; changes show on the next menu update", exc_info=True)
+        self.refresh()
+        from trayapp.tray.channel import start_channel
+
+        self._channel = start_channel(self.service)  # the command line asks this tray (issue 14)
+        self.keys.load()  # the keyring, for keys it holds: after the icon, once
+        self._tell_old_keys()
+        self.refresh()  # the Keys part (cheap: the files are not read again unless they changed)
         from trayapp.tray import warm
 
         # The next click's window, started ahead and waiting withdrawn (issue 14).
