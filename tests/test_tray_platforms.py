@@ -306,3 +306,34 @@ def test_every_install_command_for_pygobject_pins_it_like_the_gtk_extra() -> Non
     for line in commands:
         assert f"PyGObject{pin.group(1)}" in line.replace(" ", ""), line
     assert "libgirepository1.0-dev" in (root / "docs" / "INSTALL.md").read_text()
+
+
+def test_a_change_to_an_xorg_icon_that_waits_for_a_stuck_loop_is_nudged_through() -> None:
+    """python-xlib can lose a wakeup: pystray's xorg loop then waits until another thread completes
+    an exchange with the X server, while the thread that asked for the change waits for the loop.
+    The change is made while the connection is nudged (a flush), so it gets through."""
+    import threading
+
+    from trayapp.tray import backend
+
+    flushed = threading.Event()
+
+    class Display:
+        def flush(self) -> None:
+            flushed.set()
+
+    class Icon:
+        _display = Display()
+
+    Icon.__module__ = "pystray._xorg"
+    icon = Icon()
+    finished = threading.Event()
+
+    def change_that_waits_for_the_loop() -> None:
+        assert flushed.wait(10), "nobody nudged the X connection"  # the loop wakes on a flush
+        finished.set()
+
+    worker = threading.Thread(target=lambda: backend.main_thread_caller(icon)(change_that_waits_for_the_loop))
+    worker.start()
+    worker.join(15)
+    assert finished.is_set()

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
@@ -76,7 +77,34 @@ def main_thread_caller(icon: Any) -> Callable[[Callable[[], None]], None]:
 
         call_after: Callable[[Callable[[], None]], None] = AppHelper.callAfter
         return call_after
+    if name(icon) == "xorg":
+        return lambda fn: _poking_while(icon, fn)
     return call_now
+
+
+#: Seconds a change to an xorg icon may wait for the loop before the connection is nudged.
+XORG_NUDGE = 1.0
+
+
+def _poking_while(icon: Any, fn: Callable[[], None]) -> None:
+    """Run *fn* (a change pystray hands to its xorg loop and waits for), nudging the X connection
+    while it waits.  python-xlib's threaded mode can lose a wakeup: the loop, in a round trip of its
+    own (an Expose redraw asks the window's geometry), then waits for another thread's exchange to
+    finish — and the only other thread is this one, waiting for the loop.  Seen under load: the tray
+    stuck before its services started.  Any completed flush wakes the loop; none is made while
+    nothing waits, so an idle tray still makes no wake-ups."""
+    done = threading.Event()
+
+    def nudge() -> None:
+        while not done.wait(XORG_NUDGE):
+            with contextlib.suppress(Exception):
+                icon._display.flush()
+
+    threading.Thread(target=nudge, name="trayapp-xorg-nudge", daemon=True).start()
+    try:
+        fn()
+    finally:
+        done.set()
 
 
 class MainThreadNotify:
