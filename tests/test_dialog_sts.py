@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops
 
-from tests.support.aws_files import CONFIG, CREDENTIALS
+from tests.support.aws_files import CREDENTIALS, write_aws_files
 from tests.support.desktop import Desktop
 from tests.support.dialog import dialog_exists, find_window, press, type_into, window_box
 from tests.support.fixtures import aws_env
@@ -27,12 +27,7 @@ FAULTS = ["wrong_code", "wrong_serial", "not_authorised", "expired_token", "inva
 def test_each_sts_refusal_is_shown_in_the_dialog_and_the_next_code_works(
     desktop: Desktop, fault_sts: Any, tmp_path: Path
 ) -> None:
-    aws = desktop.home / ".aws"
-    aws.mkdir(mode=0o700, exist_ok=True)
-    (aws / "config").write_text(CONFIG)
-    credentials = aws / "credentials"
-    credentials.write_text(CREDENTIALS)
-    credentials.chmod(0o600)
+    credentials = write_aws_files(desktop.home)
     env = protocol.child_env(aws_env(desktop.home, fault_sts.url, base=desktop.env))
     cli = subprocess.Popen([sys.executable, "-m", "trayapp", "assume", "prod"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -72,12 +67,7 @@ def test_full_width_digits_typed_into_the_dialog_reach_sts_as_ascii(
     desktop: Desktop, fault_sts: Any, tmp_path: Path
 ) -> None:
     """A Japanese IME in kana mode types `１２３４５６`: the dialog shows and sends `123456`."""
-    aws = desktop.home / ".aws"
-    aws.mkdir(mode=0o700, exist_ok=True)
-    (aws / "config").write_text(CONFIG)
-    credentials = aws / "credentials"
-    credentials.write_text(CREDENTIALS)
-    credentials.chmod(0o600)
+    credentials = write_aws_files(desktop.home)
     env = protocol.child_env(aws_env(desktop.home, fault_sts.url, base=desktop.env, LANGUAGE="ja"))
     cli = subprocess.Popen([sys.executable, "-m", "trayapp", "assume", "prod"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip

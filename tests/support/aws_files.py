@@ -61,3 +61,14 @@ def env_for(home: Path, sts_url: str, **extra: str) -> dict[str, str]:
     run = home / "run"
     run.mkdir(mode=0o700, exist_ok=True)
     return aws_env(home, sts_url, **{"XDG_RUNTIME_DIR": str(run), **extra})
+
+
+def write_aws_files(home: Path, config: str = CONFIG, credentials: str = CREDENTIALS) -> Path:
+    """``home/.aws/config`` and a 0600 ``home/.aws/credentials`` (``.aws`` 0700); the credentials path."""
+    aws = home / ".aws"
+    aws.mkdir(mode=0o700, exist_ok=True)
+    (aws / "config").write_text(config)
+    path = aws / "credentials"
+    path.write_text(credentials)
+    path.chmod(0o600)
+    return path
