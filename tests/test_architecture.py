@@ -117,3 +117,13 @@ def test_tests_share_code_only_through_tests_support() -> None:
         for p in (ROOT / "tests").rglob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_configparsers_line_rules_are_copied_once() -> None:
+    """One INI scanner: ``ini.parse_plain`` and the credentials file both read through ``core/ini_scan.py``,
+    the only module that copies ``RawConfigParser``'s line rules (a second copy drifts from the first)."""
+    rules = ("OPTCRE", "NONSPACECRE", "empty_lines_in_values")
+    users = sorted(
+        str(p.relative_to(PACKAGE)) for p in MODULES if any(r in p.read_text(encoding="utf-8") for r in rules)
+    )
+    assert users == ["core/ini_scan.py"]

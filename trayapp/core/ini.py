@@ -22,31 +22,17 @@ credential providers use it, so one process reads a large file once.
 
 from __future__ import annotations
 
-import configparser
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
+
+from trayapp.core import ini_scan
 
 __all__ = ["install_in_botocore", "parse_plain", "raw_config_parse", "remember"]
 
-_SECTCRE = configparser.RawConfigParser.SECTCRE
-_DEFAULT = configparser.DEFAULTSECT
-
 Sections = dict[str, dict[str, str]]
-
-
-def _lines(text: str, chunk: int = 1 << 20) -> Iterator[str]:
-    """``text.split("\\n")``, a megabyte at a time (a large file's lines are never all held at once)."""
-    start = 0
-    while True:
-        end = text.find("\n", start + chunk)
-        if end < 0:
-            yield from text[start:].split("\n")
-            return
-        yield from text[start:end].split("\n")
-        start = end + 1
 
 
 def parse_plain(text: str) -> Sections | None:
@@ -55,43 +41,11 @@ def parse_plain(text: str) -> Sections | None:
     None means the text is not of the plain shape (see the module docstring),
     including every text configparser refuses; the caller then asks configparser.
     Line breaks are read as universal newlines, as when a file is opened.
+    The line rules are :mod:`trayapp.core.ini_scan`'s, shared with the credentials file.
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    sections: Sections = {}
-    current: dict[str, str] | None = None
-    keys: dict[str, str] = {}  # one string object per key name, shared by all sections
-    sectcre_match = _SECTCRE.match
-    for line in _lines(text):
-        value = line.strip()
-        if not value:
-            continue  # a blank line only pads a value, which the join strips again
-        first = value[0]
-        if first == "#" or first == ";":
-            continue
-        if line[0] != first:
-            return None  # indented: a continuation or a nested value, configparser's to judge
-        if first == "[":
-            header = sectcre_match(value)
-            if header is not None:
-                name = header.group("header")
-                if name in sections or name == _DEFAULT:
-                    return None
-                current = sections[name] = {}
-                continue
-        if current is None:
-            return None  # a key before any header: configparser's error
-        # OPTCRE, ``(?P<option>.*?)\s*(?P<vi>=|:)\s*(?P<value>.*)$``, splits at the first
-        # delimiter; the option loses its trailing white space and the value is stripped.
-        equals, colon = value.find("="), value.find(":")
-        cut = colon if equals < 0 or 0 <= colon < equals else equals
-        if cut < 0:
-            return None
-        key = value[:cut].rstrip().lower()
-        if not key or key in current:
-            return None
-        current[keys.setdefault(key, key)] = value[cut + 1 :].strip()
-    return sections
+    return ini_scan.scan_plain(ini_scan.lines(text))
 
 
 _Stamp = tuple[int, int]
