@@ -14,7 +14,8 @@ Decisions, so that add-then-forget always gives back the original bytes:
   its "no final newline" shape.  Removing a section that ends the file without
   a line break therefore also removes the line break just before it.
 * An empty (or missing) file gets a section that ends with a line break;
-  removing it leaves an empty file.
+  removing it leaves an empty file.  Removing never deletes the file, so a
+  missing file + add + forget leaves an empty 0600 file.
 * A section's extent is its header up to its last key or continuation line;
   blank and comment lines after that belong to whatever follows and stay.
   Comments *inside* trayapp's own section are not kept when it is rewritten.
