@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import sysconfig
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,3 +79,22 @@ def planted_folder() -> Iterator[PlantedFolder]:
         yield PlantedFolder(shared, marker)
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def scriptless_python(folder: Path) -> Path:
+    """A venv Python with no ``trayapp`` script beside it (as ``pip install --user`` leaves the system
+    Python): it sees this checkout's dependencies through a ``.pth`` file, and finds trayapp only
+    where it is told (``PYTHONPATH``, or the folder it runs in)."""
+    venv = folder / "scriptless-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    ours = sysconfig.get_paths()["purelib"]
+    Path(purelib, "deps-of-the-checkout.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
+    assert not (venv / "bin" / "trayapp").exists()
+    return python
