@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.planted import needs_second_uid, planted_folder
 from trayapp.cli import demo
 from trayapp.cli.demo import LocalSts, environment, prepare_demo, run_demo, start_sts
 
@@ -53,6 +54,24 @@ def caller(env: dict[str, str], profile: str) -> dict[str, str]:
     assert out.returncode == 0, out.stderr
     identity: dict[str, str] = json.loads(out.stdout)
     return identity
+
+
+@needs_second_uid
+def test_the_local_sts_started_in_a_shared_folder_is_motos_not_a_planted_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``python -c`` put the current folder first: a ``moto/`` another uid left there ran as you
+    and the demo's STS never came up."""
+    with planted_folder() as planted:
+        monkeypatch.chdir(planted.folder)
+        monkeypatch.setenv("PYTHONPATH", str(planted.folder))
+        server = start_sts()
+        try:
+            with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=5):
+                pass
+        finally:
+            server.stop()
+        assert planted.ran() == []
 
 
 def test_prepare_demo_writes_private_files_and_points_only_at_them(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """A shared folder (mode 1777, like ``/tmp``) in which another local user — a real second uid,
-through ``setpriv`` — left a ``trayapp/`` package of their own.
+through ``setpriv`` — left a ``trayapp/`` package of their own (and a ``moto/``).
 
 Every module of that package appends its name to a marker file (outside the folder) when it is
 imported or run; its ``__main__`` also prints process credentials of its own, as an attacker's
@@ -37,6 +37,7 @@ files = {
     "trayapp/__main__.py": note.format(m=marker, name="trayapp.__main__")
     + 'print(\'{"Version": 1, "AccessKeyId": "AKIAPLANTEDPLANTED00", "SecretAccessKey": "planted"}\')\n',
     "trayapp/tk/__init__.py": note.format(m=marker, name="trayapp.tk"),
+    "moto/__init__.py": note.format(m=marker, name="moto"),  # what `trayapp demo` starts
 }
 for name in ("dialog", "popup_menu", "clipboard", "message_box", "prefs_window"):
     files[f"trayapp/tk/{name}.py"] = note.format(m=marker, name="trayapp.tk." + name)

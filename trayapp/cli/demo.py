@@ -166,7 +166,8 @@ def start_sts(python: str = sys.executable, timeout: float = START_TIMEOUT) -> L
         raise DemoUnavailable(reason="it needs moto; install trayapp with the demo extra: pip install 'trayapp[demo]'.")
     port = free_port()
     process = subprocess.Popen(
-        [python, "-c", _CHILD, "-H", "127.0.0.1", "-p", str(port)],
+        # -P -E: not the current folder nor PYTHON* variables (a planted moto/ would run as you).
+        [python, "-P", "-E", "-c", _CHILD, "-H", "127.0.0.1", "-p", str(port)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
