@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +151,35 @@ def test_a_trayapp_package_another_user_left_in_the_folder_never_runs(
             for s in spares:
                 s.close()
         assert planted.ran() == []
+
+
+@pytest.mark.desktop
+@needs_second_uid
+def test_trayapp_assume_in_a_shared_folder_asks_in_its_own_dialog(desktop: Desktop, moto_sts: MotoServer) -> None:
+    """``trayapp assume prod`` on a display, run in a 1777 folder where another uid left a
+    ``trayapp/`` package: trayapp's dialog asks, the session is written, nothing planted ran."""
+    credentials = write_aws_files(desktop.home)
+    script = str(Path(sys.executable).with_name("trayapp"))
+    with planted_folder() as planted:
+        cli = subprocess.Popen(
+            [script, "assume", "prod"],
+            cwd=planted.folder,
+            env=aws_env(desktop, moto_sts.url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            find_window(desktop, timeout=30)
+            type_into(desktop, "135791")
+            press(desktop, "Return")
+            out, err = cli.communicate(timeout=60)
+        finally:
+            if cli.poll() is None:
+                cli.kill()
+        assert planted.ran() == []
+    assert cli.returncode == 0, err
+    assert "AWS_PROFILE=prod-session" in out and "[prod-session]" in credentials.read_text()
 
 
 @pytest.mark.desktop
