@@ -35,6 +35,7 @@ def linux(home: Path, **environ: str) -> Autostart:
 # --- Linux, for real --------------------------------------------------------------------
 
 
+@pytest.mark.integration
 @needs_validator
 def test_linux_on_writes_a_valid_autostart_entry_and_off_removes_it(tmp_path: Path) -> None:
     a = linux(tmp_path)
@@ -75,6 +76,7 @@ def test_status_is_off_when_the_desktop_hid_the_entry(tmp_path: Path) -> None:
     assert a.status() is True
 
 
+@pytest.mark.integration
 @needs_validator
 def test_exec_line_with_awkward_arguments_validates_and_parses_back(tmp_path: Path) -> None:
     a = Autostart(platform="linux", home=tmp_path, environ={}, command=AWKWARD)
@@ -149,6 +151,7 @@ def test_launch_command_on_windows_uses_pythonw_so_no_console_stays_open(tmp_pat
     ]
 
 
+@pytest.mark.integration
 def test_the_default_command_runs_this_trayapp(tmp_path: Path) -> None:
     argv = launch_command()
     result = subprocess.run(
