@@ -37,6 +37,7 @@ def linux(home: Path, **environ: str) -> Autostart:
 # --- Linux, for real --------------------------------------------------------------------
 
 
+@pytest.mark.integration
 @needs_validator
 def test_linux_on_writes_a_valid_autostart_entry_and_off_removes_it(tmp_path: Path) -> None:
     a = linux(tmp_path)
@@ -77,6 +78,7 @@ def test_status_is_off_when_the_desktop_hid_the_entry(tmp_path: Path) -> None:
     assert a.status() is True
 
 
+@pytest.mark.integration
 @needs_validator
 def test_exec_line_with_awkward_arguments_validates_and_parses_back(tmp_path: Path) -> None:
     a = Autostart(platform="linux", home=tmp_path, environ={}, command=AWKWARD)
@@ -171,6 +173,7 @@ def test_launch_command_on_windows_uses_pythonw_so_no_console_stays_open(tmp_pat
     assert launch_command(str(python), frozen=False, platform="win32") == module_argv("trayapp", pythonw)
 
 
+@pytest.mark.integration
 def test_the_default_command_runs_this_trayapp(tmp_path: Path) -> None:
     argv = launch_command()
     result = subprocess.run(

@@ -292,6 +292,7 @@ def test_a_rotation_killed_at_each_step_keeps_a_working_key_and_the_next_one_fin
     assert user.aws_identity() == user.arn
 
 
+@pytest.mark.integration
 def test_without_a_keyring_import_refuses_and_nothing_moves(tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / ".aws").mkdir(parents=True, mode=0o700)

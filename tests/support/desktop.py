@@ -37,6 +37,7 @@ from .procs import (
     HarnessError,
     ManagedProcess,
     read_line_from_fd,
+    scaled,
     wait_until,
 )
 
@@ -573,6 +574,7 @@ class Desktop:
     def xdotool(self, *args: str, timeout: float = 10.0) -> str:
         """Run ``xdotool ARGS`` on this display; HarnessError on failure or timeout."""
         argv = ["xdotool", *args]
+        timeout = scaled(timeout)
         try:
             res = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
