@@ -91,6 +91,7 @@ def test_exec_line_with_awkward_arguments_validates_and_parses_back(tmp_path: Pa
     assert ok and argv == AWKWARD
 
 
+@pytest.mark.integration
 @needs_validator
 @needs_second_uid
 def test_login_start_of_a_pip_user_install_runs_trayapp_not_a_package_in_the_session_folder(tmp_path: Path) -> None:
