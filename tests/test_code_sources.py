@@ -100,6 +100,23 @@ def test_a_hanging_process_and_its_children_are_ended(tmp_path: Path) -> None:
         time.sleep(0.05)
 
 
+def test_a_code_printed_by_a_process_that_stays_is_taken_and_the_process_ended(tmp_path: Path) -> None:
+    # Issue 20, item 6: done on the code line, not on the end of output or the exit; no zombie left.
+    pids = tmp_path / "pids"
+    gen = script(tmp_path, "gen", f"echo $$ > {pids}; echo 424242; sleep 300 & echo $! >> {pids}; wait")
+    running = code_sources.start_mfa_process(request(str(gen)), timeout=120)
+    assert running.done(30), "the code was printed but the source was still waited for"
+    assert running.result() == "424242"
+    started = [int(p) for p in pids.read_text().split()]
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in started):  # alive() counts a zombie as ended
+        assert time.monotonic() < deadline, "the source's process group was left running"
+        time.sleep(0.05)
+    while Path(f"/proc/{started[0]}").exists():  # our child: gone only once it is waited for
+        assert time.monotonic() < deadline, "the source was left as a zombie"
+        time.sleep(0.05)
+
+
 def test_one_automatic_try_per_request_then_typing(tmp_path: Path) -> None:
     """A generator repeats its code within a window: after STS refused it, the user types."""
     gen = script(tmp_path, "gen", f"echo x >> {tmp_path / 'runs'}; echo 555555")

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
@@ -37,6 +39,11 @@ TIMEOUT = 60.0
 LIST_TIMEOUT = 10.0
 #: An mfa_process that answers within this long never shows the dialog (no flash).
 QUIET_START = 0.5
+#: A source that printed its code gets this long to exit before it is stopped.
+CODE_GRACE = 1.0
+#: After a source exited, how long a child still holding its output may delay the last of it
+#: (only when that output has no line break yet).
+EXIT_GRACE = 1.0
 #: More output than this is not a code.
 MAX_OUTPUT = 4096
 #: Tests (and users with an odd install) can name the ykman to use.
@@ -55,7 +62,13 @@ def shell_argv(command: str, platform: str | None = None) -> list[str]:
 
 
 class Running:
-    """One code source process: wait for its code, or stop it (and its children) from any thread."""
+    """One code source process: wait for its code, or stop it (and its children) from any thread.
+
+    It is done when it exits, or when it has printed a line that is a code (then it gets
+    :data:`CODE_GRACE` to exit before it is stopped): never when its output reaches its end, which
+    a child it left behind (``setsid daemon &``) may hold open for minutes.  A reaper thread waits
+    for the process (no zombie); the reader stops as soon as the source is done (POSIX).
+    """
 
     def __init__(self, argv: Sequence[str], source: str, hint: str, timeout: float = TIMEOUT) -> None:
         self.source = source  # for sentences: "mfa_process of profile 'prod'", "your YubiKey"
@@ -63,6 +76,10 @@ class Running:
         self._timeout = timeout
         self._stopped = threading.Event()
         self._done = threading.Event()
+        self._changed = threading.Event()  # output, end of output, exit or stop: look again
+        self._exited = threading.Event()
+        self._eof = threading.Event()
+        self._lock = threading.Lock()
         self._output = bytearray()
         self._failure: errors.CodeSourceFailed | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -80,33 +97,103 @@ class Running:
             self._failure = errors.CodeSourceFailed(source=source, reason=reason)
             self._done.set()
             return
-        threading.Thread(target=self._wait, name="trayapp-code-source", daemon=True).start()
+        assert self._proc.stdout is not None
+        fd = os.dup(self._proc.stdout.fileno())  # the reader's own; Popen's file object is closed now
+        self._proc.stdout.close()
+        self._wake = None if sys.platform == "win32" else os.pipe()
+        for target, args in ((self._read, (fd,)), (self._reap, ()), (self._wait, ())):
+            threading.Thread(target=target, args=args, name="trayapp-code-source", daemon=True).start()
+
+    def _reap(self) -> None:
+        assert self._proc is not None
+        with contextlib.suppress(OSError):
+            self._proc.wait()
+        self._exited.set()
+        self._changed.set()
 
     def _wait(self) -> None:
         proc = self._proc
-        assert proc is not None and proc.stdout is not None
-        reader = threading.Thread(target=self._read, args=(proc.stdout,), daemon=True)
-        reader.start()
-        try:
-            proc.wait(timeout=self._timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            if not self._stopped.is_set():
+        assert proc is not None
+        deadline = time.monotonic() + self._timeout
+        code_at: float | None = None  # when a code line was seen while it still ran
+        exited_at: float | None = None
+        given_code = False
+        while not self._stopped.is_set():
+            self._changed.clear()
+            now = time.monotonic()
+            wake = deadline
+            if self._exited.is_set():
+                exited_at = now if exited_at is None else exited_at
+                # What it wrote before it exited is read at once; without a final line break, a
+                # child holding the pipe gets EXIT_GRACE to let the end of output show.
+                if self._eof.is_set() or self._has_line() or now >= exited_at + EXIT_GRACE:
+                    break
+                wake = min(wake, exited_at + EXIT_GRACE)
+            elif self._has_code():
+                code_at = now if code_at is None else code_at
+                if now >= code_at + CODE_GRACE:
+                    given_code = True  # it gave its code; what it does after that is not waited for
+                    _kill_group(proc)
+                    break
+                wake = min(wake, code_at + CODE_GRACE)
+            if now >= deadline:
+                _kill_group(proc)
                 reason = _("it did not answer within {seconds} s and was stopped").format(seconds=int(self._timeout))
                 self._failure = errors.CodeSourceFailed(source=self.source, reason=reason)
-        reader.join(5)
-        with contextlib.suppress(OSError):
-            proc.stdout.close()
-        if self._failure is None and not self._stopped.is_set() and proc.returncode != 0:
-            reason = _("it exited with status {status}").format(status=proc.returncode)
+                break
+            self._changed.wait(wake - now)
+        self._end_reading()
+        status = proc.returncode
+        if self._failure is None and not self._stopped.is_set() and not given_code and status not in (0, None):
+            reason = _("it exited with status {status}").format(status=status)
             self._failure = errors.CodeSourceFailed(source=self.source, reason=reason)
         self._done.set()
 
-    def _read(self, stream: Any) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            while chunk := stream.read1(1024):
-                if len(self._output) <= MAX_OUTPUT:
-                    self._output += chunk  # beyond the limit: drained, not kept
+    def _has_line(self) -> bool:
+        with self._lock:
+            return b"\n" in self._output
+
+    def _has_code(self) -> bool:
+        with self._lock:
+            if b"\n" not in self._output or len(self._output) > MAX_OUTPUT:
+                return False
+            text = bytes(self._output).decode("utf-8", "replace")
+        try:
+            normalise(text.strip())
+        except errors.InvalidCode:
+            return False
+        return True
+
+    def _read(self, fd: int) -> None:
+        wake = self._wake[0] if self._wake is not None else None
+        try:
+            while True:
+                if wake is not None:
+                    ready = select.select([fd, wake], [], [])[0]
+                    if fd not in ready:
+                        break  # the source is done: stop reading (a child may hold the pipe for long)
+                chunk = os.read(fd, 1024)
+                if not chunk:
+                    self._eof.set()
+                    break
+                with self._lock:
+                    if len(self._output) <= MAX_OUTPUT:
+                        self._output += chunk  # beyond the limit: drained, not kept
+                self._changed.set()
+        except (OSError, ValueError):
+            self._eof.set()
+        finally:
+            for end in (fd, wake):
+                if end is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(end)
+            self._changed.set()
+
+    def _end_reading(self) -> None:
+        """Wake the reader so that it closes its end of the pipe (POSIX; Windows reads to the end)."""
+        if self._wake is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._wake[1])
 
     def done(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
@@ -118,23 +205,26 @@ class Running:
             raise Stopped
         if self._failure is not None:
             raise self._failure
-        text = bytes(self._output[: MAX_OUTPUT + 1]).decode("utf-8", "replace")
+        with self._lock:
+            text = bytes(self._output[: MAX_OUTPUT + 1]).decode("utf-8", "replace")
+            too_long = len(self._output) > MAX_OUTPUT
+            self._output.clear()
         try:
-            if len(self._output) > MAX_OUTPUT:
+            if too_long:
                 raise errors.InvalidCode(problem="")
             return normalise(text.strip())
         except errors.InvalidCode:
             # What it printed is never quoted: it may be close to a secret.
             raise errors.CodeSourceFailed(source=self.source, reason=_("it printed no six-digit code")) from None
-        finally:
-            self._output.clear()
 
     def stop(self) -> None:
         """End the process and everything it started; :meth:`result` then raises :class:`Stopped`."""
         self._stopped.set()
+        self._changed.set()
         if self._proc is not None and self._proc.poll() is None:
             _kill_group(self._proc)
-        self._output.clear()
+        with self._lock:
+            self._output.clear()
 
 
 def _stderr() -> int | None:
