@@ -19,11 +19,10 @@ import botocore.session
 import pytest
 from botocore import configloader
 
+from tests.support.other_user import OTHER, needs_root
 from trayapp.core import ini
 from trayapp.core.credentials_file import CredentialsFile
 
-OTHER = 65534
-AS_OTHER = ["setpriv", f"--reuid={OTHER}", f"--regid={OTHER}", "--clear-groups"]
 KEYS = "[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMIEXAMPLEKEY\n"
 
 
@@ -90,6 +89,7 @@ def test_a_file_rewritten_in_place_with_size_and_mtime_kept_is_read_again(tmp_pa
 
 _READ_TWICE = """
 import json, os, sys
+from tests.support.other_user import OTHER, as_other, needs_root
 from trayapp.core import ini
 path = sys.argv[1]
 first = ini.raw_config_parse(path)
@@ -107,10 +107,7 @@ print(json.dumps([first, second, botocore]))
 """
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("setpriv") is None,
-    reason="needs root and setpriv: root reads a file of mode 0 anyway, so another uid owns it",
-)
+@needs_root  # root reads a file of mode 0 anyway, so another uid owns it
 def test_a_file_made_unreadable_is_no_longer_served() -> None:
     import json
 

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from trayapp.core import errors
@@ -70,7 +70,10 @@ class Running:
     for the process (no zombie); the reader stops as soon as the source is done (POSIX).
     """
 
-    def __init__(self, argv: Sequence[str], source: str, hint: str, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self, argv: Sequence[str], source: str, hint: str, timeout: float = TIMEOUT, *, refused: str | None = None
+    ) -> None:
+        """*refused*: why the command is not run at all (it then fails at once with that reason)."""
         self.source = source  # for sentences: "mfa_process of profile 'prod'", "your YubiKey"
         self.hint = hint  # shown while waiting: "Touch your YubiKey…"
         self._timeout = timeout
@@ -83,6 +86,10 @@ class Running:
         self._output = bytearray()
         self._failure: errors.CodeSourceFailed | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        if refused is not None:
+            self._failure = errors.CodeSourceFailed(source=source, reason=refused)
+            self._done.set()
+            return
         try:
             self._proc = subprocess.Popen(
                 list(argv),
@@ -265,9 +272,48 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def start_mfa_process(request: MfaRequest, timeout: float = TIMEOUT) -> Running:
+    """Run the profile's ``mfa_process`` — unless another local user could have written it there."""
     assert request.mfa_process is not None
     source = _("mfa_process of profile '{profile}'").format(profile=request.profile)
-    return Running(shell_argv(request.mfa_process), source, _("Waiting for the code from mfa_process…"), timeout)
+    problem = untrusted_aws_files()
+    refused = None if problem is None else _("it was not run, because {problem}").format(problem=problem)
+    hint = _("Waiting for the code from mfa_process…")
+    return Running(shell_argv(request.mfa_process), source, hint, timeout, refused=refused)
+
+
+def untrusted_aws_files(environ: Mapping[str, str] | None = None) -> str | None:
+    """Why a command read from the AWS files must not run (POSIX), or None.
+
+    A profile is read from both files (botocore merges the credentials file's section over the
+    config's), so both are checked as ``ssh`` checks its files: they and every folder above them
+    belong to the user or root, no other user can write to them or into the folder holding them
+    (the checks trayapp makes before it writes the credentials file), and no symbolic link on
+    the way belongs to someone else.
+    """
+    if sys.platform == "win32" or not hasattr(os, "geteuid"):
+        return None  # privacy comes from the profile folder's ACL there
+    from trayapp.core import credentials_file
+    from trayapp.core.profiles import config_path, credentials_path
+
+    for path in (config_path(environ), credentials_path(environ)):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            continue  # unreadable: nothing is read from it, so nothing from it runs
+        try:
+            reason = credentials_file._unsafe_location(path)
+        except OSError:
+            reason = None
+        if reason is not None:
+            return reason
+        others = st.st_mode & 0o002 or (
+            st.st_mode & 0o020 and not credentials_file._private_group(st.st_gid, os.geteuid())
+        )
+        if others:
+            return _("other users can write to {file}; run chmod go-w {file}").format(file=path)
+    return None
 
 
 def ykman_path(which: Callable[[str], str | None] = shutil.which) -> str | None:
