@@ -226,7 +226,8 @@ def load(
     merged = merge(profiles, credential_sections)
     roles: dict[str, RoleProfile] = {}
     problems: dict[str, str] = {}
-    for name, values in merged.items():
+    for name in _maybe_roles(profiles, credential_sections):
+        values = merged[name]
         if "role_arn" not in values or "web_identity_token_file" in values:
             continue
         try:
@@ -260,11 +261,18 @@ def merge(
     So a ``role_arn``, ``source_profile``, ``mfa_serial``… in ``[prod]`` of the credentials file is
     what ``aws --profile prod`` uses, and what trayapp uses too.
     """
-    merged: dict[str, Mapping[str, object]] = dict(profiles)
-    for name, values in credential_sections.items():
-        own = merged.get(name)
-        merged[name] = values if own is None else {**own, **values}
+    merged: dict[str, Mapping[str, object]] = {**profiles, **credential_sections}  # config's order first
+    for name in profiles.keys() & credential_sections.keys():
+        merged[name] = {**profiles[name], **credential_sections[name]}
     return merged
+
+
+def _maybe_roles(
+    profiles: Mapping[str, Mapping[str, object]], credential_sections: Mapping[str, Mapping[str, object]]
+) -> list[str]:
+    """The names that may be role profiles, in botocore's order: every config profile, then the
+    credentials file's own sections that name a role (not the thousands of keys and sessions)."""
+    return [*profiles, *(n for n, v in credential_sections.items() if "role_arn" in v and n not in profiles)]
 
 
 _PLAIN_NAME = re.compile(r"^profile +([^\s'\"\\]+)$")
