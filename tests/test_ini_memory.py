@@ -140,3 +140,22 @@ def test_a_file_made_unreadable_is_no_longer_served() -> None:
         assert "base" not in second
     finally:
         shutil.rmtree(top)
+
+
+def test_a_resident_service_sees_a_config_copied_over_with_size_and_mtime_kept(tmp_path: Path) -> None:
+    # The tray's Service re-reads the files only when their stamp changes: ctime is in it too.
+    from trayapp.core.service import Service
+
+    aws = tmp_path / ".aws"
+    aws.mkdir()
+    (aws / "credentials").write_text(KEYS)
+    path = aws / "config"
+    path.write_text("[profile prod]\nrole_arn = arn:aws:iam::111111111111:role/Admin\nsource_profile = base\n")
+    fresh = tmp_path / "fresh"
+    fresh.write_text("[profile prod]\nrole_arn = arn:aws:iam::999999999999:role/Admin\nsource_profile = base\n")
+    stamp = path.stat()
+    os.utime(fresh, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    service = Service(environ={"HOME": str(tmp_path)})
+    assert service.config().role("prod").role_arn == "arn:aws:iam::111111111111:role/Admin"
+    subprocess.run(["cp", "-p", str(fresh), str(path)], check=True, timeout=30)
+    assert service.config().role("prod").role_arn == "arn:aws:iam::999999999999:role/Admin"

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["install_in_botocore", "parse_plain", "raw_config_parse", "remember"]
+__all__ = ["file_stamp", "install_in_botocore", "parse_plain", "raw_config_parse", "remember"]
 
 _SECTCRE = configparser.RawConfigParser.SECTCRE
 _DEFAULT = configparser.DEFAULTSECT
@@ -167,6 +167,16 @@ def raw_config_parse(
 def _botocore(original: Callable[..., Any], config_filename: str | None, parse_subsections: bool) -> dict[str, Any]:
     result: dict[str, Any] = original(config_filename, parse_subsections)
     return result
+
+
+def file_stamp(path: os.PathLike[str] | str) -> tuple[int, ...] | None:
+    """What says a file is unchanged (device, inode, size, mtime, ctime), or None when it can't be
+    looked at: for every memory of a reading of the AWS files, so none is fooled by ``cp -p``."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (*_slot(st), *_stamp(st))
 
 
 def _slot(st: os.stat_result) -> tuple[int, int]:

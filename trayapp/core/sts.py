@@ -117,16 +117,10 @@ class SourceCredentials:
         self._keyring: dict[str, _Held] = {}
 
     def _stamp(self) -> object:
+        from trayapp.core.ini import file_stamp
         from trayapp.core.profiles import config_path, credentials_path
 
-        stamps: list[object] = []
-        for path in (config_path(self._environ), credentials_path(self._environ)):
-            try:
-                st = path.stat()
-                stamps.append((st.st_mtime_ns, st.st_size, st.st_ino))
-            except OSError:
-                stamps.append(None)
-        return tuple(stamps)
+        return tuple(file_stamp(path) for path in (config_path(self._environ), credentials_path(self._environ)))
 
     def __call__(self, role: RoleProfile) -> Credentials:
         if role.source_profile is None:
