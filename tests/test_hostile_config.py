@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.support.aws_files import env_for
+from tests.support.code_sources import script
 from tests.support.other_user import OTHER, needs_root, run_as, walkable_home
 
 SERIAL = "arn:aws:iam::000000000000:mfa/alice"
@@ -99,3 +100,35 @@ def test_mfa_process_from_a_config_another_user_planted_is_not_run(fault_sts: An
     owner = f"{aws / 'config'} belongs to another user (uid {OTHER}); remove it if you did not make it"
     refused(home, fault_sts.url, marker, owner)
     assert fault_sts.requests_for("AssumeRole") == []
+
+
+@needs_root
+def test_a_source_profiles_credential_process_from_a_config_others_can_write_is_not_run(
+    moto_sts: Any, home: Path
+) -> None:
+    marker = home / "ran"
+    keys = '{"Version": 1, "AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "SecretAccessKey": "wJalrXUtnFEMIEXAMPLEKEY"}'
+    process = script(home / "bin", "keys", f"touch {marker}; echo '{keys}'")
+    path = home / ".aws" / "config"
+    path.write_text(
+        "[profile keys]\n"
+        f"credential_process = {process}\n"
+        "[profile dev]\n"
+        "role_arn = arn:aws:iam::111111111111:role/Dev\n"
+        "source_profile = keys\n"
+    )
+    path.chmod(0o666)
+    env = {k: v for k, v in env_for(home, moto_sts.url).items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    argv = [sys.executable, "-m", "trayapp", "assume", "dev"]
+    result = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=90)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "trayapp: The credential_process of profile 'keys' was not run, because other users can write to "
+        f"{path}; run chmod go-w {path}.\n"
+    )
+    assert not marker.exists()
+
+    path.chmod(0o600)
+    fixed = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=90)
+    assert fixed.returncode == 0, fixed.stderr
+    assert marker.exists()
