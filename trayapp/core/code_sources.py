@@ -41,9 +41,11 @@ LIST_TIMEOUT = 10.0
 QUIET_START = 0.5
 #: A source that printed its code gets this long to exit before it is stopped.
 CODE_GRACE = 1.0
-#: After a source exited, how long a child still holding its output may delay the last of it
-#: (only when that output has no line break yet).
+#: Windows (where the reader can't be woken): after a source exited with no line break in its
+#: output yet, how long a child still holding that output may delay the last of it.
 EXIT_GRACE = 1.0
+#: How long the reader may take to collect what is left in the pipe once the source is done.
+READER_GRACE = 2.0
 #: More output than this is not a code.
 MAX_OUTPUT = 4096
 #: Tests (and users with an odd install) can name the ykman to use.
@@ -108,8 +110,10 @@ class Running:
         fd = os.dup(self._proc.stdout.fileno())  # the reader's own; Popen's file object is closed now
         self._proc.stdout.close()
         self._wake = None if sys.platform == "win32" else os.pipe()
-        for target, args in ((self._read, (fd,)), (self._reap, ()), (self._wait, ())):
-            threading.Thread(target=target, args=args, name="trayapp-code-source", daemon=True).start()
+        self._reader = threading.Thread(target=self._read, args=(fd,), name="trayapp-code-source", daemon=True)
+        self._reader.start()
+        for target in (self._reap, self._wait):
+            threading.Thread(target=target, name="trayapp-code-source", daemon=True).start()
 
     def _reap(self) -> None:
         assert self._proc is not None
@@ -130,10 +134,10 @@ class Running:
             now = time.monotonic()
             wake = deadline
             if self._exited.is_set():
+                # Everything it wrote is in the pipe now: the reader drains it when woken (POSIX).
+                # Windows: a child holding the pipe gets EXIT_GRACE for the end of output to show.
                 exited_at = now if exited_at is None else exited_at
-                # What it wrote before it exited is read at once; without a final line break, a
-                # child holding the pipe gets EXIT_GRACE to let the end of output show.
-                if self._eof.is_set() or self._has_line() or now >= exited_at + EXIT_GRACE:
+                if self._wake is not None or self._eof.is_set() or self._has_line() or now >= exited_at + EXIT_GRACE:
                     break
                 wake = min(wake, exited_at + EXIT_GRACE)
             elif self._has_code():
@@ -150,6 +154,7 @@ class Running:
                 break
             self._changed.wait(wake - now)
         self._end_reading()
+        self._reader.join(READER_GRACE)  # it takes what is already in the pipe, then stops
         status = proc.returncode
         if self._failure is None and not self._stopped.is_set() and not given_code and status not in (0, None):
             reason = _("it exited with status {status}").format(status=status)
@@ -175,18 +180,15 @@ class Running:
         wake = self._wake[0] if self._wake is not None else None
         try:
             while True:
-                if wake is not None:
-                    ready = select.select([fd, wake], [], [])[0]
-                    if fd not in ready:
-                        break  # the source is done: stop reading (a child may hold the pipe for long)
-                chunk = os.read(fd, 1024)
-                if not chunk:
-                    self._eof.set()
+                if wake is not None and wake in select.select([fd, wake], [], [])[0]:
+                    # The source is done: take what is in the pipe now, then stop (a child it
+                    # left may hold the pipe for long, or fill it without end).
+                    budget = 16 * MAX_OUTPUT
+                    while budget > 0 and select.select([fd], [], [], 0)[0] and self._take(os.read(fd, 4096)):
+                        budget -= 4096
                     break
-                with self._lock:
-                    if len(self._output) <= MAX_OUTPUT:
-                        self._output += chunk  # beyond the limit: drained, not kept
-                self._changed.set()
+                if not self._take(os.read(fd, 1024)):
+                    break
         except (OSError, ValueError):
             self._eof.set()
         finally:
@@ -195,6 +197,17 @@ class Running:
                     with contextlib.suppress(OSError):
                         os.close(end)
             self._changed.set()
+
+    def _take(self, chunk: bytes) -> bool:
+        """Keep *chunk* (beyond the limit: drained, not kept); False at the end of output."""
+        if not chunk:
+            self._eof.set()
+            return False
+        with self._lock:
+            if len(self._output) <= MAX_OUTPUT:
+                self._output += chunk
+        self._changed.set()
+        return True
 
     def _end_reading(self) -> None:
         """Wake the reader so that it closes its end of the pipe (POSIX; Windows reads to the end)."""
