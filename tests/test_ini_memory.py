@@ -70,6 +70,7 @@ def test_sections_handed_out_by_the_credentials_file_are_not_the_remembered_ones
     assert ini.raw_config_parse(str(path))["base"]["aws_access_key_id"] == "AKIAIOSFODNN7EXAMPLE"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("tool", ["cp -p", "rsync -t -I --inplace"])
 def test_a_file_rewritten_in_place_with_size_and_mtime_kept_is_read_again(tmp_path: Path, tool: str) -> None:
     if shutil.which(tool.split()[0]) is None:
@@ -107,6 +108,7 @@ print(json.dumps([first, second, botocore]))
 """
 
 
+@pytest.mark.integration
 @needs_root  # root reads a file of mode 0 anyway, so another uid owns it
 def test_a_file_made_unreadable_is_no_longer_served() -> None:
     import json
@@ -142,6 +144,7 @@ def test_a_file_made_unreadable_is_no_longer_served() -> None:
         shutil.rmtree(top)
 
 
+@pytest.mark.integration
 def test_a_resident_service_sees_a_config_copied_over_with_size_and_mtime_kept(tmp_path: Path) -> None:
     # The tray's Service re-reads the files only when their stamp changes: ctime is in it too.
     from trayapp.core.service import Service
