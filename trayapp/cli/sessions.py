@@ -27,10 +27,16 @@ def register(sub: Subparsers) -> None:
 
     p = sub.add_parser("env", help=_("print export lines of a valid session, for eval"))
     p.add_argument("profile", metavar="PROFILE")
+    from trayapp.core.shell import NAMES
+
     p.add_argument(
         "--shell",
-        choices=["posix", "fish", "powershell", "cmd"],
-        help=_("the syntax of the lines (default: your shell's; TRAYAPP_SHELL sets it)"),
+        choices=NAMES,
+        type=str.lower,
+        help=_(
+            "the syntax of the lines: posix (sh, bash, zsh), fish, powershell (pwsh) or cmd "
+            "(default: your shell's; TRAYAPP_SHELL sets it)"
+        ),
     )
     add_region(p, _("also print AWS_REGION and AWS_DEFAULT_REGION lines for REGION"))
     p.set_defaults(func=cmd_env)
@@ -61,7 +67,16 @@ def cmd_assume(service: Service, args: argparse.Namespace) -> int:
 def cmd_env(service: Service, args: argparse.Namespace) -> int:
     from trayapp.core import shell as shells
 
-    sys.stdout.write(service.env_lines(args.profile, args.shell or shells.detect(), region=args.region))
+    try:
+        shell = shells.named(args.shell) if args.shell else shells.detect(strict=True)
+    except shells.UnknownShell as exc:
+        raise errors.UsageError(
+            reason=_(
+                "TRAYAPP_SHELL is '{value}', which is not a shell trayapp knows: "
+                "set it to posix (or sh, bash, zsh), fish, powershell (or pwsh) or cmd, or unset it."
+            ).format(value=exc.args[0])
+        ) from None
+    sys.stdout.write(service.env_lines(args.profile, shell, region=args.region))
     return 0
 
 
