@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from trayapp.cli.common import Subparsers, add_region, choose_prompt, seconds
@@ -13,6 +12,7 @@ from trayapp.core import errors
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
+    from trayapp.core.prompts import MfaPrompt
     from trayapp.core.service import Service
 
 
@@ -88,18 +88,17 @@ def cmd_forget(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-#: A cached session with less than this left is renewed before it is handed to an SDK.
-CREDENTIAL_PROCESS_MIN_LEFT = timedelta(minutes=5)
-
-
 def cmd_credential_process(service: Service, args: argparse.Namespace) -> int:
-    """Process credentials (Version 1) of a valid session, assuming the role first when needed."""
-    try:
-        creds, expires = service.session_credentials(args.profile, CREDENTIAL_PROCESS_MIN_LEFT)
-    except errors.NoSession:
-        args.code, args.code_stdin = None, False
-        service.assume(args.profile, choose_prompt(args, args.profile))
-        creds, expires = service.session_credentials(args.profile)
+    """Process credentials (Version 1) of a valid session, renewed first when botocore would
+    otherwise run this again on every call (see :mod:`trayapp.core.process_credentials`)."""
+    from trayapp.core import process_credentials
+
+    args.code, args.code_stdin = None, False
+
+    def prompt_for(silent: bool) -> MfaPrompt:
+        return process_credentials.silent_prompt() if silent else choose_prompt(args, args.profile)
+
+    creds, expires = process_credentials.keys(service, args.profile, prompt_for)
     print(
         json.dumps(
             {

@@ -14,7 +14,8 @@ version, a tray that says nothing within :data:`GIVE_UP` seconds (stopped, swapp
 — and the command line takes its usual path, silently.
 
 The tray's first line comes at once, before any work that can wait on the network: the answer of a
-read-only command, ``{"fallback": …}`` (``"busy"`` among them), or, for an assume, ``{"ready": true}``.
+read-only command, ``{"fallback": …}`` (``"busy"`` among them), or ``{"ready": true}`` — for an
+assume, and for a ``credential-process`` the tray renews first (no code involved there).
 Only after that does the command line send the MFA code (a second line), and from then on the code
 is the tray's: the command line waits for its result and never sends the code to STS itself, so a
 code is never spent twice (a tray that goes silent *after* taking the code leaves the command line
@@ -275,17 +276,18 @@ class Connection:
         deadline = self._deadline if timeout is None else monotonic() + timeout
         return self._exchange({**request, "version": VERSION}, deadline)
 
-    def follow(self, message: dict[str, Any], timeout: float = ASSUME_TIMEOUT) -> dict[str, Any] | None:
-        """Send *message* after the tray's ``{"ready": true}`` and wait up to *timeout* for the
-        result; None when none came (the caller must not assume the tray did nothing)."""
+    def follow(self, message: dict[str, Any] | None, timeout: float = ASSUME_TIMEOUT) -> dict[str, Any] | None:
+        """Send *message* (if any) after the tray's ``{"ready": true}`` and wait up to *timeout* for
+        the result; None when none came (the caller must not assume the tray did nothing)."""
         from time import monotonic
 
         return self._exchange(message, monotonic() + timeout)
 
-    def _exchange(self, message: dict[str, Any], deadline: float) -> dict[str, Any] | None:
+    def _exchange(self, message: dict[str, Any] | None, deadline: float) -> dict[str, Any] | None:
         try:
-            _settimeout(self._sock, deadline)
-            self._sock.sendall(encode(message))
+            if message is not None:
+                _settimeout(self._sock, deadline)
+                self._sock.sendall(encode(message))
             data = b""
             while not data.endswith(b"\n"):
                 _settimeout(self._sock, deadline)

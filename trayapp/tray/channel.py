@@ -28,7 +28,6 @@ import socket
 import stat
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +40,6 @@ log = logging.getLogger(__name__)
 REQUEST_TIMEOUT = 3.0
 #: Connections served at once; one more is answered "busy" and closed.
 MAX_CONNECTIONS = 8
-#: As ``trayapp credential-process``: a session with less left is renewed, so not served from here.
-CREDENTIAL_PROCESS_MIN_LEFT = timedelta(minutes=5)
 
 
 class ChannelServer:
@@ -224,7 +221,7 @@ class ChannelServer:
         elif not isinstance(profile, str) or not profile:
             return {"fallback": "request"}
         elif command == "credential-process":
-            reply = self._credential_process(profile)
+            reply = self._credential_process(profile, conn)
         elif command == "env":
             reply = self._env(profile, request.get("shell"), request.get("region"))
         elif command == "assume":
@@ -239,9 +236,21 @@ class ChannelServer:
             log.info("served '%s' for the command line", " ".join(filter(None, (command, profile))))
         return reply
 
-    def _credential_process(self, profile: str) -> dict[str, Any]:
+    def _credential_process(self, profile: str, conn: socket.socket) -> dict[str, Any]:
+        """As ``trayapp credential-process`` (:mod:`trayapp.core.process_credentials`), renewing only
+        without asking anyone; a renewal (STS) is announced with ``ready`` first, so the command
+        line knows the tray is alive.  A session that needs a code: the command line's own prompt."""
+        from trayapp.core import process_credentials
+
+        service = self.service
         try:
-            creds, expires = self.service.session_credentials(profile, CREDENTIAL_PROCESS_MIN_LEFT)
+            renew = process_credentials.needs_renewal(service, profile)
+            unasked = renew and process_credentials.can_renew_unasked(service, profile)
+            if unasked and not self._send(conn, {"ready": True}):
+                return {"fallback": "gone"}
+            creds, expires = process_credentials.keys(
+                service, profile, lambda silent: process_credentials.silent_prompt() if silent and unasked else None
+            )
         except TrayappError:
             return {"fallback": "no session"}  # assuming needs the command line's own prompt
         document = {
