@@ -14,11 +14,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support import aws_files
 from tests.support.channel import Tray, alone_env, running_tray, socket_path
 from trayapp.cli import fast
 from trayapp.core import channel
@@ -99,6 +101,23 @@ def test_credential_process_env_and_status_answer_as_today(tray: Tray) -> None:
     assert document["Version"] == 1 and document["AccessKeyId"].startswith("ASIA")
 
 
+def test_the_tray_renews_a_session_inside_botocores_refresh_window_before_handing_it_out(tray: Tray) -> None:
+    """12 min left (botocore's advisory window is 15): the tray renews dev (no code needed) and
+    hands out the fresh session; it used to hand out the old one, and botocore ran the command
+    again before every call."""
+    credentials = tray.desktop.home / ".aws" / "credentials"
+    aws_files.write_session(credentials, "dev", minutes=12)
+    before = tray.served("credential-process dev")
+    done = trayapp(tray.env, "credential-process", "dev")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["SessionToken"] != aws_files.OLD_TOKEN
+    left = datetime.fromisoformat(document["Expiration"]) - datetime.now(UTC)
+    assert left > timedelta(minutes=30)
+    assert tray.served("credential-process dev") == before + 1
+    assert aws_files.OLD_TOKEN not in credentials.read_text()
+
+
 def test_what_the_tray_can_not_answer_takes_todays_path(tray: Tray) -> None:
     """No session for credential-process (it would need a prompt), an unknown profile, a bad
     region: the command line's own answer, in its own words."""
@@ -167,23 +186,7 @@ def alone(tmp_path: Path) -> dict[str, str]:
 
 
 def write_session(env: dict[str, str]) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from trayapp.core.credentials_file import CredentialsFile
-
-    expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="seconds")
-    CredentialsFile(env["AWS_SHARED_CREDENTIALS_FILE"]).write_section(
-        "dev-session",
-        {
-            "aws_access_key_id": "ASIAIOSFODNN7EXAMPLE",
-            "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            "aws_session_token": "FwoGZXIvYXdzEXAMPLE",
-            "region": "us-west-2",
-            "trayapp_profile": "dev",
-            "trayapp_role_arn": "arn:aws:iam::111111111111:role/Dev",
-            "trayapp_expiration": expires,
-        },
-    )
+    aws_files.write_session(env["AWS_SHARED_CREDENTIALS_FILE"])
 
 
 def test_a_stale_socket_is_left_alone_and_today_s_path_answers(alone: dict[str, str]) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.aws_files import AWS, CONFIG, CREDENTIALS, env_for
+from tests.support.aws_files import AWS, CONFIG, CREDENTIALS, OLD_TOKEN, env_for, write_session
 from trayapp.core.mfa import UsedCodes
 from trayapp.core.prompts import MfaRequest
 from trayapp.core.service import Service
@@ -226,27 +226,6 @@ for _ in range(4):
 """
 
 
-def session_left(home: Path, profile: str, minutes: float) -> None:
-    """A session of *profile* written as trayapp writes it, with *minutes* left."""
-    from datetime import timedelta
-
-    from trayapp.core.credentials_file import CredentialsFile
-
-    expires = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="seconds")
-    CredentialsFile(home / ".aws" / "credentials").write_section(
-        f"{profile}-session",
-        {
-            "aws_access_key_id": "ASIAIOSFODNN7EXAMPLE",
-            "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            "aws_session_token": "FwoGZXIvYXdzEXAMPLEOLD",
-            "region": "us-west-2",
-            "trayapp_profile": profile,
-            "trayapp_role_arn": "arn:aws:iam::111111111111:role/Dev",
-            "trayapp_expiration": expires,
-        },
-    )
-
-
 def sdk_calls(home: Path, env: dict[str, str], profile: str) -> tuple[subprocess.CompletedProcess[str], int]:
     """Four calls of one boto3 client through ``credential_process`` (counted) for *profile*."""
     counter = home / f"runs-{profile}"
@@ -272,12 +251,12 @@ def sdk_calls(home: Path, env: dict[str, str], profile: str) -> tuple[subprocess
 def test_a_session_inside_botocores_refresh_window_is_renewed_once_not_on_every_call(moto_sts: Any, home: Path) -> None:
     """12 min left: botocore (advisory window 15 min) would start credential-process before every
     call while it handed out that session; a role that needs no code is renewed at the first."""
-    session_left(home, "dev", 12)
+    write_session(home / ".aws" / "credentials", "dev", 12)
     done, runs = sdk_calls(home, env_for(home, moto_sts.url), "dev")
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 4
     assert runs == 1  # was 5: the first load, then one per call
-    assert "FwoGZXIvYXdzEXAMPLEOLD" not in (home / ".aws" / "credentials").read_text()
+    assert OLD_TOKEN not in (home / ".aws" / "credentials").read_text()
 
 
 @pytest.mark.parametrize("minutes", [12, 7])
@@ -286,10 +265,10 @@ def test_a_session_that_needs_a_code_keeps_serving_when_nobody_can_be_asked(
 ) -> None:
     """prod needs a typed code and there is no display and no terminal: its session, still valid,
     is handed out (botocore asks again on each call) instead of a failure."""
-    session_left(home, "prod", minutes)
+    write_session(home / ".aws" / "credentials", "prod", minutes)
     env = {k: v for k, v in env_for(home, moto_sts.url).items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     done, runs = sdk_calls(home, env, "prod")
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 4
     assert runs >= 1
-    assert "FwoGZXIvYXdzEXAMPLEOLD" in (home / ".aws" / "credentials").read_text()  # not renewed: no code
+    assert OLD_TOKEN in (home / ".aws" / "credentials").read_text()  # not renewed: no code

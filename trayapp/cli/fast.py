@@ -131,7 +131,7 @@ def _ask(connection: channel.Connection, request: dict[str, Any]) -> int | None:
     if reply is None or "fallback" in reply:
         return None  # silent, busy or unable: the code (if any) never left this process
     if command == "credential-process" and reply.get("ready") is True:
-        reply = connection.follow(None)  # the tray renews first (no code involved: falling back is safe)
+        reply = connection.follow(None, channel.RENEW_TIMEOUT)  # the tray renews (no code: falling back is safe)
         if reply is None or "fallback" in reply:
             return None
     if command == "assume":

@@ -57,6 +57,9 @@ MAX_LINE = 64 * 1024
 GIVE_UP = 1.5
 #: An assume whose code the tray took waits for STS (botocore retries included).
 ASSUME_TIMEOUT = 120.0
+#: A credential-process the tray renews without a code (STS: 3 s connect, 5 s read, two tries);
+#: after that the command line renews by itself, which is safe: no code was handed over.
+RENEW_TIMEOUT = 30.0
 #: sockaddr_un holds 108 bytes; a longer path is reached through /proc/self/fd (Linux).
 _SUN_PATH_MAX = 100
 
