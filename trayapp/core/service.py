@@ -429,6 +429,10 @@ class Service:
             raise errors.NoSession(profile=name)
         return found
 
+    def session_seconds(self, name: str) -> int:
+        """How long a session of *name* lasts when assumed now: the profile's, else the preference."""
+        return self.config().role(name).duration_seconds or self._preferences().duration
+
     def session_region(self, name: str) -> str:
         """The region *name*'s session is used in: the profile's, else up its chain, else us-east-1."""
         cfg = self.config()
