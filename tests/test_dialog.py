@@ -163,6 +163,7 @@ def test_protocol_sends_request_error_countdown_and_done() -> None:
     assert p.last_error == reused
 
 
+@pytest.mark.integration
 def test_the_countdown_has_no_character_the_installed_fonts_lack() -> None:
     """Every character of the countdown line is in a font fontconfig has (the project installs
     fonts-dejavu-core): the stopwatch U+23F1 was in none and showed as a box."""
