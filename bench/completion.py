@@ -26,7 +26,8 @@ BUDGET_MS = 100.0
 
 
 def write_config(folder: Path, profiles: int) -> Path:
-    lines = ["[default]", "region = us-east-1", ""]
+    lines = ["[default]", "region = us-east-1", "", "[profile bench-src]", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE"]
+    lines += ["aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""]
     for n in range(profiles):
         lines += [
             f"[profile role{n:04d}]",

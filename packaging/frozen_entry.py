@@ -4,10 +4,11 @@
 ``trayapp -m trayapp.MOD``  run one of trayapp's own modules as ``python -m`` would.
 
 A frozen program has no interpreter to run ``python -m trayapp.tk.dialog`` with: its
-``sys.executable`` is the program itself.  ``trayapp.protocol`` starts every Tk
-helper (MFA dialog, popup menu, clipboard) as ``[sys.executable, "-m",
-"trayapp.tk.<program>", ...]``, so understanding that one form here is all the frozen
-app needs: the application code stays the same.  Only trayapp's modules are run.
+``sys.executable`` is the program itself.  ``trayapp.core.launch.module_argv`` starts every Tk
+helper (MFA dialog, popup menu, clipboard) of a frozen build as ``[sys.executable, "-m",
+"trayapp.tk.<program>", ...]`` (an interpreter gets ``-I`` and trayapp's absolute folder instead),
+so understanding that one form here is all the frozen app needs.  Only trayapp's modules are run,
+from the bundle: the current folder is never on a frozen program's path.
 """
 
 from __future__ import annotations

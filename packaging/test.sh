@@ -7,4 +7,6 @@ make_venv gtk,test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+# The tiers run side by side (pytest-xdist): most of a desktop or integration test is waiting for a
+# process, so four workers keep two CPUs busy.  `-n 0` among the arguments runs them one at a time.
+.venv/bin/python -m pytest -n "${TRAYAPP_TEST_WORKERS:-4}" "$@"

@@ -7,4 +7,4 @@ import os
 # change them (LANGUAGE is read by gettext only; tests/test_i18n.py sets ja itself).
 os.environ["LANGUAGE"] = "en"
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.tiers"]

@@ -24,6 +24,7 @@ def loaded_after(code: str) -> set[str]:
     return set(out.split())
 
 
+@pytest.mark.integration
 def test_the_core_loads_no_gui_toolkit() -> None:
     names = [f"trayapp.core.{m.name}" for m in pkgutil.iter_modules(trayapp.core.__path__)]
     assert "trayapp.core.service" in names
@@ -31,6 +32,7 @@ def test_the_core_loads_no_gui_toolkit() -> None:
     assert {"tkinter", "_tkinter", "pystray", "PIL"} & modules == set()
 
 
+@pytest.mark.integration
 def test_listing_roles_does_not_import_boto3_or_keyring() -> None:
     modules = loaded_after(
         "from trayapp.core.service import Service\nService(environ={'HOME': '/nonexistent'}).roles()"
@@ -127,3 +129,14 @@ def test_configparsers_line_rules_are_copied_once() -> None:
         str(p.relative_to(PACKAGE)) for p in MODULES if any(r in p.read_text(encoding="utf-8") for r in rules)
     )
     assert users == ["core/ini_scan.py"]
+
+
+def test_no_script_outside_tests_imports_a_test_module() -> None:
+    """bench/ and docs/ may use the harness in tests/support/, never a test module (its fixtures and
+    constants move when the test does)."""
+    scripts = [p for folder in ("bench", "docs", "packaging") for p in (ROOT / folder).rglob("*.py")]
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(n for n in imports_of(p) if n.startswith("tests.test_")) for p in scripts
+    }
+    assert scripts
+    assert {k: v for k, v in offenders.items() if v} == {}

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.planted import needs_second_uid, planted_folder
 from tests.support.winreg_fake import FakeWinreg
+from trayapp.core.launch import module_argv
 from trayapp.tray import autostart
 from trayapp.tray.autostart import Autostart, AutostartError, desktop_exec, launch_command
 
@@ -35,6 +37,7 @@ def linux(home: Path, **environ: str) -> Autostart:
 # --- Linux, for real --------------------------------------------------------------------
 
 
+@pytest.mark.integration
 @needs_validator
 def test_linux_on_writes_a_valid_autostart_entry_and_off_removes_it(tmp_path: Path) -> None:
     a = linux(tmp_path)
@@ -75,6 +78,7 @@ def test_status_is_off_when_the_desktop_hid_the_entry(tmp_path: Path) -> None:
     assert a.status() is True
 
 
+@pytest.mark.integration
 @needs_validator
 def test_exec_line_with_awkward_arguments_validates_and_parses_back(tmp_path: Path) -> None:
     a = Autostart(platform="linux", home=tmp_path, environ={}, command=AWKWARD)
@@ -85,6 +89,30 @@ def test_exec_line_with_awkward_arguments_validates_and_parses_back(tmp_path: Pa
     exec_line = keyfile.get_string("Desktop Entry", "Exec")
     ok, argv = glib.shell_parse_argv(exec_line.replace("%%", "%"))
     assert ok and argv == AWKWARD
+
+
+@pytest.mark.integration
+@needs_validator
+@needs_second_uid
+def test_login_start_of_a_pip_user_install_runs_trayapp_not_a_package_in_the_session_folder(tmp_path: Path) -> None:
+    """No ``trayapp`` script beside Python (``pip install --user``): the Exec line, parsed back and run
+    in a shared folder where another uid left a ``trayapp/`` package, still starts this trayapp.
+    (It was ``python3 -m trayapp``: the planted package ran at login.)"""
+    python = "/usr/bin/python3"
+    if Path(python).with_name("trayapp").exists():
+        pytest.skip("a trayapp script sits beside /usr/bin/python3")
+    a = Autostart(platform="linux", home=tmp_path, environ={}, command=launch_command(python, frozen=False))
+    validate(a.enable())
+    glib = pytest.importorskip("gi.repository.GLib")
+    keyfile = glib.KeyFile()
+    keyfile.load_from_file(str(a.path), glib.KeyFileFlags.NONE)
+    ok, argv = glib.shell_parse_argv(keyfile.get_string("Desktop Entry", "Exec").replace("%%", "%"))
+    assert ok
+    with planted_folder() as planted:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(planted.folder)}
+        done = subprocess.run([*argv, "--version"], cwd=planted.folder, env=env, capture_output=True, text=True)
+        assert planted.ran() == []
+    assert done.returncode == 0 and done.stdout.startswith("trayapp "), done.stderr
 
 
 def test_desktop_exec_leaves_plain_words_alone() -> None:
@@ -118,7 +146,7 @@ def test_launch_command_prefers_the_entry_point_next_to_the_interpreter(tmp_path
     python = tmp_path / "bin" / "python"
     python.parent.mkdir()
     python.touch()
-    assert launch_command(str(python), frozen=False, platform="linux") == [str(python), "-m", "trayapp"]
+    assert launch_command(str(python), frozen=False, platform="linux") == module_argv("trayapp", str(python))
     script = python.with_name("trayapp")
     script.touch()
     script.chmod(0o755)
@@ -140,15 +168,13 @@ def test_launch_command_of_the_frozen_windows_cli_is_its_windowed_sibling(tmp_pa
 def test_launch_command_on_windows_uses_pythonw_so_no_console_stays_open(tmp_path: Path) -> None:
     python = tmp_path / "python.exe"
     python.touch()
-    assert launch_command(str(python), frozen=False, platform="win32") == [str(python), "-m", "trayapp"]
+    assert launch_command(str(python), frozen=False, platform="win32") == module_argv("trayapp", str(python))
     (tmp_path / "pythonw.exe").touch()
-    assert launch_command(str(python), frozen=False, platform="win32") == [
-        str(tmp_path / "pythonw.exe"),
-        "-m",
-        "trayapp",
-    ]
+    pythonw = str(tmp_path / "pythonw.exe")
+    assert launch_command(str(python), frozen=False, platform="win32") == module_argv("trayapp", pythonw)
 
 
+@pytest.mark.integration
 def test_the_default_command_runs_this_trayapp(tmp_path: Path) -> None:
     argv = launch_command()
     result = subprocess.run(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -98,6 +101,35 @@ def test_a_hanging_process_and_its_children_are_ended(tmp_path: Path) -> None:
     while any(alive(p) for p in started):
         assert time.monotonic() < deadline, "the process group outlived the timeout"
         time.sleep(0.05)
+
+
+def test_a_code_printed_by_a_process_that_stays_is_taken_and_the_process_ended(tmp_path: Path) -> None:
+    # Issue 20, item 6: done on the code line, not on the end of output or the exit; no zombie left.
+    pids = tmp_path / "pids"
+    gen = script(tmp_path, "gen", f"echo $$ > {pids}; echo 424242; sleep 300 & echo $! >> {pids}; wait")
+    running = code_sources.start_mfa_process(request(str(gen)), timeout=120)
+    assert running.done(30), "the code was printed but the source was still waited for"
+    assert running.result() == "424242"
+    started = [int(p) for p in pids.read_text().split()]
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in started):  # alive() counts a zombie as ended
+        assert time.monotonic() < deadline, "the source's process group was left running"
+        time.sleep(0.05)
+    while Path(f"/proc/{started[0]}").exists():  # our child: gone only once it is waited for
+        assert time.monotonic() < deadline, "the source was left as a zombie"
+        time.sleep(0.05)
+
+
+def test_all_a_source_wrote_before_it_exited_is_read_though_a_child_holds_the_pipe(tmp_path: Path) -> None:
+    pid = tmp_path / "pid"
+    body = f"for i in $(seq 300); do echo account-$i; done; setsid sh -c 'echo $$ > {pid}; exec sleep 60' &"
+    listing = code_sources.Running(["/bin/sh", "-c", body], "ykman", "")
+    try:
+        assert listing.done(20)
+        assert bytes(listing._output).decode().split() == [f"account-{i}" for i in range(1, 301)]
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(pid.read_text()), signal.SIGKILL)
 
 
 def test_one_automatic_try_per_request_then_typing(tmp_path: Path) -> None:

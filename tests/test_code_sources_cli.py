@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +125,32 @@ def test_list_json_says_whether_mfa_process_is_set_but_not_the_command(fault_sts
     rows = {r["profile"]: r for r in json.loads(trayapp(env_for(home, fault_sts.url), "list", "--json").stdout)}
     assert rows["prod"]["mfa_process"] is True and rows["dev"]["mfa_process"] is False
     assert "JBSWY3DPEHPK3PXP" not in json.dumps(rows)
+
+
+def test_an_mfa_process_whose_child_keeps_its_output_open_does_not_hold_assume(fault_sts: Any, home: Path) -> None:
+    # Issue 20, item 6: the code is printed at once, then a daemon (setsid, its own session) keeps
+    # the pipe open for 300 s.  assume must finish on the code, not on the pipe's end.
+    pid_file = home / "daemon.pid"
+    gen = script(home / "bin", "totp", f"echo 314159; setsid sh -c 'echo $$ > {pid_file}; exec sleep 300' &")
+    with_mfa_process(home, str(gen))
+    env = {k: v for k, v in env_for(home, fault_sts.url).items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    started = time.monotonic()
+    # Our ends are files, so the daemon holding the command's stdout/stderr can't keep this test waiting.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        argv = [PYTHON, "-m", "trayapp", "assume", "prod"]
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        try:
+            status = proc.wait(timeout=60)
+        finally:
+            proc.kill()
+        elapsed = time.monotonic() - started
+        err.seek(0)
+        stderr = err.read().decode()
+    try:
+        assert status == 0, stderr
+        assert elapsed < 20, f"assume took {elapsed:.0f} s: it waited for the daemon holding the pipe"
+        assert fault_sts.requests_for("AssumeRole")[0]["TokenCode"] == "314159"
+    finally:
+        if pid_file.exists():
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)

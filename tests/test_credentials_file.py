@@ -394,6 +394,7 @@ def test_loose_permissions_are_tightened_and_reported(tmp_path: Path) -> None:
     assert cf.write_section("s", VALUES) == []
 
 
+@pytest.mark.integration
 def test_full_disk_leaves_file_and_no_temp(tmp_path: Path) -> None:
     big = USER_FILE + b"# padding\n" * 40
     path, _ = make(tmp_path, big)
@@ -473,6 +474,7 @@ def test_stale_temp_files_are_cleaned_under_the_lock(tmp_path: Path) -> None:
     assert not stale.exists() and unrelated.exists()
 
 
+@pytest.mark.integration
 def test_core_module_imports_no_gui_and_no_boto3() -> None:
     code = (
         "import sys, trayapp.core.credentials_file\n"
@@ -692,6 +694,7 @@ PROPERTY_SETTINGS = {
 }
 
 
+@pytest.mark.integration
 @settings(max_examples=300, **PROPERTY_SETTINGS)  # type: ignore[arg-type]
 @given(credentials_files(), new_values, new_values)
 def test_round_trip_property(case: tuple[bytes, str], first: dict[str, str], second: dict[str, str]) -> None:
@@ -705,6 +708,7 @@ def test_round_trip_property_10k(case: tuple[bytes, str], first: dict[str, str],
     check_round_trip(case[0], case[1], first, second)
 
 
+@pytest.mark.integration
 @settings(max_examples=300, **PROPERTY_SETTINGS)  # type: ignore[arg-type]
 @given(credentials_files())
 def test_scanner_agrees_with_configparser(case: tuple[bytes, str]) -> None:

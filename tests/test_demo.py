@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.planted import needs_second_uid, planted_folder
 from trayapp.cli import demo
 from trayapp.cli.demo import LocalSts, environment, prepare_demo, run_demo, start_sts
 
@@ -53,6 +54,24 @@ def caller(env: dict[str, str], profile: str) -> dict[str, str]:
     assert out.returncode == 0, out.stderr
     identity: dict[str, str] = json.loads(out.stdout)
     return identity
+
+
+@needs_second_uid
+def test_the_local_sts_started_in_a_shared_folder_is_motos_not_a_planted_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``python -c`` put the current folder first: a ``moto/`` another uid left there ran as you
+    and the demo's STS never came up."""
+    with planted_folder() as planted:
+        monkeypatch.chdir(planted.folder)
+        monkeypatch.setenv("PYTHONPATH", str(planted.folder))
+        server = start_sts()
+        try:
+            with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=5):
+                pass
+        finally:
+            server.stop()
+        assert planted.ran() == []
 
 
 def test_prepare_demo_writes_private_files_and_points_only_at_them(tmp_path: Path) -> None:
@@ -261,3 +280,18 @@ def wait_closed(url: str, timeout: float = 5) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def test_demo_without_a_display_refuses_before_printing_or_writing_anything(tmp_path: Path) -> None:
+    """It printed export lines for a throwaway folder, then said there was no display and removed
+    the folder: the lines pointed at nothing."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND")}
+    env.update(HOME=str(tmp_path), TMPDIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-m", "trayapp", "demo"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert out.stdout == ""
+    assert out.stderr == (
+        "trayapp: trayapp demo shows the tray icon and there is no display here (DISPLAY is not set); "
+        "nothing was started: run it inside your desktop session.\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no throwaway folder was made

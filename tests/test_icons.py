@@ -62,6 +62,7 @@ def test_unknown_state_is_refused() -> None:
         render("bogus", 16)  # type: ignore[arg-type]
 
 
+@pytest.mark.integration
 def test_write_assets_script(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "trayapp.icons", "--write", str(tmp_path)], check=True,
                    capture_output=True, cwd=Path(__file__).resolve().parents[1])  # fmt: skip

@@ -7,6 +7,7 @@ loopback, the real ``aws`` CLI running the credential_process line trayapp write
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.support.fixtures import Desktop, MotoServer, aws_env, require_tools
+from tests.support.planted import needs_second_uid, planted_folder, scriptless_python
 from trayapp.core.credentials_file import CredentialsFile
 from trayapp.core.errors import CredentialsFileError, UnparsableFile
 
@@ -137,9 +139,9 @@ class User:
         self.env.pop("PYTHON_KEYRING_BACKEND", None)
         self.env["PYTHONPATH"] = str(REPO_ROOT)
 
-    def trayapp(self, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    def trayapp(self, *args: str, python: str = PYTHON, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [PYTHON, "-m", "trayapp", *args],
+            [python, "-m", "trayapp", *args],
             env={**self.env, **extra},
             cwd=REPO_ROOT,
             capture_output=True,
@@ -147,10 +149,11 @@ class User:
             timeout=120,
         )
 
-    def aws_identity(self) -> str:
+    def aws_identity(self, cwd: Path | None = None, **extra: str) -> str:
         done = subprocess.run(
             [AWS, "sts", "get-caller-identity", "--profile", "me", "--output", "json"],
-            env=self.env,
+            env={**self.env, **extra},
+            cwd=cwd,
             capture_output=True,
             text=True,
             timeout=60,
@@ -225,6 +228,32 @@ def test_import_assume_rotate_assume_with_the_keys_only_in_the_keyring(user: Use
     assert user.aws_identity() == user.arn
 
 
+def bridge_line(user: User) -> str:
+    return str(CredentialsFile(user.config).read_sections()["profile me"]["credential_process"])
+
+
+@pytest.mark.desktop
+@needs_second_uid
+def test_the_bridge_line_runs_this_trayapp_from_any_folder_the_aws_cli_is_in(user: User, tmp_path: Path) -> None:
+    """``python -m trayapp keys import`` with no trayapp script beside Python (``pip install --user``):
+    the line written, run by the real ``aws`` CLI in a shared folder where another uid left a
+    ``trayapp/__main__.py`` (and with ``PYTHONPATH`` naming it), still serves the keyring's key.
+    (It was ``python -m trayapp keys serve me``: the planted module answered instead.)  A line an
+    older trayapp wrote is made safe by importing again."""
+    python = str(scriptless_python(tmp_path))
+    done = user.trayapp("keys", "import", "me", python=python)
+    assert done.returncode == 0, done.stderr
+    line = bridge_line(user)
+    with planted_folder() as planted:
+        assert user.aws_identity(cwd=planted.folder, PYTHONPATH=str(planted.folder)) == user.arn
+        assert planted.ran() == []
+    assert shlex.split(line)[:2] == [python, "-I"] and line.endswith(" trayapp keys serve me")
+    user.config.write_text(user.config.read_text().replace(line, f"{python} -m trayapp keys serve me"))
+    done = user.trayapp("keys", "import", "me", python=python)
+    assert done.returncode == 0, done.stderr
+    assert bridge_line(user) == line
+
+
 @pytest.mark.desktop
 def test_two_keys_already_is_one_sentence_and_nothing_changes(user: User) -> None:
     assert user.trayapp("keys", "import", "me").returncode == 0
@@ -263,6 +292,7 @@ def test_a_rotation_killed_at_each_step_keeps_a_working_key_and_the_next_one_fin
     assert user.aws_identity() == user.arn
 
 
+@pytest.mark.integration
 def test_without_a_keyring_import_refuses_and_nothing_moves(tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / ".aws").mkdir(parents=True, mode=0o700)

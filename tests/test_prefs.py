@@ -205,6 +205,7 @@ def test_edit_and_save_runs_the_window_and_saves_through_the_store(screen: Deskt
     assert json.loads(backend.values[(SERVICE, USERNAME)])["warn-minutes"] == 15
 
 
+@pytest.mark.integration
 def test_without_a_display_edit_returns_none(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     assert prefs_dialog.edit(Preferences(), ["prod"], env=env, timeout=30) is None
@@ -343,6 +344,7 @@ def no_keyring_env(home: Path, backend: str | None) -> dict[str, str]:
 BACKENDS = ["keyring.backends.fail.Keyring", None]  # forced failure; and whatever keyring picks with no bus
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("backend", BACKENDS, ids=["fail-backend", "no-bus"])
 def test_prefs_shows_defaults_and_says_so_once_without_a_keyring(home: Path, backend: str | None) -> None:
     done = trayapp(no_keyring_env(home, backend), "prefs")
@@ -360,6 +362,7 @@ def test_prefs_shows_defaults_and_says_so_once_without_a_keyring(home: Path, bac
     assert len(lines) == 1 and lines[0].startswith("trayapp: Using default preferences: no usable keyring")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("backend", BACKENDS, ids=["fail-backend", "no-bus"])
 def test_list_works_without_a_keyring(home: Path, backend: str | None) -> None:
     done = trayapp(no_keyring_env(home, backend), "list")
@@ -369,6 +372,7 @@ def test_list_works_without_a_keyring(home: Path, backend: str | None) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.integration
 def test_setting_a_preference_without_a_keyring_fails_with_a_sentence(home: Path) -> None:
     done = trayapp(no_keyring_env(home, "keyring.backends.fail.Keyring"), "prefs", "set", "duration", "7200")
     assert done.returncode == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -195,6 +196,30 @@ def test_exec_without_a_command_is_a_usage_error(home: Path) -> None:
     assert "Name the command to run after '--'" in result.stderr
 
 
+def test_exec_of_an_empty_command_is_one_sentence(home: Path) -> None:
+    result = run(env_for(home, "http://127.0.0.1:9"), "exec", "dev", "--", "")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "trayapp: The command to run is empty: name it after '--', e.g. trayapp exec prod -- aws s3 ls.\n"
+    )
+
+
+def test_exec_runs_a_command_whose_name_starts_with_a_dash(moto_sts: Any, home: Path) -> None:
+    """Everything after '--' is the command, even a word that looks like an option."""
+    bin_dir = home / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "-report"
+    script.write_text('#!/bin/sh\necho "ran with $# args: $*"\n')
+    script.chmod(0o755)
+    env = env_for(home, moto_sts.url, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    for args in (["dev", "--", "-report", "-x"], ["dev", "--region", "eu-west-1", "--", "-report", "-x"]):
+        result = run(env, "exec", *args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert result.stdout == "ran with 1 args: -x\n", args
+    # Without '--' a dash word is still an option of exec's, as before.
+    assert run(env, "exec", "dev", "-report").returncode == 2
+
+
 # --- --region ------------------------------------------------------------------------------------
 
 
@@ -248,11 +273,67 @@ def test_bash_completes_commands_options_and_role_profiles(home: Path, tmp_path:
     assert out[4] == "fish"
     assert out[5] == "zsh"
     assert "aws" in out[6].split()  # after '--': commands on PATH
-    assert out[7].split() == ["badtags", "deep", "dev", "partner", "prod", "tagged"]
+    assert out[7].split() == ["deep", "dev", "partner", "prod", "tagged"]  # not badtags: it can't be used
     # another config file, named by AWS_CONFIG_FILE
     other = tmp_path / "other-config"
     other.write_text("[profile only-this]\nrole_arn = arn:aws:iam::111111111111:role/X\nsource_profile = base\n")
     assert bash_complete({**env, "AWS_CONFIG_FILE": str(other)}, "words trayapp assume ''")[1] == "only-this"
+
+
+HOSTILE_NAMES = ["$(touch${IFS}ran-dollar)", "`touch${IFS}ran-backtick`", "$(touch ran-quoted)", "*"]
+
+
+def test_bash_completion_offers_profile_names_literally_and_runs_none(home: Path, tmp_path: Path) -> None:
+    """Names that are shell syntax — ``$(…)``, backticks, ``*``, a quote — are offered as they are,
+    quoted so the line means that name, and nothing runs on a Tab press.  (``compgen -W
+    "$(_trayapp_profiles)"`` ran both commands and offered the folder's files for ``*``.)"""
+    role = "role_arn = arn:aws:iam::111111111111:role/X\nsource_profile = base\n"
+    config = tmp_path / "hostile-config"
+    config.write_text("".join(f"[profile {json.dumps(n) if ' ' in n else n}]\n{role}" for n in HOSTILE_NAMES))
+    folder = tmp_path / "cwd"
+    folder.mkdir()
+    (folder / "some-file").touch()
+    script = (
+        'source <("$TRAYAPP" completion bash)\n'
+        'for w in "" "\\$" "\\"\\$(" "\\`" "*"; do\n'
+        '  COMP_WORDS=(trayapp assume "$w"); COMP_CWORD=2; COMPREPLY=(); _trayapp\n'
+        '  printf "%s\\n" "${#COMPREPLY[@]}" "${COMPREPLY[@]}"\n'
+        "done\n"
+    )
+    env = env_for(home, "http://127.0.0.1:9", AWS_CONFIG_FILE=str(config), TRAYAPP=str(launcher(tmp_path)))
+    done = subprocess.run(["bash", "-c", script], env=env, cwd=folder, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines, offered = done.stdout.splitlines(), []
+    while lines:
+        count = int(lines.pop(0))
+        offered.append([shlex.split(word)[0] for word in lines[:count]])
+        del lines[:count]
+    assert sorted(folder.iterdir()) == [folder / "some-file"] and not list(home.glob("ran-*"))
+    assert offered[0] == sorted(HOSTILE_NAMES)
+    assert offered[1] == ["$(touch ran-quoted)", "$(touch${IFS}ran-dollar)"]  # what was typed: '$'
+    assert offered[2] == offered[1]  # '"$(' — an open quote
+    assert offered[3] == ["`touch${IFS}ran-backtick`"]
+    assert offered[4] == ["*"]
+
+
+def test_completion_offers_only_profiles_that_can_be_used_and_forget_only_sessions(home: Path, tmp_path: Path) -> None:
+    env = env_for(home, "http://127.0.0.1:9", TRAYAPP=str(launcher(tmp_path)))
+    listing = trayapp(env, "list")
+    assert "badtags" in listing.stderr  # a role profile that can't be used…
+    out = bash_complete(env, "words trayapp assume ''", "words trayapp forget ''")
+    assert out[1].split() == ["deep", "dev", "partner", "prod", "tagged"]  # …is not offered
+    assert out[2] == ""  # no session to forget yet
+    creds = home / ".aws" / "credentials"
+    creds.write_text(creds.read_text() + "\n[dev-session]\ntrayapp_managed = 1\naws_access_key_id = ASIAX\n")
+    out = bash_complete(env, "words trayapp forget ''", "words trayapp forget x")
+    assert out[1:] == ["dev", ""]  # the one session there is now (the remembered list was stale)
+
+
+def launcher(folder: Path) -> Path:
+    path = folder / "trayapp"
+    path.write_text(f'#!/bin/sh\nexec {sys.executable} -m trayapp "$@"\n')
+    path.chmod(0o755)
+    return path
 
 
 def test_zsh_and_fish_scripts_name_the_commands() -> None:

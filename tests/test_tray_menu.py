@@ -169,6 +169,7 @@ def test_broken_config_becomes_a_disabled_header() -> None:
     assert not snapshot.menu[0].enabled
 
 
+@pytest.mark.integration
 def test_pystray_menu_on_the_dummy_backend_mirrors_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYSTRAY_BACKEND", "dummy")
     code = (
@@ -191,6 +192,7 @@ def test_pystray_menu_on_the_dummy_backend_mirrors_the_model(monkeypatch: pytest
     )
 
 
+@pytest.mark.integration
 def test_the_tray_module_imports_no_tkinter_and_no_boto3() -> None:
     code = (
         "import sys, trayapp.tray.app\n"
@@ -233,6 +235,7 @@ def test_start_at_login_is_a_check_item_that_toggles() -> None:
     assert not login.on
 
 
+@pytest.mark.integration
 def test_without_a_display_the_tray_says_so_in_one_sentence(tmp_path: Any) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND")}
     env.update(HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))

@@ -223,6 +223,7 @@ def no_stderr() -> None:
     os.close(2)  # the child's Python starts with sys.stderr = None, as under pythonw
 
 
+@pytest.mark.integration
 def test_the_dialog_without_stderr_keeps_its_pipe_clean_and_logs_why(tmp_path: Path) -> None:
     """Its error print used to go to stdout, the JSON pipe its parent reads."""
     env = windowed_env(tmp_path)

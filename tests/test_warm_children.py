@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from tests.support.desktop import Desktop
 from tests.support.dialog import Asker, dialog_exists, find_window, press, type_into, wait_gone
+from tests.support.planted import needs_second_uid, planted_folder
 from tests.support.procs import wait_until
 from tests.support.sts import MotoServer
 from tests.support.tray_desktop import aws_env, exit_status, open_menu, start_tray, wait_for, write_aws_files
@@ -115,6 +117,69 @@ def test_a_warm_dialog_takes_the_code_and_each_assume_gets_a_fresh_one(desktop: 
     assert not alive(served[0])
     nxt = spare.ready
     assert nxt is not None and nxt.pid not in served  # and one waits for the third
+
+
+@pytest.mark.desktop
+@needs_second_uid
+def test_a_trayapp_package_another_user_left_in_the_folder_never_runs(
+    desktop: Desktop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tray started in a shared 1777 folder where another uid left a ``trayapp/`` package (with
+    ``PYTHONPATH`` naming it too): the warm dialog and popup are trayapp's own, and the dialog takes
+    the code.  (``python -m trayapp.tk.dialog`` imported the planted package at once: its
+    ``__init__`` ran as the tray's user before any click.)"""
+    with planted_folder() as planted:
+        monkeypatch.chdir(planted.folder)
+        env = {**desktop.env, "PYTHONPATH": str(planted.folder)}
+        spares = [Spare(name, spawn=lambda name: protocol.spawn(name, env=env)) for name in ("dialog", "popup_menu")]
+        for s in spares:
+            s.start()
+        try:
+            for s in spares:
+                proc = s.ready
+                assert proc is not None
+                settled(proc.pid)
+                assert proc.poll() is None  # started, built its window, waiting
+            prompt = DialogPrompt(spawn=spares[0].take, on_exit=spares[0].refill)
+            ask = Asker(lambda: prompt.ask(REQUEST))
+            find_window(desktop)
+            type_into(desktop, "246810")
+            press(desktop, "Return")
+            assert ask.get() == "246810"
+            prompt.close()
+        finally:
+            for s in spares:
+                s.close()
+        assert planted.ran() == []
+
+
+@pytest.mark.desktop
+@needs_second_uid
+def test_trayapp_assume_in_a_shared_folder_asks_in_its_own_dialog(desktop: Desktop, moto_sts: MotoServer) -> None:
+    """``trayapp assume prod`` on a display, run in a 1777 folder where another uid left a
+    ``trayapp/`` package: trayapp's dialog asks, the session is written, nothing planted ran."""
+    credentials = write_aws_files(desktop.home)
+    script = str(Path(sys.executable).with_name("trayapp"))
+    with planted_folder() as planted:
+        cli = subprocess.Popen(
+            [script, "assume", "prod"],
+            cwd=planted.folder,
+            env=aws_env(desktop, moto_sts.url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            find_window(desktop, timeout=30)
+            type_into(desktop, "135791")
+            press(desktop, "Return")
+            out, err = cli.communicate(timeout=60)
+        finally:
+            if cli.poll() is None:
+                cli.kill()
+        assert planted.ran() == []
+    assert cli.returncode == 0, err
+    assert "AWS_PROFILE=prod-session" in out and "[prod-session]" in credentials.read_text()
 
 
 @pytest.mark.desktop

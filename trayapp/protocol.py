@@ -4,7 +4,9 @@ The tray process never imports tkinter: pystray must own the main thread (on
 macOS), and Tk must own the thread it was created on.  So every Tk window —
 the MFA dialog, the popup menu of backends without menus, the clipboard
 holder — is ``python -m trayapp.tk.<name>``, speaking JSON lines on its
-standard input and output.  Secrets (MFA codes) only ever travel on those
+standard input and output.  The interpreter is isolated from the folder it starts
+in and from ``PYTHON*`` variables (:func:`trayapp.core.launch.module_argv`): a
+``trayapp/`` package planted in a shared folder never runs.  Secrets (MFA codes) only ever travel on those
 pipes, never on a command line.
 
 :func:`report` is how the tray and its helpers tell the user about a failure:
@@ -27,14 +29,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-import trayapp
+from trayapp.core import launch
 
-#: The folder holding the ``trayapp`` package, so a child finds it even when
-#: the applet runs from a source checkout that is not installed.
-_PACKAGE_PARENT = str(Path(trayapp.__file__).resolve().parent.parent)
+#: The folder holding the ``trayapp`` package (a child is told it: it finds this trayapp even
+#: when the applet runs from a source checkout that is not installed).
+_PACKAGE_PARENT = launch.package_parent()
 
 
 def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """*base* (default: ours) with this trayapp on ``PYTHONPATH``, for a ``python -m trayapp`` the
+    caller starts itself; trayapp's own children ignore ``PYTHON*`` variables (:func:`command`)."""
     env = dict(os.environ if base is None else base)
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     if _PACKAGE_PARENT not in paths:
@@ -42,12 +46,18 @@ def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def command(program: str, *args: str) -> list[str]:
+    """The command line of the Tk program *program* (``dialog``, ``popup_menu``…): an isolated
+    interpreter that runs this trayapp's ``trayapp.tk.<program>`` whatever the folder."""
+    return [*launch.module_argv(f"trayapp.tk.{program}"), *args]
+
+
 def spawn(
     program: str, *args: str, stdout: int | None = subprocess.PIPE, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen[str]:
     """``python -m trayapp.tk.<program> ARGS`` with pipes for JSON lines (*env*: default ours)."""
     return subprocess.Popen(
-        [sys.executable, "-m", f"trayapp.tk.{program}", *args],
+        command(program, *args),
         stdin=subprocess.PIPE,
         stdout=stdout,
         text=True,

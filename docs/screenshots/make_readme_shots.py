@@ -39,8 +39,13 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from tests.support.desktop import Desktop  # noqa: E402
 from tests.support.procs import wait_until  # noqa: E402
-from tests.test_tray_desktop import CREDENTIALS, aws_env, start_tray, write_aws_files  # noqa: E402
-from tests.test_tray_sessions import managed_section  # noqa: E402
+from tests.support.tray_desktop import (  # noqa: E402
+    CREDENTIALS,
+    aws_env,
+    managed_section,
+    start_tray,
+    write_aws_files,
+)
 from trayapp.icons import _COLOURS, STATES, IconState, render  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

@@ -10,8 +10,9 @@ Every call's arguments are appended to ``calls``, one line each.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
+
+from .procs import wait_until
 
 YKMAN = r"""#!/bin/sh
 dir="$FAKE_YKMAN_DIR"
@@ -80,18 +81,11 @@ class FakeYkman:
         return path.read_text().splitlines() if path.exists() else []
 
     def wait_for_call(self, start: str, timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(c.startswith(start) for c in self.calls()):
-            assert time.monotonic() < deadline, f"ykman was never called with {start!r}: {self.calls()}"
-            time.sleep(0.02)
+        wait_until(f"ykman called with {start!r}", lambda: any(c.startswith(start) for c in self.calls()), timeout)
 
     def pid_file(self, name: str, timeout: float = 10) -> int:
         path = self.dir / name
-        deadline = time.monotonic() + timeout
-        while not (path.exists() and path.read_text().strip()):
-            assert time.monotonic() < deadline, f"no {name}"
-            time.sleep(0.02)
-        return int(path.read_text())
+        return int(wait_until(name, lambda: path.exists() and path.read_text().strip(), timeout))
 
 
 def alive(pid: int) -> bool:

@@ -37,6 +37,7 @@ from .procs import (
     HarnessError,
     ManagedProcess,
     read_line_from_fd,
+    scaled,
     wait_until,
 )
 
@@ -358,6 +359,10 @@ class Desktop:
         )
         self.wait_for_bus_name(NOTIFICATIONS_NAME, proc=proc)
 
+    def start_trayer(self) -> None:
+        """Start the XEmbed tray now (for a desktop started with ``tray=False``)."""
+        self._start_trayer()
+
     def _start_trayer(self) -> None:
         proc = self._spawn(
             "trayer",
@@ -573,6 +578,7 @@ class Desktop:
     def xdotool(self, *args: str, timeout: float = 10.0) -> str:
         """Run ``xdotool ARGS`` on this display; HarnessError on failure or timeout."""
         argv = ["xdotool", *args]
+        timeout = scaled(timeout)
         try:
             res = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from PIL import Image
 
 from tests.support.desktop import Desktop
+from tests.support.procs import scaled, wait_until
 from trayapp.tk.dialog import TITLE
 
 
@@ -63,7 +63,7 @@ class Asker:
             self.error = exc
 
     def get(self, timeout: float = 10) -> Any:
-        self._thread.join(timeout)
+        self._thread.join(scaled(timeout))
         assert not self._thread.is_alive(), "the dialog gave no answer"
         if self.error is not None:
             raise self.error
@@ -72,14 +72,14 @@ class Asker:
 
 def find_window(desktop: Desktop, title: str = TITLE, timeout: float = 10) -> int:
     """Poll ``xdotool search`` (its --sync mode dies on BadWindow when windows come and go)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def found() -> int | None:
         result = subprocess.run(["xdotool", "search", "--name", title], env=desktop.env, capture_output=True,
                                 text=True, timeout=10)  # fmt: skip
-        if result.returncode == 0 and result.stdout.split():
-            return int(result.stdout.split()[0])
-        assert time.monotonic() < deadline, f"no window named {title!r}"
-        time.sleep(0.05)
+        ids = result.stdout.split() if result.returncode == 0 else []
+        return int(ids[0]) if ids else None
+
+    return wait_until(f"a window named {title!r}", found, timeout)
 
 
 def type_into(desktop: Desktop, text: str) -> None:
@@ -96,7 +96,4 @@ def dialog_exists(desktop: Desktop) -> bool:
 
 
 def wait_gone(desktop: Desktop, timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while dialog_exists(desktop):
-        assert time.monotonic() < deadline, "the dialog is still open"
-        time.sleep(0.05)
+    wait_until("the dialog to close", lambda: not dialog_exists(desktop), timeout)

@@ -20,6 +20,17 @@ T = TypeVar("T")
 #: Default bound for every "wait until X is up" step.
 START_TIMEOUT = 10.0
 
+#: Every deadline a test waits on is multiplied by this: a machine busy with other work (CI, a
+#: parallel run, ``stress-ng`` beside the suite) makes a tray start or a window appear several
+#: times slower, and a passing test never waits longer for it.  ``TRAYAPP_TEST_TIMEOUT_SCALE=1``
+#: gives the bare figures written in the tests.
+TIMEOUT_SCALE = max(1.0, float(os.environ.get("TRAYAPP_TEST_TIMEOUT_SCALE", "3") or 3))
+
+
+def scaled(timeout: float) -> float:
+    """*timeout* as this machine's load allows (see ``TIMEOUT_SCALE``)."""
+    return timeout * TIMEOUT_SCALE
+
 
 #: If the test process dies without cleaning up (SIGKILL, a CI timeout), its helpers get
 #: SIGTERM from the kernel instead of living on (Linux; the "parent" is the thread that
@@ -108,8 +119,10 @@ def wait_until(
 ) -> T:
     """Call *probe* until it returns something truthy; raise HarnessError after *timeout*.
 
-    If *proc* is given and it dies meanwhile, fail at once with its output.
+    If *proc* is given and it dies meanwhile, fail at once with its output.  *timeout* is
+    ``scaled()`` for the machine's load.
     """
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     last_exc: BaseException | None = None
     while True:
@@ -130,7 +143,8 @@ def wait_until(
 
 
 def read_line_from_fd(fd: int, what: str, timeout: float = START_TIMEOUT, proc: ManagedProcess | None = None) -> str:
-    """Read up to the first newline from *fd* (a pipe), bounded by *timeout*."""
+    """Read up to the first newline from *fd* (a pipe), bounded by *timeout* (``scaled()``)."""
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     buf = b""
     while b"\n" not in buf:

@@ -7,11 +7,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tests.support.desktop import Desktop
-from tests.support.procs import HarnessError, wait_until
+from tests.support.procs import HarnessError, scaled, wait_until
 from trayapp import protocol
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/Admin"
@@ -70,6 +71,21 @@ def write_aws_files(home: Path) -> Path:
     return credentials
 
 
+def managed_section(profile: str, expires: datetime) -> str:
+    """A session section as trayapp writes it (old keys), ending at *expires*."""
+    return (
+        f"[{profile}-session]\n"
+        "trayapp_managed = 1\n"
+        "aws_access_key_id = ASIAOLDSESSION000000\n"
+        "aws_secret_access_key = old-secret\n"
+        "aws_session_token = old-token\n"
+        "region = eu-west-1\n"
+        f"trayapp_profile = {profile}\n"
+        "trayapp_role_arn = arn:aws:iam::123456789012:role/Admin\n"
+        f"trayapp_expiration = {expires.isoformat(timespec='seconds')}\n"
+    )
+
+
 def visible_windows(desktop: Desktop) -> set[int]:
     out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", ""], env=desktop.env,
                          capture_output=True, text=True, timeout=10).stdout  # fmt: skip
@@ -125,7 +141,7 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float, desktop: Deskt
 
 def exit_status(tray: subprocess.Popen[bytes], desktop: Desktop, timeout: float = 10) -> int:
     try:
-        return tray.wait(timeout=timeout)
+        return tray.wait(timeout=scaled(timeout))
     except subprocess.TimeoutExpired:
         tray.send_signal(signal.SIGUSR1)
         time.sleep(0.5)

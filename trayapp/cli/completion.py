@@ -2,10 +2,12 @@
 
 The script is generated from the parser itself, so it never drifts from the commands.  Role
 profile names come from :mod:`trayapp.cli.profile_names` run as a plain script (or
-``trayapp completion --profiles``), which reads the config file with a
-small :mod:`configparser` pass (``AWS_CONFIG_FILE`` honoured, ``~`` and ``$VAR`` expanded as
-botocore does on POSIX) and imports neither boto3 nor botocore: a tab press stays well under
-100 ms with 1,000 profiles (``python -m bench.completion``).
+``trayapp completion --profiles``): only profiles that can be used, and for ``forget`` only those
+with a session; a tab press stays under 100 ms with 1,000 profiles (``python -m bench.completion``).
+
+A name is data, never shell text: bash and zsh get the candidates already filtered and quoted, one
+a line, read into ``COMPREPLY`` as they are — no ``compgen -W`` (which expands ``$(…)``, backticks
+and globs in what it is given) and no unquoted ``$(…)`` word splitting.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from trayapp.core.service import Service
 
 SHELLS = ("bash", "zsh", "fish")
+#: Commands whose PROFILE is one with a session trayapp wrote (not any role).
+SESSION_COMMANDS = ("forget",)
 
 
 def register(sub: Subparsers) -> None:
@@ -35,15 +39,15 @@ def register(sub: Subparsers) -> None:
         ),
     )
     p.add_argument("shell", nargs="?", choices=SHELLS, metavar="SHELL", help="bash, zsh, fish")
-    p.add_argument("--profiles", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--profiles", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_completion)
 
 
 def cmd_completion(service: Service | None, args: argparse.Namespace) -> int:
-    if args.profiles:
+    if args.profiles is not None:
         from trayapp.cli.profile_names import main
 
-        return main()
+        return main(args.profiles)
     if args.shell is None:
         from trayapp.core import errors
 
@@ -65,7 +69,7 @@ class Command:
     options: list[str] = field(default_factory=list)
     #: option → its choices (``--shell`` → posix fish …); options that take a free value map to [].
     values: dict[str, list[str]] = field(default_factory=dict)
-    #: positional slots, in order: "profile", a list of choices, or "any".
+    #: positional slots, in order: "profile", "session", a list of choices, or "any".
     positionals: list[str | list[str]] = field(default_factory=list)
     help: str = ""
 
@@ -87,7 +91,7 @@ def describe(parser: argparse.ArgumentParser) -> list[Command]:
                         command.values[option] = [str(c) for c in action.choices or []]
             elif action.nargs != argparse.REMAINDER:
                 if action.metavar == "PROFILE":
-                    command.positionals.append("profile")
+                    command.positionals.append("session" if name in SESSION_COMMANDS else "profile")
                 elif action.choices:
                     command.positionals.append([str(c) for c in action.choices])
                 else:
@@ -107,6 +111,12 @@ _trayapp_profiles() {
     %(profiles)s
 }
 
+# Each line of standard input is one candidate, taken as it is (nothing expanded or split).
+_trayapp_reply() {
+    local line
+    while IFS= read -r line; do COMPREPLY+=( "$line" ); done
+}
+
 _trayapp() {
     local cur="${COMP_WORDS[COMP_CWORD]}"
     local prev=""
@@ -120,9 +130,10 @@ _trayapp() {
     for (( i = 2; i < COMP_CWORD; i++ )); do
         if [[ "${COMP_WORDS[i]}" == "--" ]]; then
             if (( COMP_CWORD == i + 1 )); then
-                COMPREPLY=( $(compgen -c -- "$cur") )
+                _trayapp_reply < <(compgen -c -- "$cur")
             else
-                COMPREPLY=( $(compgen -f -- "$cur") )
+                compopt -o filenames 2>/dev/null
+                _trayapp_reply < <(compgen -f -- "$cur")
             fi
             return 0
         fi
@@ -133,7 +144,7 @@ _trayapp() {
         *) return 0 ;;
     esac
     local padded=" $values "
-    [[ "$prev" == --dir ]] && { COMPREPLY=( $(compgen -d -- "$cur") ); return 0; }
+    [[ "$prev" == --dir ]] && { compopt -o filenames 2>/dev/null; _trayapp_reply < <(compgen -d -- "$cur"); return 0; }
     case "$padded" in
         *" $prev="*)
             local choices="${padded#* $prev=}"
@@ -156,7 +167,8 @@ _trayapp() {
     local -a slotlist=( $slots )
     local slot="${slotlist[n]}"
     case "$slot" in
-        profile) COMPREPLY=( $(compgen -W "$(_trayapp_profiles)" -- "$cur") ) ;;
+        profile) _trayapp_reply < <(_trayapp_profiles --complete "$cur") ;;
+        session) _trayapp_reply < <(_trayapp_profiles --sessions --complete "$cur") ;;
         any|"") ;;
         *) COMPREPLY=( $(compgen -W "${slot//,/ }" -- "$cur") ) ;;
     esac
@@ -178,19 +190,21 @@ def bash_script(commands: list[Command]) -> str:
             f"values={shlex.quote(values)} ;;"
         )
     names = [c.name for c in commands] + ["--help", "--version"]
-    fallback = '"${COMP_WORDS[0]}" completion --profiles 2>/dev/null'
-    return BASH % {"commands": _words(names), "cases": "\n".join(cases), "profiles": profiles_command(fallback)}
+    fallback = '"${COMP_WORDS[0]}" completion --profiles "$@" 2>/dev/null'
+    profiles = profiles_command(fallback, '"$@"')
+    return BASH % {"commands": _words(names), "cases": "\n".join(cases), "profiles": profiles}
 
 
-def profiles_command(fallback: str) -> str:
-    """The shell command that lists role profiles: this Python running profile_names.py as a plain
-    script (no package import: fast), else *fallback* (``trayapp completion --profiles``)."""
+def profiles_command(fallback: str, args: str = "") -> str:
+    """The shell command that lists profiles (*args*: shell words passed on): this Python, isolated,
+    running profile_names.py by path, else *fallback* (``trayapp completion --profiles``)."""
     if getattr(sys, "frozen", False):
         return fallback
     from pathlib import Path
 
     script = Path(__file__).with_name("profile_names.py")
-    return f"{shlex.quote(sys.executable)} -I -S {shlex.quote(str(script))} 2>/dev/null || {fallback}"
+    words = " ".join(w for w in (shlex.quote(sys.executable), "-I", "-S", shlex.quote(str(script)), args) if w)
+    return f"{words} 2>/dev/null || {fallback}"
 
 
 def zsh_script(commands: list[Command]) -> str:
@@ -223,9 +237,11 @@ def fish_script(commands: list[Command]) -> str:
                 choices = c.values[option]
                 spec += " -r" + (f" -a {shlex.quote(' '.join(choices))}" if choices else "")
             lines.append(spec)
-        if "profile" in c.positionals:
-            command = profiles_command("trayapp completion --profiles 2>/dev/null")
-            lines.append(f"complete -c trayapp -n {shlex.quote(seen)} -a {shlex.quote('(' + command + ')')}")
+        for kind, args in (("profile", ""), ("session", "--sessions")):
+            if kind in c.positionals:
+                fallback = " ".join(w for w in ("trayapp completion --profiles", args, "2>/dev/null") if w)
+                command = profiles_command(fallback, args)
+                lines.append(f"complete -c trayapp -n {shlex.quote(seen)} -a {shlex.quote('(' + command + ')')}")
         for slot in c.positionals:
             if isinstance(slot, list):
                 lines.append(f"complete -c trayapp -n {shlex.quote(seen)} -a {shlex.quote(' '.join(slot))}")

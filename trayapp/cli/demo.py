@@ -166,7 +166,8 @@ def start_sts(python: str = sys.executable, timeout: float = START_TIMEOUT) -> L
         raise DemoUnavailable(reason="it needs moto; install trayapp with the demo extra: pip install 'trayapp[demo]'.")
     port = free_port()
     process = subprocess.Popen(
-        [python, "-c", _CHILD, "-H", "127.0.0.1", "-p", str(port)],
+        # -P -E: not the current folder nor PYTHON* variables (a planted moto/ would run as you).
+        [python, "-P", "-E", "-c", _CHILD, "-H", "127.0.0.1", "-p", str(port)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -309,6 +310,23 @@ def demo_session(
         clean_up()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def tray_refusal(environ: MutableMapping[str, str] | None = None) -> str | None:
+    """Why the tray can't start here (no display, no usable backend), as the sentence to show — asked
+    before anything is started or written, so no export lines are printed for files that the same
+    command then removes."""
+    from trayapp.core.prompts import has_display
+    from trayapp.i18n import _
+    from trayapp.tray import backend
+
+    env = os.environ if environ is None else environ
+    if env.get("PYSTRAY_BACKEND") != "dummy" and not has_display(env):
+        return _(
+            "trayapp demo shows the tray icon and there is no display here (DISPLAY is not set); "
+            "nothing was started: run it inside your desktop session."
+        )
+    return backend.choose_backend(env)
 
 
 def run_demo(start_tray: Callable[[], int], *, folder: Path | None = None, say: Callable[[str], None] = print) -> int:

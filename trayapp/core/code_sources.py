@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from trayapp.core import errors
@@ -37,6 +39,13 @@ TIMEOUT = 60.0
 LIST_TIMEOUT = 10.0
 #: An mfa_process that answers within this long never shows the dialog (no flash).
 QUIET_START = 0.5
+#: A source that printed its code gets this long to exit before it is stopped.
+CODE_GRACE = 1.0
+#: Windows (where the reader can't be woken): after a source exited with no line break in its
+#: output yet, how long a child still holding that output may delay the last of it.
+EXIT_GRACE = 1.0
+#: How long the reader may take to collect what is left in the pipe once the source is done.
+READER_GRACE = 2.0
 #: More output than this is not a code.
 MAX_OUTPUT = 4096
 #: Tests (and users with an odd install) can name the ykman to use.
@@ -55,17 +64,34 @@ def shell_argv(command: str, platform: str | None = None) -> list[str]:
 
 
 class Running:
-    """One code source process: wait for its code, or stop it (and its children) from any thread."""
+    """One code source process: wait for its code, or stop it (and its children) from any thread.
 
-    def __init__(self, argv: Sequence[str], source: str, hint: str, timeout: float = TIMEOUT) -> None:
+    It is done when it exits, or when it has printed a line that is a code (then it gets
+    :data:`CODE_GRACE` to exit before it is stopped): never when its output reaches its end, which
+    a child it left behind (``setsid daemon &``) may hold open for minutes.  A reaper thread waits
+    for the process (no zombie); the reader stops as soon as the source is done (POSIX).
+    """
+
+    def __init__(
+        self, argv: Sequence[str], source: str, hint: str, timeout: float = TIMEOUT, *, refused: str | None = None
+    ) -> None:
+        """*refused*: why the command is not run at all (it then fails at once with that reason)."""
         self.source = source  # for sentences: "mfa_process of profile 'prod'", "your YubiKey"
         self.hint = hint  # shown while waiting: "Touch your YubiKey…"
         self._timeout = timeout
         self._stopped = threading.Event()
         self._done = threading.Event()
+        self._changed = threading.Event()  # output, end of output, exit or stop: look again
+        self._exited = threading.Event()
+        self._eof = threading.Event()
+        self._lock = threading.Lock()
         self._output = bytearray()
         self._failure: errors.CodeSourceFailed | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        if refused is not None:
+            self._failure = errors.CodeSourceFailed(source=source, reason=refused)
+            self._done.set()
+            return
         try:
             self._proc = subprocess.Popen(
                 list(argv),
@@ -80,33 +106,114 @@ class Running:
             self._failure = errors.CodeSourceFailed(source=source, reason=reason)
             self._done.set()
             return
-        threading.Thread(target=self._wait, name="trayapp-code-source", daemon=True).start()
+        assert self._proc.stdout is not None
+        fd = os.dup(self._proc.stdout.fileno())  # the reader's own; Popen's file object is closed now
+        self._proc.stdout.close()
+        self._wake = None if sys.platform == "win32" else os.pipe()
+        self._reader = threading.Thread(target=self._read, args=(fd,), name="trayapp-code-source", daemon=True)
+        self._reader.start()
+        for target in (self._reap, self._wait):
+            threading.Thread(target=target, name="trayapp-code-source", daemon=True).start()
+
+    def _reap(self) -> None:
+        assert self._proc is not None
+        with contextlib.suppress(OSError):
+            self._proc.wait()
+        self._exited.set()
+        self._changed.set()
 
     def _wait(self) -> None:
         proc = self._proc
-        assert proc is not None and proc.stdout is not None
-        reader = threading.Thread(target=self._read, args=(proc.stdout,), daemon=True)
-        reader.start()
-        try:
-            proc.wait(timeout=self._timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            if not self._stopped.is_set():
+        assert proc is not None
+        deadline = time.monotonic() + self._timeout
+        code_at: float | None = None  # when a code line was seen while it still ran
+        exited_at: float | None = None
+        given_code = False
+        while not self._stopped.is_set():
+            self._changed.clear()
+            now = time.monotonic()
+            wake = deadline
+            if self._exited.is_set():
+                # Everything it wrote is in the pipe now: the reader drains it when woken (POSIX).
+                # Windows: a child holding the pipe gets EXIT_GRACE for the end of output to show.
+                exited_at = now if exited_at is None else exited_at
+                if self._wake is not None or self._eof.is_set() or self._has_line() or now >= exited_at + EXIT_GRACE:
+                    break
+                wake = min(wake, exited_at + EXIT_GRACE)
+            elif self._has_code():
+                code_at = now if code_at is None else code_at
+                if now >= code_at + CODE_GRACE:
+                    given_code = True  # it gave its code; what it does after that is not waited for
+                    _kill_group(proc)
+                    break
+                wake = min(wake, code_at + CODE_GRACE)
+            if now >= deadline:
+                _kill_group(proc)
                 reason = _("it did not answer within {seconds} s and was stopped").format(seconds=int(self._timeout))
                 self._failure = errors.CodeSourceFailed(source=self.source, reason=reason)
-        reader.join(5)
-        with contextlib.suppress(OSError):
-            proc.stdout.close()
-        if self._failure is None and not self._stopped.is_set() and proc.returncode != 0:
-            reason = _("it exited with status {status}").format(status=proc.returncode)
+                break
+            self._changed.wait(wake - now)
+        self._end_reading()
+        self._reader.join(READER_GRACE)  # it takes what is already in the pipe, then stops
+        status = proc.returncode
+        if self._failure is None and not self._stopped.is_set() and not given_code and status not in (0, None):
+            reason = _("it exited with status {status}").format(status=status)
             self._failure = errors.CodeSourceFailed(source=self.source, reason=reason)
         self._done.set()
 
-    def _read(self, stream: Any) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            while chunk := stream.read1(1024):
-                if len(self._output) <= MAX_OUTPUT:
-                    self._output += chunk  # beyond the limit: drained, not kept
+    def _has_line(self) -> bool:
+        with self._lock:
+            return b"\n" in self._output
+
+    def _has_code(self) -> bool:
+        with self._lock:
+            if b"\n" not in self._output or len(self._output) > MAX_OUTPUT:
+                return False
+            text = bytes(self._output).decode("utf-8", "replace")
+        try:
+            normalise(text.strip())
+        except errors.InvalidCode:
+            return False
+        return True
+
+    def _read(self, fd: int) -> None:
+        wake = self._wake[0] if self._wake is not None else None
+        try:
+            while True:
+                if wake is not None and wake in select.select([fd, wake], [], [])[0]:
+                    # The source is done: take what is in the pipe now, then stop (a child it
+                    # left may hold the pipe for long, or fill it without end).
+                    budget = 16 * MAX_OUTPUT
+                    while budget > 0 and select.select([fd], [], [], 0)[0] and self._take(os.read(fd, 4096)):
+                        budget -= 4096
+                    break
+                if not self._take(os.read(fd, 1024)):
+                    break
+        except (OSError, ValueError):
+            self._eof.set()
+        finally:
+            for end in (fd, wake):
+                if end is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(end)
+            self._changed.set()
+
+    def _take(self, chunk: bytes) -> bool:
+        """Keep *chunk* (beyond the limit: drained, not kept); False at the end of output."""
+        if not chunk:
+            self._eof.set()
+            return False
+        with self._lock:
+            if len(self._output) <= MAX_OUTPUT:
+                self._output += chunk
+        self._changed.set()
+        return True
+
+    def _end_reading(self) -> None:
+        """Wake the reader so that it closes its end of the pipe (POSIX; Windows reads to the end)."""
+        if self._wake is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._wake[1])
 
     def done(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
@@ -118,23 +225,26 @@ class Running:
             raise Stopped
         if self._failure is not None:
             raise self._failure
-        text = bytes(self._output[: MAX_OUTPUT + 1]).decode("utf-8", "replace")
+        with self._lock:
+            text = bytes(self._output[: MAX_OUTPUT + 1]).decode("utf-8", "replace")
+            too_long = len(self._output) > MAX_OUTPUT
+            self._output.clear()
         try:
-            if len(self._output) > MAX_OUTPUT:
+            if too_long:
                 raise errors.InvalidCode(problem="")
             return normalise(text.strip())
         except errors.InvalidCode:
             # What it printed is never quoted: it may be close to a secret.
             raise errors.CodeSourceFailed(source=self.source, reason=_("it printed no six-digit code")) from None
-        finally:
-            self._output.clear()
 
     def stop(self) -> None:
         """End the process and everything it started; :meth:`result` then raises :class:`Stopped`."""
         self._stopped.set()
+        self._changed.set()
         if self._proc is not None and self._proc.poll() is None:
             _kill_group(self._proc)
-        self._output.clear()
+        with self._lock:
+            self._output.clear()
 
 
 def _stderr() -> int | None:
@@ -175,9 +285,46 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def start_mfa_process(request: MfaRequest, timeout: float = TIMEOUT) -> Running:
+    """Run the profile's ``mfa_process`` — unless another local user could have written it there."""
     assert request.mfa_process is not None
     source = _("mfa_process of profile '{profile}'").format(profile=request.profile)
-    return Running(shell_argv(request.mfa_process), source, _("Waiting for the code from mfa_process…"), timeout)
+    problem = untrusted_aws_files()
+    refused = None if problem is None else _("it was not run, because {problem}").format(problem=problem)
+    hint = _("Waiting for the code from mfa_process…")
+    return Running(shell_argv(request.mfa_process), source, hint, timeout, refused=refused)
+
+
+def untrusted_aws_files(environ: Mapping[str, str] | None = None) -> str | None:
+    """Why a command read from the AWS files must not run (POSIX), or None.
+
+    A profile is read from both files (botocore merges the credentials file's section over the
+    config's), so both are checked as ``ssh`` checks its files: they and every folder above them
+    belong to the user or root, no other user can write to them or into the folder holding them
+    (the checks trayapp makes before it writes the credentials file), and no symbolic link on
+    the way belongs to someone else.
+    """
+    if sys.platform == "win32" or not hasattr(os, "geteuid"):
+        return None  # privacy comes from the profile folder's ACL there
+    from trayapp.core.credentials_file import strict_modes
+    from trayapp.core.profiles import config_path, credentials_path
+
+    for path in (config_path(environ), credentials_path(environ)):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            continue  # unreadable: nothing is read from it, so nothing from it runs
+        try:
+            reason = strict_modes.unsafe_location(path)
+        except OSError:
+            reason = None
+        if reason is not None:
+            return reason
+        others = st.st_mode & 0o002 or (st.st_mode & 0o020 and not strict_modes.private_group(st.st_gid, os.geteuid()))
+        if others:
+            return _("other users can write to {file}; run chmod go-w {file}").format(file=path)
+    return None
 
 
 def ykman_path(which: Callable[[str], str | None] = shutil.which) -> str | None:

@@ -117,6 +117,13 @@ class CodeSourceFailed(TrayappError):
     template = "No MFA code came from {source}: {reason}."
 
 
+class UntrustedCommand(TrayappError):
+    """A command line from an AWS file another local user could have written; *reason* names the fix."""
+
+    exit_code = 2
+    template = "The {key} of profile '{profile}' was not run, because {reason}."
+
+
 # --- STS (exit status 1) -----------------------------------------------------
 
 

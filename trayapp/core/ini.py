@@ -15,8 +15,8 @@ so errors and unusual files are read (and refused) exactly as before.
 ``tests/test_ini.py`` compares both readings on many generated files.
 
 :func:`raw_config_parse` is ``botocore.configloader.raw_config_parse`` with that
-fast path and a memory of the last reading of each file (by path, size, mtime
-and inode); :func:`install_in_botocore` makes botocore's own sessions and
+fast path and a memory of the last reading of each file (by device and inode, size, mtime
+and ctime; each caller gets its own copy); :func:`install_in_botocore` makes botocore's own sessions and
 credential providers use it, so one process reads a large file once.
 """
 
@@ -30,7 +30,7 @@ from typing import Any
 
 from trayapp.core import ini_scan
 
-__all__ = ["install_in_botocore", "parse_plain", "raw_config_parse", "remember"]
+__all__ = ["file_stamp", "install_in_botocore", "parse_plain", "raw_config_parse", "remember"]
 
 Sections = dict[str, dict[str, str]]
 
@@ -48,21 +48,29 @@ def parse_plain(text: str) -> Sections | None:
     return ini_scan.scan_plain(ini_scan.lines(text))
 
 
-_Stamp = tuple[int, int]
-#: The last plain reading of each file by (device, inode), with its (size, mtime) then;
-#: a file of another shape is not held.  Sections are shared by every reader: botocore
-#: never changes the sections of a parsed file (it copies the config file's before merging).
+_Stamp = tuple[int, int, int]
+#: The last plain reading of each file by (device, inode), with its (size, mtime, ctime) then;
+#: a file of another shape is not held.  Every caller gets its own copy of the sections (one
+#: that changes what it got, as a caller of botocore's scoped config may, changes nothing else).
+#: ctime is in the key because a file rewritten in place with its size kept and its mtime set
+#: back (``cp -p``, ``rsync -t --inplace``) changes nothing else the kernel reports.
 _memory: dict[tuple[int, int], tuple[_Stamp, Sections]] = {}
 _memory_lock = threading.Lock()
 _original: Callable[..., Any] | None = None
 
 
+def _copy(sections: Sections) -> Sections:
+    """Sections another reader can change freely (the values are strings: one level suffices)."""
+    return {name: values.copy() for name, values in sections.items()}
+
+
 def remember(before: os.stat_result, after: os.stat_result, parsed: Sections) -> None:
-    """Keep *parsed*, read from the file whose status was *before* and *after* the reading,
-    for the next :func:`raw_config_parse` of that file (when the file did not change meanwhile)."""
+    """Keep a copy of *parsed*, read from the file whose status was *before* and *after* the
+    reading, for the next :func:`raw_config_parse` of that file (when the file did not change meanwhile)."""
     if _stamp(before) == _stamp(after) and _slot(before) == _slot(after):
+        kept = _copy(parsed)
         with _memory_lock:
-            _memory[_slot(after)] = (_stamp(after), parsed)
+            _memory[_slot(after)] = (_stamp(after), kept)
 
 
 def raw_config_parse(
@@ -71,7 +79,9 @@ def raw_config_parse(
     """``botocore.configloader.raw_config_parse``: same argument, result and errors, faster.
 
     *keep*: keep the reading for the next call (and use the one kept); a caller
-    that reads a file once passes False.
+    that reads a file once passes False.  A kept reading is used only when the file
+    can still be opened (a file made unreadable is read as botocore reads it) and is
+    still the same file with the same size, mtime and ctime.
     """
     from botocore import configloader
 
@@ -83,26 +93,29 @@ def raw_config_parse(
         st = os.stat(path)
     except OSError:
         return _botocore(original, config_filename, parse_subsections)
-    if keep:
-        with _memory_lock:
-            held = _memory.get(_slot(st))
-        if held is not None and held[0] == _stamp(st):
-            return dict(held[1])
     if not stat.S_ISREG(st.st_mode):
         return _botocore(original, config_filename, parse_subsections)
     parsed: Sections | None
     try:
+        # Opened before the memory is asked: a file that can no longer be read is never served.
         with open(path) as handle:  # the locale's encoding and universal newlines, as configparser opens it
             before = os.fstat(handle.fileno())
+            if keep:
+                with _memory_lock:
+                    held = _memory.get(_slot(before))
+                if held is not None and held[0] == _stamp(before):
+                    return _copy(held[1])
             parsed = parse_plain(handle.read())
             after = os.fstat(handle.fileno())
     except (OSError, UnicodeDecodeError):
         parsed = None
     if parsed is None:
         return _botocore(original, config_filename, parse_subsections)
-    if keep:
-        remember(before, after, parsed)
-    return dict(parsed)
+    if keep and _stamp(before) == _stamp(after):
+        with _memory_lock:  # this reader's own result is returned; the memory holds the original
+            _memory[_slot(after)] = (_stamp(after), parsed)
+        return _copy(parsed)
+    return parsed
 
 
 def _botocore(original: Callable[..., Any], config_filename: str | None, parse_subsections: bool) -> dict[str, Any]:
@@ -110,12 +123,22 @@ def _botocore(original: Callable[..., Any], config_filename: str | None, parse_s
     return result
 
 
+def file_stamp(path: os.PathLike[str] | str) -> tuple[int, ...] | None:
+    """What says a file is unchanged (device, inode, size, mtime, ctime), or None when it can't be
+    looked at: for every memory of a reading of the AWS files, so none is fooled by ``cp -p``."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (*_slot(st), *_stamp(st))
+
+
 def _slot(st: os.stat_result) -> tuple[int, int]:
     return (st.st_dev, st.st_ino)
 
 
 def _stamp(st: os.stat_result) -> _Stamp:
-    return (st.st_size, st.st_mtime_ns)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def install_in_botocore() -> None:

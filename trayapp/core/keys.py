@@ -36,10 +36,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from trayapp.core import errors, profiles
+from trayapp.core import errors, launch, profiles
 from trayapp.core.credentials_file import CredentialsFile, managed_only
 from trayapp.i18n import _
 
@@ -207,11 +206,9 @@ class KeyStore:
 
 
 def launcher() -> list[str]:
-    """How to run this trayapp again: its console script, else this Python with ``-m trayapp``."""
-    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    if script is not None and script.stem == "trayapp" and script.is_file() and os.access(script, os.X_OK):
-        return [str(script.resolve())]
-    return [sys.executable, "-m", "trayapp"]
+    """How to run this trayapp again from another program's folder (:func:`launch.trayapp_argv`):
+    its script or executable, else an isolated Python told where this trayapp is."""
+    return launch.trayapp_argv()
 
 
 def bridge_command(source: str) -> str:
@@ -337,6 +334,9 @@ class Keys:
         if where is None or not values.get(SECRET):
             stored = self.store.get(source)
             if stored is not None and bridged_source(in_config.get(PROCESS)) == source:
+                if launch.runs_from_cwd(str(in_config[PROCESS])):  # an older trayapp's line: made safe
+                    self._config_edit(section, remove=(PROCESS,))
+                    self._config_edit(section, add={PROCESS: bridge_command(source)})
                 return stored  # already done
             raise errors.UsageError(
                 reason=_("Source profile '{source}' has no long-term keys in the AWS files to move.").format(

@@ -12,7 +12,7 @@ import configparser
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,13 +149,15 @@ class AwsConfig:
 
     config_path: Path
     credentials_path: Path
-    #: Every profile of the config file, botocore's view (``profile `` prefix removed).
+    #: Every profile of the config file alone, botocore's view (``profile `` prefix removed).
     profiles: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     #: Section names of the credentials file.
     credential_profiles: frozenset[str] = frozenset()
     roles: Mapping[str, RoleProfile] = field(default_factory=dict)
     #: Broken role profiles: name → reason (a clause, no secret in it).
     problems: Mapping[str, str] = field(default_factory=dict)
+    #: Every profile as botocore uses it (:func:`merge`): what roles, chains and regions are read from.
+    merged: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
     def role(self, name: str) -> RoleProfile:
         if name in self.roles:
@@ -178,7 +180,7 @@ class AwsConfig:
             if src in self.roles and src != current.name:
                 current = self.roles[src]
                 continue
-            value = self.profiles.get(src, {}).get("region")
+            value = self.merged.get(src, {}).get("region")
             return value if isinstance(value, str) and value else None
         return None
 
@@ -208,18 +210,24 @@ def _load(path: Path, kind: str) -> dict[str, dict[str, object]]:
     return dict(raw)
 
 
-def load(environ: Mapping[str, str] | None = None, *, credential_sections: Iterable[str] | None = None) -> AwsConfig:
-    """Read both files and classify every role profile."""
+def load(
+    environ: Mapping[str, str] | None = None,
+    *,
+    credential_sections: Mapping[str, Mapping[str, object]] | None = None,
+) -> AwsConfig:
+    """Read both files and classify every role profile, each read as botocore reads it (:func:`merge`)."""
     cfg_path, cred_path = config_path(environ), credentials_path(environ)
     raw = _load(cfg_path, "config")
     profiles = _profile_map(raw)
-    # A caller that has read the credentials file already passes its section names.
+    # A caller that has read the credentials file already passes its sections.
     if credential_sections is None:
         credential_sections = _load(cred_path, "credentials")
     credential_profiles = frozenset(credential_sections)
+    merged = merge(profiles, credential_sections)
     roles: dict[str, RoleProfile] = {}
     problems: dict[str, str] = {}
-    for name, values in profiles.items():
+    for name in _maybe_roles(profiles, credential_sections):
+        values = merged[name]
         if "role_arn" not in values or "web_identity_token_file" in values:
             continue
         try:
@@ -227,17 +235,13 @@ def load(environ: Mapping[str, str] | None = None, *, credential_sections: Itera
         except _Broken as exc:
             problems[name] = str(exc)
     while True:  # a role is broken when anything up its chain is: repeat to a fixpoint
-        found = {
-            name: reason
-            for name in roles
-            if (reason := _chain_problem(name, roles, problems, profiles, credential_profiles))
-        }
+        found = {name: reason for name in roles if (reason := _chain_problem(name, roles, problems, merged))}
         if not found:
             break
         for name, reason in found.items():
             problems[name] = reason
             del roles[name]
-    config = AwsConfig(cfg_path, cred_path, profiles, credential_profiles, roles, problems)
+    config = AwsConfig(cfg_path, cred_path, profiles, credential_profiles, roles, problems, merged)
     for name, role in list(roles.items()):
         if role.region is None:  # its own was checked; one from up the chain is checked here
             try:
@@ -246,6 +250,29 @@ def load(environ: Mapping[str, str] | None = None, *, credential_sections: Itera
                 problems[name] = str(exc)
                 del roles[name]
     return config
+
+
+def merge(
+    profiles: Mapping[str, Mapping[str, object]], credential_sections: Mapping[str, Mapping[str, object]]
+) -> dict[str, Mapping[str, object]]:
+    """The profiles as botocore's session uses them (``Session.full_config``): each section of the
+    credentials file is the profile of the same name, its values winning over the config file's.
+
+    So a ``role_arn``, ``source_profile``, ``mfa_serial``… in ``[prod]`` of the credentials file is
+    what ``aws --profile prod`` uses, and what trayapp uses too.
+    """
+    merged: dict[str, Mapping[str, object]] = {**profiles, **credential_sections}  # config's order first
+    for name in profiles.keys() & credential_sections.keys():
+        merged[name] = {**profiles[name], **credential_sections[name]}
+    return merged
+
+
+def _maybe_roles(
+    profiles: Mapping[str, Mapping[str, object]], credential_sections: Mapping[str, Mapping[str, object]]
+) -> list[str]:
+    """The names that may be role profiles, in botocore's order: every config profile, then the
+    credentials file's own sections that name a role (not the thousands of keys and sessions)."""
+    return [*profiles, *(n for n, v in credential_sections.items() if "role_arn" in v and n not in profiles)]
 
 
 _PLAIN_NAME = re.compile(r"^profile +([^\s'\"\\]+)$")
@@ -459,7 +486,6 @@ def _chain_problem(
     roles: Mapping[str, RoleProfile],
     problems: Mapping[str, str],
     profiles: Mapping[str, Mapping[str, object]],
-    credential_profiles: frozenset[str],
 ) -> str | None:
     """Follow source_profile links; say why the chain can't end in credentials."""
     path = [name]
@@ -468,7 +494,7 @@ def _chain_problem(
         src = current.source_profile
         if src == current.name:
             # botocore allows a role profile to name itself as source when it holds keys.
-            if _has_keys(profiles.get(src, {})) or src in credential_profiles:
+            if _has_keys(profiles.get(src, {})):
                 return None
             return _("it names itself as source_profile but has no keys of its own")
         if src in path:
@@ -479,7 +505,7 @@ def _chain_problem(
             path.append(src)
             current = roles[src]
             continue
-        if src not in profiles and src not in credential_profiles:
+        if src not in profiles:
             missing = _("its source_profile '{source}' does not exist in the config or credentials file")
             return missing.format(source=src)
         return None

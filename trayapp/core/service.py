@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from trayapp.core import errors, profiles
+from trayapp.core import errors, ini, profiles
 from trayapp.core.credentials_file import CredentialsFile, managed_only
 from trayapp.core.mfa import UsedCodes, default_used_codes_path, normalise
 from trayapp.core.preferences import Preferences
@@ -115,7 +115,7 @@ class Service:
         self._mfa: dict[tuple[str, str], MfaSession] = {}
         self._mfa_enabled = mfa_sessions
         self._credentials: CredentialsFile | None = None
-        self._sections_cache: tuple[tuple[int, int, int] | None, dict[str, dict[str, str]]] | None = None
+        self._sections_cache: tuple[tuple[int, ...] | None, dict[str, dict[str, str]]] | None = None
 
     # --- reading -------------------------------------------------------------
 
@@ -429,6 +429,10 @@ class Service:
             raise errors.NoSession(profile=name)
         return found
 
+    def session_seconds(self, name: str) -> int:
+        """How long a session of *name* lasts when assumed now: the profile's, else the preference."""
+        return self.config().role(name).duration_seconds or self._preferences().duration
+
     def session_region(self, name: str) -> str:
         """The region *name*'s session is used in: the profile's, else up its chain, else us-east-1."""
         cfg = self.config()
@@ -463,12 +467,7 @@ class Service:
         return self.credentials_file().remove_section(session_name(name))
 
 
-def _stamp(path: os.PathLike[str]) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+_stamp = ini.file_stamp
 
 
 def _parse_time(text: str | None) -> datetime:

@@ -117,16 +117,10 @@ class SourceCredentials:
         self._keyring: dict[str, _Held] = {}
 
     def _stamp(self) -> object:
+        from trayapp.core.ini import file_stamp
         from trayapp.core.profiles import config_path, credentials_path
 
-        stamps: list[object] = []
-        for path in (config_path(self._environ), credentials_path(self._environ)):
-            try:
-                st = path.stat()
-                stamps.append((st.st_mtime_ns, st.st_size, st.st_ino))
-            except OSError:
-                stamps.append(None)
-        return tuple(stamps)
+        return tuple(file_stamp(path) for path in (config_path(self._environ), credentials_path(self._environ)))
 
     def __call__(self, role: RoleProfile) -> Credentials:
         if role.source_profile is None:
@@ -144,6 +138,7 @@ class SourceCredentials:
             session = _botocore_session(role.source_profile)
             creds = self._from_keyring(role.source_profile or "", session.get_scoped_config())
             if creds is None:
+                refuse_untrusted_process(role.source_profile or "", session, self._environ)
                 creds = session.get_credentials()
         except errors.TrayappError:
             raise
@@ -205,7 +200,11 @@ def resolve_source(role: RoleProfile) -> Credentials:
         creds = _credential_source(role.credential_source)
     else:
         try:
-            creds = _botocore_session(role.source_profile).get_credentials()
+            session = _botocore_session(role.source_profile)
+            refuse_untrusted_process(role.source_profile or "", session)
+            creds = session.get_credentials()
+        except errors.TrayappError:
+            raise
         except Exception:  # botocore raises many kinds here
             # No chaining: botocore messages may quote lines of the user's files.
             raise errors.NoSourceCredentials(source=role.source) from None
@@ -213,6 +212,22 @@ def resolve_source(role: RoleProfile) -> Credentials:
         raise errors.NoSourceCredentials(source=role.source)
     frozen = creds.get_frozen_credentials()
     return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+
+def refuse_untrusted_process(profile: str, session: Any, environ: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`UntrustedCommand` before botocore runs *profile*'s ``credential_process`` from an
+    AWS file another local user could have written (see ``code_sources.untrusted_aws_files``)."""
+    try:
+        command = session.get_scoped_config().get("credential_process")
+    except Exception:  # botocore's own error comes with get_credentials()
+        return
+    if not command:
+        return
+    from trayapp.core.code_sources import untrusted_aws_files
+
+    problem = untrusted_aws_files(environ)
+    if problem is not None:
+        raise errors.UntrustedCommand(key="credential_process", profile=profile, reason=problem)
 
 
 def _credential_source(kind: str) -> Any:

@@ -842,6 +842,9 @@ def run_tray(
             + _("trayapp is already running for {path}; use its icon in the tray.").format(path=credentials_path())
         )
         return 1
+    signum = backend.await_tray_host(os.environ, lambda problem: report("trayapp: " + problem))
+    if signum is not None:
+        return 128 + signum
     prefs = PrefsHolder()
     try:
         service = (service_factory or _default_service)(prefs)

@@ -5,7 +5,7 @@
 * macOS: a LaunchAgent, ``~/Library/LaunchAgents/com.trayapp.agent.plist`` with
   ``RunAtLoad``; launchd reads it at the next login.
 * Windows: the value ``trayapp`` of ``HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\
-  CurrentVersion\\Run``, the quoted command line of ``pythonw.exe -m trayapp`` (or of the
+  CurrentVersion\\Run``, the quoted command line of ``pythonw.exe`` running trayapp (or of the
   windowed ``trayapp.exe``).  The registry holds UTF-16 text, so any user name works
   (``C:\\Users\\José``, ``山田``); a batch file in the Startup folder would be read by
   cmd.exe in the OEM code page and break on them.  Windows' own "Startup apps" switch
@@ -14,9 +14,10 @@
 
 The command started is the running program: the frozen executable when frozen
 (PyInstaller), else the ``trayapp`` entry point next to the interpreter, else
-``<python> -m trayapp``.  Everything that depends on the machine — platform, home,
-environment, command — can be passed in, so the three writers are tested anywhere.
-This module imports no GUI toolkit.
+``<python> -I -c …`` running this trayapp by absolute path (:mod:`trayapp.core.launch`; never a
+bare ``-m trayapp``, which imports from the folder the session starts it in).  Everything that
+depends on the machine — platform, home, environment, command — can be passed in, so the three
+writers are tested anywhere.  This module imports no GUI toolkit.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trayapp.core import launch
 from trayapp.core.errors import TrayappError
 
 APP_NAME = "trayapp"
@@ -44,9 +46,10 @@ class AutostartError(TrayappError):
 
 
 def launch_command(executable: str | None = None, frozen: bool | None = None, platform: str | None = None) -> list[str]:
-    """The command line that starts the tray as it is installed now."""
+    """The command line that starts the tray as it is installed now, from any folder: never a
+    ``python -m trayapp`` that would import a ``trayapp/`` from the folder it starts in."""
     executable = executable or sys.executable
-    frozen = bool(getattr(sys, "frozen", False)) if frozen is None else frozen
+    frozen = launch.frozen() if frozen is None else frozen
     platform = platform or sys.platform
     if frozen:
         # The Windows build has a console trayapp-cli.exe beside the windowed trayapp.exe:
@@ -57,11 +60,11 @@ def launch_command(executable: str | None = None, frozen: bool | None = None, pl
     if platform == "win32":
         # pythonw.exe has no console window; the console-script trayapp.exe would open one.
         pythonw = python.with_name("pythonw.exe")
-        return [str(pythonw if pythonw.exists() else python), "-m", APP_NAME]
+        return launch.module_argv(APP_NAME, str(pythonw if pythonw.exists() else python), is_frozen=False)
     script = python.with_name(APP_NAME)
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
-    return [str(python), "-m", APP_NAME]
+    return launch.module_argv(APP_NAME, str(python), is_frozen=False)
 
 
 # --- the three formats ------------------------------------------------------------

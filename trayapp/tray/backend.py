@@ -228,3 +228,118 @@ def _unescape_dbus(value: str) -> str:
     from urllib.parse import unquote
 
     return unquote(value)
+
+
+# --- a system tray to hold the icon (X11) ---------------------------------------------------------
+
+#: While no tray host exists, how often a StatusNotifierWatcher is looked for (an XEmbed tray
+#: announces itself with a MANAGER message, which wakes the wait at once).
+TRAY_HOST_RECHECK = 5.0
+_SNI_WATCHER = "org.kde.StatusNotifierWatcher"
+
+
+def tray_host_problem(environ: Mapping[str, str], connection: Any = None) -> str | None:
+    """On X11, the sentence to show when nothing can hold the icon: no XEmbed system tray owns
+    ``_NET_SYSTEM_TRAY_S<screen>`` and (for the appindicator backend) no StatusNotifierWatcher is
+    on the session bus.  Without it pystray's xorg backend printed tracebacks ("Failed to dock
+    icon") and the gtk one ran with no icon at all.  None when there is a host, or it can't be told
+    (then pystray tries as before).  *connection*: an open python-xlib display to ask."""
+    if sys.platform in ("darwin", "win32") or not environ.get("DISPLAY"):
+        return None
+    requested = environ.get("PYSTRAY_BACKEND", "")
+    if requested not in ("", "xorg", *DBUS_BACKENDS):
+        return None
+    if connection is None:
+        connection = _x_connection(environ)
+        if connection is None:
+            return None  # no python-xlib, a display that refuses us: pystray will say
+    try:
+        atom = connection.intern_atom(f"_NET_SYSTEM_TRAY_S{connection.get_default_screen()}")
+        if connection.get_selection_owner(atom) not in (0, None):
+            return None
+    except Exception:
+        return None
+    if requested in ("", "appindicator") and _sni_watcher_present(environ):
+        return None
+    return _(
+        "no system tray is running on display {display} to hold the icon; trayapp waits for one "
+        "(a desktop panel, or a tray such as trayer or stalonetray) and shows its icon there."
+    ).format(display=environ["DISPLAY"])
+
+
+class _Stopped(Exception):
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+
+
+def await_tray_host(environ: Mapping[str, str], say: Callable[[str], None]) -> int | None:
+    """On X11 with no system tray, :func:`tray_host_problem`'s sentence to *say* once, then wait
+    until a tray appears; the number of the signal (SIGINT, SIGTERM) that ended the wait instead,
+    if one did.  An XEmbed tray's MANAGER message on the root window wakes the wait at once; a
+    StatusNotifierWatcher is looked for every :data:`TRAY_HOST_RECHECK` seconds (only while there
+    is no tray at all).  One X connection throughout: Xvfb resets when its last client leaves."""
+    if sys.platform in ("darwin", "win32") or not environ.get("DISPLAY"):
+        return None
+    connection = _x_connection(environ)
+    if connection is None:
+        return None
+    try:
+        problem = tray_host_problem(environ, connection)
+        if problem is None:
+            return None
+        say(problem)
+        return _wait(environ, connection)
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+def _wait(environ: Mapping[str, str], connection: Any) -> int | None:
+    import select
+    import signal
+
+    from Xlib import X
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise _Stopped(signum)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        connection.screen().root.change_attributes(event_mask=X.StructureNotifyMask)
+        connection.flush()
+        while tray_host_problem(environ, connection) is not None:
+            select.select([connection.fileno()], [], [], TRAY_HOST_RECHECK)
+            while connection.pending_events():
+                connection.next_event()
+    except _Stopped as stopped:
+        return stopped.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return None
+
+
+def _x_connection(environ: Mapping[str, str]) -> Any:
+    try:
+        from Xlib import display as xdisplay
+
+        return xdisplay.Display(environ["DISPLAY"])
+    except Exception:
+        return None
+
+
+def _sni_watcher_present(environ: Mapping[str, str]) -> bool:
+    address = environ.get("DBUS_SESSION_BUS_ADDRESS")
+    if not address or not session_bus_reachable(environ):
+        return False
+    try:
+        from jeepney.bus_messages import message_bus
+        from jeepney.io.blocking import open_dbus_connection
+
+        with open_dbus_connection(address) as bus:
+            reply = bus.send_and_get_reply(message_bus.NameHasOwner(_SNI_WATCHER), timeout=2)
+            return bool(reply.body[0])
+    except Exception:
+        return False

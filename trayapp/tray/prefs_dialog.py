@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 
 from trayapp import protocol
@@ -27,7 +26,7 @@ def edit(
     request = json.dumps({"prefs": current.as_dict(), "profiles": list(profiles)})
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "trayapp.tk.prefs_window"],
+            protocol.command("prefs_window"),
             input=request,
             capture_output=True,
             text=True,

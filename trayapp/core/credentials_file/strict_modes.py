@@ -17,7 +17,7 @@ from pathlib import Path
 
 from trayapp.i18n import _
 
-__all__ = ["unsafe_location"]
+__all__ = ["private_group", "unsafe_location"]
 
 
 def unsafe_location(path: Path) -> str | None:
@@ -69,7 +69,7 @@ def _unsafe_folders(holder: Path, uid: int, trusted: set[int]) -> str | None:
             continue  # made 0700 by trayapp, then checked again
         if st.st_uid not in trusted:
             return _("the folder {folder} belongs to another user (uid {uid})").format(folder=folder, uid=st.st_uid)
-        writable = st.st_mode & 0o002 or (st.st_mode & 0o020 and not _private_group(st.st_gid, uid))
+        writable = st.st_mode & 0o002 or (st.st_mode & 0o020 and not private_group(st.st_gid, uid))
         sticky = st.st_mode & stat.S_ISVTX
         holds_file, first = first and folder == holder, False
         if not writable or (sticky and not holds_file):
@@ -82,7 +82,7 @@ def _unsafe_folders(holder: Path, uid: int, trusted: set[int]) -> str | None:
     return None
 
 
-def _private_group(gid: int, uid: int) -> bool:
+def private_group(gid: int, uid: int) -> bool:
     """The user's own group (named like the user, no other members), as Debian's ssh allows."""
     import grp
     import pwd
