@@ -55,7 +55,14 @@ PRIVATE: tuple[Private, ...] = (
         ("wparam", "lparam"),
     ),
     Private("pystray._xorg", "Icon._window", "self", "ButtonPressMask is added to the icon's window", _XORG_CLICKS),
-    Private("pystray._xorg", "Icon._display", "self", "the X connection: flushed after the mask change", _XORG_CLICKS),
+    Private(
+        "pystray._xorg",
+        "Icon._display",
+        "self",
+        "the X connection: flushed after the mask change, and to wake the backend's loop when python-xlib "
+        "lost a wakeup (tray.backend's nudge)",
+        _XORG_CLICKS + "; the lost wakeup: no upstream issue found",
+    ),
     Private(
         "pystray._xorg",
         "Icon._message_handlers",
