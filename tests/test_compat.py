@@ -137,3 +137,25 @@ def test_the_command_line_gives_botocore_the_fast_reader_once_as_it_starts(capsy
         compat_botocore.restore_config_reader()
     assert configloader.raw_config_parse is botocores_own
     capsys.readouterr()
+
+
+def test_pyproject_bounds_each_library_whose_insides_are_touched_to_what_is_checked_here() -> None:
+    """A release that would rename a private name is never installed by pip before this test has
+    seen it: each library in the registry (and boto3, which pins botocore) has an upper bound in
+    pyproject.toml, and the installed version, the one checked above, is inside it."""
+    import tomllib
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    requirements = {
+        r.name: r.specifier
+        for r in map(Requirement, tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"])
+    }
+    libraries = {e.module.split(".")[0] for e in ENTRIES} - {"argparse", "posixpath", "ntpath"}
+    for name in sorted(libraries | {"boto3"}):
+        specifier = requirements.get(name)
+        assert specifier is not None, f"pyproject.toml does not require {name}"
+        assert any(s.operator in ("<", "<=", "==", "~=") for s in specifier), f"{name} has no upper bound"
+        assert version(name) in specifier, f"{name} {version(name)} is installed, outside {specifier}"
