@@ -16,8 +16,8 @@ so errors and unusual files are read (and refused) exactly as before.
 
 :func:`raw_config_parse` is ``botocore.configloader.raw_config_parse`` with that
 fast path and a memory of the last reading of each file (by device and inode, size, mtime
-and ctime; each caller gets its own copy); :func:`install_in_botocore` makes botocore's own sessions and
-credential providers use it, so one process reads a large file once.
+and ctime; each caller gets its own copy); :func:`install_in_botocore`, called once as a process starts,
+makes botocore's own sessions and credential providers use it, so one process reads a large file once.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from trayapp.compat import botocore as compat_botocore
 from trayapp.core import ini_scan
 
 __all__ = ["file_stamp", "install_in_botocore", "parse_plain", "raw_config_parse", "remember"]
@@ -56,7 +57,6 @@ _Stamp = tuple[int, int, int]
 #: back (``cp -p``, ``rsync -t --inplace``) changes nothing else the kernel reports.
 _memory: dict[tuple[int, int], tuple[_Stamp, Sections]] = {}
 _memory_lock = threading.Lock()
-_original: Callable[..., Any] | None = None
 
 
 def _copy(sections: Sections) -> Sections:
@@ -83,9 +83,7 @@ def raw_config_parse(
     can still be opened (a file made unreadable is read as botocore reads it) and is
     still the same file with the same size, mtime and ctime.
     """
-    from botocore import configloader
-
-    original = _original or configloader.raw_config_parse
+    original = compat_botocore.original_config_reader()
     if config_filename is None:
         return _botocore(original, config_filename, parse_subsections)
     path = os.path.expanduser(os.path.expandvars(config_filename))
@@ -143,11 +141,6 @@ def _stamp(st: os.stat_result) -> _Stamp:
 
 def install_in_botocore() -> None:
     """Make botocore's sessions and credential providers read the AWS files through
-    :func:`raw_config_parse` (they look ``raw_config_parse`` up in its module at each call)."""
-    global _original
-    from botocore import configloader
-
-    with _memory_lock:
-        if _original is None:
-            _original = configloader.raw_config_parse
-            configloader.raw_config_parse = raw_config_parse
+    :func:`raw_config_parse`: once, at a process's start (``trayapp.cli.main``); see
+    :mod:`trayapp.compat.botocore` for why it is done this way."""
+    compat_botocore.install_config_reader(raw_config_parse)

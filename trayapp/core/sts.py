@@ -53,9 +53,6 @@ def _botocore_session(profile: str | None = None) -> Any:
     import botocore.session
     from botocore.exceptions import ProfileNotFound
 
-    from trayapp.core.ini import install_in_botocore
-
-    install_in_botocore()  # one fast reading of each AWS file, however many times botocore asks
     session = botocore.session.Session(profile=profile)
     if profile is None:
         try:

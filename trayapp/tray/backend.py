@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
+from trayapp.compat import pystray as compat_pystray
 from trayapp.i18n import _
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,7 @@ APP_NAME = "trayapp"
 
 def name(icon: Any) -> str:
     """The backend of *icon* (an ``Icon`` or its class): ``xorg``, ``gtk``, ``appindicator``, ``darwin``…"""
-    cls = icon if isinstance(icon, type) else type(icon)
-    return cls.__module__.rsplit("._", 1)[-1]
+    return compat_pystray.backend_name(icon)
 
 
 def latin1_title(icon: Any) -> bool:
@@ -59,7 +59,7 @@ def open_menu(icon: Any) -> bool:
 
 
 #: pystray's win32 backend opens its menu on this ``WM_NOTIFY`` code (a right button release).
-WM_RBUTTONUP = 0x0205
+WM_RBUTTONUP = compat_pystray.WM_RBUTTONUP
 
 
 def call_now(fn: Callable[[], None]) -> None:
@@ -98,7 +98,7 @@ def _poking_while(icon: Any, fn: Callable[[], None]) -> None:
     def nudge() -> None:
         while not done.wait(XORG_NUDGE):
             with contextlib.suppress(Exception):
-                icon._display.flush()
+                compat_pystray.flush_display(icon)
 
     threading.Thread(target=nudge, name="trayapp-xorg-nudge", daemon=True).start()
     try:
@@ -129,7 +129,7 @@ def release_setup_thread(icon: Any) -> None:
     loop failed to start it would keep the process alive for ever.  Let it go (our setup
     returns at once when the tray is stopping)."""
     with contextlib.suppress(Exception):
-        icon._mark_ready()
+        compat_pystray.release_setup_thread(icon)
 
 
 def name_the_gtk_program() -> None:
@@ -141,13 +141,7 @@ def name_the_gtk_program() -> None:
 
 def _gtk_popup(icon: Any) -> None:
     """Open the native menu on a left click too (GTK shows it on the right button only)."""
-    handler = getattr(icon, "_on_status_icon_popup_menu", None)
-    status_icon = getattr(icon, "_status_icon", None)
-    if handler is None or status_icon is None:
-        return
-    from gi.repository import Gtk  # type: ignore[import-untyped,unused-ignore]
-
-    handler(status_icon, 1, Gtk.get_current_event_time())
+    compat_pystray.gtk_open_menu(icon)
 
 
 def _win32_popup(icon: Any) -> None:
@@ -155,11 +149,8 @@ def _win32_popup(icon: Any) -> None:
     right button release (``_on_notify`` → ``TrackPopupMenuEx``) and has no public call for it;
     this runs in its message loop (the default action is called from ``_on_notify``), so the
     same path is taken, as if the right button had been released."""
-    handler = getattr(icon, "_on_notify", None)
-    if handler is None:
+    if not compat_pystray.win32_open_menu(icon):
         log.warning("pystray's win32 backend changed; a left click can't open the menu")
-        return
-    handler(0, WM_RBUTTONUP)
 
 
 #: pystray backends that talk to the desktop over the D-Bus session bus.
