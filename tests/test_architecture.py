@@ -231,3 +231,30 @@ def test_no_script_outside_tests_imports_a_test_module() -> None:
     }
     assert scripts
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """Import cycles (lazy imports in functions count) make a module's meaning depend on which side is
+    loaded first; ``keys`` and ``sts`` had one.  A package's ``__init__`` and its own modules may."""
+    modules = {_module_name(p): p for p in MODULES}
+    graph = {
+        name: {dep for dep in imports_of(path) if dep in modules and dep != name and not name.startswith(dep + ".")}
+        for name, path in modules.items()
+    }
+    cycles = []
+    for start in graph:  # a depth-first walk from each module back to itself
+        stack, seen = [(start, (start,))], set()
+        while stack:
+            node, trail = stack.pop()
+            for dep in graph[node]:
+                if dep == start:
+                    cycles.append(" → ".join((*trail, start)))
+                elif dep not in seen:
+                    seen.add(dep)
+                    stack.append((dep, (*trail, dep)))
+    assert cycles == []
