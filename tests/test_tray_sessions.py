@@ -20,20 +20,7 @@ from tests.support.dialog import find_window, press, type_into
 from tests.support.procs import wait_until
 from tests.support.sts import MotoServer
 from tests.support.tray_desktop import CREDENTIALS, aws_env, start_tray, write_aws_files
-
-
-def managed_section(profile: str, expires: datetime) -> str:
-    return (
-        f"[{profile}-session]\n"
-        "trayapp_managed = 1\n"
-        "aws_access_key_id = ASIAOLDSESSION000000\n"
-        "aws_secret_access_key = old-secret\n"
-        "aws_session_token = old-token\n"
-        "region = eu-west-1\n"
-        f"trayapp_profile = {profile}\n"
-        "trayapp_role_arn = arn:aws:iam::123456789012:role/Admin\n"
-        f"trayapp_expiration = {expires.isoformat(timespec='seconds')}\n"
-    )
+from tests.support.tray_desktop import session_section as managed_section
 
 
 def icon_colour(desktop: Desktop) -> tuple[int, ...]:

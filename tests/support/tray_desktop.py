@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,24 @@ CREDENTIALS = """\
 aws_access_key_id = AKIAIOSFODNN7EXAMPLE
 aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 """
+
+
+def session_section(
+    profile: str, expires: datetime, duration: int | None = None, key: str = "ASIAOLDSESSION000000"
+) -> str:
+    """A session trayapp wrote, with keys STS never issued (*duration*: the recorded ``trayapp_duration``)."""
+    return (
+        f"[{profile}-session]\n"
+        "trayapp_managed = 1\n"
+        f"aws_access_key_id = {key}\n"
+        "aws_secret_access_key = old-secret\n"
+        "aws_session_token = old-token\n"
+        "region = eu-west-1\n"
+        f"trayapp_profile = {profile}\n"
+        "trayapp_role_arn = arn:aws:iam::123456789012:role/Admin\n"
+        f"trayapp_expiration = {expires.isoformat(timespec='seconds')}\n"
+        + (f"trayapp_duration = {duration}\n" if duration else "")
+    )
 
 
 def aws_env(desktop: Desktop, sts_url: str, **extra: str) -> dict[str, str]:

@@ -391,10 +391,6 @@ class TrayApp:
         self._retries = Retries(
             lambda p: self._submit(self._retry_renewal, p), clock=self.service.now, timer_factory=timers
         )
-        if self._watch:
-            from trayapp.tray.wake import watch_wake
-
-            self._wake = watch_wake(self._clock_moved, self._retries.network_back)
         if self.notifier is None:
             icon = self.icon if self.on_main is backend.call_now else backend.MainThreadNotify(self.icon, self.on_main)
             self.notifier = notify.choose_notifier(icon=icon, on_action=self._on_notification_action)
@@ -408,6 +404,10 @@ class TrayApp:
             except Exception:  # no inotify watches left, say: labels still follow the timer
                 log.warning("the AWS files can't be watched; changes show on the next menu update", exc_info=True)
         self.refresh()
+        if self._watch:  # after the schedule has seen the sessions: a resume from now on is told
+            from trayapp.tray.wake import watch_wake
+
+            self._wake = watch_wake(self._clock_moved, self._retries.network_back)
         from trayapp.tray.channel import start_channel
 
         self._channel = start_channel(self.service)  # the command line asks this tray (issue 14)
@@ -612,6 +612,8 @@ class TrayApp:
         if icon is None or self._stopping.is_set():
             return
         image = self._image(snapshot.state) if snapshot.state != old.state else None
+        if image is not None:
+            log.info("the icon shows %s", snapshot.state)
         menu_changed = snapshot.menu != old.menu
 
         def show() -> None:

@@ -105,6 +105,7 @@ class WakeWatch:
                 conn.close()
             return
         self._bus = conn
+        log.info("watching resume, time and network signals on the system bus")
         threading.Thread(target=self._read_bus, args=(conn,), name="trayapp-wake-bus", daemon=True).start()
 
     def _read_bus(self, conn: Any) -> None:
