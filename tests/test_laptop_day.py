@@ -27,11 +27,8 @@ NOTICED = 20.0
 @pytest.fixture
 def day(desktop: Desktop) -> Iterator[LaptopDay]:
     from tests.support.fixtures import require_tools
-    from tests.support.laptop import FAKETIME_LIB
 
-    require_tools("dbus-daemon")
-    if not FAKETIME_LIB.exists():
-        pytest.skip("needs libfaketime (apt-get install faketime)")
+    require_tools("dbus-daemon", "faketime")  # the faketime package brings libfaketime
     write_aws_files(desktop.home)
     with LaptopDay(desktop) as laptop:
         yield laptop
@@ -126,3 +123,29 @@ def test_assume_for_900_seconds_beside_the_tray_keeps_900_seconds_through_renewa
     assert timedelta(minutes=13) <= left <= timedelta(minutes=15), left
     assert "trayapp_duration = 900" in day.credentials.read_text()
     assert not [n for n in day.notices() if "prod" in n], day.notices()  # renewed silently
+
+
+@pytest.mark.slow
+def test_a_9_hour_working_day_of_short_sleeps_renews_on_time_and_stays_flat(day: LaptopDay) -> None:
+    """08:00 to 17:00 at speed: the lid closed eight minutes at a time, dev renewed each hour."""
+    day.write_session("dev", timedelta(minutes=60))
+    day.start_tray()
+    lead = timedelta(minutes=10)
+    renewals, baseline = 0, None
+    for step in range(9 * 60 // 8):
+        day.sleep(hours=8 / 60)
+        expiry = day.expiry("dev")
+        if expiry - day.wall.now() <= lead:  # the tray must renew now, before the next step ends it
+            day.wait(f"dev renewed (step {step})", lambda e=expiry: day.expiry("dev") != e, NOTICED)
+            renewals += 1
+        if step == 60 // 8:
+            baseline = day.resources()  # after the first hour: everything lazily started has started
+    rss, threads = day.resources()
+    assert baseline is not None
+    print(f"renewals: {renewals}; RSS {baseline[0]} -> {rss} kB; threads {baseline[1]} -> {threads}")
+    assert renewals >= 8
+    assert day.status() == {"dev": "active"}
+    assert not [n for n in day.notices() if "dev" in n], day.notices()  # never warned, never expired
+    assert "Traceback" not in day.log()
+    assert threads <= baseline[1] + 1
+    assert rss <= baseline[0] + 10 * 1024
