@@ -9,8 +9,11 @@ machine; before these changes the tray took about a minute to notice a resume, a
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -123,6 +126,22 @@ def test_assume_for_900_seconds_beside_the_tray_keeps_900_seconds_through_renewa
     assert timedelta(minutes=13) <= left <= timedelta(minutes=15), left
     assert "trayapp_duration = 900" in day.credentials.read_text()
     assert not [n for n in day.notices() if "prod" in n], day.notices()  # renewed silently
+
+
+def test_a_new_time_zone_shows_in_the_next_notice(day: LaptopDay) -> None:
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare for a private /etc/localtime")
+    day.write_session("prod", timedelta(minutes=30))
+    day.start_tray(zone="UTC")
+
+    day.set_zone("Asia/Tokyo")  # the user picks a new time zone; timedated says so
+    day.bus.time_settings_changed()
+    day.sleep(hours=25 / 60)
+
+    warning = day.wait_for_notice(r"^prod expires in", NOTICED)
+    tokyo = day.expiry("prod").astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
+    assert warning.startswith(("prod expires in 5 min", "prod expires in 4 min")), warning
+    assert f"ends at {tokyo}." in warning, warning
 
 
 @pytest.mark.slow

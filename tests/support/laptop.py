@@ -196,8 +196,17 @@ class LaptopDay:
         env.update(extra)
         return env
 
-    def start_tray(self, **extra: str) -> subprocess.Popen[bytes]:
-        self.tray = self.desktop.spawn([sys.executable, "-c", TRAY_CODE], env=self.env(tray=True, **extra), name="tray")
+    def start_tray(self, *, zone: str | None = None, **extra: str) -> subprocess.Popen[bytes]:
+        """Start the tray; with *zone*, in a mount namespace of its own whose /etc/localtime is a file
+        the test rewrites (:meth:`set_zone`), as a change of time zone in the system settings does."""
+        argv = [sys.executable, "-c", TRAY_CODE]
+        env = self.env(tray=True, **extra)
+        if zone is not None:
+            self.set_zone(zone)
+            env.pop("TZ", None)
+            bind = 'mount --bind "$1" /etc/localtime && shift && exec "$@"'
+            argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", bind, "sh", str(self.localtime), *argv]
+        self.tray = self.desktop.spawn(argv, env=env, name="tray")
         try:
             self.desktop.wait_for_tray_icon(30)
         except HarnessError as exc:
@@ -209,6 +218,14 @@ class LaptopDay:
         # The tray listens on the system bus before it serves the command line (tray/app.py).
         self.wait_for_log("serving the command line", 30)  # status goes through the tray
         return self.tray
+
+    @property
+    def localtime(self) -> Path:
+        return self.desktop.tmp_dir / "localtime"
+
+    def set_zone(self, zone: str) -> None:
+        """Rewrite the tray's /etc/localtime in place (the bind mount keeps the file, not the name)."""
+        self.localtime.write_bytes((Path("/usr/share/zoneinfo") / zone).read_bytes())
 
     def log(self) -> str:
         return self.desktop.log("tray")
