@@ -388,18 +388,24 @@ class Service:
                 error = exc
 
     def _write(self, cfg: AwsConfig, role: RoleProfile, assumed: AssumedRole, long_term: bool = False) -> list[str]:
-        c = assumed.credentials
+        region = cfg.source_region(role) or DEFAULT_REGION
+        return self.write_session(role.name, role.role_arn, assumed.credentials, assumed.expiration, region, long_term)
+
+    def write_session(
+        self, profile: str, role_arn: str, c: Credentials, expiration: datetime, region: str, long_term: bool = False
+    ) -> list[str]:
+        """Write ``[<profile>-session]`` (an assumed role's, or an SSO profile's keys: core/sso.py)."""
         values = {
             "aws_access_key_id": c.access_key_id,
             "aws_secret_access_key": c.secret_access_key,
             "aws_session_token": c.session_token or "",
-            "region": cfg.source_region(role) or DEFAULT_REGION,
-            KEY_PROFILE: role.name,
-            KEY_ROLE: role.role_arn,
-            KEY_EXPIRES: assumed.expiration.isoformat(timespec="seconds"),
+            "region": region,
+            KEY_PROFILE: profile,
+            KEY_ROLE: role_arn,
+            KEY_EXPIRES: expiration.isoformat(timespec="seconds"),
             KEY_SIGNED: "long-term" if long_term else "temporary",
         }
-        return self.credentials_file().write_section(role.session_profile, values)
+        return self.credentials_file().write_section(session_name(profile), values)
 
     # --- the rest ---------------------------------------------------------------
 

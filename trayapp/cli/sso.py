@@ -1,0 +1,118 @@
+"""`trayapp sso login|logout|status`: IAM Identity Center sign-ins, shared with the AWS CLI and SDKs;
+and `trayapp assume` of an SSO profile (its keys written as ``[<profile>-session]``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from trayapp.cli.common import Subparsers
+from trayapp.core.sessions import time_left
+from trayapp.i18n import _
+
+if TYPE_CHECKING:
+    from trayapp.core.service import Service
+    from trayapp.core.sso import SsoSignIns
+    from trayapp.core.sso_config import SsoConfig
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("sso", help=_("sign in to IAM Identity Center (SSO), sign out, show the sign-ins"))
+    commands = p.add_subparsers(title=_("commands"), metavar="COMMAND", required=True)
+    login = commands.add_parser("login", help=_("sign in in the browser (or refresh the sign-in)"))
+    login.add_argument("session", metavar="SESSION", nargs="?", help=_("an sso-session name or an SSO profile"))
+    login.add_argument(
+        "--device-code", action="store_true", help=_("confirm a code on a page instead of a browser on this computer")
+    )
+    login.set_defaults(func=cmd_login)
+    logout = commands.add_parser("logout", help=_("sign out and remove the cached sign-in"))
+    logout.add_argument("session", metavar="SESSION", nargs="?", help=_("an sso-session name or an SSO profile"))
+    logout.set_defaults(func=cmd_logout)
+    status = commands.add_parser("status", help=_("show each sign-in and the time it has left"))
+    status.add_argument("--json", action="store_true", help=_("print JSON"))
+    status.set_defaults(func=cmd_status)
+
+
+def sso_config(service: Service) -> SsoConfig:
+    from trayapp.core import sso_config
+
+    return sso_config.load(service.config())
+
+
+def sign_ins(service: Service) -> SsoSignIns:
+    from trayapp.core.sso import SsoSignIns
+
+    return SsoSignIns(clock=service.now)
+
+
+def _use_browser(args: argparse.Namespace) -> bool:
+    from trayapp.core.prompts import has_display
+
+    return not getattr(args, "device_code", False) and (has_display() or bool(os.environ.get("BROWSER")))
+
+
+def cmd_login(service: Service, args: argparse.Namespace) -> int:
+    session = sso_config(service).session(args.session)
+    token, outcome = sign_ins(service).ensure(session, interactive=True, device=not _use_browser(args))
+    left = time_left(token.expires_at - service.now())
+    messages = {
+        "valid": _("Already signed in to '{session}' ({left})."),
+        "refreshed": _("Refreshed the sign-in to '{session}' ({left})."),
+        "signed-in": _("Signed in to '{session}' ({left})."),
+    }
+    print(messages[outcome].format(session=session.name, left=left))
+    return 0
+
+
+def cmd_logout(service: Service, args: argparse.Namespace) -> int:
+    session = sso_config(service).session(args.session)
+    if sign_ins(service).logout(session):
+        print(_("Signed out of '{session}'.").format(session=session.name))
+    else:
+        print(_("'{session}' was not signed in.").format(session=session.name))
+    return 0
+
+
+def cmd_status(service: Service, args: argparse.Namespace) -> int:
+    config, signins, now = sso_config(service), sign_ins(service), service.now()
+    states = [signins.state(session) for session in config.sessions.values()]
+    if args.json:
+        rows = [
+            state.as_json(now) | {"profiles": [p.name for p in config.profiles_of(config.sessions[state.session])]}
+            for state in states
+        ]
+        print(json.dumps(rows, indent=2))
+    else:
+        if not states:
+            print(_("No IAM Identity Center sign-ins in {path}.").format(path=service.config().config_path))
+        for state in states:
+            if state.signed_in and state.expires_at is not None:
+                text = _("signed in, {left}").format(left=time_left(state.expires_at - now))
+            else:
+                text = _("signed out")
+            print(f"{state.session}\t{text}")
+    for name, reason in config.problems.items():
+        problem = _("profile '{profile}' can't be used: {reason}.").format(profile=name, reason=reason)
+        print(f"trayapp: {problem}", file=sys.stderr)
+    return 0
+
+
+def assume_sso(service: Service, name: str, *, interactive: bool = True) -> int | None:
+    """``trayapp assume`` of an SSO profile: its keys written as ``[<name>-session]``; None when
+    *name* is no SSO profile (the MFA role path goes on)."""
+    profile = sso_config(service).profile(name)
+    if profile is None:
+        return None
+    from trayapp.core.sessions import SessionInfo
+
+    creds = sign_ins(service).role_credentials(profile, interactive=interactive)
+    assert creds.expiration is not None
+    region = profile.region or profile.session.region
+    service.write_session(profile.name, profile.role_arn, creds, creds.expiration, region)
+    from trayapp.cli.fast import assumed_message
+
+    print(assumed_message(SessionInfo(profile.name, profile.role_arn, creds.expiration), service.now()))
+    return 0
