@@ -94,9 +94,7 @@ def cmd_status(service: Service, args: argparse.Namespace) -> int:
             else:
                 text = _("signed out")
             print(f"{state.session}\t{text}")
-    for name, reason in config.problems.items():
-        problem = _("profile '{profile}' can't be used: {reason}.").format(profile=name, reason=reason)
-        print(f"trayapp: {problem}", file=sys.stderr)
+    _print_problems(config)
     return 0
 
 
@@ -116,3 +114,51 @@ def assume_sso(service: Service, name: str, *, interactive: bool = True) -> int 
 
     print(assumed_message(SessionInfo(profile.name, profile.role_arn, creds.expiration), service.now()))
     return 0
+
+
+def sso_rows(service: Service) -> list[dict[str, object]]:
+    """``trayapp list --json``'s rows for SSO profiles (``kind: sso``); problems go to stderr."""
+    config, signins, now, warn = sso_config(service), sign_ins(service), service.now(), service.warn_lead()
+    sessions, states = service.sessions(), {}
+    rows: list[dict[str, object]] = []
+    for profile in config.profiles.values():
+        session = profile.session
+        if session.name not in states:
+            states[session.name] = signins.state(session)
+        written = sessions.get(profile.name)
+        rows.append(
+            {
+                "profile": profile.name,
+                "kind": "sso",
+                "role_arn": profile.role_arn,
+                "sso_session": session.name,
+                "start_url": session.start_url,
+                "account_id": profile.account_id,
+                "role_name": profile.role_name,
+                "region": profile.region or session.region,
+                "signed_in": states[session.name].signed_in,
+                "session": written.as_json(now, warn) if written else None,
+            }
+        )
+    _print_problems(config)
+    return rows
+
+
+def print_sso_lines(service: Service) -> None:
+    """``trayapp list``'s lines for SSO profiles: the session's time left, else the sign-in's state."""
+    now = service.now()
+    for row in sso_rows(service):
+        written = row["session"]
+        if isinstance(written, dict):
+            state = time_left(service.sessions()[str(row["profile"])].left(now))
+        elif row["signed_in"]:
+            state = _("{session}: signed in").format(session=row["sso_session"])
+        else:
+            state = _("{session}: signed out").format(session=row["sso_session"])
+        print(f"{row['profile']}\t{row['role_arn']}\t{state}")
+
+
+def _print_problems(config: SsoConfig) -> None:
+    for name, reason in config.problems.items():
+        problem = _("profile '{profile}' can't be used: {reason}.").format(profile=name, reason=reason)
+        print(f"trayapp: {problem}", file=sys.stderr)

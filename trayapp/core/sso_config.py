@@ -17,8 +17,8 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from trayapp.core.errors import BrokenProfile, UnknownSsoSession
-from trayapp.core.profiles import AwsConfig, region_problem
+from trayapp.core.errors import BrokenProfile, UnknownSsoSession, UsageError
+from trayapp.core.profiles import AwsConfig, _Broken, _text, region_problem  # one reading of a value
 from trayapp.core.sessions import session_name
 from trayapp.i18n import _
 
@@ -75,7 +75,10 @@ class SsoConfig:
         if name is None:
             if len(self.sessions) == 1:
                 return next(iter(self.sessions.values()))
-            raise UnknownSsoSession(session="", known=", ".join(self.sessions) or _("none"))
+            known = ", ".join(self.sessions) or _("none")
+            raise UsageError(
+                reason=_("Name the IAM Identity Center sign-in to use; the config has: {known}.").format(known=known)
+            )
         if name in self.sessions:
             return self.sessions[name]
         if name in self.profiles:
@@ -91,19 +94,6 @@ class SsoConfig:
 
     def profiles_of(self, session: SsoSession) -> list[SsoProfile]:
         return [p for p in self.profiles.values() if p.session == session]
-
-
-class _Broken(Exception):
-    pass
-
-
-def _text(values: Mapping[str, object], key: str) -> str | None:
-    value = values.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _Broken(_("{key} must be a single value").format(key=key))
-    return value.strip() or None
 
 
 def _session(name: str, values: Mapping[str, object], legacy: bool) -> SsoSession:
