@@ -43,7 +43,11 @@ def follow(url: str) -> None:
 
 
 def signins(home: Path, opener: sso_signin.Opener = follow) -> SsoSignIns:
-    return SsoSignIns(environ={"HOME": str(home), "XDG_RUNTIME_DIR": str(home)}, clients=SsoClients(), opener=opener)
+    return SsoSignIns(
+        environ={"HOME": str(home), "XDG_RUNTIME_DIR": str(home), "BROWSER": "the opener"},
+        clients=SsoClients(),
+        opener=opener,
+    )
 
 
 def test_a_callback_without_the_right_state_is_refused_and_the_sign_in_goes_on(

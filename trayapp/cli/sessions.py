@@ -48,10 +48,6 @@ def register(sub: Subparsers) -> None:
 
 
 def cmd_assume(service: Service, args: argparse.Namespace) -> int:
-    from trayapp.cli.sso import assume_sso
-
-    if (status := assume_sso(service, args.profile)) is not None:
-        return status
     prompt = choose_prompt(args, args.profile)
     result = service.assume(args.profile, prompt, duration=args.duration)
     for note in result.notes:

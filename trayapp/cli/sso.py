@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -37,26 +36,18 @@ def register(sub: Subparsers) -> None:
 
 
 def sso_config(service: Service) -> SsoConfig:
-    from trayapp.core import sso_config
-
-    return sso_config.load(service.config())
+    return service.sso()
 
 
 def sign_ins(service: Service) -> SsoSignIns:
-    from trayapp.core.sso import SsoSignIns
+    from trayapp.core.sso import sign_ins
 
-    return SsoSignIns(clock=service.now)
-
-
-def _use_browser(args: argparse.Namespace) -> bool:
-    from trayapp.core.prompts import has_display
-
-    return not getattr(args, "device_code", False) and (has_display() or bool(os.environ.get("BROWSER")))
+    return sign_ins(service)
 
 
 def cmd_login(service: Service, args: argparse.Namespace) -> int:
     session = sso_config(service).session(args.session)
-    token, outcome = sign_ins(service).ensure(session, interactive=True, device=not _use_browser(args))
+    token, outcome = sign_ins(service).ensure(session, interactive=True, device=args.device_code or None)
     left = time_left(token.expires_at - service.now())
     messages = {
         "valid": _("Already signed in to '{session}' ({left})."),
@@ -95,24 +86,6 @@ def cmd_status(service: Service, args: argparse.Namespace) -> int:
                 text = _("signed out")
             print(f"{state.session}\t{text}")
     _print_problems(config)
-    return 0
-
-
-def assume_sso(service: Service, name: str, *, interactive: bool = True) -> int | None:
-    """``trayapp assume`` of an SSO profile: its keys written as ``[<name>-session]``; None when
-    *name* is no SSO profile (the MFA role path goes on)."""
-    profile = sso_config(service).profile(name)
-    if profile is None:
-        return None
-    from trayapp.core.sessions import SessionInfo
-
-    creds = sign_ins(service).role_credentials(profile, interactive=interactive)
-    assert creds.expiration is not None
-    region = profile.region or profile.session.region
-    service.write_session(profile.name, profile.role_arn, creds, creds.expiration, region)
-    from trayapp.cli.fast import assumed_message
-
-    print(assumed_message(SessionInfo(profile.name, profile.role_arn, creds.expiration), service.now()))
     return 0
 
 

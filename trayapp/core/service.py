@@ -15,15 +15,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from trayapp.core import errors, profiles
+from trayapp.core import errors, profiles, sso_config
 from trayapp.core.credentials_file import CredentialsFile, managed_only
 from trayapp.core.mfa import UsedCodes, default_used_codes_path, normalise
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import AwsConfig, RoleProfile
 from trayapp.core.prompts import MfaPrompt, MfaRequest
 from trayapp.core.sessions import SESSION_SUFFIX, SessionInfo, session_name
+from trayapp.core.sso_config import SsoConfig, SsoProfile
 from trayapp.core.sts import (
     AssumedRole,
     BotoStsClients,
@@ -35,6 +36,9 @@ from trayapp.core.sts import (
     get_session_token,
 )
 from trayapp.i18n import _
+
+if TYPE_CHECKING:
+    from trayapp.core.sso import SsoSignIns
 
 T = TypeVar("T")
 #: GetSessionToken length for an IAM user's MFA session (held in memory only).
@@ -116,6 +120,9 @@ class Service:
         self._mfa_enabled = mfa_sessions
         self._credentials: CredentialsFile | None = None
         self._sections_cache: tuple[tuple[int, int, int] | None, dict[str, dict[str, str]]] | None = None
+        self._sso: tuple[AwsConfig, SsoConfig] | None = None
+        self.sso_signins: SsoSignIns | None = None  # made on first use (core/sso.py)
+        self.environ = environ
 
     # --- reading -------------------------------------------------------------
 
@@ -180,6 +187,14 @@ class Service:
         hidden = set() if include_hidden else self._preferences().hidden
         return [RoleEntry(role, sessions.get(name)) for name, role in cfg.roles.items() if name not in hidden]
 
+    def sso(self) -> SsoConfig:
+        """The IAM Identity Center sign-ins and SSO profiles of the current config."""
+        cfg = self.config()
+        with self._lock:
+            if self._sso is None or self._sso[0] is not cfg:
+                self._sso = (cfg, sso_config.load(cfg))
+            return self._sso[1]
+
     def problems(self) -> Mapping[str, str]:
         return self.config().problems
 
@@ -189,7 +204,13 @@ class Service:
     # --- assume ----------------------------------------------------------------
 
     def assume(self, name: str, prompt: MfaPrompt, *, duration: int | None = None) -> AssumeResult:
-        """Assume role profile *name*, asking *prompt* for each MFA code the chain needs."""
+        """Assume role profile *name*, asking *prompt* for each MFA code the chain needs
+        (an SSO profile: its keys from IAM Identity Center, signing in when needed)."""
+        if (sso_profile := self.sso().profile(name)) is not None:
+            prompt.close()
+            from trayapp.core.sso import assume_sso
+
+            return assume_sso(self, sso_profile)
         cfg = self.config()
         role = cfg.role(name)
         try:
@@ -344,7 +365,7 @@ class Service:
         found = self._session_keys(role, min_left)
         return None if found is None else found[0]
 
-    def _session_keys(self, role: RoleProfile, min_left: timedelta) -> tuple[Credentials, datetime] | None:
+    def _session_keys(self, role: RoleProfile | SsoProfile, min_left: timedelta) -> tuple[Credentials, datetime] | None:
         """The one path to a session's keys: trayapp's own section, all three keys present,
         more than *min_left* left; else None.  Used by assume (a parent session), renewal,
         ``env``, ``credential-process`` and the console."""
@@ -430,13 +451,15 @@ class Service:
 
     def session_credentials(self, name: str, min_left: timedelta = timedelta(0)) -> tuple[Credentials, datetime]:
         """The keys of *name*'s valid session (for credential_process and the console)."""
-        found = self._session_keys(self.config().role(name), min_left)
+        found = self._session_keys(self.sso().profile(name) or self.config().role(name), min_left)
         if found is None:
             raise errors.NoSession(profile=name)
         return found
 
     def session_region(self, name: str) -> str:
         """The region *name*'s session is used in: the profile's, else up its chain, else us-east-1."""
+        if (sso_profile := self.sso().profile(name)) is not None:
+            return sso_profile.region or sso_profile.session.region
         cfg = self.config()
         return cfg.source_region(cfg.role(name)) or DEFAULT_REGION
 

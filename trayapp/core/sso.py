@@ -20,15 +20,19 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from trayapp.core import errors, sso_cache, sso_signin
+from trayapp.core.prompts import has_display
 from trayapp.core.runtime import private_runtime_dir
 from trayapp.core.sso_cache import SsoToken
 from trayapp.core.sso_config import SsoProfile, SsoSession
 from trayapp.core.sso_signin import DeviceCode, Opener
 from trayapp.core.sts import Credentials
 from trayapp.i18n import _
+
+if TYPE_CHECKING:
+    from trayapp.core.service import AssumeResult, Service
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +149,10 @@ class SsoSignIns:
         )
 
     # --- keeping it alive ---------------------------------------------------------------------
-    def ensure(self, session: SsoSession, *, interactive: bool, device: bool = False) -> tuple[SsoToken, Outcome]:
+    def ensure(self, session: SsoSession, *, interactive: bool, device: bool | None = None) -> tuple[SsoToken, Outcome]:
         """A token with more than :data:`REFRESH_LEAD` left when one can be had: the cached one,
-        a refreshed one, or (when *interactive*) a new sign-in; else the one still valid."""
+        a refreshed one, or (when *interactive*) a new sign-in — in the browser, or by device code
+        when *device* or (None) when there is no display and no ``BROWSER`` to open the page in."""
         token = self.token(session)
         if token is not None and token.expires_at - self._clock() > REFRESH_LEAD:
             return token, "valid"
@@ -165,6 +170,8 @@ class SsoSignIns:
                 return token, "valid"
             if not interactive:
                 raise errors.SsoSignedOut(session=session.name)
+            if device is None:
+                device = not (has_display(self._environ) or (self._environ or os.environ).get("BROWSER"))
             return self._sign_in(session, device), "signed-in"
 
     def _refresh(self, session: SsoSession, token: SsoToken) -> SsoToken | None:
@@ -273,3 +280,23 @@ class SsoSignIns:
             answer["sessionToken"],
             datetime.fromtimestamp(int(answer["expiration"]) / 1000, UTC),
         )
+
+
+def sign_ins(service: Service) -> SsoSignIns:
+    """The service's sign-in engine (one per service: a long-lived tray keeps its clients)."""
+    if service.sso_signins is None:
+        service.sso_signins = SsoSignIns(environ=service.environ, clock=service.now)
+    return service.sso_signins
+
+
+def assume_sso(service: Service, profile: SsoProfile) -> AssumeResult:
+    """An SSO profile's keys (GetRoleCredentials, signing in first when needed), written as
+    ``[<profile>-session]`` like an assumed role's: tools that know nothing of SSO use them."""
+    from trayapp.core.service import AssumeResult
+    from trayapp.core.sessions import SessionInfo
+
+    creds = sign_ins(service).role_credentials(profile, interactive=True)
+    assert creds.expiration is not None
+    region = profile.region or profile.session.region
+    notes = service.write_session(profile.name, profile.role_arn, creds, creds.expiration, region)
+    return AssumeResult(SessionInfo(profile.name, profile.role_arn, creds.expiration), profile.role_arn, notes)
