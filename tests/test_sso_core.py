@@ -20,9 +20,10 @@ import pytest
 from tests.support.fixtures import SsoServer
 from trayapp.core import errors, sso_cache, sso_signin
 from trayapp.core.profiles import AwsConfig
-from trayapp.core.sso import SsoClients, SsoSignIns
+from trayapp.core.sso import SsoClients, SsoSignIns, SsoState
 from trayapp.core.sso_cache import SsoToken
 from trayapp.core.sso_config import SsoSession, load
+from trayapp.tray.menu_model import build_menu, parse_action, sso_menu
 
 CORP = SsoSession("corp", "https://corp.awsapps.com/start", "eu-west-1")
 
@@ -181,3 +182,26 @@ def test_profiles_read_as_botocore_reads_them() -> None:
         "bad-account": "sso_account_id must be a 12-digit account number",
         "missing": "its sso-session 'nope' does not exist in the config file",
     }
+
+
+def test_the_menu_says_how_long_each_sign_in_has_left_and_offers_sign_in_and_out() -> None:
+    now = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    states = [
+        SsoState("corp", True, now + timedelta(hours=7, minutes=12, seconds=30), True),
+        SsoState("lab", False, now - timedelta(hours=1), False),
+        SsoState("new", False, None, False),
+    ]
+    items = build_menu([], {}, now, timedelta(minutes=10), sso=sso_menu(states, now))
+    shown = [(i.label, [(c.label, c.id, c.enabled) for c in i.children or ()]) for i in items[:3]]
+    assert shown == [
+        (
+            "corp — signed in, 7 h 12 min left",
+            [("Sign in…", "sso-login:corp", False), ("Sign out", "sso-logout:corp", True)],
+        ),
+        ("lab — signed out", [("Sign in…", "sso-login:lab", True), ("Sign out", "sso-logout:lab", True)]),
+        ("new — signed out", [("Sign in…", "sso-login:new", True), ("Sign out", "sso-logout:new", False)]),
+    ]
+    assert parse_action("sso-login:https://legacy.awsapps.com/start") == (
+        "sso-login",
+        "https://legacy.awsapps.com/start",
+    )
