@@ -57,6 +57,10 @@ source_profile = base
 
 [profile base]
 region = eu-west-1
+
+[profile chained]
+role_arn = arn:aws:iam::333333333333:role/Deploy
+source_profile = corp-admin
 """
 CACHE_FIELDS = {
     "startUrl",
@@ -288,3 +292,22 @@ def test_a_sign_in_refused_in_the_browser_says_so(home: Path, env: dict[str, str
     assert result.returncode == 1
     assert "The sign-in to 'corp' did not finish: the sign-in was refused in the browser." in result.stderr
     assert not cache_file(home).exists()
+
+
+def test_a_role_whose_source_is_an_sso_profile_signs_in_then_assumes(
+    home: Path, env: dict[str, str], sso_server: SsoServer, moto_sts: MotoServer
+) -> None:
+    env = {**env, "AWS_ENDPOINT_URL_STS": moto_sts.url}
+    result = trayapp(env, "assume", "chained")
+    assert result.returncode == 0, result.stderr
+    assert sso_server.grants() == ["authorization_code"]
+    assert [r.fields["role_name"] for r in sso_server.operations("GetRoleCredentials")] == ["Admin"]
+    identity = subprocess.run(
+        [AWS, "sts", "get-caller-identity", "--profile", "chained-session", "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert identity.returncode == 0, identity.stderr
+    assert ":assumed-role/Deploy/" in json.loads(identity.stdout)["Arn"]

@@ -349,6 +349,10 @@ class Service:
     def _signing_credentials(self, cfg: AwsConfig, role: RoleProfile, prompt: MfaPrompt) -> tuple[Credentials, bool]:
         src = role.source_profile
         if src is None or src == role.name or src not in cfg.roles:
+            if src is not None and (sso_source := self.sso().profile(src)) is not None:
+                from trayapp.core.sso import sign_ins  # an SSO profile's keys are a role session's
+
+                return sign_ins(self).role_credentials(sso_source, interactive=True), True
             return self._resolve_source(role), False
         parent = cfg.roles[src]
         existing = self._valid_credentials(parent, MIN_PARENT_LEFT)
