@@ -311,3 +311,28 @@ def test_a_role_whose_source_is_an_sso_profile_signs_in_then_assumes(
     )
     assert identity.returncode == 0, identity.stderr
     assert ":assumed-role/Deploy/" in json.loads(identity.stdout)["Arn"]
+
+
+def test_profiles_from_the_directory_are_listed_and_the_missing_ones_appended(
+    home: Path, env: dict[str, str], sso_server: SsoServer
+) -> None:
+    config = home / ".aws" / "config"
+    before = config.read_bytes()
+    listed = trayapp(env, "sso", "profiles", "corp")
+    assert listed.returncode == 0, listed.stderr
+    expected = (
+        "[profile production-readonly]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\n"
+    )
+    assert listed.stdout == expected  # corp-admin and corp-sandbox exist already
+    assert config.read_bytes() == before
+    written = trayapp(env, "sso", "profiles", "corp", "--write")
+    assert written.returncode == 0, written.stderr
+    assert f"Added 1 profile to {config}: production-readonly." in written.stdout
+    after = config.read_bytes()
+    assert after.startswith(before) and after.count(b"[profile production-readonly]") == 1
+    rows = {row["profile"]: row for row in json.loads(trayapp(env, "list", "--json").stdout)}
+    assert (rows["production-readonly"]["kind"], rows["production-readonly"]["role_name"]) == ("sso", "ReadOnly")
+    again = trayapp(env, "sso", "profiles", "corp", "--write")
+    assert "Every account and role of 'corp' has a profile already." in again.stdout
+    assert config.read_bytes() == after
+    assert len(sso_server.operations("Authorize")) == 1  # one sign-in served all three commands

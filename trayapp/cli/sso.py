@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from trayapp.cli.common import Subparsers
 from trayapp.core.sessions import time_left
-from trayapp.i18n import _
+from trayapp.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from trayapp.core.service import Service
@@ -30,6 +30,12 @@ def register(sub: Subparsers) -> None:
     logout = commands.add_parser("logout", help=_("sign out and remove the cached sign-in"))
     logout.add_argument("session", metavar="SESSION", nargs="?", help=_("an sso-session name or an SSO profile"))
     logout.set_defaults(func=cmd_logout)
+    profiles = commands.add_parser("profiles", help=_("list every account and role the sign-in can use as profiles"))
+    profiles.add_argument("session", metavar="SESSION", nargs="?", help=_("an sso-session name or an SSO profile"))
+    profiles.add_argument(
+        "--write", action="store_true", help=_("append the missing profiles to the config file (none is changed)")
+    )
+    profiles.set_defaults(func=cmd_profiles)
     status = commands.add_parser("status", help=_("show each sign-in and the time it has left"))
     status.add_argument("--json", action="store_true", help=_("print JSON"))
     status.set_defaults(func=cmd_status)
@@ -64,6 +70,30 @@ def cmd_logout(service: Service, args: argparse.Namespace) -> int:
         print(_("Signed out of '{session}'.").format(session=session.name))
     else:
         print(_("'{session}' was not signed in.").format(session=session.name))
+    return 0
+
+
+def cmd_profiles(service: Service, args: argparse.Namespace) -> int:
+    from trayapp.core import sso_directory
+
+    config = sso_config(service)
+    session = config.session(args.session)
+    found = sso_directory.assignments(sign_ins(service), session)
+    sections = sso_directory.missing_profiles(service.config(), config, session, found)
+    if not args.write:
+        print(sso_directory.as_text(sections), end="")
+        if not sections:
+            print(_("Every account and role of '{session}' has a profile already.").format(session=session.name))
+        return 0
+    written = sso_directory.write(service.config(), sections)
+    path = service.config().config_path
+    if written:
+        added = ngettext(
+            "Added {count} profile to {path}: {names}.", "Added {count} profiles to {path}: {names}.", len(written)
+        )
+        print(added.format(count=len(written), path=path, names=", ".join(written)))
+    else:
+        print(_("Every account and role of '{session}' has a profile already.").format(session=session.name))
     return 0
 
 

@@ -124,6 +124,10 @@ class SsoSignIns:
         self.opener = opener
         self.notice = notice
 
+    def client(self, service: str, region: str) -> Any:
+        """botocore's ``sso-oidc`` or ``sso`` (the portal) client for *region*."""
+        return self._clients(service, region)
+
     # --- reading ---------------------------------------------------------------------------
     def path(self, session: SsoSession) -> Path:
         return sso_cache.cache_path(session, self._environ)
