@@ -336,3 +336,9 @@ def test_profiles_from_the_directory_are_listed_and_the_missing_ones_appended(
     assert "Every account and role of 'corp' has a profile already." in again.stdout
     assert config.read_bytes() == after
     assert len(sso_server.operations("Authorize")) == 1  # one sign-in served all three commands
+
+
+def test_tab_completion_offers_the_sso_profiles(env: dict[str, str]) -> None:
+    names = trayapp(env, "completion", "--profiles").stdout.split()
+    assert {"corp-admin", "corp-sandbox", "old-style", "dev"} <= set(names)
+    assert "plain" not in names and "cleartext" not in names
