@@ -214,10 +214,13 @@ def test_assume_writes_a_session_profile_old_tools_use(
     assert len(sso_server.operations("GetRoleCredentials")) == 1  # the session's keys, not the portal again
 
 
-def test_device_code_when_asked(home: Path, env: dict[str, str], sso_server: SsoServer) -> None:
-    env = {k: v for k, v in env.items() if k != "BROWSER"}
+@pytest.mark.parametrize("asked", [["--device-code"], []], ids=["asked", "no-display-no-browser"])
+def test_device_code_when_asked_or_nothing_can_open_a_page(
+    home: Path, env: dict[str, str], sso_server: SsoServer, asked: list[str]
+) -> None:
+    env = {k: v for k, v in env.items() if k not in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY")}
     proc = subprocess.Popen(
-        [PYTHON, "-m", "trayapp", "sso", "login", "corp", "--device-code"],
+        [PYTHON, "-m", "trayapp", "sso", "login", "corp", *asked],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -27,7 +27,7 @@ from trayapp.core.prompts import has_display
 from trayapp.core.runtime import private_runtime_dir
 from trayapp.core.sso_cache import SsoToken
 from trayapp.core.sso_config import SsoProfile, SsoSession
-from trayapp.core.sso_signin import DeviceCode, Opener
+from trayapp.core.sso_signin import DeviceCode, Opener, open_browser, print_device_code
 from trayapp.core.sts import Credentials
 from trayapp.i18n import _
 
@@ -66,20 +66,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _print_device_code(code: DeviceCode) -> None:
-    import sys
-
-    text = _("To sign in to '{session}', open {url} and confirm the code {code}.")
-    print(text.format(session=code.session, url=code.verification_uri, code=code.user_code), file=sys.stderr)
-
-
-def open_browser(url: str) -> bool:
-    """The user's browser (``BROWSER`` first, as Python's ``webbrowser`` and ``xdg-open`` do)."""
-    import webbrowser
-
-    return webbrowser.open(url)
-
-
 class SsoClients:
     """botocore's unsigned ``sso-oidc`` and ``sso`` clients, one botocore session for all regions
     (``AWS_ENDPOINT_URL_SSO_OIDC`` / ``AWS_ENDPOINT_URL_SSO`` are honoured by botocore)."""
@@ -116,7 +102,7 @@ class SsoSignIns:
         clock: Callable[[], datetime] = _utc_now,
         clients: Callable[[str, str], Any] | None = None,
         opener: Opener = open_browser,
-        notice: Callable[[DeviceCode], object] = _print_device_code,
+        notice: Callable[[DeviceCode], object] = print_device_code,
     ) -> None:
         self._environ = environ
         self._clock = clock

@@ -50,6 +50,20 @@ class DeviceCode:
 Opener = Callable[[str], object]
 
 
+def print_device_code(code: DeviceCode) -> None:
+    import sys
+
+    text = _("To sign in to '{session}', open {url} and confirm the code {code}.")
+    print(text.format(session=code.session, url=code.verification_uri, code=code.user_code), file=sys.stderr)
+
+
+def open_browser(url: str) -> bool:
+    """The user's browser (``BROWSER`` first, as Python's ``webbrowser`` and ``xdg-open`` do)."""
+    import webbrowser
+
+    return webbrowser.open(url)
+
+
 def register(oidc: Any, session: SsoSession) -> dict[str, Any]:
     """A new public OIDC client able to use every grant trayapp uses."""
     return dict(
