@@ -20,9 +20,10 @@ import pytest
 from tests.support.fixtures import SsoServer
 from trayapp.core import errors, sso_cache, sso_signin
 from trayapp.core.profiles import AwsConfig
-from trayapp.core.sso import SsoClients, SsoSignIns, SsoState
+from trayapp.core.sso import SsoSignIns, SsoState
 from trayapp.core.sso_cache import SsoToken
 from trayapp.core.sso_config import SsoSession, load
+from trayapp.core.sso_signin import SsoClients
 from trayapp.tray.menu_model import build_menu, parse_action, sso_menu
 
 CORP = SsoSession("corp", "https://corp.awsapps.com/start", "eu-west-1")
@@ -205,3 +206,32 @@ def test_the_menu_says_how_long_each_sign_in_has_left_and_offers_sign_in_and_out
         "sso-login",
         "https://legacy.awsapps.com/start",
     )
+
+
+def test_silent_renewal_never_opens_a_browser_and_renews_once_signed_in(home: Path, sso_server: SsoServer) -> None:
+    from trayapp.core.prompts import SilentPrompt
+    from trayapp.core.service import Service
+
+    (home / "config").write_text(
+        "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n\n"
+        "[profile corp-admin]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Admin\n"
+    )
+    environ = {
+        "HOME": str(home),
+        "XDG_RUNTIME_DIR": str(home),
+        "AWS_CONFIG_FILE": str(home / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
+    }
+    service = Service(environ=environ)
+    opened: list[str] = []
+    service.sso_signins = SsoSignIns(environ=environ, clients=SsoClients(), opener=opened.append)
+    assert not service.can_renew_silently("corp-admin")
+    with pytest.raises(errors.SsoSignedOut):
+        service.assume("corp-admin", SilentPrompt())
+    assert opened == [] and sso_server.requests == []
+    service.sso_signins.opener = follow
+    service.sso_signins.ensure(CORP, interactive=True)
+    assert service.can_renew_silently("corp-admin")
+    result = service.assume("corp-admin", SilentPrompt())
+    assert result.session.session_profile == "corp-admin-session"
+    assert "corp-admin-session" in (home / "credentials").read_text()

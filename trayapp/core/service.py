@@ -22,7 +22,7 @@ from trayapp.core.credentials_file import CredentialsFile, managed_only
 from trayapp.core.mfa import UsedCodes, default_used_codes_path, normalise
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import AwsConfig, RoleProfile
-from trayapp.core.prompts import MfaPrompt, MfaRequest
+from trayapp.core.prompts import MfaPrompt, MfaRequest, SilentPrompt
 from trayapp.core.sessions import SESSION_SUFFIX, SessionInfo, session_name
 from trayapp.core.sso_config import SsoConfig, SsoProfile
 from trayapp.core.sts import (
@@ -210,7 +210,7 @@ class Service:
             prompt.close()
             from trayapp.core.sso import assume_sso
 
-            return assume_sso(self, sso_profile)
+            return assume_sso(self, sso_profile, interactive=not isinstance(prompt, SilentPrompt))
         cfg = self.config()
         role = cfg.role(name)
         try:
@@ -312,8 +312,10 @@ class Service:
         """True when *name* can be assumed again now without asking for a code."""
         cfg = self.config()
         role = cfg.roles.get(name)
-        if role is None:
-            return False
+        if role is None or (role.mfa_serial is None and role.source_profile in self.sso().profiles):
+            from trayapp.core.sso import signed_in_without_a_browser
+
+            return signed_in_without_a_browser(self, role.source_profile if role else name)
         src = role.source_profile
         if src is not None and src != name and src in cfg.roles:
             parent_ok = self._valid_credentials(cfg.roles[src], MIN_PARENT_LEFT) is not None
@@ -352,7 +354,8 @@ class Service:
             if src is not None and (sso_source := self.sso().profile(src)) is not None:
                 from trayapp.core.sso import sign_ins  # an SSO profile's keys are a role session's
 
-                return sign_ins(self).role_credentials(sso_source, interactive=True), True
+                interactive = not isinstance(prompt, SilentPrompt)  # silent renewal never opens a browser
+                return sign_ins(self).role_credentials(sso_source, interactive=interactive), True
             return self._resolve_source(role), False
         parent = cfg.roles[src]
         existing = self._valid_credentials(parent, MIN_PARENT_LEFT)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +26,7 @@ from trayapp.core.prompts import has_display
 from trayapp.core.runtime import private_runtime_dir
 from trayapp.core.sso_cache import SsoToken
 from trayapp.core.sso_config import SsoProfile, SsoSession
-from trayapp.core.sso_signin import DeviceCode, Opener, open_browser, print_device_code
+from trayapp.core.sso_signin import DeviceCode, Opener, SsoClients, open_browser, print_device_code
 from trayapp.core.sts import Credentials
 from trayapp.i18n import _
 
@@ -64,34 +63,6 @@ class SsoState:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class SsoClients:
-    """botocore's unsigned ``sso-oidc`` and ``sso`` clients, one botocore session for all regions
-    (``AWS_ENDPOINT_URL_SSO_OIDC`` / ``AWS_ENDPOINT_URL_SSO`` are honoured by botocore)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._session: Any = None
-        self._clients: dict[tuple[str, str], Any] = {}
-
-    def __call__(self, service: str, region: str) -> Any:
-        with self._lock:
-            if (service, region) not in self._clients:
-                from botocore import UNSIGNED
-                from botocore.config import Config
-
-                from trayapp.core.sts import ATTEMPTS, CONNECT_TIMEOUT, READ_TIMEOUT, _botocore_session
-
-                self._session = self._session or _botocore_session()
-                config = Config(
-                    signature_version=UNSIGNED,
-                    connect_timeout=CONNECT_TIMEOUT,
-                    read_timeout=READ_TIMEOUT,
-                    retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
-                )
-                self._clients[service, region] = self._session.create_client(service, region, config=config)
-            return self._clients[service, region]
 
 
 class SsoSignIns:
@@ -279,13 +250,22 @@ def sign_ins(service: Service) -> SsoSignIns:
     return service.sso_signins
 
 
-def assume_sso(service: Service, profile: SsoProfile) -> AssumeResult:
+def signed_in_without_a_browser(service: Service, name: str | None) -> bool:
+    """Whether SSO profile *name*'s keys can be had now without a sign-in (the tray's silent renewal)."""
+    profile = service.sso().profiles.get(name or "")
+    if profile is None:
+        return False
+    state = sign_ins(service).state(profile.session)
+    return state.signed_in or state.refreshable
+
+
+def assume_sso(service: Service, profile: SsoProfile, *, interactive: bool = True) -> AssumeResult:
     """An SSO profile's keys (GetRoleCredentials, signing in first when needed), written as
     ``[<profile>-session]`` like an assumed role's: tools that know nothing of SSO use them."""
     from trayapp.core.service import AssumeResult
     from trayapp.core.sessions import SessionInfo
 
-    creds = sign_ins(service).role_credentials(profile, interactive=True)
+    creds = sign_ins(service).role_credentials(profile, interactive=interactive)
     assert creds.expiration is not None
     region = profile.region or profile.session.region
     notes = service.write_session(profile.name, profile.role_arn, creds, creds.expiration, region)

@@ -50,6 +50,34 @@ class DeviceCode:
 Opener = Callable[[str], object]
 
 
+class SsoClients:
+    """botocore's unsigned ``sso-oidc`` and ``sso`` clients, one botocore session for all regions
+    (``AWS_ENDPOINT_URL_SSO_OIDC`` / ``AWS_ENDPOINT_URL_SSO`` are honoured by botocore)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, service: str, region: str) -> Any:
+        with self._lock:
+            if (service, region) not in self._clients:
+                from botocore import UNSIGNED
+                from botocore.config import Config
+
+                from trayapp.core.sts import ATTEMPTS, CONNECT_TIMEOUT, READ_TIMEOUT, _botocore_session
+
+                self._session = self._session or _botocore_session()
+                config = Config(
+                    signature_version=UNSIGNED,
+                    connect_timeout=CONNECT_TIMEOUT,
+                    read_timeout=READ_TIMEOUT,
+                    retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
+                )
+                self._clients[service, region] = self._session.create_client(service, region, config=config)
+            return self._clients[service, region]
+
+
 def print_device_code(code: DeviceCode) -> None:
     import sys
 
