@@ -345,3 +345,16 @@ def test_tab_completion_offers_the_sso_profiles(env: dict[str, str]) -> None:
     names = trayapp(env, "completion", "--profiles").stdout.split()
     assert {"corp-admin", "corp-sandbox", "old-style", "dev"} <= set(names)
     assert "plain" not in names and "cleartext" not in names
+
+
+def test_a_config_with_only_sso_profiles_lists_them_without_saying_there_are_none(
+    home: Path, env: dict[str, str]
+) -> None:
+    (home / ".aws" / "config").write_text(CONFIG.split("[profile old-style]")[0])
+    result = trayapp(env, "list")
+    assert result.returncode == 0, result.stderr
+    assert "No role profiles" not in result.stdout
+    assert result.stdout.splitlines() == [
+        "corp-admin\tarn:aws:iam::111111111111:role/Admin\tcorp: signed out",
+        "corp-sandbox\tarn:aws:iam::222222222222:role/Developer\tcorp: signed out",
+    ]

@@ -52,7 +52,7 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
         ]
         print(json.dumps(rows + sso_rows(service), indent=2))
     else:
-        if not entries and not service.problems():
+        if not entries and not service.problems() and not service.sso().profiles:
             print(
                 _("No role profiles in {path}; add one with role_arn and source_profile.").format(path=cfg.config_path)
             )
