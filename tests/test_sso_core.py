@@ -235,3 +235,12 @@ def test_silent_renewal_never_opens_a_browser_and_renews_once_signed_in(home: Pa
     result = service.assume("corp-admin", SilentPrompt())
     assert result.session.session_profile == "corp-admin-session"
     assert "corp-admin-session" in (home / "credentials").read_text()
+
+
+def test_a_cache_file_an_older_aws_cli_wrote_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "old.json"
+    data = {"startUrl": "https://a/start", "region": "eu-west-1", "accessToken": "t"}
+    path.write_text(json.dumps(data | {"expiresAt": "2030-01-02T03:04:05UTC"}))
+    path.chmod(0o600)
+    token = sso_cache.read(path)
+    assert token is not None and token.expires_at == datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)

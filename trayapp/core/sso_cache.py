@@ -81,8 +81,10 @@ def _time_text(value: datetime) -> str:
 
 
 def _parse_time(text: str | None) -> datetime | None:
+    """ISO 8601 as botocore writes it (``…Z``), also the ``…UTC`` older AWS CLIs wrote."""
+    text = (text or "").strip()
     try:
-        value = datetime.fromisoformat(text or "")
+        value = datetime.fromisoformat(text[:-3] + "+00:00" if text.endswith("UTC") else text)
     except ValueError:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
