@@ -10,6 +10,7 @@ import os
 import stat
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -358,3 +359,13 @@ def test_a_config_with_only_sso_profiles_lists_them_without_saying_there_are_non
         "corp-admin\tarn:aws:iam::111111111111:role/Admin\tcorp: signed out",
         "corp-sandbox\tarn:aws:iam::222222222222:role/Developer\tcorp: signed out",
     ]
+
+
+def test_the_console_opens_as_an_sso_profile(home: Path, env: dict[str, str], sso_server: SsoServer) -> None:
+    env = {**env, "TRAYAPP_SIGNIN_URL": f"{sso_server.url}/federation"}
+    assert trayapp(env, "assume", "corp-admin").returncode == 0
+    result = trayapp(env, "console", "corp-admin", "--print-url")
+    assert result.returncode == 0, result.stderr
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(result.stdout.strip()).query)
+    assert query["SigninToken"][0].startswith("signin-")
+    assert "eu-central-1" in query["Destination"][0]

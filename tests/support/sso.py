@@ -15,7 +15,8 @@ OIDC
     Errors are HTTP 400/401 with ``{"error": …}`` and ``x-amzn-ErrorType``, as the real service.
 Portal
     ``GET /federation/credentials``, ``GET /assignment/accounts``, ``GET /assignment/roles``,
-    ``POST /logout``; the bearer token in ``x-amz-sso_bearer_token``.
+    ``POST /logout``; the bearer token in ``x-amz-sso_bearer_token``.  ``POST /federation`` answers
+    the console's getSigninToken (point ``TRAYAPP_SIGNIN_URL`` at it).
 
 Every request is recorded in ``requests`` (``SsoRequest``: the operation, its fields).  Knobs:
 ``token_seconds`` (access token lifetime), ``registration_seconds``, ``interval`` (device polling),
@@ -169,6 +170,7 @@ class SsoServer:
             ("GET", "/assignment/accounts"): ("ListAccounts", self._accounts),
             ("GET", "/assignment/roles"): ("ListAccountRoles", self._roles),
             ("POST", "/logout"): ("Logout", self._logout),
+            ("POST", "/federation"): ("GetSigninToken", self._signin_token),  # the console's, for TRAYAPP_SIGNIN_URL
         }
         found = routes.get((h.command, parsed.path))
         if found is None:
@@ -325,6 +327,9 @@ class SsoServer:
         self._bearer(token)
         _name, roles = self.assignments.get(f.get("account_id", ""), ("", []))
         return 200, {"roleList": [{"roleName": r, "accountId": f.get("account_id")} for r in roles]}, {}
+
+    def _signin_token(self, f: dict[str, Any], token: str | None) -> Reply:
+        return 200, {"SigninToken": "signin-" + secrets.token_hex(8)}, {}
 
     def _logout(self, f: dict[str, Any], token: str | None) -> Reply:
         self.access.pop(token or "", None)

@@ -477,7 +477,7 @@ class Service:
         from trayapp.core.console import signin_url
 
         cfg = self.config()
-        role = cfg.role(name)
+        role = self.sso().profile(name) or cfg.role(name)
         creds, expires = self.session_credentials(name)
         long_term = self._managed().get(role.session_profile, {}).get(KEY_SIGNED) == "long-term"
         left = int((expires - self._clock()).total_seconds())
@@ -486,7 +486,7 @@ class Service:
             name,
             creds,
             role.role_arn,
-            region or cfg.source_region(role),
+            region or (cfg.source_region(role) if isinstance(role, RoleProfile) else self.session_region(name)),
             environ=environ,
             session_duration=left if long_term else None,
         )
