@@ -369,3 +369,13 @@ def test_the_console_opens_as_an_sso_profile(home: Path, env: dict[str, str], ss
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(result.stdout.strip()).query)
     assert query["SigninToken"][0].startswith("signin-")
     assert "eu-central-1" in query["Destination"][0]
+
+
+def test_exec_runs_a_command_as_an_sso_profile_signing_in_first(
+    home: Path, env: dict[str, str], sso_server: SsoServer
+) -> None:
+    code = "import os; print(os.environ['AWS_ACCESS_KEY_ID'][:4], os.environ['AWS_REGION'])"
+    result = trayapp(env, "exec", "corp-admin", "--", PYTHON, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ASIA", "eu-central-1"]
+    assert sso_server.grants() == ["authorization_code"]
