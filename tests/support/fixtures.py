@@ -8,6 +8,7 @@ Fixtures
     ``desktop``       (function) a ``Desktop`` with the notification recorder and trayer
     ``desktop_keyring`` (function) the same plus an unlocked gnome-keyring (secrets)
     ``aws_home``      (function) an empty HOME with ``.aws/`` (0700); tests write the files
+    ``sso_server``    (function) a running IAM Identity Center stand-in (``SsoServer``); ``.env()``
 Helpers
     ``aws_env(home, sts_url, base=None, **extra)`` a clean env dict for the app/aws CLI
     ``refused_url()`` an http URL where nothing listens
@@ -26,6 +27,7 @@ import pytest
 
 from .desktop import REQUIRED_TOOLS, Desktop, clean_base_env, missing_tools
 from .procs import HarnessError, refused_url
+from .sso import SsoServer
 from .sts import FaultSts, MotoServer
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "FaultSts",
     "HarnessError",
     "MotoServer",
+    "SsoServer",
     "aws_env",
     "aws_home",
     "desktop",
@@ -41,6 +44,7 @@ __all__ = [
     "moto_sts",
     "refused_url",
     "require_tools",
+    "sso_server",
 ]
 
 
@@ -122,3 +126,10 @@ def aws_home(tmp_path: Path) -> Path:
     home.mkdir()
     (home / ".aws").mkdir(mode=0o700)
     return home
+
+
+@pytest.fixture
+def sso_server() -> Iterator[SsoServer]:
+    """An IAM Identity Center stand-in for one test (``.env()``, ``.requests``, ``.grants()``)."""
+    with SsoServer() as server:
+        yield server

@@ -32,10 +32,10 @@ def __getattr__(name: str) -> Any:
 
 
 def _commands() -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    from trayapp.cli import completion, console, keys, prefs, roles, sessions, tray
+    from trayapp.cli import completion, console, keys, prefs, roles, sessions, sso, tray
     from trayapp.cli import exec as exec_command
 
-    commands = (roles, sessions, exec_command, console, prefs, keys, tray, completion)
+    commands = (roles, sessions, sso, exec_command, console, prefs, keys, tray, completion)
     no_service = (tray.cmd_tray, tray.cmd_demo, completion.cmd_completion, *keys.NO_SERVICE)
     return commands, no_service
 

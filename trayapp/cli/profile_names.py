@@ -2,7 +2,7 @@
 
 ``python -I -S …/profile_names.py [--sessions] [--complete WORD]`` prints one name a line:
 
-* the role profiles that can be used — read by :func:`trayapp.core.profiles.load`, the reading
+* the role and SSO profiles that can be used — read by :func:`trayapp.core.profiles.load`, the reading
   every command uses, so a broken profile (no source, a loop, a bad ARN…) is never offered;
 * with ``--sessions``: the profiles that have a session trayapp wrote (what ``forget`` removes);
 * with ``--complete WORD`` (bash, zsh): only the names that start with WORD as the shell will read
@@ -44,13 +44,14 @@ def _site() -> None:
 def role_profile_names(environ: Mapping[str, str]) -> list[str]:
     """The role profiles that can be used (sorted); [] when the files can't be read."""
     _site()
-    from trayapp.core import profiles
+    from trayapp.core import profiles, sso_config
 
     try:
         config = profiles.load(environ)
+        usable = [*config.roles, *sso_config.load(config).profiles]  # SSO profiles are assumed too
     except Exception:
         return []
-    return sorted(name for name in config.roles if name.isprintable())
+    return sorted(name for name in usable if name.isprintable())
 
 
 def session_profile_names(environ: Mapping[str, str]) -> list[str]:

@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from trayapp.cli.common import Subparsers
+from trayapp.cli.sso import print_sso_lines, sso_rows
 from trayapp.core.sessions import time_left
 from trayapp.i18n import _
 
@@ -36,6 +37,7 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
         rows = [
             {
                 "profile": e.role.name,
+                "kind": "role",
                 "role_arn": e.role.role_arn,
                 "source": e.role.source,
                 "mfa_serial": e.role.mfa_serial,
@@ -48,9 +50,9 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
             }
             for e in entries
         ]
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows + sso_rows(service), indent=2))
     else:
-        if not entries and not service.problems():
+        if not entries and not service.problems() and not service.sso().profiles:
             print(
                 _("No role profiles in {path}; add one with role_arn and source_profile.").format(path=cfg.config_path)
             )
@@ -58,6 +60,7 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
             none = _("needs MFA") if e.role.mfa_serial else _("no session")
             state = time_left(e.session.left(now)) if e.session else none
             print(f"{e.role.name}\t{e.role.role_arn}\t{state}")
+        print_sso_lines(service)
     for name, reason in service.problems().items():
         problem = _("profile '{profile}' can't be used: {reason}.").format(profile=name, reason=reason)
         print(f"trayapp: {problem}", file=sys.stderr)

@@ -200,3 +200,32 @@ class StsRefused(StsError):
 
 class SigninFailed(TrayappError):
     template = "The AWS console sign-in for '{profile}' failed: {reason}."
+
+
+# --- IAM Identity Center (SSO) ------------------------------------------------
+
+
+class UnknownSsoSession(ConfigError):
+    template = "There is no IAM Identity Center sign-in named '{session}'; the config has: {known}."
+
+
+class SsoSignedOut(TrayappError):
+    template = "You are not signed in to '{session}'; run 'trayapp sso login {session}' first."
+
+
+class SsoSignInFailed(TrayappError):
+    template = "The sign-in to '{session}' did not finish: {reason}."
+
+
+class SsoCacheRefused(TrayappError):
+    template = "The sign-in cache {path} was not used: {reason}."
+
+
+class SsoRefused(TrayappError):
+    template = (
+        "IAM Identity Center refused the request for '{profile}' ({code}); sign in again or ask your administrator."
+    )
+
+
+class SsoUnreachable(TrayappError):
+    template = "IAM Identity Center at {endpoint} can't be reached; check your network connection."

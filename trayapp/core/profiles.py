@@ -157,6 +157,8 @@ class AwsConfig:
     problems: Mapping[str, str] = field(default_factory=dict)
     #: Every profile as botocore uses it (:func:`merge`): what roles, chains and regions are read from.
     merged: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    #: The ``[sso-session NAME]`` sections, botocore's view (read by core/sso_config.py).
+    sso_sessions: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
     def role(self, name: str) -> RoleProfile:
         if name in self.roles:
@@ -240,7 +242,13 @@ def load(
         for name, reason in found.items():
             problems[name] = reason
             del roles[name]
-    config = AwsConfig(cfg_path, cred_path, profiles, credential_profiles, roles, problems, merged)
+    sso_sessions = {
+        name: values
+        for key, section in raw.items()
+        if key.startswith("sso-session")
+        for name, values in configloader.build_profile_map({key: section}).get("sso_sessions", {}).items()
+    }
+    config = AwsConfig(cfg_path, cred_path, profiles, credential_profiles, roles, problems, merged, sso_sessions)
     for name, role in list(roles.items()):
         if role.region is None:  # its own was checked; one from up the chain is checked here
             try:

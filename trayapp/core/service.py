@@ -15,15 +15,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from trayapp.core import errors, ini, profiles
+from trayapp.core import errors, ini, profiles, sso_config
 from trayapp.core.credentials_file import CredentialsFile, managed_only
 from trayapp.core.mfa import UsedCodes, default_used_codes_path, normalise
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import AwsConfig, RoleProfile
-from trayapp.core.prompts import MfaPrompt, MfaRequest
+from trayapp.core.prompts import MfaPrompt, MfaRequest, SilentPrompt
 from trayapp.core.sessions import SESSION_SUFFIX, SessionInfo, session_name
+from trayapp.core.sso_config import SsoConfig, SsoProfile
 from trayapp.core.sts import (
     AssumedRole,
     BotoStsClients,
@@ -35,6 +36,9 @@ from trayapp.core.sts import (
     get_session_token,
 )
 from trayapp.i18n import _
+
+if TYPE_CHECKING:
+    from trayapp.core.sso import SsoSignIns
 
 T = TypeVar("T")
 #: GetSessionToken length for an IAM user's MFA session (held in memory only).
@@ -118,6 +122,9 @@ class Service:
         self._mfa_enabled = mfa_sessions
         self._credentials: CredentialsFile | None = None
         self._sections_cache: tuple[tuple[int, ...] | None, dict[str, dict[str, str]]] | None = None
+        self._sso: tuple[AwsConfig, SsoConfig] | None = None
+        self.sso_signins: SsoSignIns | None = None  # made on first use (core/sso.py)
+        self.environ = environ
 
     # --- reading -------------------------------------------------------------
 
@@ -184,6 +191,14 @@ class Service:
         hidden = set() if include_hidden else self._preferences().hidden
         return [RoleEntry(role, sessions.get(name)) for name, role in cfg.roles.items() if name not in hidden]
 
+    def sso(self) -> SsoConfig:
+        """The IAM Identity Center sign-ins and SSO profiles of the current config."""
+        cfg = self.config()
+        with self._lock:
+            if self._sso is None or self._sso[0] is not cfg:
+                self._sso = (cfg, sso_config.load(cfg))
+            return self._sso[1]
+
     def problems(self) -> Mapping[str, str]:
         return self.config().problems
 
@@ -193,7 +208,13 @@ class Service:
     # --- assume ----------------------------------------------------------------
 
     def assume(self, name: str, prompt: MfaPrompt, *, duration: int | None = None) -> AssumeResult:
-        """Assume role profile *name*, asking *prompt* for each MFA code the chain needs."""
+        """Assume role profile *name*, asking *prompt* for each MFA code the chain needs
+        (an SSO profile: its keys from IAM Identity Center, signing in when needed)."""
+        if (sso_profile := self.sso().profile(name)) is not None:
+            prompt.close()
+            from trayapp.core.sso import assume_sso
+
+            return assume_sso(self, sso_profile, interactive=not isinstance(prompt, SilentPrompt))
         cfg = self.config()
         role = cfg.role(name)
         try:
@@ -295,8 +316,10 @@ class Service:
         """True when *name* can be assumed again now without asking for a code."""
         cfg = self.config()
         role = cfg.roles.get(name)
-        if role is None:
-            return False
+        if role is None or (role.mfa_serial is None and role.source_profile in self.sso().profiles):
+            from trayapp.core.sso import signed_in_without_a_browser
+
+            return signed_in_without_a_browser(self, role.source_profile if role else name)
         src = role.source_profile
         if src is not None and src != name and src in cfg.roles:
             parent_ok = self._valid_credentials(cfg.roles[src], MIN_PARENT_LEFT) is not None
@@ -332,6 +355,11 @@ class Service:
     def _signing_credentials(self, cfg: AwsConfig, role: RoleProfile, prompt: MfaPrompt) -> tuple[Credentials, bool]:
         src = role.source_profile
         if src is None or src == role.name or src not in cfg.roles:
+            if src is not None and (sso_source := self.sso().profile(src)) is not None:
+                from trayapp.core.sso import sign_ins  # an SSO profile's keys are a role session's
+
+                interactive = not isinstance(prompt, SilentPrompt)  # silent renewal never opens a browser
+                return sign_ins(self).role_credentials(sso_source, interactive=interactive), True
             return self._resolve_source(role), False
         parent = cfg.roles[src]
         existing = self._valid_credentials(parent, MIN_PARENT_LEFT)
@@ -348,7 +376,7 @@ class Service:
         found = self._session_keys(role, min_left)
         return None if found is None else found[0]
 
-    def _session_keys(self, role: RoleProfile, min_left: timedelta) -> tuple[Credentials, datetime] | None:
+    def _session_keys(self, role: RoleProfile | SsoProfile, min_left: timedelta) -> tuple[Credentials, datetime] | None:
         """The one path to a session's keys: trayapp's own section, all three keys present,
         more than *min_left* left; else None.  Used by assume (a parent session), renewal,
         ``env``, ``credential-process`` and the console."""
@@ -394,20 +422,36 @@ class Service:
     def _write(
         self, cfg: AwsConfig, role: RoleProfile, assumed: AssumedRole, long_term: bool = False, duration: int = 0
     ) -> list[str]:
-        c = assumed.credentials
+        region = cfg.source_region(role) or DEFAULT_REGION
+        return self.write_session(
+            role.name, role.role_arn, assumed.credentials, assumed.expiration, region, long_term, duration
+        )
+
+    def write_session(
+        self,
+        profile: str,
+        role_arn: str,
+        c: Credentials,
+        expiration: datetime,
+        region: str,
+        long_term: bool = False,
+        duration: int = 0,
+    ) -> list[str]:
+        """Write ``[<profile>-session]`` (an assumed role's, or an SSO profile's keys: core/sso.py);
+        *duration* is recorded so that renewals keep it."""
         values = {
             "aws_access_key_id": c.access_key_id,
             "aws_secret_access_key": c.secret_access_key,
             "aws_session_token": c.session_token or "",
-            "region": cfg.source_region(role) or DEFAULT_REGION,
-            KEY_PROFILE: role.name,
-            KEY_ROLE: role.role_arn,
-            KEY_EXPIRES: assumed.expiration.isoformat(timespec="seconds"),
+            "region": region,
+            KEY_PROFILE: profile,
+            KEY_ROLE: role_arn,
+            KEY_EXPIRES: expiration.isoformat(timespec="seconds"),
             KEY_SIGNED: "long-term" if long_term else "temporary",
         }
         if duration > 0:
             values[KEY_DURATION] = str(duration)
-        return self.credentials_file().write_section(role.session_profile, values)
+        return self.credentials_file().write_section(session_name(profile), values)
 
     # --- the rest ---------------------------------------------------------------
 
@@ -432,7 +476,7 @@ class Service:
 
     def session_credentials(self, name: str, min_left: timedelta = timedelta(0)) -> tuple[Credentials, datetime]:
         """The keys of *name*'s valid session (for credential_process and the console)."""
-        found = self._session_keys(self.config().role(name), min_left)
+        found = self._session_keys(self.sso().profile(name) or self.config().role(name), min_left)
         if found is None:
             raise errors.NoSession(profile=name)
         return found
@@ -443,6 +487,8 @@ class Service:
 
     def session_region(self, name: str) -> str:
         """The region *name*'s session is used in: the profile's, else up its chain, else us-east-1."""
+        if (sso_profile := self.sso().profile(name)) is not None:
+            return sso_profile.region or sso_profile.session.region
         cfg = self.config()
         return cfg.source_region(cfg.role(name)) or DEFAULT_REGION
 
@@ -453,7 +499,7 @@ class Service:
         from trayapp.core.console import signin_url
 
         cfg = self.config()
-        role = cfg.role(name)
+        role = self.sso().profile(name) or cfg.role(name)
         creds, expires = self.session_credentials(name)
         long_term = self._managed().get(role.session_profile, {}).get(KEY_SIGNED) == "long-term"
         left = int((expires - self._clock()).total_seconds())
@@ -462,7 +508,7 @@ class Service:
             name,
             creds,
             role.role_arn,
-            region or cfg.source_region(role),
+            region or (cfg.source_region(role) if isinstance(role, RoleProfile) else self.session_region(name)),
             environ=environ,
             session_duration=left if long_term else None,
         )

@@ -21,12 +21,14 @@ from trayapp.i18n import _, ngettext
 if TYPE_CHECKING:
     from trayapp.core.keys import KeySource
     from trayapp.core.service import RoleEntry
+    from trayapp.core.sso import SsoState
 
 
 ASSUME, COPY_PROFILE, COPY_EB, FORGET, QUIT = "assume", "copy-profile", "copy-eb", "forget", "quit"
 CONSOLE, PREFS, FAVOURITES, END_MFA = "console", "prefs", "favourites", "end-mfa"
 AUTOSTART = "autostart"
 MOVE_KEYS, ROTATE_KEY = "move-keys", "rotate-key"
+SSO_LOGIN, SSO_LOGOUT = "sso-login", "sso-logout"
 MAX_LABEL = 72
 
 
@@ -127,6 +129,28 @@ def role_menu(entry: RoleEntry, now: datetime, warn: timedelta, *, shell_kind: s
     return MenuNode(role_label(entry, now, warn), children=children)
 
 
+def sso_label(state: SsoState, now: datetime) -> str:
+    """``corp — signed in, 7 h 12 min left`` or ``corp — signed out``."""
+    if state.signed_in and state.expires_at is not None:
+        left = time_left(state.expires_at - now)
+        return _("{session} — signed in, {left}").format(session=state.session, left=left)
+    return _("{session} — signed out").format(session=state.session)
+
+
+def sso_menu(states: Sequence[SsoState], now: datetime) -> tuple[MenuNode, ...]:
+    """One submenu per IAM Identity Center sign-in: its state, **Sign in…** and **Sign out**."""
+    return tuple(
+        MenuNode(
+            _shorten(sso_label(state, now)),
+            children=(
+                MenuNode(_("Sign in…"), action(SSO_LOGIN, state.session), enabled=not state.signed_in),
+                MenuNode(_("Sign out"), action(SSO_LOGOUT, state.session), enabled=state.expires_at is not None),
+            ),
+        )
+        for state in states
+    )
+
+
 def key_label(row: KeySource, now: datetime, max_days: int) -> str:
     """``base — keyring, 12 days old``; a key older than *max_days* says it is due for rotation."""
     where = {"file": _("credentials file"), "config": _("config file"), "keyring": _("keyring")}[row.where]
@@ -167,8 +191,10 @@ def build_menu(
     favourites: Sequence[str] = (),
     autostart: bool | None = None,
     keys: MenuNode | None = None,
+    sso: Sequence[MenuNode] = (),
 ) -> tuple[MenuNode, ...]:
-    """The whole menu: roles with their state, broken profiles, then Quit."""
+    """The whole menu: roles with their state, the SSO sign-ins (:func:`sso_menu`), broken profiles,
+    then Quit."""
     items: list[MenuNode] = []
     if mfa_until is not None:
         until = mfa_until.astimezone().strftime("%H:%M")
@@ -176,7 +202,7 @@ def build_menu(
         items.append(MenuNode(label, enabled=False))
     if error is not None:
         items.append(MenuNode(_shorten(error), enabled=False))
-    elif not roles and not problems:
+    elif not roles and not problems and not sso:
         items.append(
             MenuNode(
                 _("No role profiles in {path} — add one with role_arn and source_profile").format(
@@ -189,6 +215,8 @@ def build_menu(
 
     shell_kind = detect()  # once, not twice a role
     items.extend(role_menu(entry, now, warn, shell_kind=shell_kind) for entry in roles)
+    if sso:
+        items.extend((SEPARATOR, *sso) if roles else sso)
     if problems:
         if roles:
             items.append(SEPARATOR)

@@ -1,0 +1,272 @@
+"""IAM Identity Center (SSO): keep one sign-in per session alive, and get a profile's keys with it.
+
+The sign-in lives in botocore's token cache (core/sso_cache.py), so the AWS CLI, boto3, SAM and
+Terraform use it too.  trayapp refreshes the access token with the refresh token when
+:data:`REFRESH_LEAD` (20 min) or less is left — before the SDKs' own 15-minute window, so they
+never race trayapp for the same (single-use) refresh token — and signs in again only when there is
+no token left to refresh.  A refresh token SSO refuses (``InvalidGrantException``) signs the
+session out.  One sign-in at a time per session across every trayapp process: the work happens
+under a file lock in the private runtime folder, and whoever waited reads the token the first
+one got instead of opening another browser tab.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from trayapp.core import errors, sso_cache, sso_signin
+from trayapp.core.prompts import has_display
+from trayapp.core.runtime import private_runtime_dir
+from trayapp.core.sso_cache import SsoToken
+from trayapp.core.sso_config import SsoProfile, SsoSession
+from trayapp.core.sso_signin import DeviceCode, Opener, SsoClients, open_browser, print_device_code
+from trayapp.core.sts import Credentials
+from trayapp.i18n import _
+
+if TYPE_CHECKING:
+    from trayapp.core.service import AssumeResult, Service
+
+log = logging.getLogger(__name__)
+
+REFRESH_LEAD = timedelta(minutes=20)
+#: How long a process waits for another one's sign-in before giving up.
+LOCK_WAIT = sso_signin.SIGN_IN_LIMIT + 60
+Outcome = Literal["valid", "refreshed", "signed-in"]
+
+
+@dataclass(frozen=True)
+class SsoState:
+    """What the user may see of a sign-in (no token)."""
+
+    session: str
+    signed_in: bool
+    expires_at: datetime | None
+    refreshable: bool
+
+    def as_json(self, now: datetime) -> dict[str, Any]:
+        left = (self.expires_at - now).total_seconds() if self.expires_at else None
+        return {
+            "session": self.session,
+            "signed_in": self.signed_in,
+            "expires_at": self.expires_at.isoformat(timespec="seconds") if self.expires_at else None,
+            "seconds_left": max(0, int(left)) if left is not None and self.signed_in else 0,
+            "refreshable": self.refreshable,
+        }
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SsoSignIns:
+    def __init__(
+        self,
+        *,
+        environ: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        clients: Callable[[str, str], Any] | None = None,
+        opener: Opener = open_browser,
+        notice: Callable[[DeviceCode], object] = print_device_code,
+    ) -> None:
+        self._environ = environ
+        self._clock = clock
+        self._clients = clients or SsoClients()
+        self.opener = opener
+        self.notice = notice
+
+    def client(self, service: str, region: str) -> Any:
+        """botocore's ``sso-oidc`` or ``sso`` (the portal) client for *region*."""
+        return self._clients(service, region)
+
+    # --- reading ---------------------------------------------------------------------------
+    def path(self, session: SsoSession) -> Path:
+        return sso_cache.cache_path(session, self._environ)
+
+    def token(self, session: SsoSession) -> SsoToken | None:
+        return sso_cache.read(self.path(session))
+
+    def state(self, session: SsoSession) -> SsoState:
+        token = self.token(session)
+        now = self._clock()
+        return SsoState(
+            session.name,
+            token is not None and token.expires_at > now,
+            token.expires_at if token else None,
+            token is not None and self._refreshable(token, now),
+        )
+
+    @staticmethod
+    def _refreshable(token: SsoToken, now: datetime) -> bool:
+        registration = token.registration_expires_at
+        return bool(
+            token.refresh_token and token.client_id and token.client_secret and registration and registration > now
+        )
+
+    # --- keeping it alive ---------------------------------------------------------------------
+    def ensure(self, session: SsoSession, *, interactive: bool, device: bool | None = None) -> tuple[SsoToken, Outcome]:
+        """A token with more than :data:`REFRESH_LEAD` left when one can be had: the cached one,
+        a refreshed one, or (when *interactive*) a new sign-in — in the browser, or by device code
+        when *device* or (None) when there is no display and no ``BROWSER`` to open the page in."""
+        token = self.token(session)
+        if token is not None and token.expires_at - self._clock() > REFRESH_LEAD:
+            return token, "valid"
+        with self._one_at_a_time(session):
+            token = self.token(session)  # another process may have just done it
+            now = self._clock()
+            if token is not None and token.expires_at - now > REFRESH_LEAD:
+                return token, "valid"
+            if token is not None and self._refreshable(token, now):
+                refreshed = self._refresh(session, token)
+                if refreshed is not None:
+                    return refreshed, "refreshed"
+                token = self.token(session)
+            if token is not None and token.expires_at > self._clock():
+                return token, "valid"
+            if not interactive:
+                raise errors.SsoSignedOut(session=session.name)
+            if device is None:
+                device = not (has_display(self._environ) or (self._environ or os.environ).get("BROWSER"))
+            return self._sign_in(session, device), "signed-in"
+
+    def _refresh(self, session: SsoSession, token: SsoToken) -> SsoToken | None:
+        oidc = self._clients("sso-oidc", session.region)
+        try:
+            answer = oidc.create_token(
+                clientId=token.client_id,
+                clientSecret=token.client_secret,
+                grantType="refresh_token",
+                refreshToken=token.refresh_token,
+            )
+        except (oidc.exceptions.InvalidGrantException, oidc.exceptions.InvalidClientException):
+            log.info("the refresh token for %s was refused: signed out", session.name)
+            sso_cache.remove(self.path(session))
+            return None
+        except Exception as exc:  # the network, a throttle: keep the token, try again later
+            log.info("refreshing %s failed (%s)", session.name, type(exc).__name__)
+            return None
+        return self._store(
+            session, answer, token.client_id or "", token.client_secret or "", token.registration_expires_at
+        )
+
+    def _sign_in(self, session: SsoSession, device: bool) -> SsoToken:
+        oidc = self._clients("sso-oidc", session.region)
+        client = sso_signin.register(oidc, session)  # a fresh registration: never one about to expire
+        try:
+            if device:
+                answer = sso_signin.device_authorization(oidc, session, client, self._device_notice)
+            else:
+                answer = sso_signin.authorization_code(oidc, session, client, self.opener)
+        except errors.TrayappError:
+            raise
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
+            raise errors.SsoSignInFailed(
+                session=session.name, reason=_("AWS answered {code}").format(code=code)
+            ) from None
+        expires = datetime.fromtimestamp(int(client["clientSecretExpiresAt"]), UTC)
+        return self._store(session, answer, client["clientId"], client["clientSecret"], expires)
+
+    def _device_notice(self, code: DeviceCode) -> None:
+        self.notice(code)
+        if code.verification_uri_complete:
+            with contextlib.suppress(Exception):
+                self.opener(code.verification_uri_complete)
+
+    def _store(
+        self, session: SsoSession, answer: Mapping[str, Any], client_id: str, secret: str, registered: datetime | None
+    ) -> SsoToken:
+        token = SsoToken(
+            start_url=session.start_url,
+            region=session.region,
+            access_token=answer["accessToken"],
+            expires_at=self._clock() + timedelta(seconds=int(answer["expiresIn"])),
+            client_id=client_id,
+            client_secret=secret,
+            registration_expires_at=registered,
+            refresh_token=answer.get("refreshToken"),
+        )
+        sso_cache.write(self.path(session), token)
+        return token
+
+    @contextlib.contextmanager
+    def _one_at_a_time(self, session: SsoSession) -> Iterator[None]:
+        from filelock import FileLock, Timeout
+
+        folder = private_runtime_dir(self._environ) or sso_cache.cache_dir(self._environ)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        lock = FileLock(str(folder / f"sso-{session.cache_key}.lock"), timeout=LOCK_WAIT)
+        try:
+            with lock:
+                yield
+        except Timeout:
+            reason = _("another trayapp was still signing in after 10 minutes")
+            raise errors.SsoSignInFailed(session=session.name, reason=reason) from None
+
+    # --- signing out, and the portal -------------------------------------------------------------
+    def logout(self, session: SsoSession) -> bool:
+        """End the sign-in at AWS (best effort) and remove the cached token; False if there was none."""
+        with self._one_at_a_time(session):
+            token = self.token(session)
+            if token is None:
+                return False
+            with contextlib.suppress(Exception):
+                self._clients("sso", session.region).logout(accessToken=token.access_token)
+            return sso_cache.remove(self.path(session))
+
+    def role_credentials(self, profile: SsoProfile, *, interactive: bool) -> Credentials:
+        """The permission set's keys (GetRoleCredentials), signing in first when needed."""
+        token, _outcome = self.ensure(profile.session, interactive=interactive)
+        portal = self._clients("sso", profile.session.region)
+        try:
+            answer = portal.get_role_credentials(
+                roleName=profile.role_name, accountId=profile.account_id, accessToken=token.access_token
+            )["roleCredentials"]
+        except portal.exceptions.UnauthorizedException:
+            raise errors.SsoSignedOut(session=profile.session.name) from None
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code is None:
+                raise errors.SsoUnreachable(endpoint=portal.meta.endpoint_url) from None
+            raise errors.SsoRefused(profile=profile.name, code=code) from None
+        return Credentials(
+            answer["accessKeyId"],
+            answer["secretAccessKey"],
+            answer["sessionToken"],
+            datetime.fromtimestamp(int(answer["expiration"]) / 1000, UTC),
+        )
+
+
+def sign_ins(service: Service) -> SsoSignIns:
+    """The service's sign-in engine (one per service: a long-lived tray keeps its clients)."""
+    if service.sso_signins is None:
+        service.sso_signins = SsoSignIns(environ=service.environ, clock=service.now)
+    return service.sso_signins
+
+
+def signed_in_without_a_browser(service: Service, name: str | None) -> bool:
+    """Whether SSO profile *name*'s keys can be had now without a sign-in (the tray's silent renewal)."""
+    profile = service.sso().profiles.get(name or "")
+    if profile is None:
+        return False
+    state = sign_ins(service).state(profile.session)
+    return state.signed_in or state.refreshable
+
+
+def assume_sso(service: Service, profile: SsoProfile, *, interactive: bool = True) -> AssumeResult:
+    """An SSO profile's keys (GetRoleCredentials, signing in first when needed), written as
+    ``[<profile>-session]`` like an assumed role's: tools that know nothing of SSO use them."""
+    from trayapp.core.service import AssumeResult
+    from trayapp.core.sessions import SessionInfo
+
+    creds = sign_ins(service).role_credentials(profile, interactive=interactive)
+    assert creds.expiration is not None
+    region = profile.region or profile.session.region
+    notes = service.write_session(profile.name, profile.role_arn, creds, creds.expiration, region)
+    return AssumeResult(SessionInfo(profile.name, profile.role_arn, creds.expiration), profile.role_arn, notes)
