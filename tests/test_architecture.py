@@ -83,10 +83,27 @@ def part_of(path: Path) -> str:
     return relative[0] if len(relative) > 1 else "shared"
 
 
-def imports_of(path: Path) -> set[str]:
-    """Every module *path* imports, at any depth of its code (lazy imports in functions too)."""
+def _without_type_checking_blocks(tree: ast.Module) -> ast.Module:
+    """*tree* less its ``if TYPE_CHECKING:`` blocks (imports for annotations only, never run)."""
+
+    class Drop(ast.NodeTransformer):
+        def visit_If(self, node: ast.If) -> ast.AST | None:
+            test = node.test
+            if (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+                isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+            ):
+                return None
+            return self.generic_visit(node)
+
+    return Drop().visit(tree)  # type: ignore[no-any-return]
+
+
+def imports_of(path: Path, *, runtime_only: bool = False) -> set[str]:
+    """Every module *path* imports, at any depth of its code (lazy imports in functions too);
+    *runtime_only*: not those under ``if TYPE_CHECKING:``."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(_without_type_checking_blocks(tree) if runtime_only else tree):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module == "trayapp" and node.level == 0:
@@ -243,7 +260,11 @@ def test_no_two_modules_import_each_other() -> None:
     loaded first; ``keys`` and ``sts`` had one.  A package's ``__init__`` and its own modules may."""
     modules = {_module_name(p): p for p in MODULES}
     graph = {
-        name: {dep for dep in imports_of(path) if dep in modules and dep != name and not name.startswith(dep + ".")}
+        name: {
+            dep
+            for dep in imports_of(path, runtime_only=True)
+            if dep in modules and dep != name and not name.startswith(dep + ".")
+        }
         for name, path in modules.items()
     }
     cycles = []

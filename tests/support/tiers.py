@@ -53,6 +53,7 @@ INTEGRATION_MODULES = frozenset(
         "test_runtime_folder",
         "test_secrets",
         "test_shell_habits",
+        "test_sso",
         "test_sts_failures",
         "test_watch",
     }

@@ -100,7 +100,9 @@ def keys(service: Service, name: str, prompt_for: PromptFor) -> tuple[Credential
 def can_renew_unasked(service: Service, name: str) -> bool:
     """True when *name* can be assumed again without a person: no code needed, a live MFA
     session, or a code source (``mfa_process``; a YubiKey is tried only by the command line)."""
-    return service.can_renew_silently(name) or bool(service.config().role(name).mfa_process)
+    if service.can_renew_silently(name):
+        return True
+    return service.sso().profile(name) is None and bool(service.config().role(name).mfa_process)
 
 
 def silent_prompt() -> MfaPrompt:

@@ -63,6 +63,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+#: IAM Identity Center gives role keys for the permission set's session duration, an hour at least.
+SSO_SESSION_SECONDS = 3600
+
 @dataclass(frozen=True)
 class RoleEntry:
     role: RoleProfile
@@ -212,9 +215,7 @@ class Service:
         (an SSO profile: its keys from IAM Identity Center, signing in when needed)."""
         if (sso_profile := self.sso().profile(name)) is not None:
             prompt.close()
-            from trayapp.core.sso import assume_sso
-
-            return assume_sso(self, sso_profile, interactive=not isinstance(prompt, SilentPrompt))
+            return self._assume_sso(sso_profile, interactive=not isinstance(prompt, SilentPrompt))
         cfg = self.config()
         role = cfg.role(name)
         try:
@@ -427,6 +428,17 @@ class Service:
             role.name, role.role_arn, assumed.credentials, assumed.expiration, region, long_term, duration
         )
 
+    def _assume_sso(self, profile: SsoProfile, *, interactive: bool) -> AssumeResult:
+        """An SSO profile's keys (GetRoleCredentials, signing in first when needed), written as
+        ``[<profile>-session]`` like an assumed role's: tools that know nothing of SSO use them."""
+        from trayapp.core.sso import sign_ins
+
+        creds = sign_ins(self).role_credentials(profile, interactive=interactive)
+        assert creds.expiration is not None
+        region = profile.region or profile.session.region
+        notes = self.write_session(profile.name, profile.role_arn, creds, creds.expiration, region)
+        return AssumeResult(SessionInfo(profile.name, profile.role_arn, creds.expiration), profile.role_arn, notes)
+
     def write_session(
         self,
         profile: str,
@@ -482,7 +494,10 @@ class Service:
         return found
 
     def session_seconds(self, name: str) -> int:
-        """How long a session of *name* lasts when assumed now: the profile's, else the preference."""
+        """How long a session of *name* lasts when assumed now: the profile's, else the preference (an
+        SSO profile: an hour, the shortest session a permission set gives)."""
+        if self.sso().profile(name) is not None:
+            return SSO_SESSION_SECONDS
         return self.config().role(name).duration_seconds or self._preferences().duration
 
     def session_region(self, name: str) -> str:

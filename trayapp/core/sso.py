@@ -31,7 +31,7 @@ from trayapp.core.sts import Credentials
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
-    from trayapp.core.service import AssumeResult, Service
+    from trayapp.core.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -257,16 +257,3 @@ def signed_in_without_a_browser(service: Service, name: str | None) -> bool:
         return False
     state = sign_ins(service).state(profile.session)
     return state.signed_in or state.refreshable
-
-
-def assume_sso(service: Service, profile: SsoProfile, *, interactive: bool = True) -> AssumeResult:
-    """An SSO profile's keys (GetRoleCredentials, signing in first when needed), written as
-    ``[<profile>-session]`` like an assumed role's: tools that know nothing of SSO use them."""
-    from trayapp.core.service import AssumeResult
-    from trayapp.core.sessions import SessionInfo
-
-    creds = sign_ins(service).role_credentials(profile, interactive=interactive)
-    assert creds.expiration is not None
-    region = profile.region or profile.session.region
-    notes = service.write_session(profile.name, profile.role_arn, creds, creds.expiration, region)
-    return AssumeResult(SessionInfo(profile.name, profile.role_arn, creds.expiration), profile.role_arn, notes)
