@@ -66,6 +66,7 @@ def utc_now() -> datetime:
 #: IAM Identity Center gives role keys for the permission set's session duration, an hour at least.
 SSO_SESSION_SECONDS = 3600
 
+
 @dataclass(frozen=True)
 class RoleEntry:
     role: RoleProfile
