@@ -1,4 +1,9 @@
-"""The one place that knows pystray's backends (xorg, gtk, appindicator, darwin, win32, dummy).
+"""The one place that knows the tray's backends: trayapp's own StatusNotifierItem (``sni``,
+:mod:`trayapp.tray.sni`) and pystray's (xorg, gtk, appindicator, darwin, win32, dummy).
+
+Which one runs: ``PYSTRAY_BACKEND`` when set (``sni`` included); else, on Linux and the BSDs, ``sni``
+whenever a panel's ``org.kde.StatusNotifierWatcher`` is on the session bus, and pystray's ``xorg``
+(XEmbed) when not (see :func:`choose_backend`).
 
 Everything the tray does differently per backend is asked here, by capability, never by comparing
 module names elsewhere: which backend can start (a D-Bus one needs a session bus), whether its title is
@@ -28,7 +33,8 @@ APP_NAME = "trayapp"
 def name(icon: Any) -> str:
     """The backend of *icon* (an ``Icon`` or its class): ``xorg``, ``gtk``, ``appindicator``, ``darwin``…"""
     cls = icon if isinstance(icon, type) else type(icon)
-    return cls.__module__.rsplit("._", 1)[-1]
+    own = getattr(cls, "BACKEND", None)  # trayapp's own (sni)
+    return own if isinstance(own, str) else cls.__module__.rsplit("._", 1)[-1]
 
 
 def latin1_title(icon: Any) -> bool:
@@ -49,7 +55,7 @@ def runs_glib(icon: Any) -> bool:
 def open_menu(icon: Any) -> bool:
     """Open the native menu from a left click where the backend only does it on the right button;
     False when the backend has no native menu (the caller shows the Tk popup)."""
-    if not icon.HAS_MENU:
+    if not icon.HAS_MENU or name(icon) == SNI:  # a host that calls Activate shows no menu itself
         return False
     if name(icon) == "gtk":
         _gtk_popup(icon)
@@ -164,17 +170,37 @@ def _win32_popup(icon: Any) -> None:
 
 #: pystray backends that talk to the desktop over the D-Bus session bus.
 DBUS_BACKENDS = ("appindicator", "gtk")
+#: trayapp's own StatusNotifierItem backend (:mod:`trayapp.tray.sni`): D-Bus too, no GTK.
+SNI = "sni"
+WATCHER = "org.kde.StatusNotifierWatcher"
+
+
+def is_sni(environ: Mapping[str, str]) -> bool:
+    """Whether the tray runs trayapp's StatusNotifierItem (decided by :func:`choose_backend`)."""
+    return environ.get("PYSTRAY_BACKEND") == SNI
 
 
 def choose_backend(environ: MutableMapping[str, str]) -> str | None:
-    """Make sure pystray picks a backend that can start here; None when it can, else the
-    sentence to show.  On X11 without a usable session bus, pystray's default choice
-    (appindicator or gtk, whenever PyGObject is installed) would fail — and leave its setup
-    thread waiting for ever —, so ``PYSTRAY_BACKEND=xorg`` is set instead."""
+    """Set ``PYSTRAY_BACKEND`` to a backend that can start here; None when one can, else the
+    sentence to show.  Unset: ``sni`` when a StatusNotifierWatcher (a panel that shows such items)
+    is on the session bus, or when there is no X display (Wayland: the item waits for a panel);
+    else ``xorg``.  pystray's own default (appindicator or gtk, whenever PyGObject is installed)
+    is no longer used: it loads GTK (≈ 90 MB) and fails without a session bus — leaving its setup
+    thread waiting for ever."""
     if sys.platform in ("darwin", "win32") or sys.platform.startswith("cygwin"):
         return None
     requested = environ.get("PYSTRAY_BACKEND", "")
-    if requested not in ("", *DBUS_BACKENDS) or session_bus_reachable(environ):
+    if requested not in ("", SNI, *DBUS_BACKENDS):
+        return None
+    if session_bus_reachable(environ):
+        if not requested and (watcher_present(environ) or not environ.get("DISPLAY")):
+            log.info("using the StatusNotifierItem tray backend")
+            environ["PYSTRAY_BACKEND"] = SNI
+        elif not requested:
+            log.info("no StatusNotifierWatcher on the session bus: using pystray's xorg backend")
+            environ["PYSTRAY_BACKEND"] = "xorg"
+        if is_sni(environ):
+            keep_pygobject_out()
         return None
     if requested:
         return _(
@@ -190,6 +216,34 @@ def choose_backend(environ: MutableMapping[str, str]) -> str | None:
     log.info("no D-Bus session bus: using pystray's xorg backend")
     environ["PYSTRAY_BACKEND"] = "xorg"
     return None
+
+
+def keep_pygobject_out() -> None:
+    """The SNI tray needs no PyGObject; keep it from being loaded behind its back.  keyring tries
+    every backend it has, and its ``libsecret`` one imports ``gi`` (≈ 12 MB resident) when PyGObject
+    is installed; its ``SecretService`` backend (jeepney, preferred by keyring anyway) reaches the
+    same secrets.  A ``None`` in ``sys.modules`` makes ``import gi`` raise ImportError."""
+    sys.modules.setdefault("gi", None)  # type: ignore[arg-type]
+
+
+def watcher_present(environ: Mapping[str, str], timeout: float = 1.0) -> bool:
+    """Whether ``org.kde.StatusNotifierWatcher`` has an owner on the session bus of *environ*."""
+    address = environ.get("DBUS_SESSION_BUS_ADDRESS")
+    if not address:
+        runtime = environ.get("XDG_RUNTIME_DIR")
+        if not runtime or not os.path.exists(os.path.join(runtime, "bus")):
+            return False
+        address = "unix:path=" + os.path.join(runtime, "bus")
+    try:
+        from jeepney.bus_messages import message_bus
+        from jeepney.io.blocking import open_dbus_connection
+
+        with open_dbus_connection(bus=address) as conn:
+            reply = conn.send_and_get_reply(message_bus.NameHasOwner(WATCHER), timeout=timeout)
+    except Exception as exc:  # no jeepney, an address it can't use, a bus that doesn't answer
+        log.info("the session bus could not be asked for a StatusNotifierWatcher (%s)", exc)
+        return False
+    return bool(reply.body and reply.body[0])
 
 
 def session_bus_reachable(environ: Mapping[str, str], timeout: float = 1.0) -> bool:
