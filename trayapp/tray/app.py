@@ -847,6 +847,7 @@ def run_tray(
     if problem is not None:
         report("trayapp: " + problem)
         return 1
+    backend.keep_pygobject_out(os.environ)
     instance = single_instance(credentials_path())
     if instance is None:
         report(

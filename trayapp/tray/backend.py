@@ -199,8 +199,6 @@ def choose_backend(environ: MutableMapping[str, str]) -> str | None:
         elif not requested:
             log.info("no StatusNotifierWatcher on the session bus: using pystray's xorg backend")
             environ["PYSTRAY_BACKEND"] = "xorg"
-        if is_sni(environ):
-            keep_pygobject_out()
         return None
     if requested:
         return _(
@@ -218,12 +216,13 @@ def choose_backend(environ: MutableMapping[str, str]) -> str | None:
     return None
 
 
-def keep_pygobject_out() -> None:
-    """The SNI tray needs no PyGObject; keep it from being loaded behind its back.  keyring tries
+def keep_pygobject_out(environ: Mapping[str, str]) -> None:
+    """The SNI and xorg trays need no PyGObject; keep it from being loaded behind their back.  keyring tries
     every backend it has, and its ``libsecret`` one imports ``gi`` (≈ 12 MB resident) when PyGObject
     is installed; its ``SecretService`` backend (jeepney, preferred by keyring anyway) reaches the
     same secrets.  A ``None`` in ``sys.modules`` makes ``import gi`` raise ImportError."""
-    sys.modules.setdefault("gi", None)  # type: ignore[arg-type]
+    if environ.get("PYSTRAY_BACKEND") in (SNI, "xorg"):
+        sys.modules.setdefault("gi", None)  # type: ignore[arg-type]
 
 
 def watcher_present(environ: Mapping[str, str], timeout: float = 1.0) -> bool:

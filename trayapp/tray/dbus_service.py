@@ -17,14 +17,17 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
+from trayapp.tray.dbus_wire import Marshalled, MarshalledMessage
+
 log = logging.getLogger(__name__)
 
 PROPS = "org.freedesktop.DBus.Properties"
 INTROSPECTABLE = "org.freedesktop.DBus.Introspectable"
 PEER = "org.freedesktop.DBus.Peer"
 
-#: A method: the call's body in, (signature, body) of the reply out; raise :class:`DBusError` to refuse.
-Method = Callable[[tuple[Any, ...]], tuple[str, tuple[Any, ...]]]
+#: A method: the call's body in, (signature, body) of the reply out — the body a tuple, or the bytes
+#: of a :class:`~trayapp.tray.dbus_wire.Marshalled` one; raise :class:`DBusError` to refuse.
+Method = Callable[[tuple[Any, ...]], tuple[str, Any]]
 
 
 class DBusError(Exception):
@@ -178,7 +181,10 @@ class Bus:
         member = fields.get(HeaderFields.member, "")
         try:
             signature, body = self._dispatch(path, iface, member, tuple(msg.body))
-            reply = new_method_return(msg, signature or None, body)
+            if isinstance(body, Marshalled):  # written to the wire format already (a big menu)
+                reply = MarshalledMessage(new_method_return(msg, signature).header, body)
+            else:
+                reply = new_method_return(msg, signature or None, body)
         except DBusError as exc:
             reply = new_error(msg, exc.name, "s", (exc.text,))
         except Exception as exc:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from trayapp.tray.dbus_service import DBusError, Interface, Method
+from trayapp.tray.dbus_wire import layout_reply_body
 from trayapp.tray.menu_model import LazyChildren, MenuNode
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class DbusMenu(Interface):
         self._root: tuple[MenuNode, ...] = ()
         self.revision = 1
         self._action_ids: dict[str, int] = {}  # kept for the life of the tray
-        self._actions: dict[int, str] = {}
+        self._parent_of: dict[int, int] = {}  # action item's id → its submenu's id
         self._nodes: dict[int, MenuNode] = {0: MenuNode(children=())}  # this revision's
         self._plain: dict[tuple[int, int], int] = {}  # (parent id, index) → id
         self._next_plain = FIRST_PLAIN_ID
@@ -130,12 +131,12 @@ class DbusMenu(Interface):
             "IconThemePath": ("as", []),
         }
 
-    def _get_layout(self, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    def _get_layout(self, args: tuple[Any, ...]) -> tuple[str, Any]:
         parent, depth, names = int(args[0]), int(args[1]), list(args[2])
         with self._lock:
             node = self._node(parent)
             layout = self._layout(parent, node, depth, names, expand=True)
-            return "u(ia{sv}av)", (self.revision, layout)
+            return "u(ia{sv}av)", layout_reply_body(self.revision, layout)
 
     def _get_group_properties(self, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
         ids, names = list(args[0]), list(args[1])
@@ -161,7 +162,7 @@ class DbusMenu(Interface):
         unknown = []
         for ident, kind, _data, _time in args[0]:
             with self._lock:
-                known = ident in self._nodes or ident in self._actions
+                known = ident in self._nodes or ident in self._parent_of
             if not known:
                 unknown.append(ident)
             elif kind == "clicked":
@@ -197,13 +198,23 @@ class DbusMenu(Interface):
 
     def _click(self, ident: int) -> None:
         with self._lock:
-            node = self._nodes.get(ident)
-            action = node.id if node is not None else self._actions.get(ident)
-            enabled = node is None or node.enabled
-        if action is None or not enabled:
+            node = self._nodes.get(ident) or self._find_again(ident)
+        if node is None or node.id is None or not node.enabled:
             return
+        action = node.id
         log.info("menu item %s clicked over dbusmenu", action)
         self._perform(action)
+
+    def _find_again(self, ident: int) -> MenuNode | None:
+        """An action item read from an earlier revision: where is it now (and is it enabled)?
+        Its parent keeps its id, so only that submenu is read (built, if it waits to be)."""
+        parent = self._parent_of.get(ident)
+        node = self._nodes.get(parent) if parent is not None else None
+        if node is None or node.children is None:
+            return None
+        for index, child in enumerate(node.children):
+            self._child_id(parent, index, child)  # type: ignore[arg-type]
+        return self._nodes.get(ident)
 
     def _node(self, ident: int) -> MenuNode:
         node = self._nodes.get(ident)
@@ -221,7 +232,7 @@ class DbusMenu(Interface):
             ident = self._action_ids.get(node.id)
             if ident is None:
                 ident = self._action_ids[node.id] = len(self._action_ids) + 1
-                self._actions[ident] = node.id
+            self._parent_of[ident] = parent
         else:
             ident = self._plain.get((parent, index), 0)
             if not ident:

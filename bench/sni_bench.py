@@ -1,0 +1,275 @@
+"""The StatusNotifierItem backend: its menu at scale and the tray's memory, beside xorg and gtk.
+
+    .venv/bin/python -m bench.sni_bench            # sizes up to 10,000 roles, RSS per backend
+    .venv/bin/python -m bench.sni_bench --quick    # up to 1,000 roles, fewer repetitions
+
+Menu (issue 24, "menu ready ≤ 150 ms after a config change at 10,000 roles, growth linear"): a config
+of N MFA roles (half with a session), a fresh ``Service`` (the config just changed), then what the
+tray does — ``build_menu`` and the dbusmenu object's new revision — and what a panel does next,
+over a private session bus: ``GetLayout(0, 1, [])`` (the roles' lines), then ``AboutToShow`` +
+``GetLayout`` of one role (its submenu, built now).  "before" builds every role's submenu up front
+(what the tray did before the submenus were built when opened), for comparison.
+
+Memory (budget 80 MB after one assume): the tray under Xvfb on each backend, one assume driven
+through the tray itself (SNI: a watcher + host on the bus click "Assume role" as a panel does;
+xorg/gtk: a click on the docked icon), the code typed into the Tk dialog with xdotool; then RSS,
+PSS and USS from ``/proc/PID/smaps_rollup``, and whether GTK / PyGObject are mapped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import PYTHON, Codes, aws_home, growth, patched_environ, summary
+from tests.support.desktop import Desktop
+from tests.support.sts import MotoServer
+
+SIZES = (1000, 2000, 5000, 10_000)
+QUICK_SIZES = (100, 1000)
+GTK_MARKS = ("libgtk-3", "_gi.cpython")
+
+
+def _timed(fn: Any) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - t0, value
+
+
+def menu_at_scale(sts_url: str, bus_address: str, sizes: tuple[int, ...], repeat: int) -> dict[str, Any]:
+    """Config changed → menu ready for a panel, over the bus at *bus_address*."""
+    from jeepney import DBusAddress, new_method_call
+    from jeepney.io.blocking import open_dbus_connection
+
+    from trayapp.core.preferences import Preferences
+    from trayapp.core.service import Service
+    from trayapp.tray import dbusmenu
+    from trayapp.tray.dbus_service import Bus
+    from trayapp.tray.menu_model import LazyChildren, build_menu
+
+    bus = Bus(bus_address)
+    menu = dbusmenu.DbusMenu(lambda _a: None, lambda m, s, b: bus.emit(dbusmenu.PATH, dbusmenu.IFACE, m, s, b))
+    bus.export(dbusmenu.PATH, menu)
+    reader = threading.Thread(target=bus.serve, daemon=True)
+    reader.start()
+    panel = open_dbus_connection(bus=bus_address)
+    target = DBusAddress(dbusmenu.PATH, bus_name=bus.unique_name, interface=dbusmenu.IFACE)
+
+    def call(method: str, signature: str, body: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(panel.send_and_get_reply(new_method_call(target, method, signature, body), timeout=30).body)
+
+    rows: dict[str, Any] = {}
+    try:
+        for n in sizes:
+            ready, build, layout, role_open, before = [], [], [], [], []
+            with aws_home(sts_url, roles=n, sessions=n // 2) as home, patched_environ(home.env):
+                for _ in range(repeat if n <= 2000 else max(2, repeat // 2)):
+                    service = Service(environ=os.environ, preferences=Preferences)
+                    t0 = time.perf_counter()
+                    items = build_menu(service.roles(), service.problems(), service.now(), service.warn_lead())
+                    menu.set_menu(items)
+                    t1 = time.perf_counter()
+                    _rev, (_id, _props, top) = call("GetLayout", "iias", (0, 1, []))
+                    t2 = time.perf_counter()
+                    ready.append(t2 - t0)
+                    build.append(t1 - t0)
+                    layout.append(t2 - t1)
+                    middle = top[len(top) // 2][1][0]
+                    seconds, _ = _timed(
+                        lambda m=middle: (call("AboutToShow", "i", (m,)), call("GetLayout", "iias", (m, 1, [])))
+                    )
+                    role_open.append(seconds)
+                    if len(top) < n:
+                        raise RuntimeError(f"the panel read {len(top)} items for {n} roles")
+                    # Before: every role's submenu built with the menu (read them all, as the old tree did).
+                    service = Service(environ=os.environ, preferences=Preferences)
+                    t0 = time.perf_counter()
+                    items = build_menu(service.roles(), service.problems(), service.now(), service.warn_lead())
+                    for node in items:
+                        if isinstance(node.children, LazyChildren):
+                            len(node.children)
+                    before.append(time.perf_counter() - t0)
+            rows[str(n)] = {
+                "ready": summary(ready),
+                "build_and_revision": summary(build),
+                "panel_get_layout": summary(layout),
+                "open_one_role": summary(role_open),
+                "before_all_submenus_built": summary(before),
+            }
+    finally:
+        panel.close()
+        bus.close()
+    out: dict[str, Any] = {"sizes": list(sizes), "by_size": rows}
+    for key in ("ready", "before_all_submenus_built"):
+        out[f"{key}_growth"] = growth(sizes, [rows[str(n)][key]["median_ms"] for n in sizes])
+    return out
+
+
+def memory(pid: int) -> dict[str, Any]:
+    """RSS, PSS and USS (MB) from smaps_rollup, and GTK / PyGObject mapped or not."""
+    fields: dict[str, int] = {}
+    with open(f"/proc/{pid}/smaps_rollup") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            if value.strip().endswith("kB"):
+                fields[key] = int(value.split()[0])
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {
+        "rss_mb": round(fields.get("Rss", 0) / 1024, 1),
+        "pss_mb": round(fields.get("Pss", 0) / 1024, 1),
+        "uss_mb": round((fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)) / 1024, 1),
+        "gtk_loaded": any(mark in maps for mark in GTK_MARKS[:1]),
+        "pygobject_loaded": any(mark in maps for mark in GTK_MARKS[1:]),
+    }
+
+
+def _sni_tray(desktop: Desktop, env: dict[str, str], credentials: Path, code: str) -> dict[str, Any]:
+    from bench.common import trayapp_argv
+    from tests.support.procs import ManagedProcess, wait_until
+    from tests.support.sni_host import Host, Watcher
+
+    assert desktop.bus_address is not None
+    watcher = Watcher(desktop.bus_address).start()
+    proc = ManagedProcess(
+        "tray-sni-memory", trayapp_argv(), env={**env, "TRAYAPP_LOG": "info"}, log_dir=desktop.log_dir
+    )
+    try:
+        name, path = watcher.wait_for_item()
+        host = Host(desktop.bus_address, name, path)
+        wait_until(
+            "the roles in the menu", lambda: any(i.label.startswith("role0000") for i in host.layout(0)[1].children), 20
+        )
+        time.sleep(1.0)
+        after_start = memory(proc.pid)
+        host.click(host.find("role0000", "Assume role"))
+        desktop.type_into("trayapp — MFA code", code, timeout=15)
+        desktop.key("trayapp — MFA code", "Return", timeout=15)
+        wait_until("the session written", lambda: "[role0000-session]" in credentials.read_text(), 20)
+        time.sleep(2.0)
+        out = {
+            "after_start": after_start,
+            "after_assume": memory(proc.pid),
+            "assume_driven_by": "a panel's click over dbusmenu",
+        }
+        host.close()
+        return out
+    finally:
+        proc.stop()
+        watcher.stop()
+
+
+def _pystray_tray(desktop: Desktop, env: dict[str, str], backend: str, credentials: Path, code: str) -> dict[str, Any]:
+    from bench.desktop_bench import TrayRun, _drive_assume_in_tray
+
+    run = TrayRun(desktop, env, backend, f"tray-{backend}-memory")
+    try:
+        run.wait_icon()
+        time.sleep(1.0)
+        after_start = memory(run.pid)
+        driven_by = "a click on the icon"
+        if not _drive_assume_in_tray(run, code, credentials):
+            from bench.common import check, run_timed, trayapp_argv
+
+            _, res = run_timed([*trayapp_argv(), "assume", "role0000", "--code-stdin"], env, stdin=code + "\n")
+            check(res, "trayapp assume (the tray could not be driven)")
+            driven_by = "trayapp assume in another process (the tray could not be driven)"
+        time.sleep(2.0)
+        return {"after_start": after_start, "after_assume": memory(run.pid), "assume_driven_by": driven_by}
+    finally:
+        run.stop()
+
+
+def _bare_python(code: str) -> float | None:
+    """RSS (MB) of a bare Python after *code*."""
+    probe = f"{code}\nimport re\nprint(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])"
+    res = subprocess.run([PYTHON, "-c", probe], capture_output=True, text=True, timeout=60)
+    return round(int(res.stdout.split()[-1]) / 1024, 1) if res.returncode == 0 and res.stdout.split() else None
+
+
+def tray_memory(sts_url: str) -> dict[str, Any]:
+    from bench.desktop_bench import backends
+
+    out: dict[str, Any] = {"backends": {}}
+    codes = Codes(500000)
+    with Desktop(notifications=True, tray=True) as desktop:
+        for backend in ["sni", *backends()]:
+            try:
+                with aws_home(sts_url, roles=3, base=desktop.env) as home:
+                    if backend == "sni":
+                        res = _sni_tray(desktop, home.env, home.credentials, codes())
+                    else:
+                        res = _pystray_tray(desktop, {**home.env}, backend, home.credentials, codes())
+            except Exception as exc:  # one broken backend must not hide the others' figures
+                res = {"error": " ".join(str(exc).split())[-600:]}
+            out["backends"][backend] = res
+    gtk = "import gi; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk"
+    out["made_of"] = {
+        "bare_python_mb": _bare_python("pass"),
+        "python_with_gtk_mb": _bare_python(gtk),
+        "python_with_jeepney_mb": _bare_python("import jeepney.io.threading"),
+        "python_with_sts_client_mb": _bare_python("import boto3; boto3.client('sts', region_name='eu-west-1')"),
+    }
+    return out
+
+
+def table(menu: dict[str, Any], mem: dict[str, Any]) -> str:
+    head = f"{'roles':>7} {'ready':>9} {'of which build':>15} {'GetLayout':>10} {'open a role':>12} {'before':>9}"
+    lines = ["Menu (SNI): config changed → a panel has the roles' lines (budget at 10,000: 150 ms)", head]
+    for n in menu["sizes"]:
+        row = menu["by_size"][str(n)]
+        cells = [
+            row[k]["median_ms"]
+            for k in ("ready", "build_and_revision", "panel_get_layout", "open_one_role", "before_all_submenus_built")
+        ]
+        lines.append(
+            f"{n:>7} {cells[0]:>7.1f}ms {cells[1]:>13.1f}ms {cells[2]:>8.1f}ms {cells[3]:>10.1f}ms {cells[4]:>7.1f}ms"
+        )
+    g = menu["ready_growth"]
+    lines.append(f"growth of 'ready': log-log slope {g.get('loglog_slope')} (1 = linear)")
+    lines.append("")
+    lines.append("Tray memory after one assume (budget: RSS ≤ 80 MB on sni and xorg)")
+    lines.append(f"{'backend':>8} {'RSS':>8} {'PSS':>8} {'USS':>8} {'at start':>9}  GTK/PyGObject mapped")
+    for backend, res in mem["backends"].items():
+        if "error" in res:
+            lines.append(f"{backend:>8}  n/a: {res['error'][:160]}")
+            continue
+        a, s = res["after_assume"], res["after_start"]
+        mapped = f"{'yes' if a['gtk_loaded'] else 'no'}/{'yes' if a['pygobject_loaded'] else 'no'}"
+        lines.append(f"{backend:>8} {a['rss_mb']:>6.1f}MB {a['pss_mb']:>6.1f}MB {a['uss_mb']:>6.1f}MB "
+                     f"{s['rss_mb']:>7.1f}MB  {mapped}")  # fmt: skip
+    made = mem["made_of"]
+    lines.append(f"what the gtk figure is made of: a bare Python {made['bare_python_mb']} MB; with GTK through "
+                 f"PyGObject {made['python_with_gtk_mb']} MB; with jeepney {made['python_with_jeepney_mb']} MB; "
+                 f"with boto3's STS client {made['python_with_sts_client_mb']} MB")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.sni_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="up to 1,000 roles, fewer repetitions")
+    parser.add_argument("--out", type=Path, default=Path("bench/out"), help="folder for sni.json")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with MotoServer() as moto:
+        with Desktop(notifications=False, tray=False) as desktop:
+            assert desktop.bus_address is not None
+            menu = menu_at_scale(
+                moto.url, desktop.bus_address, QUICK_SIZES if args.quick else SIZES, 3 if args.quick else 7
+            )
+        mem = tray_memory(moto.url)
+    results = {"menu": menu, "memory": mem, "load_average": os.getloadavg()}
+    (args.out / "sni.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(table(menu, mem))
+    print(f"\nFigures: {args.out / 'sni.json'} (load average {os.getloadavg()[0]:.2f})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
