@@ -9,6 +9,7 @@ writes every header.
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import Any
 
@@ -62,19 +63,45 @@ def _value(buf: bytearray, signature: str, value: Any) -> None:
         raise ValueError(f"a menu property of type {signature!r} can't be written")
 
 
+def _entry(key: str, signature: str, value: Any) -> bytes:
+    """One ``{sv}`` dict entry as written from an 8-aligned place (which every entry starts at)."""
+    buf = bytearray()
+    _string(buf, key)
+    _value(buf, signature, value)
+    return bytes(buf)
+
+
+_constant_entry = functools.lru_cache(maxsize=512)(_entry)  # "children-display": "submenu", "enabled": False…
+#: ``label`` and the signature ``s``, up to where the label's length goes.
+_LABEL = _entry("label", "s", "")[:-5]
+
+
 def _layout(buf: bytearray, ident: int, props: dict[str, tuple[str, Any]], children: list[Any]) -> None:
-    _pad(buf, 8)
+    gap = -len(buf) % 8
+    if gap:
+        buf += b"\0" * gap
     buf += _I32.pack(ident)
-    at = len(buf)  # a{sv}: length, then padding to 8 (not counted), then the entries
+    at = len(buf)  # a{sv}: its length, then the entries (8-aligned here already)
     buf += _ZERO4
-    _pad(buf, 8)
-    start = len(buf)
     for key, (signature, value) in props.items():
-        _pad(buf, 8)
-        _string(buf, key)
-        _value(buf, signature, value)
-    _U32.pack_into(buf, at, len(buf) - start)
-    _pad(buf, 4)  # av: variants align to 1, no padding after the length
+        gap = -len(buf) % 8
+        if gap:
+            buf += b"\0" * gap
+        if key == "label" and signature == "s":  # the one entry that differs from item to item
+            data = value.encode()
+            buf += _LABEL
+            buf += _U32.pack(len(data))
+            buf += data
+            buf.append(0)
+        else:
+            try:
+                buf += _constant_entry(key, signature, value)
+            except TypeError:  # a list value: not cached
+                buf += _entry(key, signature, value)
+    _U32.pack_into(buf, at, len(buf) - at - 4 - (-(at + 4) % 8))
+    gap = -len(buf) % 4  # av: variants align to 1, no padding after the length
+    if gap:
+        buf += b"\0" * gap
     at = len(buf)
     buf += _ZERO4
     for signature, child in children:
