@@ -18,7 +18,17 @@ from tests.support.desktop import Desktop
 from tests.support.dialog import find_window, press, type_into
 from tests.support.sni_host import Host, Watcher
 from tests.support.sts import MotoServer, run_aws
-from tests.support.tray_desktop import CREDENTIALS, aws_env, exit_status, start_tray, wait_for, write_aws_files
+from tests.support.tray_desktop import (
+    CREDENTIALS,
+    aws_env,
+    exit_status,
+    start_tray,
+    visible_windows,
+    wait_for,
+    wait_for_new_windows,
+    wait_until_closed,
+    write_aws_files,
+)
 
 GTK_LIBRARIES = ("libgtk-3", "_gi.cpython", "libgobject-2", "libayatana-appindicator")
 
@@ -105,7 +115,8 @@ def test_a_panel_reads_the_item_opens_a_role_and_assumes_it(desktop: Desktop, mo
 
 @pytest.mark.desktop
 def test_a_panel_that_starts_after_the_tray_gets_the_item(desktop: Desktop, moto_sts: MotoServer) -> None:
-    """``PYSTRAY_BACKEND=sni`` with no panel yet: the item waits on the bus and registers when one comes."""
+    """``PYSTRAY_BACKEND=sni`` with no panel yet: the item waits on the bus and registers when one comes;
+    ``Activate`` opens the menu as the Tk popup."""
     assert desktop.bus_address is not None
     write_aws_files(desktop.home)
     tray = start_tray(desktop, aws_env(desktop, moto_sts.url, PYSTRAY_BACKEND="sni"))
@@ -116,6 +127,12 @@ def test_a_panel_that_starts_after_the_tray_gets_the_item(desktop: Desktop, moto
         name, path = watcher.wait_for_item()
         host = Host(desktop.bus_address, name, path)
         wait_for("the roles in the menu", lambda: "dev" in root_labels(host), 15, desktop)
+        # A panel that calls Activate on a left click (waybar's default) gets the same menu as a popup.
+        before = visible_windows(desktop)
+        host.activate()
+        popup = wait_for_new_windows(desktop, before, timeout=15)
+        desktop.xdotool("key", "Escape")
+        wait_until_closed(desktop, popup, timeout=10)
         host.click(host.find("Quit"))
         assert exit_status(tray, desktop) == 0, desktop.log("tray")
         host.close()

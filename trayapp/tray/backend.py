@@ -227,12 +227,9 @@ def keep_pygobject_out(environ: Mapping[str, str]) -> None:
 
 def watcher_present(environ: Mapping[str, str], timeout: float = 1.0) -> bool:
     """Whether ``org.kde.StatusNotifierWatcher`` has an owner on the session bus of *environ*."""
-    address = environ.get("DBUS_SESSION_BUS_ADDRESS")
-    if not address:
-        runtime = environ.get("XDG_RUNTIME_DIR")
-        if not runtime or not os.path.exists(os.path.join(runtime, "bus")):
-            return False
-        address = "unix:path=" + os.path.join(runtime, "bus")
+    address = session_bus_address(environ)
+    if address is None:
+        return False
     try:
         from jeepney.bus_messages import message_bus
         from jeepney.io.blocking import open_dbus_connection
@@ -243,6 +240,18 @@ def watcher_present(environ: Mapping[str, str], timeout: float = 1.0) -> bool:
         log.info("the session bus could not be asked for a StatusNotifierWatcher (%s)", exc)
         return False
     return bool(reply.body and reply.body[0])
+
+
+def session_bus_address(environ: Mapping[str, str]) -> str | None:
+    """The session bus a D-Bus client of our own connects to: ``DBUS_SESSION_BUS_ADDRESS``, else
+    ``$XDG_RUNTIME_DIR/bus`` when it exists (systemd's user bus), else None."""
+    address = environ.get("DBUS_SESSION_BUS_ADDRESS")
+    if address:
+        return address
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.exists(os.path.join(runtime, "bus")):
+        return "unix:path=" + os.path.join(runtime, "bus")
+    return None
 
 
 def session_bus_reachable(environ: Mapping[str, str], timeout: float = 1.0) -> bool:

@@ -213,7 +213,12 @@ class Icon:
     def run(self, setup: Callable[[Icon], None] | None = None) -> None:
         """Serve the item on this thread until :meth:`stop`; *setup(icon)* runs on a thread of its
         own once the item is on the bus (raises when there is no session bus)."""
-        bus = self._bus = Bus(self._address)
+        from trayapp.tray.backend import session_bus_address
+
+        address = self._address or session_bus_address(os.environ)
+        if address is None:
+            raise ConnectionError("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
+        bus = self._bus = Bus(address)
         self._menu.set_menu(self._menu_source())
         bus.export(ITEM_PATH, self._item)
         bus.export(dbusmenu.PATH, self._menu)
