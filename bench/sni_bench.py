@@ -218,6 +218,32 @@ def tray_memory(sts_url: str) -> dict[str, Any]:
     return out
 
 
+def budget_rows(results: dict[str, Any], budget: Any, info: Any) -> list[dict[str, Any]]:
+    """bench.run's table lines (its ``budget`` and ``info`` row makers)."""
+    menu, mem = results.get("menu", {}), results.get("memory", {})
+    rows = []
+    sizes = menu.get("sizes") or [0]
+    top = str(max(sizes))
+    row = menu.get("by_size", {}).get(top, {})
+    label = f"5 {int(top):,} roles (sni): menu ready for a panel after a config change"
+    cpu, read = row.get("ready_cpu", {}).get("median_ms"), row.get("read_config", {}).get("median_ms")
+    note = f"CPU time {cpu:.0f} ms; the config read adds {read:.0f} ms" if cpu and read else "not measured"
+    rows.append(budget("sni_menu_ready", label + ", median", row.get("ready", {}).get("median_ms"), 150, "ms", note))
+    slope = menu.get("ready_cpu_growth", {}).get("loglog_slope")
+    rows.append(info("sni_menu_growth", "  … growth of its CPU time (log-log slope, 1 = linear)", slope))
+    for backend, res in mem.get("backends", {}).items():
+        after = res.get("after_assume", {})
+        mapped = f"GTK mapped: {after.get('gtk_loaded')}, PyGObject: {after.get('pygobject_loaded')}"
+        note = res.get("error", "")[:200] or f"PSS {after.get('pss_mb')} MB, USS {after.get('uss_mb')} MB; {mapped}"
+        limit = 80 if backend in ("sni", "xorg") else None
+        label = f"4 RSS after one assume, smaps ({backend})"
+        if limit is None:
+            rows.append(info(f"sni_bench_rss_{backend}", "  " + label[2:], after.get("rss_mb"), "MB", note))
+        else:
+            rows.append(budget(f"sni_bench_rss_{backend}", label, after.get("rss_mb"), limit, "MB", note))
+    return rows
+
+
 def table(menu: dict[str, Any], mem: dict[str, Any]) -> str:
     cols = (("read_config", "read config"), ("build_and_revision", "build+revision"),
             ("get_layout_tray_side", "GetLayout"), ("ready", "menu ready"), ("ready_cpu", "ready, CPU time"),
