@@ -10,12 +10,16 @@ written (moto's STS), and the label changes after ``LayoutUpdated``.  No GTK is 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from tests.support import xfce_panel
 from tests.support.desktop import Desktop
-from tests.support.dialog import find_window, press, type_into
+from tests.support.dialog import find_window, press, save_screenshot, type_into
+from tests.support.fixtures import require_tools
+from tests.support.procs import HarnessError
 from tests.support.sni_host import Host, Watcher
 from tests.support.sts import MotoServer, run_aws
 from tests.support.tray_desktop import (
@@ -138,3 +142,64 @@ def test_a_panel_that_starts_after_the_tray_gets_the_item(desktop: Desktop, moto
         host.close()
     finally:
         watcher.stop()
+
+
+@pytest.mark.desktop
+def test_xfce_panel_shows_the_item_and_its_menu_assumes_the_role(moto_sts: MotoServer, tmp_path: Path) -> None:
+    """A real panel: Xfce's Status Tray draws the item, opens its menu on a click (libdbusmenu-gtk3 reads it),
+    the keyboard opens "prod" (built then) and picks "Assume role"; the code goes into the Tk dialog."""
+    require_tools()
+    if not xfce_panel.available():
+        pytest.skip("needs xfce4-panel (apt-get install xfce4-panel)")
+    with Desktop(notifications=True, tray=False) as desktop:
+        xfce_panel.start(desktop)
+        credentials = write_aws_files(desktop.home)
+        tray = start_tray(desktop, aws_env(desktop, moto_sts.url))
+        wait_for("the item to register", lambda: "registered with the StatusNotifierWatcher" in desktop.log("tray"),
+                 20, desktop)  # fmt: skip
+        x, y = xfce_panel.wait_for_icon(desktop, tmp_path)
+
+        def open_role_menu() -> set[int]:
+            before = visible_windows(desktop)
+            desktop.click(x, y)
+            menu = wait_for_new_windows(desktop, before, timeout=10)
+            time.sleep(0.3)  # keys paced as a person's (the gtk flow in test_tray_desktop.py does the same)
+            desktop.xdotool("key", "Down")  # the first role
+            time.sleep(0.2)
+            desktop.xdotool("key", "Right")  # its submenu: AboutToShow, then GetLayout
+            submenu = wait_for_new_windows(desktop, before | menu, timeout=10)
+            time.sleep(0.4)
+            return menu | submenu
+
+        for attempt in range(3):  # the first menu may still be "Reading ~/.aws/config…"
+            menus = open_role_menu()
+            save_screenshot(desktop, "menu-sni.png", tmp_path, menus_box(desktop, menus))
+            desktop.xdotool("key", "Return")  # "Assume role", the submenu's first item
+            try:
+                find_window(desktop, timeout=8)
+                break
+            except (AssertionError, HarnessError):
+                if attempt == 2:
+                    raise
+                desktop.xdotool("key", "Escape")
+                desktop.xdotool("key", "Escape")
+                wait_until_closed(desktop, menus)
+        type_into(desktop, "123456")
+        press(desktop, "Return")
+        wait_for("[prod-session] in the credentials file", lambda: "[prod-session]" in credentials.read_text(), 15,
+                 desktop)  # fmt: skip
+        assert loaded_gtk(tray.pid) == [], "the SNI tray loaded GTK"
+
+        before = visible_windows(desktop)
+        desktop.click(x, y)
+        wait_for_new_windows(desktop, before, timeout=10)
+        time.sleep(0.3)
+        desktop.xdotool("key", "Up")  # from no selection: the last item, Quit
+        desktop.xdotool("key", "Return")
+        assert exit_status(tray, desktop) == 0, desktop.log("tray")
+
+
+def menus_box(desktop: Desktop, menus: set[int]) -> tuple[int, int, int, int]:
+    """The panel's corner and the open menus, for the README picture."""
+    geometries = [desktop.window_geometry(wid) for wid in menus]
+    return 0, 0, max(x + w for x, _y, w, _h in geometries), max(y + h for _x, y, _w, h in geometries)

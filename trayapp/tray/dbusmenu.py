@@ -185,7 +185,9 @@ class DbusMenu(Interface):
     # --- the tree ---------------------------------------------------------------------------
 
     def _build(self, ident: int) -> bool:
-        """Build submenu *ident* if it waits to be (True: the panel must read it again)."""
+        """Build submenu *ident* if it waits to be (True: the panel must read it again).  The
+        ``LayoutUpdated`` is needed too: libdbusmenu (Xfce's panel, waybar) reads the menu again on
+        it, not on the reply."""
         with self._lock:
             children = self._node(ident).children
             if not isinstance(children, LazyChildren) or children.built:
