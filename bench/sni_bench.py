@@ -136,15 +136,18 @@ def _sni_tray(desktop: Desktop, env: dict[str, str], credentials: Path, code: st
 
     assert desktop.bus_address is not None
     watcher = Watcher(desktop.bus_address).start()
+    t0 = time.perf_counter()
     proc = ManagedProcess(
         "tray-sni-memory", trayapp_argv(), env={**env, "TRAYAPP_LOG": "info"}, log_dir=desktop.log_dir
     )
     try:
         name, path = watcher.wait_for_item()
+        registered_ms = (time.perf_counter() - t0) * 1000  # polled every 20 ms
         host = Host(desktop.bus_address, name, path)
         wait_until(
             "the roles in the menu", lambda: any(i.label.startswith("role0000") for i in host.layout(0)[1].children), 20
         )
+        roles_ms = (time.perf_counter() - t0) * 1000
         time.sleep(1.0)
         after_start = memory(proc.pid)
         host.click(host.find("role0000", "Assume role"))
@@ -153,6 +156,8 @@ def _sni_tray(desktop: Desktop, env: dict[str, str], credentials: Path, code: st
         wait_until("the session written", lambda: "[role0000-session]" in credentials.read_text(), 20)
         time.sleep(2.0)
         out = {
+            "start_to_registered_ms": round(registered_ms, 1),
+            "start_to_roles_in_menu_ms": round(roles_ms, 1),
             "after_start": after_start,
             "after_assume": memory(proc.pid),
             "assume_driven_by": "a panel's click over dbusmenu",
@@ -235,6 +240,8 @@ def budget_rows(results: dict[str, Any], budget: Any, info: Any) -> list[dict[st
         after = res.get("after_assume", {})
         mapped = f"GTK mapped: {after.get('gtk_loaded')}, PyGObject: {after.get('pygobject_loaded')}"
         note = res.get("error", "")[:200] or f"PSS {after.get('pss_mb')} MB, USS {after.get('uss_mb')} MB; {mapped}"
+        if backend == "sni":
+            note = f"start → registered with the watcher {res.get('start_to_registered_ms')} ms; " + note
         limit = 80 if backend in ("sni", "xorg") else None
         label = f"4 RSS after one assume, smaps ({backend})"
         if limit is None:
@@ -271,6 +278,10 @@ def table(menu: dict[str, Any], mem: dict[str, Any]) -> str:
         mapped = f"{'yes' if a['gtk_loaded'] else 'no'}/{'yes' if a['pygobject_loaded'] else 'no'}"
         lines.append(f"{backend:>8} {a['rss_mb']:>6.1f}MB {a['pss_mb']:>6.1f}MB {a['uss_mb']:>6.1f}MB "
                      f"{s['rss_mb']:>7.1f}MB  {mapped}")  # fmt: skip
+    sni = mem["backends"].get("sni", {})
+    if "start_to_registered_ms" in sni:
+        lines.append(f"sni: process start → registered with the watcher {sni['start_to_registered_ms']} ms, "
+                     f"→ the roles in the panel's menu {sni['start_to_roles_in_menu_ms']} ms")  # fmt: skip
     made = mem["made_of"]
     if made:
         lines.append(f"what the gtk figure is made of: a bare Python {made['bare_python_mb']} MB; with GTK through "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import struct
+from collections.abc import Iterable
 from typing import Any
 
 from jeepney import Message
@@ -76,7 +77,7 @@ _constant_entry = functools.lru_cache(maxsize=512)(_entry)  # "children-display"
 _LABEL = _entry("label", "s", "")[:-5]
 
 
-def _layout(buf: bytearray, ident: int, props: dict[str, tuple[str, Any]], children: list[Any]) -> None:
+def _layout(buf: bytearray, ident: int, props: dict[str, tuple[str, Any]], children: Iterable[Any]) -> None:
     gap = -len(buf) % 8
     if gap:
         buf += b"\0" * gap
@@ -112,7 +113,7 @@ def _layout(buf: bytearray, ident: int, props: dict[str, tuple[str, Any]], child
     _U32.pack_into(buf, at, len(buf) - at - 4)
 
 
-def layout_reply_body(revision: int, layout: tuple[int, dict[str, tuple[str, Any]], list[Any]]) -> Marshalled:
+def layout_reply_body(revision: int, layout: tuple[int, dict[str, tuple[str, Any]], Iterable[Any]]) -> Marshalled:
     """``GetLayout``'s reply body, ``u(ia{sv}av)``."""
     buf = bytearray(_U32.pack(revision))
     _layout(buf, *layout)

@@ -61,15 +61,20 @@ class LazyChildren(Sequence[MenuNode]):
     """A submenu built the first time it is read (opened), not when the menu is: with 10,000 roles
     that is 70,000 nodes the tray no longer makes on every change of the files.
 
-    Two are equal when their *key* is — everything the items depend on —, so comparing two menus
-    (did it change?) builds nothing."""
+    ``make(*args)`` builds it (a plain function: no closure, so a role costs two small objects here).
+    Two are equal when they would be built the same way — same function, equal arguments —, so
+    comparing two menus (did it change?) builds nothing."""
 
-    __slots__ = ("_build", "_items", "key")
+    __slots__ = ("_args", "_items", "_make")
 
-    def __init__(self, key: Hashable, build: Callable[[], tuple[MenuNode, ...]]) -> None:
-        self.key = key
-        self._build: Callable[[], tuple[MenuNode, ...]] | None = build
+    def __init__(self, make: Callable[..., tuple[MenuNode, ...]], *args: Hashable) -> None:
+        self._make = make
+        self._args = args
         self._items: tuple[MenuNode, ...] | None = None
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self._make, self._args)
 
     @property
     def built(self) -> bool:
@@ -78,10 +83,7 @@ class LazyChildren(Sequence[MenuNode]):
     def _get(self) -> tuple[MenuNode, ...]:
         items = self._items
         if items is None:
-            build = self._build
-            assert build is not None
-            items = self._items = build()
-            self._build = None  # what it captured can go
+            items = self._items = self._make(*self._args)
         return items
 
     def __getitem__(self, index: Any) -> Any:
@@ -157,9 +159,7 @@ def role_menu(entry: RoleEntry, now: datetime, warn: timedelta, *, shell_kind: s
         shell_kind = detect()
     session = entry.session
     live = session is not None and session.state(now, warn) != "expired"
-    key = (entry.role.name, entry.role.session_profile, session is not None, live, shell_kind)
-    kind = shell_kind
-    return MenuNode(role_label(entry, now, warn), children=LazyChildren(key, lambda: _role_items(entry, live, kind)))
+    return MenuNode(role_label(entry, now, warn), children=LazyChildren(_role_items, entry, live, shell_kind))
 
 
 def _role_items(entry: RoleEntry, live: bool, shell_kind: str) -> tuple[MenuNode, ...]:
