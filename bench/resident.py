@@ -80,9 +80,11 @@ def _read_back(path: Path, section: str, previous: str | None) -> str:
 
 def run(home: Any, sts_url: str, count: int) -> dict[str, Any]:
     """``home`` is a bench.common.AwsHome; ``count`` assumes per role after one warm-up."""
+    from trayapp.core import ini
     from trayapp.core.preferences import Preferences
     from trayapp.core.service import Service
 
+    ini.install_in_botocore()  # as the tray does as it starts (trayapp.cli.main)
     codes = Codes(200000)
     out: dict[str, Any] = {"count": count}
     with patched_environ(home.env):
@@ -144,6 +146,8 @@ def rss():
 out = {"python_kb": rss()}
 from trayapp.core.service import Service
 from trayapp.core.preferences import Preferences
+from trayapp.core import ini
+ini.install_in_botocore()
 out["core_imported_kb"] = rss()
 class P:
     def ask(self, request, error=None):

@@ -47,13 +47,34 @@ def test_listing_roles_does_not_import_boto3_or_keyring() -> None:
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "trayapp"
 GUI = {"tkinter", "_tkinter", "pystray", "PIL", "gi", "Xlib", "AppKit", "objc", "PyObjCTools"}
+#: Other libraries' insides (trayapp/compat/): pystray's for the tray process only, botocore's and
+#: the standard library's for every part that may import the core.
+COMPAT_CORE = {"trayapp.compat.botocore", "trayapp.compat.stdlib"}
+COMPAT_TRAY = {"trayapp.compat.pystray"}
 #: What each part may import of trayapp itself (the shared top-level modules are i18n, icons, protocol).
 ALLOWED = {
-    "core": {"trayapp.core", "trayapp.i18n"},
-    "tray": {"trayapp.core", "trayapp.tray", "trayapp.i18n", "trayapp.icons", "trayapp.protocol"},
-    "tk": {"trayapp.core", "trayapp.tk", "trayapp.i18n", "trayapp.icons", "trayapp.protocol"},
-    "cli": {"trayapp.core", "trayapp.cli", "trayapp.tray", "trayapp.i18n", "trayapp.protocol", "trayapp.__version__"},
-    "shared": {"trayapp.core", "trayapp.i18n", "trayapp.__version__"},
+    "core": {"trayapp.core", "trayapp.i18n", *COMPAT_CORE},
+    "tray": {
+        "trayapp.core",
+        "trayapp.tray",
+        "trayapp.i18n",
+        "trayapp.icons",
+        "trayapp.protocol",
+        *COMPAT_CORE,
+        *COMPAT_TRAY,
+    },
+    "tk": {"trayapp.core", "trayapp.tk", "trayapp.i18n", "trayapp.icons", "trayapp.protocol", *COMPAT_CORE},
+    "cli": {
+        "trayapp.core",
+        "trayapp.cli",
+        "trayapp.tray",
+        "trayapp.i18n",
+        "trayapp.protocol",
+        "trayapp.__version__",
+        *COMPAT_CORE,
+    },
+    "shared": {"trayapp.core", "trayapp.i18n", "trayapp.__version__", *COMPAT_CORE},
+    "compat": {"trayapp.compat"},  # nothing of trayapp outside itself
 }
 
 
@@ -71,7 +92,11 @@ def imports_of(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module == "trayapp" and node.level == 0:
             found |= {f"trayapp.{alias.name}" for alias in node.names}  # a module, or __version__
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+            folder = PACKAGE.joinpath(*node.module.split(".")[1:]) if _top(node.module) == "trayapp" else None
+            submodules = {a.name for a in node.names if folder and (folder / f"{a.name}.py").exists()}
+            found |= {f"{node.module}.{name}" for name in submodules}  # from trayapp.compat import pystray
+            if len(submodules) < len(node.names):
+                found.add(node.module)
     return found
 
 
@@ -93,6 +118,8 @@ def test_each_module_imports_only_what_its_process_may(path: Path) -> None:
         toolkits -= {
             n for n in toolkits if _top(n) in {"pystray", "PIL", "gi", "Xlib", "PyObjCTools", "objc", "AppKit"}
         }
+    elif part == "compat" and path.name == "pystray.py":  # runs in the tray process
+        toolkits -= {n for n in toolkits if _top(n) in {"pystray", "gi", "Xlib"}}
     elif part == "shared" and path.name == "icons.py":
         toolkits -= {n for n in toolkits if _top(n) == "PIL"}
     assert not toolkits, f"{path.name} ({part}) imports {sorted(toolkits)}"
@@ -113,12 +140,86 @@ def test_tkinter_lives_only_in_the_tk_package_and_pystray_only_in_the_tray() -> 
     assert users["pystray"] and all(u.startswith("tray/") for u in users["pystray"]), users["pystray"]
 
 
+#: Private attributes of trayapp's own objects, reached from another of its modules: allowed (each
+#: as ``name.attribute``).  Every private name of another library goes through trayapp/compat/.
+OWN_PRIVATE = {"os._exit", "credentials_file._unsafe_location", "credentials_file._private_group"}
+OWN_PRIVATE_OBJECTS = {"self", "cls", "listing"}  # listing: code_sources' own Running
+#: Module attributes Python documents as there to be replaced.
+SETTABLE = {"sys.stdin", "sys.stdout", "sys.stderr", "sys.excepthook", "threading.excepthook"}
+CODE_ATTRIBUTES = {"__code__", "__globals__", "__closure__", "__defaults__"}
+
+
+def _private(name: str) -> bool:
+    return name in CODE_ATTRIBUTES or (name.startswith("_") and not name.startswith("__"))
+
+
+def private_reaches(path: Path) -> list[str]:
+    """Each ``x._name`` (or ``getattr(x, "_name")``, ``f.__code__``) in *path* whose owner is not
+    trayapp's own object, and each attribute of another library's module assigned to (a module
+    patched for the whole process): ``line: expression``."""
+    found = []
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules = {  # names bound to another library's module (or an object imported from one)
+        alias.asname or alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom) and _top(getattr(node, "module", None) or "x") != "trayapp"
+        for alias in node.names
+        if isinstance(node, ast.ImportFrom) or _top(alias.name) != "trayapp"
+    }
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and ast.unparse(node) not in SETTABLE
+        ):
+            found.append(f"{node.lineno}: {ast.unparse(node)} = … (another library's module changed)")
+            continue
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            owner, name = node.value, node.attr
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "hasattr", "setattr", "delattr")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+            and _private(node.args[1].value)
+        ):
+            owner, name = node.args[0], node.args[1].value
+        else:
+            continue
+        if isinstance(owner, ast.Name) and (owner.id in OWN_PRIVATE_OBJECTS or f"{owner.id}.{name}" in OWN_PRIVATE):
+            continue
+        found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_other_libraries_insides_are_reached_only_through_compat() -> None:
+    """A private attribute of another library's object, a function's ``__code__``, a module of
+    another library changed: only in trayapp/compat/, where each is listed and checked against the
+    installed library."""
+    offenders = {str(p.relative_to(ROOT)): private_reaches(p) for p in MODULES if part_of(p) != "compat"}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
 def test_tests_share_code_only_through_tests_support() -> None:
     offenders = {
         str(p.relative_to(ROOT)): sorted(n for n in imports_of(p) if n.startswith(("tests.test_", "docs.")))
         for p in (ROOT / "tests").rglob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_configparsers_line_rules_are_copied_once() -> None:
+    """One INI scanner: ``ini.parse_plain`` and the credentials file both read through ``core/ini_scan.py``,
+    the only module that copies ``RawConfigParser``'s line rules (a second copy drifts from the first)."""
+    rules = ("OPTCRE", "NONSPACECRE", "empty_lines_in_values")
+    users = sorted(
+        str(p.relative_to(PACKAGE)) for p in MODULES if any(r in p.read_text(encoding="utf-8") for r in rules)
+    )
+    assert users == ["core/ini_scan.py"]
 
 
 def test_no_script_outside_tests_imports_a_test_module() -> None:
@@ -130,3 +231,30 @@ def test_no_script_outside_tests_imports_a_test_module() -> None:
     }
     assert scripts
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """Import cycles (lazy imports in functions count) make a module's meaning depend on which side is
+    loaded first; ``keys`` and ``sts`` had one.  A package's ``__init__`` and its own modules may."""
+    modules = {_module_name(p): p for p in MODULES}
+    graph = {
+        name: {dep for dep in imports_of(path) if dep in modules and dep != name and not name.startswith(dep + ".")}
+        for name, path in modules.items()
+    }
+    cycles = []
+    for start in graph:  # a depth-first walk from each module back to itself
+        stack, seen = [(start, (start,))], set()
+        while stack:
+            node, trail = stack.pop()
+            for dep in graph[node]:
+                if dep == start:
+                    cycles.append(" → ".join((*trail, start)))
+                elif dep not in seen:
+                    seen.add(dep)
+                    stack.append((dep, (*trail, dep)))
+    assert cycles == []

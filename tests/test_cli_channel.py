@@ -14,16 +14,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.desktop import Desktop
-from tests.support.fixtures import require_tools
-from tests.support.procs import wait_until
-from tests.support.sts import MotoServer
-from tests.support.tray_desktop import aws_env, start_tray, write_aws_files
+from tests.support import aws_files
+from tests.support.channel import Tray, alone_env, running_tray, socket_path
 from trayapp.cli import fast
 from trayapp.core import channel
 
@@ -31,39 +29,10 @@ PYTHON = sys.executable
 OTHER = 65534
 
 
-class Tray:
-    def __init__(self, desktop: Desktop, env: dict[str, str], process: subprocess.Popen[bytes]) -> None:
-        self.desktop, self.env, self.process = desktop, env, process
-
-    @property
-    def folder(self) -> Path:
-        return self.desktop.runtime_dir / "trayapp"
-
-    @property
-    def socket(self) -> Path:
-        _config, credentials = channel.aws_paths(self.env)
-        return self.folder / channel.socket_name(credentials)
-
-    def log(self) -> str:
-        return self.desktop.log("tray")
-
-    def served(self, command: str) -> int:
-        return self.log().count(f"served '{command}' for the command line")
-
-
 @pytest.fixture(scope="module")
 def tray() -> Iterator[Tray]:
-    require_tools()
-    with MotoServer() as sts, Desktop(notifications=True, tray=True) as desktop:
-        write_aws_files(desktop.home)
-        env = aws_env(desktop, sts.url, PYSTRAY_BACKEND="xorg")
-        process = start_tray(desktop, env)
-        running = Tray(desktop, env, process)
-        wait_until("the tray's channel", lambda: "serving the command line" in running.log(), 20, interval=0.05)
+    with running_tray() as running:
         yield running
-        process.terminate()
-        process.wait(10)
-        assert not running.socket.exists()  # removed on the way out
 
 
 def trayapp(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -132,6 +101,23 @@ def test_credential_process_env_and_status_answer_as_today(tray: Tray) -> None:
     assert document["Version"] == 1 and document["AccessKeyId"].startswith("ASIA")
 
 
+def test_the_tray_renews_a_session_inside_botocores_refresh_window_before_handing_it_out(tray: Tray) -> None:
+    """12 min left (botocore's advisory window is 15): the tray renews dev (no code needed) and
+    hands out the fresh session; it used to hand out the old one, and botocore ran the command
+    again before every call."""
+    credentials = tray.desktop.home / ".aws" / "credentials"
+    aws_files.write_session(credentials, "dev", minutes=12)
+    before = tray.served("credential-process dev")
+    done = trayapp(tray.env, "credential-process", "dev")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["SessionToken"] != aws_files.OLD_TOKEN
+    left = datetime.fromisoformat(document["Expiration"]) - datetime.now(UTC)
+    assert left > timedelta(minutes=30)
+    assert tray.served("credential-process dev") == before + 1
+    assert aws_files.OLD_TOKEN not in credentials.read_text()
+
+
 def test_what_the_tray_can_not_answer_takes_todays_path(tray: Tray) -> None:
     """No session for credential-process (it would need a prompt), an unknown profile, a bad
     region: the command line's own answer, in its own words."""
@@ -196,40 +182,11 @@ def test_the_tray_refuses_another_user(tray: Tray) -> None:
 @pytest.fixture
 def alone(tmp_path: Path) -> dict[str, str]:
     """AWS files with a valid dev-session written by today's path, and no tray."""
-    from tests.support.aws_files import CONFIG, CREDENTIALS, env_for
-
-    home = tmp_path / "home"
-    (home / ".aws").mkdir(parents=True, mode=0o700)
-    (home / ".aws" / "config").write_text(CONFIG)
-    (home / ".aws" / "credentials").write_text(CREDENTIALS)
-    (home / ".aws" / "credentials").chmod(0o600)
-    return env_for(home, "http://127.0.0.1:9")  # no STS needed: the session is written below
+    return alone_env(tmp_path)  # no STS needed: the session is written below
 
 
 def write_session(env: dict[str, str]) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from trayapp.core.credentials_file import CredentialsFile
-
-    expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="seconds")
-    CredentialsFile(env["AWS_SHARED_CREDENTIALS_FILE"]).write_section(
-        "dev-session",
-        {
-            "aws_access_key_id": "ASIAIOSFODNN7EXAMPLE",
-            "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            "aws_session_token": "FwoGZXIvYXdzEXAMPLE",
-            "region": "us-west-2",
-            "trayapp_profile": "dev",
-            "trayapp_role_arn": "arn:aws:iam::111111111111:role/Dev",
-            "trayapp_expiration": expires,
-        },
-    )
-
-
-def socket_path(env: dict[str, str]) -> Path:
-    folder = Path(env["XDG_RUNTIME_DIR"]) / "trayapp"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    return folder / channel.socket_name(channel.aws_paths(env)[1])
+    aws_files.write_session(env["AWS_SHARED_CREDENTIALS_FILE"])
 
 
 def test_a_stale_socket_is_left_alone_and_today_s_path_answers(alone: dict[str, str]) -> None:

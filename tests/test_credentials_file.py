@@ -19,9 +19,10 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from trayapp.core import credentials_file as cfmod
-from trayapp.core.credentials_file import MANAGED_KEY, CredentialsFile, shadowing_profiles
+from trayapp.core.credentials_file import MANAGED_KEY, CredentialsFile, document
+from trayapp.core.credentials_file import transaction as cfmod
 from trayapp.core.errors import CredentialsFileError, FileAccessError, ForeignSection, UnparsableFile
+from trayapp.core.shadowing import shadowing_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 VALUES = {
@@ -429,17 +430,17 @@ def test_lock_timeout(tmp_path: Path) -> None:
 def test_change_just_before_replace_is_redone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``aws configure set`` appends a section while trayapp prepares its update."""
     path, cf = make(tmp_path, USER_FILE)
-    original = CredentialsFile._replace
+    original = cfmod._Transaction._replace
     calls = []
 
-    def replace(self: CredentialsFile, target: Path, base: bytes | None, new: bytes) -> bool:
+    def replace(self: cfmod._Transaction, target: Path, base: bytes | None, new: bytes) -> bool:
         calls.append(base)
         if len(calls) == 1:
             with open(target, "ab") as f:
                 f.write(b"[from-aws]\naws_access_key_id = X\n")
         return original(self, target, base, new)
 
-    monkeypatch.setattr(CredentialsFile, "_replace", replace)
+    monkeypatch.setattr(cfmod._Transaction, "_replace", replace)
     cf.write_section("s", VALUES)
     assert len(calls) == 2
     assert path.read_bytes() == USER_FILE + b"[from-aws]\naws_access_key_id = X\n" + block("s", VALUES)
@@ -448,15 +449,15 @@ def test_change_just_before_replace_is_redone(tmp_path: Path, monkeypatch: pytes
 
 def test_file_that_never_settles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path, cf = make(tmp_path, USER_FILE)
-    original = CredentialsFile._replace
+    original = cfmod._Transaction._replace
     counter = iter(range(1000))
 
-    def replace(self: CredentialsFile, target: Path, base: bytes | None, new: bytes) -> bool:
+    def replace(self: cfmod._Transaction, target: Path, base: bytes | None, new: bytes) -> bool:
         with open(target, "ab") as f:
             f.write(f"# {next(counter)}\n".encode())
         return original(self, target, base, new)
 
-    monkeypatch.setattr(CredentialsFile, "_replace", replace)
+    monkeypatch.setattr(cfmod._Transaction, "_replace", replace)
     with pytest.raises(FileAccessError, match="kept changing"):
         cf.write_section("s", VALUES)
     assert b"[s]" not in path.read_bytes()
@@ -717,7 +718,7 @@ def test_scanner_agrees_with_configparser(case: tuple[bytes, str]) -> None:
     except configparser.Error:
         assume(False)
         return
-    doc = cfmod._scan(text, None)
+    doc = document.scan(text, None)
     names = [s.name for s in doc.sections if s.name != "DEFAULT"]
     assert names == parser.sections()
     assert "".join(doc.lines) == text

@@ -280,3 +280,18 @@ def wait_closed(url: str, timeout: float = 5) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def test_demo_without_a_display_refuses_before_printing_or_writing_anything(tmp_path: Path) -> None:
+    """It printed export lines for a throwaway folder, then said there was no display and removed
+    the folder: the lines pointed at nothing."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND")}
+    env.update(HOME=str(tmp_path), TMPDIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-m", "trayapp", "demo"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert out.stdout == ""
+    assert out.stderr == (
+        "trayapp: trayapp demo shows the tray icon and there is no display here (DISPLAY is not set); "
+        "nothing was started: run it inside your desktop session.\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no throwaway folder was made

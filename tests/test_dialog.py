@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,3 +161,19 @@ def test_protocol_sends_request_error_countdown_and_done() -> None:
         {"done": True},
     ]
     assert p.last_error == reused
+
+
+@pytest.mark.integration
+def test_the_countdown_has_no_character_the_installed_fonts_lack() -> None:
+    """Every character of the countdown line is in a font fontconfig has (the project installs
+    fonts-dejavu-core): the stopwatch U+23F1 was in none and showed as a box."""
+    import shutil
+    import subprocess
+
+    from trayapp.tk.dialog import countdown_text
+
+    if shutil.which("fc-list") is None:
+        pytest.skip("needs fontconfig's fc-list")
+    for char in sorted(set(countdown_text(12)) - set(string.printable)):
+        found = subprocess.run(["fc-list", f":charset={ord(char):x}", "family"], capture_output=True, text=True)
+        assert found.stdout.strip(), f"no installed font has U+{ord(char):04X} ({char})"

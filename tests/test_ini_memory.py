@@ -20,6 +20,7 @@ import pytest
 from botocore import configloader
 
 from tests.support.other_user import OTHER, needs_root
+from trayapp.compat import botocore as compat_botocore
 from trayapp.core import ini
 from trayapp.core.credentials_file import CredentialsFile
 
@@ -29,10 +30,10 @@ KEYS = "[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key 
 @pytest.fixture
 def botocore_reads_through_the_memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """botocore's sessions read through ``ini.raw_config_parse`` (as in trayapp), undone afterwards."""
-    monkeypatch.setattr(ini, "_original", None)
-    monkeypatch.setattr(configloader, "raw_config_parse", configloader.raw_config_parse)
+    compat_botocore.restore_config_reader()
     ini.install_in_botocore()
     yield
+    compat_botocore.restore_config_reader()
 
 
 def _session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> botocore.session.Session:

@@ -320,3 +320,29 @@ def test_short_texts_are_left_alone_on_windows_and_elsewhere() -> None:
     long_notice = expiring_notice(LONG, T0)
     choose_notifier(platform="darwin", icon=mac, environ={}).send(long_notice)
     assert mac.calls == [(long_notice.body, long_notice.title)]
+
+
+@pytest.mark.desktop
+def test_names_with_markup_reach_a_markup_server_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that advertises body-markup renders ``<b>`` and ``<a href>``: the body is escaped
+    there (and only there: a plain-text server gets the name as written)."""
+    require_tools("Xvfb", "dbus-daemon")
+    name = '<b>prod</b>&<a href="https://evil.example/">x</a>'
+    session = SessionInfo(name, PROD.role_arn, PROD.expires_at)
+    sent = {}
+    for caps in ("actions,body,body-markup", "actions,body"):
+        monkeypatch.setenv("NOTIFY_SERVER_CAPABILITIES", caps)
+        with Desktop(notifications=True, tray=False) as d:
+            notifier = DbusNotifier(d.bus_address)
+            try:
+                notifier.send(expired_notice(session))
+                sent[caps] = d.wait_for_notification(lambda n: "expired" in str(n["summary"]))
+            finally:
+                notifier.close()
+    markup = sent["actions,body,body-markup"]["body"]
+    assert markup == (
+        'Session &lt;b&gt;prod&lt;/b&gt;&amp;&lt;a href="https://evil.example/"&gt;x&lt;/a&gt;-session '
+        "has expired. Renew to get a new one."
+    )
+    assert "<" not in markup and ">" not in markup
+    assert sent["actions,body"]["body"] == f"Session {name}-session has expired. Renew to get a new one."

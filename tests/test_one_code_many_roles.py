@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.aws_files import AWS, CONFIG, CREDENTIALS, env_for
+from tests.support.aws_files import AWS, CONFIG, CREDENTIALS, OLD_TOKEN, env_for, write_session
 from trayapp.core.mfa import UsedCodes
 from trayapp.core.prompts import MfaRequest
 from trayapp.core.service import Service
@@ -207,3 +207,68 @@ def test_console_url_has_the_right_shape_and_no_secret(
     assert session["sessionId"] in section and session["sessionToken"] in section
     for secret in session.values():
         assert secret not in out.stdout + out.stderr + assumed.stdout + assumed.stderr
+
+
+# --- credential_process and botocore's refresh windows -------------------------------------------
+
+COUNTING = """\
+import json, subprocess, sys
+open(sys.argv[1], "a").write("run\\n")
+sys.exit(subprocess.call([sys.executable, "-m", "trayapp", "credential-process", sys.argv[2]]))
+"""
+
+BOTO_CALLS = """\
+import boto3, sys
+session = boto3.Session(profile_name=sys.argv[1])
+client = session.client("sts")
+for _ in range(4):
+    print(client.get_caller_identity()["Arn"])
+"""
+
+
+def sdk_calls(home: Path, env: dict[str, str], profile: str) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Four calls of one boto3 client through ``credential_process`` (counted) for *profile*."""
+    counter = home / f"runs-{profile}"
+    script = home / "counting.py"
+    script.write_text(COUNTING)
+    config = home / ".aws" / "config"
+    config.write_text(
+        config.read_text()
+        + f"\n[profile {profile}-cp]\nregion = us-west-2\n"
+        + f"credential_process = {sys.executable} {script} {counter} {profile}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", BOTO_CALLS, f"{profile}-cp"],
+        env={**env, "TRAYAPP_NO_CHANNEL": "1"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return done, len(counter.read_text().splitlines()) if counter.exists() else 0
+
+
+def test_a_session_inside_botocores_refresh_window_is_renewed_once_not_on_every_call(moto_sts: Any, home: Path) -> None:
+    """12 min left: botocore (advisory window 15 min) would start credential-process before every
+    call while it handed out that session; a role that needs no code is renewed at the first."""
+    write_session(home / ".aws" / "credentials", "dev", 12)
+    done, runs = sdk_calls(home, env_for(home, moto_sts.url), "dev")
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 4
+    assert runs == 1  # was 5: the first load, then one per call
+    assert OLD_TOKEN not in (home / ".aws" / "credentials").read_text()
+
+
+@pytest.mark.parametrize("minutes", [12, 7])
+def test_a_session_that_needs_a_code_keeps_serving_when_nobody_can_be_asked(
+    moto_sts: Any, home: Path, minutes: int
+) -> None:
+    """prod needs a typed code and there is no display and no terminal: its session, still valid,
+    is handed out (botocore asks again on each call) instead of a failure."""
+    write_session(home / ".aws" / "credentials", "prod", minutes)
+    env = {k: v for k, v in env_for(home, moto_sts.url).items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    done, runs = sdk_calls(home, env, "prod")
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 4
+    assert runs >= 1
+    assert OLD_TOKEN in (home / ".aws" / "credentials").read_text()  # not renewed: no code

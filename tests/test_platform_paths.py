@@ -190,6 +190,10 @@ def test_env_in_bash_sets_the_session_keys(session_home: dict[str, str]) -> None
         ([], {"SHELL": "/usr/bin/fish"}, "set -gx AWS_ACCESS_KEY_ID "),
         ([], {"TRAYAPP_SHELL": "powershell"}, "$Env:AWS_ACCESS_KEY_ID = "),
         (["--shell", "posix"], {"SHELL": "/usr/bin/fish"}, "export AWS_ACCESS_KEY_ID="),
+        # the README's own spelling, and TRAYAPP_SHELL's names, work for --shell alike
+        (["--shell", "sh"], {"SHELL": "/usr/bin/fish"}, "export AWS_ACCESS_KEY_ID="),
+        (["--shell", "pwsh"], {}, "$Env:AWS_ACCESS_KEY_ID = "),
+        ([], {"TRAYAPP_SHELL": "sh", "SHELL": "/usr/bin/fish"}, "export AWS_ACCESS_KEY_ID="),
     ],
 )
 def test_env_speaks_the_chosen_shell(
@@ -201,6 +205,19 @@ def test_env_speaks_the_chosen_shell(
     assert len(lines) == 3 and lines[0].startswith(prefix)
     assert [line.split("AWS_")[1].split("=")[0].split()[0] for line in lines] == [
         "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SESSION_TOKEN"]  # fmt: skip
+
+
+def test_a_trayapp_shell_that_names_no_shell_is_one_sentence(session_home: dict[str, str]) -> None:
+    for env in (session_home, {**session_home, "TRAYAPP_NO_CHANNEL": "1"}):
+        done = trayapp({**env, "TRAYAPP_SHELL": "bogus"}, "env", "dev")
+        assert done.returncode == 2
+        assert done.stderr == (
+            "trayapp: TRAYAPP_SHELL is 'bogus', which is not a shell trayapp knows: "
+            "set it to posix (or sh, bash, zsh), fish, powershell (or pwsh) or cmd, or unset it.\n"
+        )
+        assert done.stdout == ""
+    # --shell overrides it, as it overrides everything for one command
+    assert trayapp({**session_home, "TRAYAPP_SHELL": "bogus"}, "env", "dev", "--shell", "sh").returncode == 0
 
 
 def test_assume_says_how_to_use_the_session_in_the_users_shell(session_home: dict[str, str]) -> None:

@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from tests.support.fixtures import aws_env
 from tests.support.winfs import WindowsFiles, hold_open, windows_files
 from trayapp import cli
-from trayapp.core import credentials_file as cfmod
 from trayapp.core.credentials_file import MANAGED_KEY, CredentialsFile
+from trayapp.core.credentials_file import transaction as cfmod
 from trayapp.core.errors import CredentialsFileError, FileAccessError, UnparsableFile
 from trayapp.core.profiles import config_path, credentials_path, expand
 

@@ -196,6 +196,30 @@ def test_exec_without_a_command_is_a_usage_error(home: Path) -> None:
     assert "Name the command to run after '--'" in result.stderr
 
 
+def test_exec_of_an_empty_command_is_one_sentence(home: Path) -> None:
+    result = run(env_for(home, "http://127.0.0.1:9"), "exec", "dev", "--", "")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "trayapp: The command to run is empty: name it after '--', e.g. trayapp exec prod -- aws s3 ls.\n"
+    )
+
+
+def test_exec_runs_a_command_whose_name_starts_with_a_dash(moto_sts: Any, home: Path) -> None:
+    """Everything after '--' is the command, even a word that looks like an option."""
+    bin_dir = home / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "-report"
+    script.write_text('#!/bin/sh\necho "ran with $# args: $*"\n')
+    script.chmod(0o755)
+    env = env_for(home, moto_sts.url, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    for args in (["dev", "--", "-report", "-x"], ["dev", "--region", "eu-west-1", "--", "-report", "-x"]):
+        result = run(env, "exec", *args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert result.stdout == "ran with 1 args: -x\n", args
+    # Without '--' a dash word is still an option of exec's, as before.
+    assert run(env, "exec", "dev", "-report").returncode == 2
+
+
 # --- --region ------------------------------------------------------------------------------------
 
 

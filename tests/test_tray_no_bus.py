@@ -113,3 +113,28 @@ def test_quit_exits_0_without_a_notification_server(bare_desktop: Desktop) -> No
     bare_desktop.click(x + w // 3, y + h - 12)
     assert exit_status(tray, bare_desktop) == 0, bare_desktop.log("tray")
     assert "can't be shown" not in bare_desktop.log("tray")
+
+
+@pytest.mark.parametrize("backend", ["xorg", "gtk"])
+def test_with_no_tray_host_the_tray_says_so_once_and_docks_when_one_starts(tmp_path: Path, backend: str) -> None:
+    """X with no system tray: xorg printed seven pystray tracebacks ("Failed to dock icon") and gtk
+    ran with no icon at all.  Now one sentence, and the icon appears when a tray starts."""
+    require_tools()
+    if backend == "gtk":
+        pytest.importorskip("gi", reason="PyGObject is needed for pystray's gtk backend")
+    with Desktop(notifications=backend == "gtk", tray=False) as desktop:
+        if backend == "xorg":
+            env = bare_env(desktop, tmp_path, PYSTRAY_BACKEND="xorg")
+        else:
+            env = {**desktop.env, "PYSTRAY_BACKEND": "gtk", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+            (desktop.home / ".aws").mkdir(exist_ok=True)
+            (desktop.home / ".aws" / "config").write_text("")
+        tray = start_tray(desktop, env)
+        wait_for("the sentence", lambda: "no system tray is running" in desktop.log("tray"), 20, desktop)
+        desktop.start_trayer()
+        wait_for("the icon to dock", lambda: desktop.find_tray_icons(), 20, desktop)
+        log = desktop.log("tray")
+        tray.send_signal(signal.SIGTERM)
+        exit_status(tray, desktop, timeout=10)
+    assert log.count("no system tray is running on display") == 1
+    assert "Traceback" not in log and "Failed to dock" not in log

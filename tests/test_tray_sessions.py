@@ -19,7 +19,7 @@ from tests.support.desktop import Desktop
 from tests.support.dialog import find_window, press, type_into
 from tests.support.procs import wait_until
 from tests.support.sts import MotoServer
-from tests.support.tray_desktop import CREDENTIALS, aws_env, managed_section, start_tray, write_aws_files
+from tests.support.tray_desktop import CREDENTIALS, aws_env, session_section, start_tray, write_aws_files
 
 
 def icon_colour(desktop: Desktop) -> tuple[int, ...]:
@@ -33,7 +33,7 @@ def test_warning_and_expiry_notify_once_and_renew_opens_the_dialog(
 ) -> None:
     credentials = write_aws_files(desktop.home)
     expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=6)
-    credentials.write_text(CREDENTIALS + "\n" + managed_section("prod", expires))
+    credentials.write_text(CREDENTIALS + "\n" + session_section("prod", expires))
     tray = start_tray(desktop, aws_env(desktop, moto_sts.url, PYSTRAY_BACKEND="xorg"))
     desktop.wait_for_tray_icon(10)
 

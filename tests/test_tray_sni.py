@@ -203,3 +203,26 @@ def menus_box(desktop: Desktop, menus: set[int]) -> tuple[int, int, int, int]:
     """The panel's corner and the open menus, for the README picture."""
     geometries = [desktop.window_geometry(wid) for wid in menus]
     return 0, 0, max(x + w for x, _y, w, _h in geometries), max(y + h for _x, y, _w, h in geometries)
+
+
+@pytest.mark.desktop
+def test_with_no_tray_host_a_panel_that_comes_gets_the_item(moto_sts: MotoServer) -> None:
+    """X with neither a system tray nor a StatusNotifierWatcher: the tray says so once and waits; the
+    panel that then starts is an SNI one (KDE, GNOME's extension), so the tray becomes its item."""
+    require_tools()
+    with Desktop(notifications=True, tray=False) as desktop:
+        assert desktop.bus_address is not None
+        write_aws_files(desktop.home)
+        tray = start_tray(desktop, aws_env(desktop, moto_sts.url))
+        wait_for("the sentence", lambda: "no system tray is running" in desktop.log("tray"), 20, desktop)
+        watcher = Watcher(desktop.bus_address).start()
+        try:
+            name, path = watcher.wait_for_item(timeout=30)  # the wait looks for a watcher every 5 s
+            host = Host(desktop.bus_address, name, path)
+            wait_for("the roles in the menu", lambda: "dev" in root_labels(host), 15, desktop)
+            host.click(host.find("Quit"))
+            assert exit_status(tray, desktop) == 0, desktop.log("tray")
+            host.close()
+        finally:
+            watcher.stop()
+        assert desktop.log("tray").count("no system tray is running on display") == 1

@@ -42,7 +42,7 @@ from tests.support.procs import wait_until  # noqa: E402
 from tests.support.tray_desktop import (  # noqa: E402
     CREDENTIALS,
     aws_env,
-    managed_section,
+    session_section,
     start_tray,
     write_aws_files,
 )
@@ -77,7 +77,7 @@ def write_files(desktop: Desktop, minutes_left: float | None) -> None:
     if minutes_left is not None:
         # the tray rounds minutes up: 4 min 58 s left at its start reads "5 min"
         expires = datetime.now(UTC) + timedelta(minutes=minutes_left)
-        credentials.write_text(CREDENTIALS + "\n" + managed_section("prod", expires))
+        credentials.write_text(CREDENTIALS + "\n" + session_section("prod", expires))
 
 
 def tray_env(desktop: Desktop, backend: str) -> dict[str, str]:

@@ -72,3 +72,28 @@ def write_aws_files(home: Path, config: str = CONFIG, credentials: str = CREDENT
     path.write_text(credentials)
     path.chmod(0o600)
     return path
+
+
+#: The session token :func:`write_session` writes, to tell its session from a renewed one.
+OLD_TOKEN = "FwoGZXIvYXdzEXAMPLE"
+
+
+def write_session(credentials: str | Path, profile: str = "dev", minutes: float = 60) -> None:
+    """A session of *profile* written as trayapp writes it, with *minutes* left (fake keys)."""
+    from datetime import UTC, datetime, timedelta
+
+    from trayapp.core.credentials_file import CredentialsFile
+
+    expires = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="seconds")
+    CredentialsFile(credentials).write_section(
+        f"{profile}-session",
+        {
+            "aws_access_key_id": "ASIAIOSFODNN7EXAMPLE",
+            "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "aws_session_token": OLD_TOKEN,
+            "region": "us-west-2",
+            "trayapp_profile": profile,
+            "trayapp_role_arn": "arn:aws:iam::111111111111:role/Dev",
+            "trayapp_expiration": expires,
+        },
+    )

@@ -359,6 +359,10 @@ class Desktop:
         )
         self.wait_for_bus_name(NOTIFICATIONS_NAME, proc=proc)
 
+    def start_trayer(self) -> None:
+        """Start the XEmbed tray now (for a desktop started with ``tray=False``)."""
+        self._start_trayer()
+
     def _start_trayer(self) -> None:
         proc = self._spawn(
             "trayer",

@@ -15,7 +15,8 @@ It owns ``org.freedesktop.Notifications`` on that bus and serves the object
     ``[key, label, key, label, ...]``.  Hints are made JSON-serialisable: the
     variant signature is dropped, D-Bus structs become lists, byte arrays become
     ``{"bytes": LENGTH}`` (image data is not stored).
-    ``GetCapabilities() -> as``: ``["actions", "body"]``.
+    ``GetCapabilities() -> as``: ``["actions", "body"]``, or the comma-separated list in the
+    environment variable ``NOTIFY_SERVER_CAPABILITIES`` (e.g. ``actions,body,body-markup``).
     ``GetServerInformation() -> ssss``: ``("trayapp-test", "trayapp", "1.0", "1.2")``.
     ``CloseNotification(u)``: appends ``{"id": ID}`` to ``OUTFILE.closed`` and emits
     ``NotificationClosed(id, 3)``.
@@ -59,7 +60,7 @@ BUS_NAME = "org.freedesktop.Notifications"
 OBJECT_PATH = "/org/freedesktop/Notifications"
 IFACE = "org.freedesktop.Notifications"
 TEST_IFACE = "org.trayapp.Test"
-CAPABILITIES = ["actions", "body"]
+CAPABILITIES = [c for c in os.environ.get("NOTIFY_SERVER_CAPABILITIES", "actions,body").split(",") if c]
 SERVER_INFO = ("trayapp-test", "trayapp", "1.0", "1.2")
 
 INTROSPECTION_XML = f"""<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"

@@ -32,6 +32,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -71,12 +72,17 @@ DEFAULT_USER_ARN = f"arn:aws:iam::{DEFAULT_ACCOUNT}:user/test-user"
 class MotoServer:
     """``python -m moto.server -H 127.0.0.1 -p PORT`` on a free port.
 
-    ``url`` is ``http://127.0.0.1:PORT``; ``reset()`` clears moto's state.
+    ``url`` is ``http://127.0.0.1:PORT``; ``reset()`` clears moto's state.  *env* is added to its
+    environment (libfaketime's, say); ``stop()`` then ``start()`` again takes the same port
+    (the network gone and back).
     """
 
-    def __init__(self, *, timeout: float = START_TIMEOUT, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, *, timeout: float = START_TIMEOUT, log_dir: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> None:
         self.timeout = timeout
         self.log_dir = log_dir
+        self.extra_env = dict(env or {})
         self.port: int | None = None
         self.start_seconds: float | None = None
         self._proc: ManagedProcess | None = None
@@ -125,10 +131,11 @@ class MotoServer:
             self._tmp = tempfile.TemporaryDirectory(prefix="trayapp-moto-")
             self.log_dir = Path(self._tmp.name)
         env = clean_base_env()
-        env.update(HOME=str(self.log_dir), AWS_EC2_METADATA_DISABLED="true")
+        env.update(HOME=str(self.log_dir), AWS_EC2_METADATA_DISABLED="true", **self.extra_env)
         last_error: HarnessError | None = None
+        fixed = self.port
         for _attempt in range(3):  # the free port can be taken between probe and bind
-            self.port = free_port()
+            self.port = fixed or free_port()
             self._proc = ManagedProcess(
                 f"moto-{self.port}",
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
@@ -159,10 +166,14 @@ class MotoServer:
         finally:
             conn.close()
 
-    def stop(self) -> None:
+    def stop(self, *, keep_port: bool = False) -> None:
+        """Stop the server (by PID); with *keep_port*, a later ``start()`` listens on the same port."""
         if self._proc is not None:
             self._proc.stop()
             self._proc = None
+        if keep_port:
+            return
+        self.port = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

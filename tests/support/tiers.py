@@ -34,6 +34,7 @@ INTEGRATION_FIXTURES = frozenset({"moto_sts", "fault_sts", "desktop", "desktop_k
 INTEGRATION_MODULES = frozenset(
     {
         "test_bench",
+        "test_channel_silent_tray",
         "test_cli_channel",
         "test_cli_e2e",
         "test_code_sources",

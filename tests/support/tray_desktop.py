@@ -49,6 +49,24 @@ aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 """
 
 
+def session_section(
+    profile: str, expires: datetime, duration: int | None = None, key: str = "ASIAOLDSESSION000000"
+) -> str:
+    """A session trayapp wrote, with keys STS never issued (*duration*: the recorded ``trayapp_duration``)."""
+    return (
+        f"[{profile}-session]\n"
+        "trayapp_managed = 1\n"
+        f"aws_access_key_id = {key}\n"
+        "aws_secret_access_key = old-secret\n"
+        "aws_session_token = old-token\n"
+        "region = eu-west-1\n"
+        f"trayapp_profile = {profile}\n"
+        "trayapp_role_arn = arn:aws:iam::123456789012:role/Admin\n"
+        f"trayapp_expiration = {expires.isoformat(timespec='seconds')}\n"
+        + (f"trayapp_duration = {duration}\n" if duration else "")
+    )
+
+
 def aws_env(desktop: Desktop, sts_url: str, **extra: str) -> dict[str, str]:
     env = desktop.env
     env.update(
@@ -69,21 +87,6 @@ def write_aws_files(home: Path) -> Path:
     credentials.write_text(CREDENTIALS)
     credentials.chmod(0o600)
     return credentials
-
-
-def managed_section(profile: str, expires: datetime) -> str:
-    """A session section as trayapp writes it (old keys), ending at *expires*."""
-    return (
-        f"[{profile}-session]\n"
-        "trayapp_managed = 1\n"
-        "aws_access_key_id = ASIAOLDSESSION000000\n"
-        "aws_secret_access_key = old-secret\n"
-        "aws_session_token = old-token\n"
-        "region = eu-west-1\n"
-        f"trayapp_profile = {profile}\n"
-        "trayapp_role_arn = arn:aws:iam::123456789012:role/Admin\n"
-        f"trayapp_expiration = {expires.isoformat(timespec='seconds')}\n"
-    )
 
 
 def visible_windows(desktop: Desktop) -> set[int]:

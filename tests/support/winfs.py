@@ -13,7 +13,7 @@ What Windows does differently, and what trayapp must survive:
 * ``st_mode`` of a file always reads 0666 (0444 when read-only), of a folder
   0777, and ``st_uid``/``st_gid`` read 0 (for paths under ``root``);
 * the switch trayapp's credentials module reads for the platform
-  (``credentials_file.WINDOWS``) is on.
+  (``credentials_file.transaction.WINDOWS``) is on.
 
 Use :func:`windows_files` as a context manager; it undoes everything on exit.
 """
@@ -97,7 +97,7 @@ def windows_files(root: str | os.PathLike[str] | None = None, *, pread: bool = F
 
     ``pread=True`` leaves ``os.pread`` in place, to test the handle rule on its own.
     """
-    from trayapp.core import credentials_file
+    from trayapp.core.credentials_file import transaction
 
     state = WindowsFiles(Path(root).resolve() if root is not None else None)
     real_replace, real_rename, real_remove, real_unlink = os.replace, os.rename, os.remove, os.unlink
@@ -147,7 +147,7 @@ def windows_files(root: str | os.PathLike[str] | None = None, *, pread: bool = F
         mp.setattr(os, "unlink", guarded("unlink", real_unlink, False))
         mp.setattr(os, "stat", windows_stat(real_stat))
         mp.setattr(os, "lstat", windows_stat(real_lstat))
-        mp.setattr(credentials_file, "WINDOWS", True, raising=False)
+        mp.setattr(transaction, "WINDOWS", True, raising=False)
         yield state
 
 

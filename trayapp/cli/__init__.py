@@ -90,6 +90,12 @@ def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Ser
     log = logging.getLogger("trayapp")
     configure_logging()
     args = build_parser().parse_args(argv)
+    from trayapp.cli.completion import cmd_completion
+
+    if args.func is not cmd_completion:  # the one command that never reads the AWS files (botocore: 24 ms)
+        from trayapp.core import ini
+
+        ini.install_in_botocore()  # botocore's sessions read each AWS file once, quickly (compat/botocore.py)
     try:
         if args.func in _commands()[1]:  # the tray builds its own service
             return int(args.func(None, args))

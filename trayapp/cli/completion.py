@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from trayapp.cli.common import Subparsers
+from trayapp.compat import stdlib
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
@@ -76,12 +77,12 @@ class Command:
 
 def describe(parser: argparse.ArgumentParser) -> list[Command]:
     """Every subcommand with its options and positionals, read from *parser*."""
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    helps = {a.dest: a.help or "" for a in sub._choices_actions}
+    sub = stdlib.subparsers_action(parser)
+    helps = stdlib.subcommand_helps(sub)
     commands: list[Command] = []
     for name, p in sub.choices.items():
         command = Command(name, help=helps.get(name, ""))
-        for action in p._actions:
+        for action in stdlib.parser_actions(p):
             if action.help == argparse.SUPPRESS:
                 continue
             if action.option_strings:

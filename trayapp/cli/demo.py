@@ -312,6 +312,23 @@ def demo_session(
             signal.signal(signal.SIGTERM, previous)
 
 
+def tray_refusal(environ: MutableMapping[str, str] | None = None) -> str | None:
+    """Why the tray can't start here (no display, no usable backend), as the sentence to show — asked
+    before anything is started or written, so no export lines are printed for files that the same
+    command then removes."""
+    from trayapp.core.prompts import has_display
+    from trayapp.i18n import _
+    from trayapp.tray import backend
+
+    env = os.environ if environ is None else environ
+    if env.get("PYSTRAY_BACKEND") != "dummy" and not has_display(env):
+        return _(
+            "trayapp demo shows the tray icon and there is no display here (DISPLAY is not set); "
+            "nothing was started: run it inside your desktop session."
+        )
+    return backend.choose_backend(env)
+
+
 def run_demo(start_tray: Callable[[], int], *, folder: Path | None = None, say: Callable[[str], None] = print) -> int:
     """*start_tray* inside a :func:`demo_session`; its exit status."""
     with demo_session(folder=folder, say=say):

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trayapp.cli.common import Subparsers, add_region, choose_prompt, seconds
 from trayapp.core import errors
@@ -64,6 +64,17 @@ class CommandNotRunnable(errors.TrayappError):
     template = "The command '{command}' can't be run: {reason}."
 
 
+class _ExecParser(argparse.ArgumentParser):
+    """``exec``'s parser, which also keeps the words it was given: argparse lets PROFILE swallow
+    the ``--`` after it, and then ``exec prod -- -v`` (run ``-v``) can't be told from
+    ``exec prod -v`` (an option) without them."""
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed, extras = super().parse_known_args(args, namespace)
+        parsed.exec_words = list(args) if args is not None else sys.argv[1:]
+        return parsed, extras
+
+
 def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "exec",
@@ -76,6 +87,7 @@ def register(sub: Subparsers) -> None:
     # Everything after PROFILE: options (parsed again in cmd_exec), then '--' and the command.
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG ...]", help=_("the command to run"))
     p.set_defaults(func=cmd_exec)
+    p.__class__ = _ExecParser
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
@@ -93,11 +105,16 @@ def add_options(p: argparse.ArgumentParser) -> None:
 def split_command(args: argparse.Namespace) -> list[str]:
     """The command after ``--``; options between PROFILE and ``--`` are parsed into *args*."""
     rest = list(args.command)
+    words = list(getattr(args, "exec_words", rest))
     head: list[str] = []
-    command = rest  # argparse already dropped a '--' right after PROFILE
-    if rest and rest[0].startswith("-"):  # options after PROFILE; the command follows their '--'
-        cut = rest.index("--") if "--" in rest else len(rest)
-        head, command = rest[:cut], rest[cut + 1 :]
+    command = rest
+    if "--" in words:  # the command is everything after the first '--', whatever it looks like
+        command = words[words.index("--") + 1 :]
+        head = rest[: len(rest) - len(command)]
+        if head and head[-1] == "--":
+            head.pop()
+    elif rest and rest[0].startswith("-"):  # options after PROFILE and no command
+        head, command = rest, []
     if head:
         parser = argparse.ArgumentParser(prog="trayapp exec PROFILE", add_help=False)
         add_options(parser)
@@ -107,6 +124,10 @@ def split_command(args: argparse.Namespace) -> list[str]:
 
 def cmd_exec(service: Service, args: argparse.Namespace) -> int:
     command = split_command(args)
+    if command and not command[0]:
+        raise errors.UsageError(
+            reason=_("The command to run is empty: name it after '--', e.g. trayapp exec prod -- aws s3 ls.")
+        )
     if not command:
         raise errors.UsageError(reason=_("Name the command to run after '--', e.g. trayapp exec prod -- aws s3 ls."))
     check_nesting(service, args.profile, os.environ)
@@ -190,3 +211,5 @@ def run(command: list[str], env: dict[str, str]) -> int:
         raise CommandNotFound(command=command[0]) from None
     except OSError as exc:
         raise CommandNotRunnable(command=command[0], reason=exc.strerror or type(exc).__name__) from None
+    except ValueError:  # a NUL byte in a word
+        raise CommandNotRunnable(command=command[0], reason=_("a word of it holds a NUL byte")) from None

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
     from trayapp.core.sessions import SessionInfo
 
-_SHELLS = ("posix", "fish", "powershell", "cmd")
-
 
 def parse(argv: Sequence[str]) -> dict[str, Any] | None:
     """The request for *argv* when it is one of the served forms, else None."""
@@ -84,9 +82,13 @@ def parse(argv: Sequence[str]) -> dict[str, Any] | None:
         else:
             request["duration"] = None
     elif command == "env":
+        from trayapp.core import shell as shells
+
         shell = options.get("--shell")
-        if shell is not None and shell not in _SHELLS:
-            return None
+        if shell is not None:
+            if shell.lower() not in shells.NAMES:
+                return None
+            shell = shells.named(shell)
         request["shell"] = shell
         request["region"] = options.get("--region")
     return request
@@ -98,6 +100,10 @@ def run(argv: Sequence[str]) -> int | None:
     request = parse(argv)
     if request is None:
         return None
+    if request["command"] == "assume" and "code" not in request:
+        line = sys.stdin.readline()  # before connecting: the tray's deadline is not the user's
+        _put_back(line)  # the usual path reads it there if the tray doesn't take it
+        request["code"] = line
     connection = channel.connect()
     if connection is None:
         return None
@@ -116,19 +122,27 @@ def _ask(connection: channel.Connection, request: dict[str, Any]) -> int | None:
     if command == "env" and request["shell"] is None:
         from trayapp.core import shell as shells
 
-        request["shell"] = shells.detect()
-    timeout = channel.REPLY_TIMEOUT
-    if command == "assume":
-        timeout = channel.ASSUME_TIMEOUT
-        if "code" not in request:
-            line = sys.stdin.readline()
-            _put_back(line)  # the usual path reads it there if the tray doesn't answer
-            request["code"] = line
-    reply = connection.ask(request, timeout)
+        try:
+            request["shell"] = shells.detect(strict=True)
+        except shells.UnknownShell:
+            return None  # the usual path says what is wrong with TRAYAPP_SHELL
+    code = request.pop("code", None)
+    reply = connection.ask(request)
     if reply is None or "fallback" in reply:
-        return None
+        return None  # silent, busy or unable: the code (if any) never left this process
+    if command == "credential-process" and reply.get("ready") is True:
+        reply = connection.follow(None, channel.RENEW_TIMEOUT)  # the tray renews (no code: falling back is safe)
+        if reply is None or "fallback" in reply:
+            return None
     if command == "assume":
-        return _assumed(reply)
+        if reply.get("ready") is not True:
+            return None
+        # From here the code is the tray's: whatever happens, it is not sent to STS from here too.
+        reply = connection.follow({"code": code})
+        try:
+            return _assumed(reply) if reply is not None else _lost()
+        except (KeyError, TypeError, ValueError):
+            return _lost()
     if command == "status":
         return _status(reply, json_out=request["json"])
     out = reply.get("stdout")
@@ -137,6 +151,20 @@ def _ask(connection: channel.Connection, request: dict[str, Any]) -> int | None:
     sys.stdout.write(out)
     sys.stdout.flush()
     return 0
+
+
+def _lost() -> int:
+    from trayapp.i18n import _
+
+    print(
+        "trayapp: "
+        + _(
+            "The running tray took the MFA code but gave no answer, so it was not used again here: "
+            "see 'trayapp status', and if no session was made, try again with the next code."
+        ),
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _put_back(line: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from trayapp.cli.common import Subparsers, add_region, choose_prompt, seconds
@@ -13,6 +12,7 @@ from trayapp.core import errors
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
+    from trayapp.core.prompts import MfaPrompt
     from trayapp.core.service import Service
 
 
@@ -27,10 +27,16 @@ def register(sub: Subparsers) -> None:
 
     p = sub.add_parser("env", help=_("print export lines of a valid session, for eval"))
     p.add_argument("profile", metavar="PROFILE")
+    from trayapp.core.shell import NAMES
+
     p.add_argument(
         "--shell",
-        choices=["posix", "fish", "powershell", "cmd"],
-        help=_("the syntax of the lines (default: your shell's; TRAYAPP_SHELL sets it)"),
+        choices=NAMES,
+        type=str.lower,
+        help=_(
+            "the syntax of the lines: posix (sh, bash, zsh), fish, powershell (pwsh) or cmd "
+            "(default: your shell's; TRAYAPP_SHELL sets it)"
+        ),
     )
     add_region(p, _("also print AWS_REGION and AWS_DEFAULT_REGION lines for REGION"))
     p.set_defaults(func=cmd_env)
@@ -61,7 +67,16 @@ def cmd_assume(service: Service, args: argparse.Namespace) -> int:
 def cmd_env(service: Service, args: argparse.Namespace) -> int:
     from trayapp.core import shell as shells
 
-    sys.stdout.write(service.env_lines(args.profile, args.shell or shells.detect(), region=args.region))
+    try:
+        shell = shells.named(args.shell) if args.shell else shells.detect(strict=True)
+    except shells.UnknownShell as exc:
+        raise errors.UsageError(
+            reason=_(
+                "TRAYAPP_SHELL is '{value}', which is not a shell trayapp knows: "
+                "set it to posix (or sh, bash, zsh), fish, powershell (or pwsh) or cmd, or unset it."
+            ).format(value=exc.args[0])
+        ) from None
+    sys.stdout.write(service.env_lines(args.profile, shell, region=args.region))
     return 0
 
 
@@ -73,18 +88,17 @@ def cmd_forget(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-#: A cached session with less than this left is renewed before it is handed to an SDK.
-CREDENTIAL_PROCESS_MIN_LEFT = timedelta(minutes=5)
-
-
 def cmd_credential_process(service: Service, args: argparse.Namespace) -> int:
-    """Process credentials (Version 1) of a valid session, assuming the role first when needed."""
-    try:
-        creds, expires = service.session_credentials(args.profile, CREDENTIAL_PROCESS_MIN_LEFT)
-    except errors.NoSession:
-        args.code, args.code_stdin = None, False
-        service.assume(args.profile, choose_prompt(args, args.profile))
-        creds, expires = service.session_credentials(args.profile)
+    """Process credentials (Version 1) of a valid session, renewed first when botocore would
+    otherwise run this again on every call (see :mod:`trayapp.core.process_credentials`)."""
+    from trayapp.core import process_credentials
+
+    args.code, args.code_stdin = None, False
+
+    def prompt_for(silent: bool) -> MfaPrompt:
+        return process_credentials.silent_prompt() if silent else choose_prompt(args, args.profile)
+
+    creds, expires = process_credentials.keys(service, args.profile, prompt_for)
     print(
         json.dumps(
             {

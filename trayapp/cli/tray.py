@@ -27,8 +27,15 @@ def cmd_tray(service: Service | None, args: argparse.Namespace) -> int:
 
 def cmd_demo(service: Service | None, args: argparse.Namespace) -> int:
     """The tray, wrapped in a demo session: the demo only prepares an environment."""
-    from trayapp.cli.demo import demo_session
+    from trayapp.cli.demo import check_folder, demo_session, tray_refusal
+    from trayapp.protocol import report
     from trayapp.tray.app import on_forced_exit, run_tray
 
+    if args.dir is not None:
+        check_folder(args.dir)  # the user's files first: a usage error wherever it runs
+    refusal = tray_refusal()
+    if refusal is not None:
+        report(f"trayapp: {refusal}")
+        return 1
     with demo_session(folder=args.dir, on_forced_exit=on_forced_exit):
         return run_tray()

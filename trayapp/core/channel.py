@@ -10,7 +10,16 @@ folder of its own, and then checks the listening process's uid too.  One JSON li
 code (in) and the session's keys (out) travel only on this socket.
 
 Anything unexpected — no tray, a stale socket (connection refused), someone else's socket, another
-version, a timeout — and the command line takes its usual path, silently.
+version, a tray that says nothing within :data:`GIVE_UP` seconds (stopped, swapped out, deadlocked)
+— and the command line takes its usual path, silently.
+
+The tray's first line comes at once, before any work that can wait on the network: the answer of a
+read-only command, ``{"fallback": …}`` (``"busy"`` among them), or ``{"ready": true}`` — for an
+assume, and for a ``credential-process`` the tray renews first (no code involved there).
+Only after that does the command line send the MFA code (a second line), and from then on the code
+is the tray's: the command line waits for its result and never sends the code to STS itself, so a
+code is never spent twice (a tray that goes silent *after* taking the code leaves the command line
+saying so, not retrying).  A request left unread in a stopped tray's queue holds no code.
 
 This module is on the command line's fast path, where a bare interpreter start is the yardstick: it
 imports no pathlib, typing, socket, json or hashlib (each costs more than the whole request), only
@@ -35,7 +44,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 #: Bumped when the requests or replies change meaning; a tray of another version is not asked.
-PROTOCOL = 1
+PROTOCOL = 2
 VERSION = f"{PROTOCOL}/{trayapp.__version__}"
 #: The commands the channel serves.
 COMMANDS = ("assume", "credential-process", "env", "status")
@@ -43,10 +52,14 @@ COMMANDS = ("assume", "credential-process", "env", "status")
 DISABLE_ENV = "TRAYAPP_NO_CHANNEL"
 #: A request or reply line longer than this is not ours.
 MAX_LINE = 64 * 1024
-CONNECT_TIMEOUT = 1.0
-REPLY_TIMEOUT = 10.0
-#: An assume waits for STS (botocore retries included).
+#: A tray that has not answered this long after the command line began to connect is given up
+#: on (connect, send and the tray's first line, all together).
+GIVE_UP = 1.5
+#: An assume whose code the tray took waits for STS (botocore retries included).
 ASSUME_TIMEOUT = 120.0
+#: A credential-process the tray renews without a code (STS: 3 s connect, 5 s read, two tries);
+#: after that the command line renews by itself, which is safe: no code was handed over.
+RENEW_TIMEOUT = 30.0
 #: sockaddr_un holds 108 bytes; a longer path is reached through /proc/self/fd (Linux).
 _SUN_PATH_MAX = 100
 
@@ -251,18 +264,36 @@ def decode(line: bytes) -> Any:
 
 
 class Connection:
-    """One request to the tray: connect (checked), send one line, read one line."""
+    """One request to the tray: connect (checked), send a line, read a line, each within a deadline
+    for the whole exchange (not per byte)."""
 
-    def __init__(self, sock: Any) -> None:
+    def __init__(self, sock: Any, deadline: float) -> None:
         self._sock = sock
+        self._deadline = deadline
 
-    def ask(self, request: dict[str, Any], timeout: float = REPLY_TIMEOUT) -> dict[str, Any] | None:
-        """The tray's reply, or None (nothing usable came back in time)."""
+    def ask(self, request: dict[str, Any], timeout: float | None = None) -> dict[str, Any] | None:
+        """The tray's first reply, or None (nothing usable came back before the deadline: by
+        default :data:`GIVE_UP` seconds after :func:`connect` began)."""
+        from time import monotonic
+
+        deadline = self._deadline if timeout is None else monotonic() + timeout
+        return self._exchange({**request, "version": VERSION}, deadline)
+
+    def follow(self, message: dict[str, Any] | None, timeout: float = ASSUME_TIMEOUT) -> dict[str, Any] | None:
+        """Send *message* (if any) after the tray's ``{"ready": true}`` and wait up to *timeout* for
+        the result; None when none came (the caller must not assume the tray did nothing)."""
+        from time import monotonic
+
+        return self._exchange(message, monotonic() + timeout)
+
+    def _exchange(self, message: dict[str, Any] | None, deadline: float) -> dict[str, Any] | None:
         try:
-            self._sock.settimeout(timeout)
-            self._sock.sendall(encode({**request, "version": VERSION}))
+            if message is not None:
+                _settimeout(self._sock, deadline)
+                self._sock.sendall(encode(message))
             data = b""
             while not data.endswith(b"\n"):
+                _settimeout(self._sock, deadline)
                 chunk = self._sock.recv(65536)
                 if not chunk or len(data) + len(chunk) > MAX_LINE:
                     return None
@@ -274,6 +305,16 @@ class Connection:
 
     def close(self) -> None:
         self._sock.close()
+
+
+def _settimeout(sock: Any, deadline: float) -> None:
+    """What is left of *deadline* as the socket's timeout; a TimeoutError once it has passed."""
+    from time import monotonic
+
+    left = deadline - monotonic()
+    if left <= 0:
+        raise TimeoutError("the tray did not answer in time")
+    sock.settimeout(left)
 
 
 def connect(environ: Mapping[str, str] | None = None) -> Connection | None:
@@ -292,11 +333,13 @@ def connect(environ: Mapping[str, str] | None = None) -> Connection | None:
     if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
         return None  # not a socket the tray made: someone else's, or a mistake; leave it alone
     import _socket
+    from time import monotonic
 
+    deadline = monotonic() + GIVE_UP
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     fd: int | None = None
     try:
-        sock.settimeout(CONNECT_TIMEOUT)
+        _settimeout(sock, deadline)  # a stopped tray's full queue makes connect() wait
         address, fd = reachable(path)
         sock.connect(address)
         if peer_uid(sock) != os.geteuid():
@@ -308,4 +351,4 @@ def connect(environ: Mapping[str, str] | None = None) -> Connection | None:
     finally:
         if fd is not None:
             os.close(fd)
-    return Connection(sock)
+    return Connection(sock, deadline)

@@ -305,7 +305,7 @@ def untrusted_aws_files(environ: Mapping[str, str] | None = None) -> str | None:
     """
     if sys.platform == "win32" or not hasattr(os, "geteuid"):
         return None  # privacy comes from the profile folder's ACL there
-    from trayapp.core import credentials_file
+    from trayapp.core.credentials_file import strict_modes
     from trayapp.core.profiles import config_path, credentials_path
 
     for path in (config_path(environ), credentials_path(environ)):
@@ -316,14 +316,12 @@ def untrusted_aws_files(environ: Mapping[str, str] | None = None) -> str | None:
         except OSError:
             continue  # unreadable: nothing is read from it, so nothing from it runs
         try:
-            reason = credentials_file._unsafe_location(path)
+            reason = strict_modes.unsafe_location(path)
         except OSError:
             reason = None
         if reason is not None:
             return reason
-        others = st.st_mode & 0o002 or (
-            st.st_mode & 0o020 and not credentials_file._private_group(st.st_gid, os.geteuid())
-        )
+        others = st.st_mode & 0o002 or (st.st_mode & 0o020 and not strict_modes.private_group(st.st_gid, os.geteuid()))
         if others:
             return _("other users can write to {file}; run chmod go-w {file}").format(file=path)
     return None

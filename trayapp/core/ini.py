@@ -16,37 +16,24 @@ so errors and unusual files are read (and refused) exactly as before.
 
 :func:`raw_config_parse` is ``botocore.configloader.raw_config_parse`` with that
 fast path and a memory of the last reading of each file (by device and inode, size, mtime
-and ctime; each caller gets its own copy); :func:`install_in_botocore` makes botocore's own sessions and
-credential providers use it, so one process reads a large file once.
+and ctime; each caller gets its own copy); :func:`install_in_botocore`, called once as a process starts,
+makes botocore's own sessions and credential providers use it, so one process reads a large file once.
 """
 
 from __future__ import annotations
 
-import configparser
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
+
+from trayapp.compat import botocore as compat_botocore
+from trayapp.core import ini_scan
 
 __all__ = ["file_stamp", "install_in_botocore", "parse_plain", "raw_config_parse", "remember"]
 
-_SECTCRE = configparser.RawConfigParser.SECTCRE
-_DEFAULT = configparser.DEFAULTSECT
-
 Sections = dict[str, dict[str, str]]
-
-
-def _lines(text: str, chunk: int = 1 << 20) -> Iterator[str]:
-    """``text.split("\\n")``, a megabyte at a time (a large file's lines are never all held at once)."""
-    start = 0
-    while True:
-        end = text.find("\n", start + chunk)
-        if end < 0:
-            yield from text[start:].split("\n")
-            return
-        yield from text[start:end].split("\n")
-        start = end + 1
 
 
 def parse_plain(text: str) -> Sections | None:
@@ -55,43 +42,11 @@ def parse_plain(text: str) -> Sections | None:
     None means the text is not of the plain shape (see the module docstring),
     including every text configparser refuses; the caller then asks configparser.
     Line breaks are read as universal newlines, as when a file is opened.
+    The line rules are :mod:`trayapp.core.ini_scan`'s, shared with the credentials file.
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    sections: Sections = {}
-    current: dict[str, str] | None = None
-    keys: dict[str, str] = {}  # one string object per key name, shared by all sections
-    sectcre_match = _SECTCRE.match
-    for line in _lines(text):
-        value = line.strip()
-        if not value:
-            continue  # a blank line only pads a value, which the join strips again
-        first = value[0]
-        if first == "#" or first == ";":
-            continue
-        if line[0] != first:
-            return None  # indented: a continuation or a nested value, configparser's to judge
-        if first == "[":
-            header = sectcre_match(value)
-            if header is not None:
-                name = header.group("header")
-                if name in sections or name == _DEFAULT:
-                    return None
-                current = sections[name] = {}
-                continue
-        if current is None:
-            return None  # a key before any header: configparser's error
-        # OPTCRE, ``(?P<option>.*?)\s*(?P<vi>=|:)\s*(?P<value>.*)$``, splits at the first
-        # delimiter; the option loses its trailing white space and the value is stripped.
-        equals, colon = value.find("="), value.find(":")
-        cut = colon if equals < 0 or 0 <= colon < equals else equals
-        if cut < 0:
-            return None
-        key = value[:cut].rstrip().lower()
-        if not key or key in current:
-            return None
-        current[keys.setdefault(key, key)] = value[cut + 1 :].strip()
-    return sections
+    return ini_scan.scan_plain(ini_scan.lines(text))
 
 
 _Stamp = tuple[int, int, int]
@@ -102,7 +57,6 @@ _Stamp = tuple[int, int, int]
 #: back (``cp -p``, ``rsync -t --inplace``) changes nothing else the kernel reports.
 _memory: dict[tuple[int, int], tuple[_Stamp, Sections]] = {}
 _memory_lock = threading.Lock()
-_original: Callable[..., Any] | None = None
 
 
 def _copy(sections: Sections) -> Sections:
@@ -129,9 +83,7 @@ def raw_config_parse(
     can still be opened (a file made unreadable is read as botocore reads it) and is
     still the same file with the same size, mtime and ctime.
     """
-    from botocore import configloader
-
-    original = _original or configloader.raw_config_parse
+    original = compat_botocore.original_config_reader()
     if config_filename is None:
         return _botocore(original, config_filename, parse_subsections)
     path = os.path.expanduser(os.path.expandvars(config_filename))
@@ -189,11 +141,6 @@ def _stamp(st: os.stat_result) -> _Stamp:
 
 def install_in_botocore() -> None:
     """Make botocore's sessions and credential providers read the AWS files through
-    :func:`raw_config_parse` (they look ``raw_config_parse`` up in its module at each call)."""
-    global _original
-    from botocore import configloader
-
-    with _memory_lock:
-        if _original is None:
-            _original = configloader.raw_config_parse
-            configloader.raw_config_parse = raw_config_parse
+    :func:`raw_config_parse`: once, at a process's start (``trayapp.cli.main``); see
+    :mod:`trayapp.compat.botocore` for why it is done this way."""
+    compat_botocore.install_config_reader(raw_config_parse)

@@ -508,21 +508,15 @@ def _kill_at(step: str) -> None:
 
 def _client(service: str, secret_pair: str) -> Any:
     """An IAM or STS client signed with a long-term key (endpoint from AWS_ENDPOINT_URL_*)."""
-    from botocore.config import Config
-
-    from trayapp.core.sts import ATTEMPTS, CONNECT_TIMEOUT, READ_TIMEOUT, _botocore_session
+    from trayapp.core import aws_clients
 
     key_id, secret = secret_pair.split("\0", 1)
-    return _botocore_session().create_client(
+    return aws_clients.session().create_client(
         service,
         region_name="us-east-1",
         aws_access_key_id=key_id,
         aws_secret_access_key=secret,
-        config=Config(
-            connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
-            retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
-        ),
+        config=aws_clients.client_config(),
     )
 
 

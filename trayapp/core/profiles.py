@@ -57,15 +57,14 @@ def _path_functions(env: Mapping[str, str], windows: bool) -> tuple[Callable[[st
     """
     import ntpath
     import posixpath
-    import types
+
+    from trayapp.compat.stdlib import with_globals
 
     module = ntpath if windows else posixpath
     view = _EnvOs({key.upper(): value for key, value in env.items()} if windows else env, windows)
     scope = {**vars(module), "os": view}
     functions = (module.expandvars, module.expanduser)
-    return tuple(  # type: ignore[return-value]
-        types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__, f.__closure__) for f in functions
-    )
+    return tuple(with_globals(f, scope) for f in functions)  # type: ignore[return-value]
 
 
 class _EnvOs:

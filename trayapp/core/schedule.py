@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,9 @@ FiredKey = tuple[str, str, datetime]
 
 MINUTE = timedelta(minutes=1)
 TICK = timedelta(microseconds=1)
+#: A timer that went off this much earlier or later by the wall clock than by the monotonic
+#: one means the wall clock jumped (a sleep, a clock set): ``on_jump`` is told.
+DRIFT = timedelta(seconds=2)
 log = logging.getLogger(__name__)
 
 
@@ -71,7 +75,7 @@ def next_events(
     events: list[Event] = []
     labels: list[Event] = []
     for s in sessions:
-        for kind, at in (("warn", s.expires_at - warn), ("expire", s.expires_at)):
+        for kind, at in (("warn", s.expires_at - s.lead(warn)), ("expire", s.expires_at)):
             event = Event(at, kind, s.profile, s.expires_at)  # type: ignore[arg-type]
             if event.key not in fired:
                 events.append(event)
@@ -81,6 +85,14 @@ def next_events(
     if labels:
         events.append(min(labels))
     return sorted(events)
+
+
+def fold(due: list[Event]) -> list[Event]:
+    """What is still worth saying of events that all came due at once (after a sleep, a clock
+    set forward): a warning whose session's expiry is due too is dropped — the session gets
+    the one "expired" notice, never a stale "expires in 1 min"."""
+    expired = {(e.profile, e.expires_at) for e in due if e.kind == "expire"}
+    return [e for e in due if not (e.kind == "warn" and (e.profile, e.expires_at) in expired)]
 
 
 def next_wakeup(
@@ -125,8 +137,18 @@ class Scheduler:
         clock: Callable[[], datetime],
         warn: timedelta,
         timer_factory: TimerFactory = thread_timer,
+        on_jump: Callable[[], None] | None = None,
+        on_events: Callable[[list[Event]], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """*on_jump*: called (on the timer's thread, outside the lock) when a timer going off finds
+        the wall clock moved apart from the monotonic one since it was armed.  *on_events*: when
+        given, called once with all the events due together instead of *on_event* for each."""
         self._on_event = on_event
+        self._on_events = on_events
+        self._on_jump = on_jump
+        self._monotonic = monotonic
+        self._armed_at: tuple[datetime, float] | None = None
         self._clock = clock
         self._warn = warn
         self._timer_factory = timer_factory
@@ -159,6 +181,14 @@ class Scheduler:
             self._sessions = tuple(sessions)
             self._note_new_sessions(self._clock())
             self._arm()
+
+    def recheck(self) -> None:
+        """The wall clock may have jumped (a resume, a clock set): re-arm against it now.  Events
+        whose moment passed meanwhile go off at once, folded (see :func:`fold`)."""
+        with self._lock:
+            if not self._closed:
+                self._note_new_sessions(self._clock())
+                self._arm()
 
     def close(self) -> None:
         """Cancel the pending timer; later calls do nothing."""
@@ -201,10 +231,22 @@ class Scheduler:
         generation = self._generation
         delay = max((wakeup - now).total_seconds(), 0.0)
         self._wakeup = wakeup
+        self._armed_at = (now, self._monotonic())
         # A label change lies strictly after "now", so it is remembered here to be
         # reported when its instant comes rather than recomputed then.
         self._armed_label = next((e for e in events if e.kind == "label" and e.at == wakeup), None)
         self._timer = self._timer_factory(delay, lambda: self._fire(generation))
+
+    def _jumped(self, now: datetime) -> bool:
+        """The cheap check each time the timer goes off: wall time passed vs monotonic time passed."""
+        if self._armed_at is None:
+            return False
+        wall, mono = self._armed_at
+        drift = (now - wall) - timedelta(seconds=self._monotonic() - mono)
+        if abs(drift) < DRIFT:
+            return False
+        log.info("the wall clock moved %+.0f s apart from the monotonic clock", drift.total_seconds())
+        return True
 
     # --- the timer's thread ---------------------------------------------------
 
@@ -214,12 +256,26 @@ class Scheduler:
                 return  # cancelled while it was going off
             self._timer = None
             now = self._clock()
+            jumped = self._jumped(now)
             due = [e for e in next_events(self._sessions, now, self._warn, self._fired) if e.at <= now]
             label = self._armed_label
             if label is not None and label.at <= now:
                 due = sorted([*(e for e in due if e.kind != "label"), label])
             self._fired |= {e.key for e in due if e.kind != "label"}
+            due = fold(due)
             self._arm()
+        if jumped and self._on_jump is not None:
+            try:
+                self._on_jump()
+            except Exception:
+                log.exception("The handler of a clock jump failed.")
+        if self._on_events is not None:
+            if due:
+                try:
+                    self._on_events(due)
+                except Exception:
+                    log.exception("The handler of %d due events failed.", len(due))
+            return
         for event in due:
             try:
                 self._on_event(event)

@@ -50,6 +50,8 @@ KEY_EXPIRES = "trayapp_expiration"
 #: ``long-term`` when an IAM user's long-term keys signed the AssumeRole, else ``temporary``
 #: (an MFA session's or another role's keys): the console sign-in follows AWS's rules for each.
 KEY_SIGNED = "trayapp_signed_with"
+#: The seconds the session was asked for: every renewal asks for the same (issue 21).
+KEY_DURATION = "trayapp_duration"
 _SHADOWING_KEYS = ("role_arn", "credential_process", "sso_session", "sso_start_url", "web_identity_token_file")
 
 
@@ -171,7 +173,9 @@ class Service:
             profile = values.get(KEY_PROFILE) or section.removesuffix(SESSION_SUFFIX)
             if session_name(profile) != section:
                 continue
-            found[profile] = SessionInfo(profile, values.get(KEY_ROLE, ""), _parse_time(values.get(KEY_EXPIRES)))
+            found[profile] = SessionInfo(
+                profile, values.get(KEY_ROLE, ""), _parse_time(values.get(KEY_EXPIRES)), _parse_seconds(values)
+            )
         return found
 
     def roles(self, *, include_hidden: bool = False) -> list[RoleEntry]:
@@ -237,11 +241,11 @@ class Service:
             )
             code = None
         try:
-            notes += self._write(cfg, role, assumed, long_term)
+            notes += self._write(cfg, role, assumed, long_term, duration)
         finally:
             if code and role.mfa_serial:
                 self._used.remember(role.mfa_serial, code)
-        info = SessionInfo(role.name, role.role_arn, assumed.expiration)
+        info = SessionInfo(role.name, role.role_arn, assumed.expiration, duration)
         return AssumeResult(info, assumed.assumed_arn, notes)
 
     # --- the MFA session: one code, many roles ------------------------------------
@@ -387,7 +391,9 @@ class Service:
                     self._used.remember(role.mfa_serial, code)
                 error = exc
 
-    def _write(self, cfg: AwsConfig, role: RoleProfile, assumed: AssumedRole, long_term: bool = False) -> list[str]:
+    def _write(
+        self, cfg: AwsConfig, role: RoleProfile, assumed: AssumedRole, long_term: bool = False, duration: int = 0
+    ) -> list[str]:
         c = assumed.credentials
         values = {
             "aws_access_key_id": c.access_key_id,
@@ -399,6 +405,8 @@ class Service:
             KEY_EXPIRES: assumed.expiration.isoformat(timespec="seconds"),
             KEY_SIGNED: "long-term" if long_term else "temporary",
         }
+        if duration > 0:
+            values[KEY_DURATION] = str(duration)
         return self.credentials_file().write_section(role.session_profile, values)
 
     # --- the rest ---------------------------------------------------------------
@@ -428,6 +436,10 @@ class Service:
         if found is None:
             raise errors.NoSession(profile=name)
         return found
+
+    def session_seconds(self, name: str) -> int:
+        """How long a session of *name* lasts when assumed now: the profile's, else the preference."""
+        return self.config().role(name).duration_seconds or self._preferences().duration
 
     def session_region(self, name: str) -> str:
         """The region *name*'s session is used in: the profile's, else up its chain, else us-east-1."""
@@ -464,6 +476,12 @@ class Service:
 
 
 _stamp = ini.file_stamp
+
+
+def _parse_seconds(values: Mapping[str, str]) -> int | None:
+    """The recorded duration of a session (None: not recorded, or not a sane number)."""
+    text = values.get(KEY_DURATION, "")
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= 7 * 24 * 3600 else None
 
 
 def _parse_time(text: str | None) -> datetime:

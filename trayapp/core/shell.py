@@ -11,8 +11,11 @@ user will paste into.
 
 Which shell (:func:`detect`), in this order:
 
-1. ``TRAYAPP_SHELL`` (one of :data:`SHELLS`), for a user whose guess below is wrong
-   (``trayapp env --shell`` overrides everything for one command);
+1. ``TRAYAPP_SHELL`` (a name of :data:`NAMES`: one of :data:`SHELLS` or a shell's own name such
+   as ``sh``, ``bash``, ``pwsh``), for a user whose guess below is wrong (``trayapp env --shell``,
+   which takes the same names, overrides everything for one command).  Any other value is
+   :class:`UnknownShell` for ``detect(strict=True)`` (``trayapp env`` says so in one sentence)
+   and ignored elsewhere;
 2. ``SHELL``, on every platform (on Windows it is set only by Git Bash, MSYS2, Cygwin):
    ``fish`` → fish, ``pwsh``/``powershell`` → PowerShell, anything else → POSIX;
 3. Windows without ``SHELL``: ``PSModulePath`` alone proves nothing — modern Windows sets it
@@ -36,6 +39,33 @@ from collections.abc import Mapping
 POSIX, FISH, POWERSHELL, CMD = "posix", "fish", "powershell", "cmd"
 SHELLS = (POSIX, FISH, POWERSHELL, CMD)
 ENV_VAR = "TRAYAPP_SHELL"
+#: The names ``--shell`` and ``TRAYAPP_SHELL`` take, each for the syntax it means.
+ALIASES = {
+    POSIX: POSIX,
+    "sh": POSIX,
+    "bash": POSIX,
+    "zsh": POSIX,
+    "dash": POSIX,
+    "ksh": POSIX,
+    FISH: FISH,
+    POWERSHELL: POWERSHELL,
+    "pwsh": POWERSHELL,
+    CMD: CMD,
+}
+NAMES = tuple(ALIASES)
+
+
+class UnknownShell(ValueError):
+    """A shell name not in :data:`NAMES` (``args`` holds the name)."""
+
+
+def named(name: str) -> str:
+    """The syntax (one of :data:`SHELLS`) *name* stands for; :class:`UnknownShell` when none."""
+    try:
+        return ALIASES[name.strip().lower()]
+    except KeyError:
+        raise UnknownShell(name) from None
+
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./:=+@,-]+")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -66,13 +96,18 @@ def _powershell_ancestor(env: Mapping[str, str]) -> bool:
     return False
 
 
-def detect(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str:
-    """The user's shell: one of :data:`SHELLS` (see the module's notes for the rules)."""
+def detect(environ: Mapping[str, str] | None = None, platform: str | None = None, *, strict: bool = False) -> str:
+    """The user's shell: one of :data:`SHELLS` (see the module's notes for the rules); with
+    *strict*, :class:`UnknownShell` for a ``TRAYAPP_SHELL`` that names none."""
     env = os.environ if environ is None else environ
     plat = sys.platform if platform is None else platform
-    forced = env.get(ENV_VAR, "").strip().lower()
-    if forced in SHELLS:
-        return forced
+    forced = env.get(ENV_VAR, "").strip()
+    if forced:
+        try:
+            return named(forced)
+        except UnknownShell:
+            if strict:
+                raise
     if env.get("SHELL"):
         return _by_name(env["SHELL"])
     if plat == "win32":

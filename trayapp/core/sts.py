@@ -14,12 +14,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from trayapp.core import errors
+from trayapp.core.aws_clients import ATTEMPTS, READ_TIMEOUT, client_config
+from trayapp.core.aws_clients import session as _botocore_session
 from trayapp.core.profiles import RoleProfile
-
-# Seconds, not minutes: a hung STS gives up after two tries of 5 s.
-CONNECT_TIMEOUT = 3
-READ_TIMEOUT = 5
-ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -49,24 +46,6 @@ class SourceResolver(Protocol):
     def __call__(self, role: RoleProfile) -> Credentials: ...
 
 
-def _botocore_session(profile: str | None = None) -> Any:
-    import botocore.session
-    from botocore.exceptions import ProfileNotFound
-
-    from trayapp.core.ini import install_in_botocore
-
-    install_in_botocore()  # one fast reading of each AWS file, however many times botocore asks
-    session = botocore.session.Session(profile=profile)
-    if profile is None:
-        try:
-            session.get_scoped_config()
-        except ProfileNotFound:
-            # An exported AWS_PROFILE naming no profile (a stale shell) must not break the STS
-            # client, which is given its keys and region explicitly: read the default profile instead.
-            session = botocore.session.Session(profile="default")
-    return session
-
-
 class BotoStsClients:
     """STS clients from one shared botocore session, cached per key and region.
 
@@ -84,8 +63,6 @@ class BotoStsClients:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                from botocore.config import Config
-
                 if self._session is None:
                     self._session = _botocore_session()
                 client = self._session.create_client(
@@ -94,11 +71,7 @@ class BotoStsClients:
                     aws_access_key_id=credentials.access_key_id,
                     aws_secret_access_key=credentials.secret_access_key,
                     aws_session_token=credentials.session_token,
-                    config=Config(
-                        connect_timeout=CONNECT_TIMEOUT,
-                        read_timeout=READ_TIMEOUT,
-                        retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
-                    ),
+                    config=client_config(),
                 )
                 if len(self._clients) > 64:
                     self._clients.clear()

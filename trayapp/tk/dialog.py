@@ -333,8 +333,18 @@ class Dialog:
             self.countdown.configure(text=_("A new code is ready: enter it now."))
             self.countdown_until = None
             return
-        self.countdown.configure(text="⏱  " + _("Next code in {seconds} s").format(seconds=left))
+        self.countdown.configure(text=countdown_text(left))
         self.root.after(250, self._tick)
+
+
+#: The countdown's clock: U+25F7 is in DejaVu Sans (the font the project installs) and the
+#: platforms' own UI fonts; U+23F1 (a stopwatch) is in none of them and showed as a box.
+CLOCK = "\u25f7"
+
+
+def countdown_text(seconds: int) -> str:
+    """The line under the error while the next code is awaited."""
+    return f"{CLOCK}  " + _("Next code in {seconds} s").format(seconds=seconds)
 
 
 def fix_x11_title(root: tk.Misc, title: str) -> None:

@@ -201,6 +201,9 @@ class TrayApp:
         #: Source profiles' keys: read on the worker once the icon is up, then held (issue 12).
         self.keys = keys or key_info.KeyInfo()
         self.scheduler: Any = None
+        self._retries: Any = None  # core.renewal.Retries, once the services start
+        self._wake: Any = None  # tray.wake.WakeWatch
+        self._mfa_until: datetime | None = None
         self._failed_renewals: set[tuple[str, datetime]] = set()
         self._prefs_window: threading.Thread | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trayapp-worker")
@@ -384,14 +387,21 @@ class TrayApp:
 
     def _start_services(self) -> None:
         """Worker: everything that can wait until the icon is up."""
+        from trayapp.core.renewal import Retries
         from trayapp.core.schedule import Scheduler, thread_timer
         from trayapp.tray import notify
 
+        timers = self._timer_factory or thread_timer
         self.scheduler = Scheduler(
             self._on_schedule_event,
             clock=self.service.now,
             warn=self.service.warn_lead(),
-            timer_factory=self._timer_factory or thread_timer,
+            timer_factory=timers,
+            on_jump=self._clock_moved,
+            on_events=self._on_schedule_events,
+        )
+        self._retries = Retries(
+            lambda p: self._submit(self._retry_renewal, p), clock=self.service.now, timer_factory=timers
         )
         if self.notifier is None:
             icon = self.icon if self.on_main is backend.call_now else backend.MainThreadNotify(self.icon, self.on_main)
@@ -406,6 +416,10 @@ class TrayApp:
             except Exception:  # no inotify watches left, say: labels still follow the timer
                 log.warning("the AWS files can't be watched; changes show on the next menu update", exc_info=True)
         self.refresh()
+        if self._watch:  # after the schedule has seen the sessions: a resume from now on is told
+            from trayapp.tray.wake import watch_wake
+
+            self._wake = watch_wake(self._clock_moved, self._retries.network_back)
         from trayapp.tray.channel import start_channel
 
         self._channel = start_channel(self.service)  # the command line asks this tray (issue 14)
@@ -453,6 +467,20 @@ class TrayApp:
         """Timer thread: hand over."""
         self._submit(self._handle_event, event)
 
+    def _on_schedule_events(self, events: list[Event]) -> None:
+        """Timer thread: events that came due together (after a sleep) are handled together."""
+        self._submit(self._handle_events, events)
+
+    def _clock_moved(self) -> None:
+        """A resume, a clock set, a time zone change (any thread): the worker looks again."""
+        self._submit(self._look_again)
+
+    def _look_again(self) -> None:
+        import time
+
+        time.tzset()  # a new time zone shows in the next message's "until 14:05"
+        self.refresh()  # the icon and labels now; the timer re-armed on the wall clock
+
     def _on_notification_action(self, profile: str, key: str) -> None:
         """Notifier's listener thread: a click on "Renew" (or on "Rotate" of an old key's notice)."""
         if key == key_info.ROTATE and profile:
@@ -463,7 +491,35 @@ class TrayApp:
         if key in ("renew", "default") and profile:
             self.perform(menu_model.action(menu_model.ASSUME, profile))
 
-    def _handle_event(self, event: Event) -> None:
+    def _handle_events(self, events: list[Event]) -> None:
+        from trayapp.tray.notices import expired_notices
+
+        sessions = self.service.sessions()
+        ended = [
+            sessions[e.profile]
+            for e in events
+            if e.kind == "expire" and e.profile in sessions and sessions[e.profile].expires_at == e.expires_at
+        ]
+        for event in events:
+            if event.kind == "warn":
+                self._handle_event(event, refresh=False)
+        if ended and self.prefs().notifications:
+            for notice in expired_notices(ended):
+                self._say(notice)
+        self.refresh()
+
+    def _tell_mfa_ended(self) -> None:
+        """One notice when the MFA session that signed renewals ran out (asleep or not); none
+        when the user ended it from the menu."""
+        from trayapp.tray.notices import MFA_ENDING, mfa_ended_notice
+
+        alive = self.service.mfa_sessions()
+        until, self._mfa_until = self._mfa_until, alive[-1].expires_at if alive else None
+        ran_out = until is not None and until - self.service.now() <= MFA_ENDING
+        if ran_out and not alive and self.prefs().notifications:
+            self._say(mfa_ended_notice())
+
+    def _handle_event(self, event: Event, *, refresh: bool = True) -> None:
         from trayapp.tray import notify
 
         if event.kind != "label":
@@ -476,32 +532,42 @@ class TrayApp:
             elif current and event.kind == "expire" and self.prefs().notifications:
                 assert session is not None
                 self._say(notify.expired_notice(session))
-        self.refresh()
+        if refresh:
+            self.refresh()
 
     def _renew_silently(self, profile: str, session: SessionInfo) -> bool:
         """Renew before expiry without a prompt while the MFA session lasts; False to warn instead."""
         if profile in self.prefs().hidden or not self.service.can_renew_silently(profile):
             return False
-        try:
-            self.service.assume(profile, SilentPrompt())
-        except TrayappError as exc:
-            key = (profile, session.expires_at)
-            if key not in self._failed_renewals:  # notified once per session
-                self._failed_renewals.add(key)
-                from trayapp.tray import notify
+        from trayapp.core.renewal import is_transient
+        from trayapp.tray import notices
 
-                self._say(
-                    notify.Notification(
-                        _("Renewing {profile} failed").format(profile=profile),
-                        str(exc),
-                        profile=profile,
-                        actions=notify.renew_action(),
-                        icon="expiring",
-                    )
-                )
+        try:
+            # The duration it was assumed with, not the profile's default (issue 21).
+            self.service.assume(profile, SilentPrompt(), duration=session.duration)
+        except TrayappError as exc:
+            transient = is_transient(exc) and self._retries is not None
+            first = self._retries.failed(profile, session.expires_at) if transient else True
+            key = (profile, session.expires_at)
+            if first and key not in self._failed_renewals:  # notified once per session, not per retry
+                self._failed_renewals.add(key)
+                notice = notices.retrying_notice if transient else notices.refused_notice
+                self._say(notice(profile, str(exc)))
+            log.info("renewing %s failed (%s)", profile, "will retry" if transient else "for good")
             return True
+        if self._retries is not None:
+            self._retries.succeeded(profile)
         log.info("renewed %s without a prompt", profile)
         return True
+
+    def _retry_renewal(self, profile: str) -> None:
+        """Worker: a renewal that waited for the network tries again, while its session lasts."""
+        session = self.service.sessions().get(profile)
+        if session is None or session.left(self.service.now()).total_seconds() <= 0:
+            return
+        if self.service.can_renew_silently(profile):
+            self._renew_silently(profile, session)
+        self.refresh()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -524,7 +590,15 @@ class TrayApp:
         from trayapp.tray import warm
 
         warm.stop()
-        for closer in (self._watcher, self.scheduler, self.notifier, getattr(self, "_channel", None)):
+        closers = (
+            self._watcher,
+            self._wake,
+            self._retries,
+            self.scheduler,
+            self.notifier,
+            getattr(self, "_channel", None),
+        )
+        for closer in closers:
             stop = getattr(closer, "stop", None) or getattr(closer, "close", None)
             if stop is not None:
                 with contextlib.suppress(Exception):
@@ -536,6 +610,7 @@ class TrayApp:
     def refresh(self) -> None:
         """Re-read the sessions; update the image, the title and the menu; re-arm the one timer."""
         prefs = self.prefs()
+        self._tell_mfa_ended()
         keys = menu_model.keys_menu(self.keys.rows(), self.service.now(), prefs.key_max_age)
         snapshot = take_snapshot(self.service, prefs.favourites, self._autostart_state(), keys)
         with self._lock:
@@ -549,6 +624,8 @@ class TrayApp:
         if icon is None or self._stopping.is_set():
             return
         image = self._image(snapshot.state) if snapshot.state != old.state else None
+        if image is not None:
+            log.info("the icon shows %s", snapshot.state)
         menu_changed = snapshot.menu != old.menu
 
         def show() -> None:
@@ -855,6 +932,9 @@ def run_tray(
             + _("trayapp is already running for {path}; use its icon in the tray.").format(path=credentials_path())
         )
         return 1
+    signum = backend.await_tray_host(os.environ, lambda problem: report("trayapp: " + problem))
+    if signum is not None:
+        return 128 + signum
     prefs = PrefsHolder()
     try:
         service = (service_factory or _default_service)(prefs)

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
+from trayapp.compat import pystray as compat_pystray
 from trayapp.i18n import _
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def name(icon: Any) -> str:
     """The backend of *icon* (an ``Icon`` or its class): ``xorg``, ``gtk``, ``appindicator``, ``darwin``…"""
     cls = icon if isinstance(icon, type) else type(icon)
     own = getattr(cls, "BACKEND", None)  # trayapp's own (sni)
-    return own if isinstance(own, str) else cls.__module__.rsplit("._", 1)[-1]
+    return own if isinstance(own, str) else compat_pystray.backend_name(icon)
 
 
 def latin1_title(icon: Any) -> bool:
@@ -65,7 +66,7 @@ def open_menu(icon: Any) -> bool:
 
 
 #: pystray's win32 backend opens its menu on this ``WM_NOTIFY`` code (a right button release).
-WM_RBUTTONUP = 0x0205
+WM_RBUTTONUP = compat_pystray.WM_RBUTTONUP
 
 
 def call_now(fn: Callable[[], None]) -> None:
@@ -104,7 +105,7 @@ def _poking_while(icon: Any, fn: Callable[[], None]) -> None:
     def nudge() -> None:
         while not done.wait(XORG_NUDGE):
             with contextlib.suppress(Exception):
-                icon._display.flush()
+                compat_pystray.flush_display(icon)
 
     threading.Thread(target=nudge, name="trayapp-xorg-nudge", daemon=True).start()
     try:
@@ -135,7 +136,7 @@ def release_setup_thread(icon: Any) -> None:
     loop failed to start it would keep the process alive for ever.  Let it go (our setup
     returns at once when the tray is stopping)."""
     with contextlib.suppress(Exception):
-        icon._mark_ready()
+        compat_pystray.release_setup_thread(icon)
 
 
 def name_the_gtk_program() -> None:
@@ -147,13 +148,7 @@ def name_the_gtk_program() -> None:
 
 def _gtk_popup(icon: Any) -> None:
     """Open the native menu on a left click too (GTK shows it on the right button only)."""
-    handler = getattr(icon, "_on_status_icon_popup_menu", None)
-    status_icon = getattr(icon, "_status_icon", None)
-    if handler is None or status_icon is None:
-        return
-    from gi.repository import Gtk  # type: ignore[import-untyped,unused-ignore]
-
-    handler(status_icon, 1, Gtk.get_current_event_time())
+    compat_pystray.gtk_open_menu(icon)
 
 
 def _win32_popup(icon: Any) -> None:
@@ -161,11 +156,8 @@ def _win32_popup(icon: Any) -> None:
     right button release (``_on_notify`` → ``TrackPopupMenuEx``) and has no public call for it;
     this runs in its message loop (the default action is called from ``_on_notify``), so the
     same path is taken, as if the right button had been released."""
-    handler = getattr(icon, "_on_notify", None)
-    if handler is None:
+    if not compat_pystray.win32_open_menu(icon):
         log.warning("pystray's win32 backend changed; a left click can't open the menu")
-        return
-    handler(0, WM_RBUTTONUP)
 
 
 #: pystray backends that talk to the desktop over the D-Bus session bus.
@@ -173,6 +165,11 @@ DBUS_BACKENDS = ("appindicator", "gtk")
 #: trayapp's own StatusNotifierItem backend (:mod:`trayapp.tray.sni`): D-Bus too, no GTK.
 SNI = "sni"
 WATCHER = "org.kde.StatusNotifierWatcher"
+
+
+#: Set when :func:`choose_backend` picked xorg only because no StatusNotifierWatcher was on the bus:
+#: while the tray waits for a host, a panel's watcher then counts as one, and the tray becomes ``sni``.
+_xorg_for_want_of_a_watcher = False
 
 
 def is_sni(environ: Mapping[str, str]) -> bool:
@@ -197,8 +194,10 @@ def choose_backend(environ: MutableMapping[str, str]) -> str | None:
             log.info("using the StatusNotifierItem tray backend")
             environ["PYSTRAY_BACKEND"] = SNI
         elif not requested:
+            global _xorg_for_want_of_a_watcher
             log.info("no StatusNotifierWatcher on the session bus: using pystray's xorg backend")
             environ["PYSTRAY_BACKEND"] = "xorg"
+            _xorg_for_want_of_a_watcher = True
         return None
     if requested:
         return _(
@@ -290,3 +289,109 @@ def _unescape_dbus(value: str) -> str:
     from urllib.parse import unquote
 
     return unquote(value)
+
+
+# --- a system tray to hold the icon (X11) ---------------------------------------------------------
+
+#: While no tray host exists, how often a StatusNotifierWatcher is looked for (an XEmbed tray
+#: announces itself with a MANAGER message, which wakes the wait at once).
+TRAY_HOST_RECHECK = 5.0
+
+
+def tray_host_problem(environ: Mapping[str, str], connection: Any = None) -> str | None:
+    """On X11, the sentence to show when nothing can hold the icon: no XEmbed system tray owns
+    ``_NET_SYSTEM_TRAY_S<screen>`` and (for the appindicator backend) no StatusNotifierWatcher is
+    on the session bus.  Without it pystray's xorg backend printed tracebacks ("Failed to dock
+    icon") and the gtk one ran with no icon at all.  None when there is a host, or it can't be told
+    (then pystray tries as before).  *connection*: an open python-xlib display to ask."""
+    if sys.platform in ("darwin", "win32") or not environ.get("DISPLAY"):
+        return None
+    requested = environ.get("PYSTRAY_BACKEND", "")
+    if requested not in ("", "xorg", *DBUS_BACKENDS):
+        return None
+    if connection is None:
+        connection = _x_connection(environ)
+        if connection is None:
+            return None  # no python-xlib, a display that refuses us: pystray will say
+    try:
+        atom = connection.intern_atom(f"_NET_SYSTEM_TRAY_S{connection.get_default_screen()}")
+        if connection.get_selection_owner(atom) not in (0, None):
+            return None
+    except Exception:
+        return None
+    if (requested in ("", "appindicator") or (requested == "xorg" and _xorg_for_want_of_a_watcher)) and (
+        watcher_present(environ)
+    ):
+        return None
+    return _(
+        "no system tray is running on display {display} to hold the icon; trayapp waits for one "
+        "(a desktop panel, or a tray such as trayer or stalonetray) and shows its icon there."
+    ).format(display=environ["DISPLAY"])
+
+
+class _Stopped(Exception):
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+
+
+def await_tray_host(environ: MutableMapping[str, str], say: Callable[[str], None]) -> int | None:
+    """On X11 with no system tray, :func:`tray_host_problem`'s sentence to *say* once, then wait
+    until a tray appears; the number of the signal (SIGINT, SIGTERM) that ended the wait instead,
+    if one did.  An XEmbed tray's MANAGER message on the root window wakes the wait at once; a
+    StatusNotifierWatcher is looked for every :data:`TRAY_HOST_RECHECK` seconds (only while there
+    is no tray at all).  One X connection throughout: Xvfb resets when its last client leaves.  When
+    xorg was chosen only for want of a watcher and one is what came, the tray becomes ``sni``."""
+    if sys.platform in ("darwin", "win32") or not environ.get("DISPLAY"):
+        return None
+    connection = _x_connection(environ)
+    if connection is None:
+        return None
+    try:
+        problem = tray_host_problem(environ, connection)
+        if problem is None:
+            return None
+        say(problem)
+        signum = _wait(environ, connection)
+        if signum is None and _xorg_for_want_of_a_watcher and watcher_present(environ):
+            log.info("a StatusNotifierWatcher appeared: using the StatusNotifierItem tray backend")
+            environ["PYSTRAY_BACKEND"] = SNI
+        return signum
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+def _wait(environ: Mapping[str, str], connection: Any) -> int | None:
+    import select
+    import signal
+
+    from Xlib import X
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise _Stopped(signum)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        connection.screen().root.change_attributes(event_mask=X.StructureNotifyMask)
+        connection.flush()
+        while tray_host_problem(environ, connection) is not None:
+            select.select([connection.fileno()], [], [], TRAY_HOST_RECHECK)
+            while connection.pending_events():
+                connection.next_event()
+    except _Stopped as stopped:
+        return stopped.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return None
+
+
+def _x_connection(environ: Mapping[str, str]) -> Any:
+    try:
+        from Xlib import display as xdisplay
+
+        return xdisplay.Display(environ["DISPLAY"])
+    except Exception:
+        return None

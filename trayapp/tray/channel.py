@@ -3,9 +3,14 @@ running tray, whose STS client is warm and whose MFA sessions are in memory.
 
 One listening thread blocks in ``accept()`` (no polling, no wake-ups while idle); each connection
 gets a short-lived thread, so a command waiting for STS never holds up another, nor the tray's own
-worker (whose dialog may be open).  The service is shared with the worker: its caches are locked,
-the credentials file is written under its lock, the used-code record has its own; assumes asked
-over the channel run one at a time.
+worker (whose dialog may be open).  At most :data:`MAX_CONNECTIONS` are served at once: one more is
+told ``{"fallback": "busy"}`` by the listening thread itself, without a thread of its own, and each
+connection has :data:`REQUEST_TIMEOUT` seconds in all (not per byte) to say what it wants, so idle or
+trickling clients can't pile up threads.  The service is shared with the worker: its caches are
+locked, the credentials file is written under its lock, the used-code record has its own; assumes
+asked over the channel run one at a time (a second one is told ``busy`` at once and the command line
+does it itself).  An assume is answered ``{"ready": true}`` before its code is read: see
+:mod:`trayapp.core.channel` for why the code is never spent twice.
 
 A peer of another uid is refused before a byte is read.  Requests that can't be answered exactly as
 the command line would answer them (another version, other files or engine environment, no cached
@@ -22,7 +27,7 @@ import os
 import socket
 import stat
 import threading
-from datetime import timedelta
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +36,10 @@ from trayapp.core.errors import TrayappError
 
 log = logging.getLogger(__name__)
 
-#: A client has this long to send its request.
-REQUEST_TIMEOUT = 5.0
-#: As ``trayapp credential-process``: a session with less left is renewed, so not served from here.
-CREDENTIAL_PROCESS_MIN_LEFT = timedelta(minutes=5)
+#: A client has this long in all to send its request (and, for an assume, its code).
+REQUEST_TIMEOUT = 3.0
+#: Connections served at once; one more is answered "busy" and closed.
+MAX_CONNECTIONS = 8
 
 
 class ChannelServer:
@@ -49,6 +54,7 @@ class ChannelServer:
         self._inode: int | None = None
         self._stopping = threading.Event()
         self._assume_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         config, credentials = channel.aws_paths(environ)
         self._paths = (config, credentials)
         self._fingerprint = channel.engine_fingerprint(environ)
@@ -132,36 +138,68 @@ class ChannelServer:
                     return
                 log.warning("the command line's channel failed", exc_info=True)
                 return
+            self._dispatch(conn)
+
+    def _dispatch(self, conn: socket.socket) -> None:
+        """*conn* to a thread of its own, or (all slots taken) "busy" at once, without one."""
+        try:
+            uid = channel.peer_uid(conn)
+        except OSError:
+            conn.close()
+            return
+        if uid != os.geteuid():
+            log.warning("refused a connection to the command line's channel from uid %d", uid)
+            conn.close()
+            return
+        if not self._slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                conn.send(b'{"fallback": "busy"}\n', socket.MSG_DONTWAIT)
+            conn.close()
+            return
+        try:
             threading.Thread(target=self._handle, args=(conn,), name="trayapp-channel-request", daemon=True).start()
+        except RuntimeError:  # can't start a thread: the command line does it itself
+            self._slots.release()
+            conn.close()
 
     # --- one request ---------------------------------------------------------------------
 
     def _handle(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                uid = channel.peer_uid(conn)
-            except OSError:
-                return
-            if uid != os.geteuid():
-                log.warning("refused a connection to the command line's channel from uid %d", uid)
-                return
-            request = self._read(conn)
-            if request is None:
-                return
-            try:
-                reply = self._answer(request)
-            except Exception:
-                log.exception("a command line request failed in the tray")
-                reply = {"fallback": "error"}
-            with contextlib.suppress(OSError):
-                conn.sendall(json.dumps(reply).encode() + b"\n")
+        deadline = time.monotonic() + REQUEST_TIMEOUT
+        try:
+            with conn:
+                request = self._read(conn, deadline)
+                if request is None:
+                    return
+                try:
+                    reply = self._answer(request, conn, deadline)
+                except Exception:
+                    log.exception("a command line request failed in the tray")
+                    reply = {"fallback": "error"}
+                if reply is not None:
+                    self._send(conn, reply)
+        finally:
+            self._slots.release()
 
     @staticmethod
-    def _read(conn: socket.socket) -> dict[str, Any] | None:
-        conn.settimeout(REQUEST_TIMEOUT)
+    def _send(conn: socket.socket, reply: dict[str, Any]) -> bool:
+        conn.settimeout(REQUEST_TIMEOUT)  # a line fits the socket's buffer; a client that never reads
+        try:
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+        except OSError:
+            return False
+        return True
+
+    @staticmethod
+    def _read(conn: socket.socket, deadline: float) -> dict[str, Any] | None:
+        """One line within *deadline* (for the whole line: a trickle of bytes doesn't extend it)."""
         data = b""
         try:
             while not data.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                conn.settimeout(left)
                 chunk = conn.recv(65536)
                 if not chunk or len(data) + len(chunk) > channel.MAX_LINE:
                     return None
@@ -171,7 +209,7 @@ class ChannelServer:
             return None
         return request if isinstance(request, dict) else None
 
-    def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, request: dict[str, Any], conn: socket.socket, deadline: float) -> dict[str, Any] | None:
         if request.get("version") != channel.VERSION:
             return {"fallback": "version"}
         if request.get("paths") != list(self._paths) or request.get("engine") != self._fingerprint:
@@ -183,11 +221,14 @@ class ChannelServer:
         elif not isinstance(profile, str) or not profile:
             return {"fallback": "request"}
         elif command == "credential-process":
-            reply = self._credential_process(profile)
+            reply = self._credential_process(profile, conn)
         elif command == "env":
             reply = self._env(profile, request.get("shell"), request.get("region"))
         elif command == "assume":
-            reply = self._assume(profile, request.get("code"), request.get("duration"))
+            assumed = self._assume(profile, request.get("duration"), conn, deadline)
+            if assumed is None:
+                return None
+            reply = assumed
         else:
             return {"fallback": "request"}
         if "fallback" not in reply:
@@ -195,9 +236,21 @@ class ChannelServer:
             log.info("served '%s' for the command line", " ".join(filter(None, (command, profile))))
         return reply
 
-    def _credential_process(self, profile: str) -> dict[str, Any]:
+    def _credential_process(self, profile: str, conn: socket.socket) -> dict[str, Any]:
+        """As ``trayapp credential-process`` (:mod:`trayapp.core.process_credentials`), renewing only
+        without asking anyone; a renewal (STS) is announced with ``ready`` first, so the command
+        line knows the tray is alive.  A session that needs a code: the command line's own prompt."""
+        from trayapp.core import process_credentials
+
+        service = self.service
         try:
-            creds, expires = self.service.session_credentials(profile, CREDENTIAL_PROCESS_MIN_LEFT)
+            renew = process_credentials.needs_renewal(service, profile)
+            unasked = renew and process_credentials.can_renew_unasked(service, profile)
+            if unasked and not self._send(conn, {"ready": True}):
+                return {"fallback": "gone"}
+            creds, expires = process_credentials.keys(
+                service, profile, lambda silent: process_credentials.silent_prompt() if silent and unasked else None
+            )
         except TrayappError:
             return {"fallback": "no session"}  # assuming needs the command line's own prompt
         document = {
@@ -233,16 +286,28 @@ class ChannelServer:
             "warn_seconds": warn.total_seconds(),
         }
 
-    def _assume(self, profile: str, code: object, duration: object) -> dict[str, Any]:
+    def _assume(self, profile: str, duration: object, conn: socket.socket, deadline: float) -> dict[str, Any] | None:
+        """``ready`` at once, then the code, then STS; None when the command line went away first
+        (the code, if any came, is not used)."""
         from trayapp.core.prompts import CodeOnce
 
-        if not isinstance(code, str) or not (duration is None or type(duration) is int):
+        if not (duration is None or type(duration) is int):
             return {"fallback": "request"}
-        with self._assume_lock:
+        if not self._assume_lock.acquire(blocking=False):
+            return {"fallback": "busy"}
+        try:
+            if not self._send(conn, {"ready": True}):
+                return None
+            message = self._read(conn, deadline)
+            code = message.get("code") if message is not None else None
+            if not isinstance(code, str):
+                return None
             try:
                 result = self.service.assume(profile, CodeOnce(code), duration=duration)
             except TrayappError as exc:
                 return {"error": str(exc), "exit": exc.exit_code}
+        finally:
+            self._assume_lock.release()
         s = result.session
         return {
             "profile": s.profile,

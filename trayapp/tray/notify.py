@@ -183,6 +183,14 @@ def windows_fit(title: str, body: str) -> tuple[str, str]:
     return short, fit_utf16(body, WINDOWS_BODY_MAX)
 
 
+def markup_escape(text: str) -> str:
+    """*text* as plain text in a body a server reads as markup (the freedesktop notification
+    spec's ``body-markup``: ``&amp;``, ``&lt;``, ``&gt;``), so a profile named ``<b>prod</b>`` or
+    holding an ``<a href>`` shows as written, never as bold text or a link.  The summary is never
+    markup, so it is left alone."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 class PystrayNotifier:
     """pystray's ``Icon.notify`` (macOS, Windows; gtk/appindicator too). No actions.
 
@@ -274,7 +282,8 @@ class DbusNotifier:
             for key, label in n.actions:
                 actions += [key, label]
         hints = {"urgency": ("y", _URGENCY_BYTE[n.urgency])}
-        body = (self._app_name, 0, icon_path(n.icon), n.title, n.body, actions, hints, -1)
+        text = markup_escape(n.body) if "body-markup" in caps else n.body
+        body = (self._app_name, 0, icon_path(n.icon), n.title, text, actions, hints, -1)
         return int(self._call("Notify", "susssasa{sv}i", body)[0])
 
     def _get_capabilities(self) -> frozenset[str]:

@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Any
 
+from trayapp.compat import pystray as compat_pystray
+
 log = logging.getLogger(__name__)
 
 
@@ -33,11 +35,11 @@ def enable_clicks(icon: Any, buttons: tuple[int, ...] = (1, 3)) -> bool:
     """
     if not is_xorg(icon):
         return False
-    window, display = getattr(icon, "_window", None), getattr(icon, "_display", None)
-    handlers = getattr(icon, "_message_handlers", None)
-    if window is None or display is None or not isinstance(handlers, dict):
+    parts = compat_pystray.xorg_parts(icon)
+    if parts is None:
         log.warning("pystray's xorg backend changed; tray clicks may not arrive")
         return False
+    window, display, handlers = parts
     from Xlib import X
 
     mask = window.get_attributes().your_event_mask | X.ButtonPressMask
@@ -58,9 +60,10 @@ def keep_docked(icon: Any, checks: tuple[float, ...] = (0.4, 0.6, 1.0, 2.0, 4.0)
     Seen with trayer: now and then the first ``SYSTEM_TRAY_REQUEST_DOCK`` is
     lost and the icon never appears.  A watcher looks (on its own X
     connection) whether the icon's window was reparented into the tray, and
-    if not, runs the backend's own ``_show`` again, which re-sends the request.
+    if not, runs the backend's own ``_show`` again (:mod:`trayapp.compat.pystray`), which re-sends
+    the request.
     """
-    if not is_xorg(icon) or not hasattr(icon, "_show") or getattr(icon, "_window", None) is None:
+    if not is_xorg(icon) or not compat_pystray.can_dock_again(icon):
         return None
 
     def watch() -> None:
@@ -71,7 +74,7 @@ def keep_docked(icon: Any, checks: tuple[float, ...] = (0.4, 0.6, 1.0, 2.0, 4.0)
         except Exception:
             return
         try:
-            window = display.create_resource_object("window", icon._window.id)
+            window = display.create_resource_object("window", compat_pystray.xorg_window_id(icon))
             root = display.screen().root.id
             for delay in checks:
                 time.sleep(delay)
@@ -80,7 +83,7 @@ def keep_docked(icon: Any, checks: tuple[float, ...] = (0.4, 0.6, 1.0, 2.0, 4.0)
                 if window.query_tree().parent.id != root:
                     return  # docked
                 log.info("the system tray did not take the icon; asking again")
-                icon._show()
+                compat_pystray.dock_again(icon)
         except Exception:  # the icon was destroyed meanwhile: nothing to watch
             log.debug("dock watcher stopped", exc_info=True)
         finally:
