@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import click_bench, cold_cli, desktop_bench, resident, scale
+from bench import click_bench, cold_cli, desktop_bench, resident, scale, sni_bench
 from bench.common import aws_home, git_commit
 from tests.support.sts import MotoServer
 
@@ -48,6 +48,8 @@ CORE_IDS = (
     "menu_1000_config_changed",
     "menu_1000_unchanged",
     "credentials_update_1000",
+    "sni_menu_ready",
+    "sni_bench_rss_sni",
 )
 TRAY_IDS = ("icon_docked", "menu_usable", "rss_after_start", "rss_after_assume", "idle_wakeups")
 
@@ -256,6 +258,8 @@ def budget_lines(r: dict[str, Any]) -> list[dict[str, Any]]:
         )
     )
 
+    rows.extend(sni_bench.budget_rows(r.get("sni", {}), budget, info))
+
     # 5. scale
     ml, cu = sc["menu"], sc["credentials"]
     rows.append(
@@ -457,6 +461,21 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _sni(sts_url: str, quick: bool) -> dict[str, Any]:
+    from tests.support.desktop import Desktop
+
+    out: dict[str, Any] = {}
+    try:
+        with Desktop(notifications=False, tray=False) as desktop:
+            assert desktop.bus_address is not None
+            sizes = sni_bench.QUICK_SIZES if quick else sni_bench.SIZES
+            out["menu"] = sni_bench.menu_at_scale(sts_url, desktop.bus_address, sizes, 3 if quick else 7)
+    except Exception as exc:  # the other figures still count
+        out["menu_error"] = " ".join(str(exc).split())[-600:]
+    out["memory"] = sni_bench.tray_memory(sts_url)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts (about a minute): checks it runs")
@@ -498,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         step("3/4 tray: start to icon, idle cost")
         results["tray"] = desktop_bench.run(moto.url, runs=s.tray_runs, idle_seconds=s.idle_seconds)
+        step("4/5 the StatusNotifierItem backend: menu at scale, memory per backend")
+        results["sni"] = _sni(moto.url, args.quick)
     results["meta"]["seconds"] = round(time.monotonic() - t_start, 1)
     rows = budget_lines(results)
     results["budgets"] = rows

@@ -30,6 +30,8 @@ from trayapp.core.sessions import OVERALL_STATES, OverallState
 IconState = OverallState
 STATES: tuple[IconState, ...] = OVERALL_STATES
 SIZES = (16, 22, 24, 64)
+#: ``Image.info`` key of the state a rendered icon shows.
+STATE_KEY = "trayapp.state"
 _SCALE = 8
 
 RGB = tuple[int, int, int]
@@ -66,7 +68,9 @@ def render(state: IconState, size: int = 64, *, opaque: bool = False) -> Image.I
     draw = ImageDraw.Draw(img)
     _tile(draw, big, _COLOURS[state])
     _GLYPHS[state](draw, big, (*_GLYPH[state], 255))
-    return img.resize((size, size), Image.Resampling.LANCZOS)
+    icon = img.resize((size, size), Image.Resampling.LANCZOS)
+    icon.info[STATE_KEY] = state  # a backend that wants other sizes draws them again (SNI)
+    return icon
 
 
 def _tile(draw: ImageDraw.ImageDraw, big: int, fill: RGB) -> None:

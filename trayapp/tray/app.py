@@ -232,15 +232,27 @@ class TrayApp:
         # The keyring costs ~0.15 s to import and ask: the icon and the menu come first, on
         # defaults, and are redrawn when the preferences arrive.
         self.prefs.load_in_background(self._prefs_arrived)
-        import pystray
+        if backend.is_sni(os.environ):  # trayapp's own StatusNotifierItem: no pystray, no GTK
+            from trayapp.tray.sni import Icon
 
-        backend.name_the_gtk_program()
-        self.icon = pystray.Icon(
-            APP_NAME,
-            icon=self._image(self.snapshot.state),
-            title=icon_title(self.snapshot.state, latin1=backend.latin1_title(pystray.Icon)),
-            menu=pystray.Menu(self._menu_items),
-        )
+            self.icon = Icon(
+                APP_NAME,
+                icon=self._image(self.snapshot.state),
+                title=icon_title(self.snapshot.state),
+                menu=lambda: self.snapshot.menu,
+                perform=self.perform,
+                activate=lambda: self._on_activate(self.icon, None),
+            )
+        else:
+            import pystray
+
+            backend.name_the_gtk_program()
+            self.icon = pystray.Icon(
+                APP_NAME,
+                icon=self._image(self.snapshot.state),
+                title=icon_title(self.snapshot.state, latin1=backend.latin1_title(pystray.Icon)),
+                menu=pystray.Menu(self._menu_items),
+            )
         self.on_main = backend.main_thread_caller(self.icon)
         enable_clicks(self.icon)
         self._running = True
@@ -912,6 +924,7 @@ def run_tray(
     if problem is not None:
         report("trayapp: " + problem)
         return 1
+    backend.keep_pygobject_out(os.environ)
     instance = single_instance(credentials_path())
     if instance is None:
         report(

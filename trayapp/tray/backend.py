@@ -1,4 +1,9 @@
-"""The one place that knows pystray's backends (xorg, gtk, appindicator, darwin, win32, dummy).
+"""The one place that knows the tray's backends: trayapp's own StatusNotifierItem (``sni``,
+:mod:`trayapp.tray.sni`) and pystray's (xorg, gtk, appindicator, darwin, win32, dummy).
+
+Which one runs: ``PYSTRAY_BACKEND`` when set (``sni`` included); else, on Linux and the BSDs, ``sni``
+whenever a panel's ``org.kde.StatusNotifierWatcher`` is on the session bus, and pystray's ``xorg``
+(XEmbed) when not (see :func:`choose_backend`).
 
 Everything the tray does differently per backend is asked here, by capability, never by comparing
 module names elsewhere: which backend can start (a D-Bus one needs a session bus), whether its title is
@@ -28,7 +33,9 @@ APP_NAME = "trayapp"
 
 def name(icon: Any) -> str:
     """The backend of *icon* (an ``Icon`` or its class): ``xorg``, ``gtk``, ``appindicator``, ``darwin``…"""
-    return compat_pystray.backend_name(icon)
+    cls = icon if isinstance(icon, type) else type(icon)
+    own = getattr(cls, "BACKEND", None)  # trayapp's own (sni)
+    return own if isinstance(own, str) else compat_pystray.backend_name(icon)
 
 
 def latin1_title(icon: Any) -> bool:
@@ -49,7 +56,7 @@ def runs_glib(icon: Any) -> bool:
 def open_menu(icon: Any) -> bool:
     """Open the native menu from a left click where the backend only does it on the right button;
     False when the backend has no native menu (the caller shows the Tk popup)."""
-    if not icon.HAS_MENU:
+    if not icon.HAS_MENU or name(icon) == SNI:  # a host that calls Activate shows no menu itself
         return False
     if name(icon) == "gtk":
         _gtk_popup(icon)
@@ -155,17 +162,42 @@ def _win32_popup(icon: Any) -> None:
 
 #: pystray backends that talk to the desktop over the D-Bus session bus.
 DBUS_BACKENDS = ("appindicator", "gtk")
+#: trayapp's own StatusNotifierItem backend (:mod:`trayapp.tray.sni`): D-Bus too, no GTK.
+SNI = "sni"
+WATCHER = "org.kde.StatusNotifierWatcher"
+
+
+#: Set when :func:`choose_backend` picked xorg only because no StatusNotifierWatcher was on the bus:
+#: while the tray waits for a host, a panel's watcher then counts as one, and the tray becomes ``sni``.
+_xorg_for_want_of_a_watcher = False
+
+
+def is_sni(environ: Mapping[str, str]) -> bool:
+    """Whether the tray runs trayapp's StatusNotifierItem (decided by :func:`choose_backend`)."""
+    return environ.get("PYSTRAY_BACKEND") == SNI
 
 
 def choose_backend(environ: MutableMapping[str, str]) -> str | None:
-    """Make sure pystray picks a backend that can start here; None when it can, else the
-    sentence to show.  On X11 without a usable session bus, pystray's default choice
-    (appindicator or gtk, whenever PyGObject is installed) would fail — and leave its setup
-    thread waiting for ever —, so ``PYSTRAY_BACKEND=xorg`` is set instead."""
+    """Set ``PYSTRAY_BACKEND`` to a backend that can start here; None when one can, else the
+    sentence to show.  Unset: ``sni`` when a StatusNotifierWatcher (a panel that shows such items)
+    is on the session bus, or when there is no X display (Wayland: the item waits for a panel);
+    else ``xorg``.  pystray's own default (appindicator or gtk, whenever PyGObject is installed)
+    is no longer used: it loads GTK (≈ 90 MB) and fails without a session bus — leaving its setup
+    thread waiting for ever."""
     if sys.platform in ("darwin", "win32") or sys.platform.startswith("cygwin"):
         return None
     requested = environ.get("PYSTRAY_BACKEND", "")
-    if requested not in ("", *DBUS_BACKENDS) or session_bus_reachable(environ):
+    if requested not in ("", SNI, *DBUS_BACKENDS):
+        return None
+    if session_bus_reachable(environ):
+        if not requested and (watcher_present(environ) or not environ.get("DISPLAY")):
+            log.info("using the StatusNotifierItem tray backend")
+            environ["PYSTRAY_BACKEND"] = SNI
+        elif not requested:
+            global _xorg_for_want_of_a_watcher
+            log.info("no StatusNotifierWatcher on the session bus: using pystray's xorg backend")
+            environ["PYSTRAY_BACKEND"] = "xorg"
+            _xorg_for_want_of_a_watcher = True
         return None
     if requested:
         return _(
@@ -180,6 +212,44 @@ def choose_backend(environ: MutableMapping[str, str]) -> str | None:
         )
     log.info("no D-Bus session bus: using pystray's xorg backend")
     environ["PYSTRAY_BACKEND"] = "xorg"
+    return None
+
+
+def keep_pygobject_out(environ: Mapping[str, str]) -> None:
+    """The SNI and xorg trays need no PyGObject; keep it from being loaded behind their back.  keyring tries
+    every backend it has, and its ``libsecret`` one imports ``gi`` (≈ 12 MB resident) when PyGObject
+    is installed; its ``SecretService`` backend (jeepney, preferred by keyring anyway) reaches the
+    same secrets.  A ``None`` in ``sys.modules`` makes ``import gi`` raise ImportError."""
+    if environ.get("PYSTRAY_BACKEND") in (SNI, "xorg"):
+        sys.modules.setdefault("gi", None)  # type: ignore[arg-type]
+
+
+def watcher_present(environ: Mapping[str, str], timeout: float = 1.0) -> bool:
+    """Whether ``org.kde.StatusNotifierWatcher`` has an owner on the session bus of *environ*."""
+    address = session_bus_address(environ)
+    if address is None:
+        return False
+    try:
+        from jeepney.bus_messages import message_bus
+        from jeepney.io.blocking import open_dbus_connection
+
+        with open_dbus_connection(bus=address) as conn:
+            reply = conn.send_and_get_reply(message_bus.NameHasOwner(WATCHER), timeout=timeout)
+    except Exception as exc:  # no jeepney, an address it can't use, a bus that doesn't answer
+        log.info("the session bus could not be asked for a StatusNotifierWatcher (%s)", exc)
+        return False
+    return bool(reply.body and reply.body[0])
+
+
+def session_bus_address(environ: Mapping[str, str]) -> str | None:
+    """The session bus a D-Bus client of our own connects to: ``DBUS_SESSION_BUS_ADDRESS``, else
+    ``$XDG_RUNTIME_DIR/bus`` when it exists (systemd's user bus), else None."""
+    address = environ.get("DBUS_SESSION_BUS_ADDRESS")
+    if address:
+        return address
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.exists(os.path.join(runtime, "bus")):
+        return "unix:path=" + os.path.join(runtime, "bus")
     return None
 
 
@@ -226,7 +296,6 @@ def _unescape_dbus(value: str) -> str:
 #: While no tray host exists, how often a StatusNotifierWatcher is looked for (an XEmbed tray
 #: announces itself with a MANAGER message, which wakes the wait at once).
 TRAY_HOST_RECHECK = 5.0
-_SNI_WATCHER = "org.kde.StatusNotifierWatcher"
 
 
 def tray_host_problem(environ: Mapping[str, str], connection: Any = None) -> str | None:
@@ -250,7 +319,9 @@ def tray_host_problem(environ: Mapping[str, str], connection: Any = None) -> str
             return None
     except Exception:
         return None
-    if requested in ("", "appindicator") and _sni_watcher_present(environ):
+    if (requested in ("", "appindicator") or (requested == "xorg" and _xorg_for_want_of_a_watcher)) and (
+        watcher_present(environ)
+    ):
         return None
     return _(
         "no system tray is running on display {display} to hold the icon; trayapp waits for one "
@@ -263,12 +334,13 @@ class _Stopped(Exception):
         self.signum = signum
 
 
-def await_tray_host(environ: Mapping[str, str], say: Callable[[str], None]) -> int | None:
+def await_tray_host(environ: MutableMapping[str, str], say: Callable[[str], None]) -> int | None:
     """On X11 with no system tray, :func:`tray_host_problem`'s sentence to *say* once, then wait
     until a tray appears; the number of the signal (SIGINT, SIGTERM) that ended the wait instead,
     if one did.  An XEmbed tray's MANAGER message on the root window wakes the wait at once; a
     StatusNotifierWatcher is looked for every :data:`TRAY_HOST_RECHECK` seconds (only while there
-    is no tray at all).  One X connection throughout: Xvfb resets when its last client leaves."""
+    is no tray at all).  One X connection throughout: Xvfb resets when its last client leaves.  When
+    xorg was chosen only for want of a watcher and one is what came, the tray becomes ``sni``."""
     if sys.platform in ("darwin", "win32") or not environ.get("DISPLAY"):
         return None
     connection = _x_connection(environ)
@@ -279,7 +351,11 @@ def await_tray_host(environ: Mapping[str, str], say: Callable[[str], None]) -> i
         if problem is None:
             return None
         say(problem)
-        return _wait(environ, connection)
+        signum = _wait(environ, connection)
+        if signum is None and _xorg_for_want_of_a_watcher and watcher_present(environ):
+            log.info("a StatusNotifierWatcher appeared: using the StatusNotifierItem tray backend")
+            environ["PYSTRAY_BACKEND"] = SNI
+        return signum
     finally:
         with contextlib.suppress(Exception):
             connection.close()
@@ -319,18 +395,3 @@ def _x_connection(environ: Mapping[str, str]) -> Any:
         return xdisplay.Display(environ["DISPLAY"])
     except Exception:
         return None
-
-
-def _sni_watcher_present(environ: Mapping[str, str]) -> bool:
-    address = environ.get("DBUS_SESSION_BUS_ADDRESS")
-    if not address or not session_bus_reachable(environ):
-        return False
-    try:
-        from jeepney.bus_messages import message_bus
-        from jeepney.io.blocking import open_dbus_connection
-
-        with open_dbus_connection(address) as bus:
-            reply = bus.send_and_get_reply(message_bus.NameHasOwner(_SNI_WATCHER), timeout=2)
-            return bool(reply.body[0])
-    except Exception:
-        return False
