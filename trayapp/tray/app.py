@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from trayapp.core.errors import Cancelled, TrayappError
 from trayapp.core.prompts import MfaPrompt, SilentPrompt, has_display
-from trayapp.core.sessions import OverallState, overall_state, session_name
+from trayapp.core.sessions import OverallState, needs_mfa, overall_state, session_name
 from trayapp.i18n import N_, _
 from trayapp.protocol import report
 from trayapp.tray import backend, key_info, menu_model
@@ -79,6 +79,7 @@ TITLES: Mapping[OverallState, str] = {
     "valid": N_("trayapp: sessions valid"),
     "expiring": N_("trayapp: a session expires soon"),
     "expired": N_("trayapp: a session has expired"),
+    "needs-mfa": N_("trayapp: the MFA session ended; a code renews sessions"),
 }
 
 
@@ -141,7 +142,11 @@ def take_snapshot(
     favourites: tuple[str, ...] = (),
     autostart: bool | None = None,
     keys: MenuNode | None = None,
+    *,
+    mfa_ended: bool = False,
 ) -> Snapshot:
+    """What the tray shows now.  *mfa_ended*: the MFA session that renewed sessions without a code
+    ran out (not ended from the menu) and none has started since (see :func:`needs_mfa`)."""
     try:
         config_path = service.config().config_path
         roles = service.roles()
@@ -150,6 +155,11 @@ def take_snapshot(
         return Snapshot(menu_model.build_menu([], {}, service.now(), timedelta(0), error=str(exc)))
     now, warn = service.now(), service.warn_lead()
     mfa = service.mfa_sessions()
+    sessions = [entry.session for entry in roles if entry.session is not None]
+    state = overall_state(sessions, now, warn)
+    if mfa_ended and not mfa:
+        on_mfa = [entry.session for entry in roles if entry.session is not None and entry.role.mfa_serial]
+        state = needs_mfa(state, on_mfa, now, warn)
     return Snapshot(
         menu_model.build_menu(
             roles,
@@ -158,11 +168,12 @@ def take_snapshot(
             warn,
             config_path=config_path,
             mfa_until=mfa[-1].expires_at if mfa else None,
+            mfa_ended=mfa_ended and not mfa,
             favourites=favourites,
             autostart=autostart,
             keys=keys,
         ),
-        overall_state([entry.session for entry in roles if entry.session is not None], now, warn),
+        state,
         tuple(entry.role.name for entry in roles),
     )
 
@@ -204,6 +215,7 @@ class TrayApp:
         self._retries: Any = None  # core.renewal.Retries, once the services start
         self._wake: Any = None  # tray.wake.WakeWatch
         self._mfa_until: datetime | None = None
+        self._mfa_ended = False  # the MFA session ran out (not ended by the user) and none since
         self._failed_renewals: set[tuple[str, datetime]] = set()
         self._prefs_window: threading.Thread | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trayapp-worker")
@@ -504,8 +516,12 @@ class TrayApp:
         alive = self.service.mfa_sessions()
         until, self._mfa_until = self._mfa_until, alive[-1].expires_at if alive else None
         ran_out = until is not None and until - self.service.now() <= MFA_ENDING
-        if ran_out and not alive and self.prefs().notifications:
-            self._say(mfa_ended_notice())
+        if alive or (until is not None and not ran_out):  # a new one, or ended from the menu
+            self._mfa_ended = False
+        elif ran_out:
+            self._mfa_ended = True
+            if self.prefs().notifications:
+                self._say(mfa_ended_notice())
 
     def _handle_event(self, event: Event, *, refresh: bool = True) -> None:
         from trayapp.tray import notify
@@ -600,7 +616,9 @@ class TrayApp:
         prefs = self.prefs()
         self._tell_mfa_ended()
         keys = menu_model.keys_menu(self.keys.rows(), self.service.now(), prefs.key_max_age)
-        snapshot = take_snapshot(self.service, prefs.favourites, self._autostart_state(), keys)
+        snapshot = take_snapshot(
+            self.service, prefs.favourites, self._autostart_state(), keys, mfa_ended=self._mfa_ended
+        )
         with self._lock:
             old, self.snapshot = self.snapshot, snapshot
         self._ready.set()
@@ -803,8 +821,10 @@ class TrayApp:
         self._active_prompt = prompt
         if self._prompt_factory is desktop_prompt:
             show_early(prompt, self.service, profile)  # the window at the click (issue 14)
+        held = self.service.sessions().get(profile)
         try:
-            result = self.service.assume(profile, prompt)
+            # A Renew keeps the duration the session was assumed with, as silent renewals do (issue 21).
+            result = self.service.assume(profile, prompt, duration=held.duration if held is not None else None)
         except Cancelled:
             return
         except TrayappError as exc:
