@@ -29,7 +29,8 @@ from trayapp.tray.xorg_clicks import enable_clicks, keep_docked
 if TYPE_CHECKING:
     from PIL import Image
 
-    from trayapp.core.service import AssumeResult, RoleEntry
+    from trayapp.core.profiles import AwsConfig
+    from trayapp.core.service import AssumeResult, MfaSession, RoleEntry
     from trayapp.core.sessions import SessionInfo
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class TrayService(Protocol):
 
     def warn_lead(self) -> timedelta: ...
 
-    def config(self) -> Any: ...
+    def config(self) -> AwsConfig: ...
 
     def sessions(self) -> dict[str, SessionInfo]: ...
 
@@ -75,7 +76,7 @@ class TrayService(Protocol):
 
     def console_url(self, name: str) -> str: ...
 
-    def mfa_sessions(self) -> list[Any]: ...
+    def mfa_sessions(self) -> list[MfaSession]: ...
 
     def end_mfa_sessions(self) -> None: ...
 
