@@ -62,10 +62,15 @@ class Services:
         warm.start(icon, dialog=dialog, popup=popup)
 
     def stop(self) -> None:
+        """The channel first: a tray on its way out answers no command line, and its socket goes
+        before anything slower (the warm children) can hold the exit up."""
         from trayapp.tray import warm
 
+        if self.channel is not None:
+            with contextlib.suppress(Exception):
+                self.channel.stop()
         warm.stop()
-        for service in (self.watcher, self.wake, self.channel):
+        for service in (self.watcher, self.wake):
             if service is not None:
                 with contextlib.suppress(Exception):
                     service.stop()
