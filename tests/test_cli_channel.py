@@ -118,6 +118,20 @@ def test_the_tray_renews_a_session_inside_botocores_refresh_window_before_handin
     assert aws_files.OLD_TOKEN not in credentials.read_text()
 
 
+def test_status_through_the_tray_agrees_with_the_direct_path_on_a_short_session(tray: Tray) -> None:
+    """A 15-minute session with 9 min left is not yet at half its life (the lead that fits it, under
+    the 10-minute warning): both paths say "active".  The tray's answer used to drop the duration,
+    so it measured against the full lead and said "expiring"."""
+    aws_files.write_session(tray.desktop.home / ".aws" / "credentials", "dev", minutes=9, duration=900)
+    alone = {**tray.env, channel.DISABLE_ENV: "1"}
+    before = tray.served("status")
+    via_tray, today = trayapp(tray.env, "status", "--json"), trayapp(alone, "status", "--json")
+    assert tray.served("status") == before + 1
+    states = {s["profile"]: s["state"] for s in json.loads(via_tray.stdout)}
+    assert states["dev"] == "active"
+    assert via_tray.stdout == today.stdout
+
+
 def test_what_the_tray_can_not_answer_takes_todays_path(tray: Tray) -> None:
     """No session for credential-process (it would need a prompt), an unknown profile, a bad
     region: the command line's own answer, in its own words."""

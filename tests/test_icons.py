@@ -67,7 +67,7 @@ def test_write_assets_script(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "trayapp.icons", "--write", str(tmp_path)], check=True,
                    capture_output=True, cwd=Path(__file__).resolve().parents[1])  # fmt: skip
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert len(names) == 16
+    assert len(names) == 4 * len(STATES) == 20  # none, valid, expiring, expired, needs-mfa at 4 sizes
     assert "icon-expiring-22.png" in names
     with Image.open(tmp_path / "icon-valid-64.png") as png:
         assert png.size == (64, 64)

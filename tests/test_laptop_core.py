@@ -251,6 +251,23 @@ def test_a_renewal_keeps_the_duration_the_session_was_assumed_with(tray: Any) ->
     assert not notes.sent
 
 
+def test_a_renew_click_keeps_the_duration_the_session_was_assumed_with(tray: Any) -> None:
+    """The notification's Renew and the menu's both ask STS for the duration the session was
+    assumed with, not the profile's default (they used to ask for 3600)."""
+    app, service, sts, _clock, _timers, _notes = tray
+    service.assume("dev", ScriptedPrompt(), duration=900)
+    service.assume("prod", ScriptedPrompt("123456"), duration=1800)
+    app.refresh()
+    app._on_notification_action("dev", "renew")
+    settle(app)
+    app.perform("assume:prod")
+    settle(app)
+    roles = [(c["RoleArn"].rsplit("/", 1)[1], c["DurationSeconds"]) for c in sts.calls if c["Action"] == "AssumeRole"]
+    assert roles == [("Dev", 900), ("Admin", 1800), ("Dev", 900), ("Admin", 1800)]
+    assert service.sessions()["dev"].duration == 900
+    assert service.sessions()["prod"].duration == 1800
+
+
 def test_sts_unreachable_is_retried_with_one_notice_and_renews_when_the_network_is_back(tray: Any) -> None:
     app, service, sts, clock, timers, notes = tray
     service.assume("dev", ScriptedPrompt())
@@ -295,4 +312,58 @@ def test_sessions_that_ended_while_asleep_get_one_notice_that_lists_them(tray: A
     assert "dev, prod" in next(n.body for n in notes.sent if n.title == "2 sessions expired")
     assert titles.count("The MFA session has ended") == 1
     assert not [t for t in titles if "expires in" in t or (t.endswith(" expired") and t != "2 sessions expired")]
-    assert app.snapshot.state == "expired"
+    assert app.snapshot.state == "needs-mfa"  # prod renewed on the MFA session; a code renews it now
+
+
+def labels(app: TrayApp) -> list[str]:
+    return [node.label for node in app.snapshot.menu]
+
+
+def test_an_mfa_session_that_ended_while_asleep_shows_needs_mfa_and_the_next_click_asks_for_a_code(
+    tray: Any,
+) -> None:
+    app, service, sts, clock, timers, notes = tray
+    service.assume("prod", ScriptedPrompt("123456"))
+    app.refresh()
+    assert app.snapshot.state == "valid"
+    assert any(label.startswith("MFA session active until") for label in labels(app))
+    clock.now = T0 + timedelta(hours=13)  # asleep through the 12-hour MFA session
+    app._clock_moved()
+    settle(app)
+    timers.fire_all()
+    settle(app)
+    assert app.snapshot.state == "needs-mfa"
+    assert "MFA session ended — the next assume asks for a code" in labels(app)
+    app.refresh()
+    assert [n.title for n in notes.sent].count("The MFA session has ended") == 1
+    tokens = [c for c in sts.calls if c["Action"] == "GetSessionToken"]
+    app._on_notification_action("prod", "renew")  # the expired notice's Renew
+    settle(app)
+    asked = [c for c in sts.calls if c["Action"] == "GetSessionToken"][len(tokens) :]
+    assert [c.get("TokenCode") for c in asked] == ["123456"]  # a code was asked for, then used
+    assert app.snapshot.state == "valid"
+    assert any(label.startswith("MFA session active until") for label in labels(app))
+
+
+def test_needs_mfa_waits_for_the_sessions_that_renewed_on_it_and_not_for_a_user_ended_one(tray: Any) -> None:
+    app, service, _sts, clock, _timers, _notes = tray
+    service.assume("prod", ScriptedPrompt("123456"))  # its MFA session lasts 12 h
+    app.refresh()
+    clock.now = T0 + timedelta(hours=11, minutes=40)  # awake: prod was renewed on it all along
+    service.assume("prod", ScriptedPrompt())
+    clock.now = T0 + timedelta(hours=11, minutes=59)  # the MFA session no longer signs
+    app.refresh()
+    assert app.snapshot.state == "valid"  # prod has 41 min left: nothing to do yet
+    assert "MFA session ended — the next assume asks for a code" in labels(app)
+    clock.now = T0 + timedelta(hours=12, minutes=31)  # prod inside its warning lead
+    app.refresh()
+    assert app.snapshot.state == "needs-mfa"
+    app.perform("assume:prod")
+    settle(app)
+    assert app.snapshot.state == "valid"
+    app.perform("end-mfa")
+    settle(app)
+    clock.now += timedelta(minutes=55)
+    app.refresh()
+    assert app.snapshot.state == "expiring"  # ended from the menu: the user knows; no padlock
+    assert not [label for label in labels(app) if label.startswith("MFA session")]

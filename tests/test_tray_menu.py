@@ -28,8 +28,9 @@ from trayapp.core.prompts import MfaRequest
 from trayapp.core.service import RoleEntry
 from trayapp.core.sessions import overall_state, time_left
 from trayapp.tray import menu_model
-from trayapp.tray.app import TrayApp, take_snapshot
+from trayapp.tray.app import TrayApp
 from trayapp.tray.menu_model import MenuNode, build_menu, role_label
+from trayapp.tray.view import take_snapshot
 
 
 def labels(nodes: tuple[MenuNode, ...] | None) -> list[str]:

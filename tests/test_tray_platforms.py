@@ -27,7 +27,8 @@ import pytest
 
 from tests.support.tray_fakes import FakePrompt, FakeService, quiet_prefs
 from trayapp.tray import menu_model
-from trayapp.tray.app import TrayApp, icon_title
+from trayapp.tray.app import TrayApp
+from trayapp.tray.view import icon_title
 
 
 @pytest.fixture

@@ -1,12 +1,14 @@
 """The tray icon, drawn with Pillow: one image per overall session state.
 
-The four states differ by *shape* as well as colour, so they can be told
+The five states differ by *shape* as well as colour, so they can be told
 apart in greyscale and by colour-blind users:
 
 * ``none``     – slate tile, hollow ring (no session yet);
 * ``valid``    – green tile, check mark;
 * ``expiring`` – amber tile, dark hourglass;
-* ``expired``  – red tile, cross.
+* ``expired``  – red tile, cross;
+* ``needs-mfa`` – sky-blue tile, dark padlock (sessions that renewed on the MFA session
+  can't any more: the next assume asks for a code).
 
 Every icon is a solid rounded tile with a dark rim, so it reads on light and
 dark panels alike (and on pystray's xorg backend, which paints transparent
@@ -37,18 +39,20 @@ _SCALE = 8
 RGB = tuple[int, int, int]
 
 #: state → tile colour.  Tile luminances are spread apart
-#: (about 75, 110, 140, 180) so greyscale alone separates them too.
+#: (about 75, 110, 125, 155, 180) so greyscale alone separates them too.
 _COLOURS: dict[IconState, RGB] = {
     "none": (0x6B, 0x7F, 0x8E),
     "valid": (0x23, 0x9A, 0x4B),
     "expiring": (0xF6, 0xB2, 0x1B),
     "expired": (0xB7, 0x1C, 0x1C),
+    "needs-mfa": (0x5A, 0xAE, 0xEB),
 }
 _GLYPH: dict[IconState, RGB] = {
     "none": (0xFF, 0xFF, 0xFF),
     "valid": (0xFF, 0xFF, 0xFF),
     "expiring": (0x2B, 0x21, 0x00),
     "expired": (0xFF, 0xFF, 0xFF),
+    "needs-mfa": (0x0D, 0x1B, 0x2A),
 }
 _RIM: RGB = (0x1C, 0x22, 0x27)
 
@@ -120,7 +124,18 @@ def _cross(draw: ImageDraw.ImageDraw, big: int, ink: tuple[int, int, int, int]) 
             draw.ellipse((x - r, y - r, x + r, y + r), fill=ink)
 
 
-_GLYPHS = {"none": _ring, "valid": _check, "expiring": _hourglass, "expired": _cross}
+def _padlock(draw: ImageDraw.ImageDraw, big: int, ink: tuple[int, int, int, int]) -> None:
+    w = round(_stroke(big) * 0.8)
+    left, right = big * 0.25, big * 0.75
+    body_top, bottom = big * 0.46, big * 0.79
+    shackle = (big * 0.33, big * 0.2, big * 0.67, big * 0.62)
+    draw.arc(shackle, start=180, end=360, fill=ink, width=w)
+    for x in (shackle[0], shackle[2] - w):
+        draw.rectangle((x, big * 0.4, x + w, body_top), fill=ink)
+    draw.rounded_rectangle((left, body_top, right, bottom), radius=round(big * 0.05), fill=ink)
+
+
+_GLYPHS = {"none": _ring, "valid": _check, "expiring": _hourglass, "expired": _cross, "needs-mfa": _padlock}
 
 
 def write_assets(folder: Path, sizes: Sequence[int] = SIZES) -> list[Path]:

@@ -4,7 +4,7 @@
 
 writes, next to this file:
 
-* ``icon-states.png``  — the four tray icon states (none, valid, expiring, expired) as
+* ``icon-states.png``  — the four tray icon states a file makes (none, valid, expiring, expired) as
   docked in ``trayer``: the tray runs once per state on a private desktop
   (``tests.support.desktop.Desktop``), each time with a credentials file whose
   trayapp-managed ``[prod-session]`` puts it in that state; the docked icon is
@@ -55,6 +55,8 @@ UNUSED_STS = "http://127.0.0.1:9"  # nothing here talks to STS
 #: state → minutes left on [prod-session] (None: no session section at all).
 MINUTES_LEFT: dict[str, float | None] = {"none": None, "valid": 60, "expiring": 5, "expired": -60}
 CAPTIONS = {"none": "no session", "valid": "all valid", "expiring": "expiring soon", "expired": "expired"}
+#: The states a credentials file alone puts the tray in ("needs-mfa" needs an MFA session that ran out).
+SHOWN = tuple(state for state in STATES if state in MINUTES_LEFT)
 
 SCALE = 3
 LIGHT_BG = (0xF4, 0xF5, 0xF7)
@@ -150,7 +152,7 @@ def capture_docked_icons(backend: str, scratch: Path) -> tuple[dict[str, Image.I
     crops: dict[str, Image.Image] = {}
     height = 0
     with Desktop(notifications=False, tray=True) as desktop:
-        for state in STATES:
+        for state in SHOWN:
             write_files(desktop, MINUTES_LEFT[state])
             tray, (_, x, y, w, h) = run_tray_until_painted(desktop, backend, state)
             with Image.open(desktop.screenshot(scratch / "full.png")) as full:
@@ -163,7 +165,7 @@ def capture_docked_icons(backend: str, scratch: Path) -> tuple[dict[str, Image.I
 def dark_icons(size: int, like: Image.Image) -> dict[str, Image.Image]:
     """render(state, size) on a dark panel tile of *like*'s size."""
     out: dict[str, Image.Image] = {}
-    for state in STATES:
+    for state in SHOWN:
         tile = Image.new("RGB", like.size, DARK_PANEL)
         icon = render(state, size)
         off = ((tile.width - icon.width) // 2, (tile.height - icon.height) // 2)
@@ -188,7 +190,7 @@ def strip(
     height = pad + tile_h + 12 + 20 + 14 + 16 + pad - 6
     img = Image.new("RGB", (width, height), bg)
     draw = ImageDraw.Draw(img)
-    for i, state in enumerate(STATES):
+    for i, state in enumerate(SHOWN):
         cx = pad + i * (col + gap) + col // 2
         b = big[state]
         img.paste(b, (cx - b.width // 2, pad + (tile_h - b.height) // 2))

@@ -78,8 +78,11 @@ def write_aws_files(home: Path, config: str = CONFIG, credentials: str = CREDENT
 OLD_TOKEN = "FwoGZXIvYXdzEXAMPLE"
 
 
-def write_session(credentials: str | Path, profile: str = "dev", minutes: float = 60) -> None:
-    """A session of *profile* written as trayapp writes it, with *minutes* left (fake keys)."""
+def write_session(
+    credentials: str | Path, profile: str = "dev", minutes: float = 60, duration: int | None = None
+) -> None:
+    """A session of *profile* written as trayapp writes it, with *minutes* left (fake keys) and, with
+    *duration*, the seconds it was assumed for (``trayapp_duration``)."""
     from datetime import UTC, datetime, timedelta
 
     from trayapp.core.credentials_file import CredentialsFile
@@ -95,5 +98,6 @@ def write_session(credentials: str | Path, profile: str = "dev", minutes: float 
             "trayapp_profile": profile,
             "trayapp_role_arn": "arn:aws:iam::111111111111:role/Dev",
             "trayapp_expiration": expires,
+            **({"trayapp_duration": str(duration)} if duration is not None else {}),
         },
     )

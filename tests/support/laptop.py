@@ -288,10 +288,10 @@ class LaptopDay:
             raise self.fail(f"{exc}; it says {seen[-1:]!r}") from None
 
     def wait_for_icon(self, state: str, timeout: float) -> None:
-        """Wait until the tray has last drawn its icon in *state* (``valid``, ``expiring``, ``expired``)."""
+        """Wait until the tray has last drawn its icon in *state* (``valid``, ``expired``, ``needs-mfa``…)."""
 
         def probe() -> bool:
-            shown = re.findall(r"the icon shows (\w+)", self.log())
+            shown = re.findall(r"the icon shows ([\w-]+)", self.log())
             return bool(shown) and shown[-1] == state
 
         self.wait(f"the tray to draw its icon {state!r}", probe, timeout)

@@ -196,7 +196,11 @@ def _status(reply: dict[str, Any], *, json_out: bool) -> int:
     from trayapp.cli.roles import print_status
     from trayapp.core.sessions import SessionInfo
 
-    sessions = [SessionInfo(p, arn, datetime.fromisoformat(at)) for p, arn, at in reply["sessions"]]
+    sessions = [
+        # A tray started before the duration was sent gives three fields.
+        SessionInfo(p, arn, datetime.fromisoformat(at), rest[0] if rest and type(rest[0]) is int else None)
+        for p, arn, at, *rest in reply["sessions"]
+    ]
     print_status(sessions, datetime.now(UTC), timedelta(seconds=reply["warn_seconds"]), json_out=json_out)
     sys.stdout.flush()
     return 0

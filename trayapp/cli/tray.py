@@ -29,7 +29,8 @@ def cmd_demo(service: Service | None, args: argparse.Namespace) -> int:
     """The tray, wrapped in a demo session: the demo only prepares an environment."""
     from trayapp.cli.demo import check_folder, demo_session, tray_refusal
     from trayapp.protocol import report
-    from trayapp.tray.app import on_forced_exit, run_tray
+    from trayapp.tray.app import run_tray
+    from trayapp.tray.signals import on_forced_exit
 
     if args.dir is not None:
         check_folder(args.dir)  # the user's files first: a usage error wherever it runs

@@ -16,8 +16,10 @@ from trayapp.i18n import _
 
 State = Literal["active", "expiring", "expired"]
 #: The icon's state: no session, all valid, one expiring soon, one expired.
-OverallState = Literal["none", "valid", "expiring", "expired"]
-OVERALL_STATES: tuple[OverallState, ...] = ("none", "valid", "expiring", "expired")
+#: ``needs-mfa``: sessions that renewed on the MFA session are ending and it has ended
+#: (:func:`needs_mfa`); the tray shows it, :func:`overall_state` never returns it.
+OverallState = Literal["none", "valid", "expiring", "expired", "needs-mfa"]
+OVERALL_STATES: tuple[OverallState, ...] = ("none", "valid", "expiring", "expired", "needs-mfa")
 SESSION_SUFFIX = "-session"
 #: A session shorter than its warning lead is warned (and renewed) when this share of its life is
 #: left, not at once: a 15-minute session under a 20-minute lead is renewed with 7 min 30 s left.
@@ -76,6 +78,15 @@ def overall_state(sessions: Iterable[SessionInfo], now: datetime, warn: timedelt
     if "expiring" in states:
         return "expiring"
     return "valid" if states else "none"
+
+
+def needs_mfa(state: OverallState, on_mfa: Iterable[SessionInfo], now: datetime, warn: timedelta) -> OverallState:
+    """The icon state once the MFA session that renewed sessions silently has run out: ``needs-mfa``
+    when one of the sessions that renewed on it (*on_mfa*: roles with an MFA device) is expiring or
+    has expired — it can't be renewed without a code any more —, else *state* unchanged."""
+    if any(s.state(now, warn) != "active" for s in on_mfa):
+        return "needs-mfa"
+    return state
 
 
 def time_left(left: timedelta) -> str:

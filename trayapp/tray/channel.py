@@ -282,7 +282,8 @@ class ChannelServer:
         except TrayappError:
             return {"fallback": "error"}
         return {
-            "sessions": [[s.profile, s.role_arn, s.expires_at.isoformat()] for s in sessions],
+            # The duration too: a short session is "expiring" at half its life, as on the direct path.
+            "sessions": [[s.profile, s.role_arn, s.expires_at.isoformat(), s.duration] for s in sessions],
             "warn_seconds": warn.total_seconds(),
         }
 

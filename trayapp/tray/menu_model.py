@@ -244,6 +244,7 @@ def build_menu(
     config_path: Path | str = "~/.aws/config",
     error: str | None = None,
     mfa_until: datetime | None = None,
+    mfa_ended: bool = False,
     favourites: Sequence[str] = (),
     autostart: bool | None = None,
     keys: MenuNode | None = None,
@@ -256,6 +257,8 @@ def build_menu(
         until = mfa_until.astimezone().strftime("%H:%M")
         label = _("MFA session active until {until} — roles renew without a code").format(until=until)
         items.append(MenuNode(label, enabled=False))
+    elif mfa_ended:
+        items.append(MenuNode(_("MFA session ended — the next assume asks for a code"), enabled=False))
     if error is not None:
         items.append(MenuNode(_shorten(error), enabled=False))
     elif not roles and not problems and not sso:

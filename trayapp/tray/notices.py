@@ -58,5 +58,5 @@ def mfa_ended_notice() -> notify.Notification:
     return notify.Notification(
         _("The MFA session has ended"),
         _("Sessions are no longer renewed without a code; the next assume asks for one."),
-        icon="expiring",
+        icon="needs-mfa",
     )

@@ -1,0 +1,247 @@
+"""What the menu's entries do: assume, renew, forget, copy, open the console, the preferences, the
+keys.  :class:`MenuActions` runs one action at a time on the tray's worker thread (the coordinator
+submits it there); a failure becomes one notification in the user's words.
+
+How a code is asked for is a :class:`Prompts` record passed in, with its capabilities spelled out
+(the desktop dialog opens its window at the click and can be started ahead), so nothing here
+compares an injected function with a default.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from trayapp.core.errors import Cancelled, TrayappError
+from trayapp.core.prompts import MfaPrompt
+from trayapp.core.sessions import session_name
+from trayapp.i18n import _
+from trayapp.tray import key_info, menu_model
+from trayapp.tray.dialog_prompt import desktop_prompt, show_early
+from trayapp.tray.prefs import PrefsHolder
+
+if TYPE_CHECKING:
+    from trayapp.tray.notify import Notification
+    from trayapp.tray.view import TrayService
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "trayapp"
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """How an assume asks for a code: *make* a prompt; *show_early* opens its window at the click,
+    before the service knows it needs one (the desktop dialog, issue 14); *warm*: a dialog child
+    may be started ahead, waiting withdrawn (:mod:`trayapp.tray.warm`)."""
+
+    make: Callable[[], MfaPrompt]
+    show_early: Callable[[MfaPrompt, Any, str], object] | None = None
+    warm: bool = False
+
+
+DESKTOP_PROMPTS = Prompts(desktop_prompt, show_early, warm=True)
+
+
+class Autostart(Protocol):
+    """ "Start at login" (the module :mod:`trayapp.tray.autostart`)."""
+
+    def status(self) -> bool: ...
+
+    def enable(self) -> Any: ...
+
+    def disable(self) -> Any: ...
+
+
+#: The actions after which the menu is redrawn.
+REDRAWN = frozenset(
+    {
+        menu_model.ASSUME,
+        menu_model.FORGET,
+        menu_model.FAVOURITES,
+        menu_model.END_MFA,
+        menu_model.AUTOSTART,
+        menu_model.MOVE_KEYS,
+        menu_model.ROTATE_KEY,
+    }
+)
+
+
+class MenuActions:
+    """The menu's actions.  *say* sends a notification, *roles* gives the role names shown now,
+    *changed* asks for a redraw (from any thread), *stopping* is set while the tray ends."""
+
+    def __init__(
+        self,
+        service: TrayService,
+        *,
+        prompts: Prompts,
+        copy: Callable[[str], None],
+        open_url: Callable[[str], Any] | None,
+        autostart: Autostart | None,
+        keys: key_info.KeyInfo,
+        prefs: PrefsHolder,
+        say: Callable[[Notification], None],
+        roles: Callable[[], tuple[str, ...]],
+        changed: Callable[[], None],
+        stopping: threading.Event,
+    ) -> None:
+        self._service = service
+        self.prompts = prompts
+        self._copy = copy
+        self._open_url = open_url
+        self._autostart = autostart
+        self._keys = keys
+        self._prefs = prefs
+        self._say = say
+        self._roles = roles
+        self._changed = changed
+        self._stopping = stopping
+        self._lock = threading.Lock()
+        self._pending: set[str] = set()  # profiles whose dialog is open
+        self._active_prompt: MfaPrompt | None = None
+        self._prefs_window: threading.Thread | None = None
+
+    def claim(self, kind: str, profile: str | None) -> bool:
+        """False when this action is already under way (an assume whose dialog is open)."""
+        if kind != menu_model.ASSUME or profile is None:
+            return True
+        with self._lock:
+            if profile in self._pending:
+                return False
+            self._pending.add(profile)
+            return True
+
+    def run(self, kind: str, profile: str | None) -> bool:
+        """Worker: run one action; True when the menu should be redrawn after it."""
+        try:
+            self._act(kind, profile)
+        except TrayappError as exc:
+            self.tell(f"trayapp: {profile}" if profile else APP_NAME, str(exc))
+        except Exception:
+            log.exception("action %s for %s failed", kind, profile)
+            self.tell(
+                APP_NAME, _("Something went wrong with '{profile}'; see the log for details.").format(profile=profile)
+            )
+        finally:
+            if kind == menu_model.ASSUME and profile is not None:
+                with self._lock:
+                    self._pending.discard(profile)
+        return kind in REDRAWN
+
+    def abort(self) -> None:
+        """Close an open dialog: it would keep the worker busy while the tray ends."""
+        abort = getattr(self._active_prompt, "abort", None)
+        if abort is not None:
+            abort()
+
+    def autostart_state(self) -> bool | None:
+        if self._autostart is None:
+            return None
+        try:
+            return bool(self._autostart.status())
+        except (OSError, TrayappError):
+            return None
+
+    def tell(self, title: str, body: str) -> None:
+        from trayapp.tray import notify
+
+        self._say(notify.Notification(title, body))
+
+    def _act(self, kind: str, profile: str | None) -> None:
+        """The global actions take no profile, the others need one."""
+        global_actions: dict[str, Callable[[], None]] = {
+            menu_model.FAVOURITES: self._assume_favourites,
+            menu_model.AUTOSTART: self._toggle_autostart,
+            menu_model.END_MFA: self._service.end_mfa_sessions,
+        }
+        profile_actions: dict[str, Callable[[str], None]] = {
+            menu_model.ASSUME: self.assume,
+            menu_model.CONSOLE: self._open_console,
+            menu_model.COPY_PROFILE: lambda p: self._copy(menu_model.export_line("AWS_PROFILE", session_name(p))),
+            menu_model.COPY_EB: lambda p: self._copy(menu_model.export_line("AWS_EB_PROFILE", session_name(p))),
+            menu_model.FORGET: self._forget,
+            menu_model.MOVE_KEYS: lambda source: self.tell(f"trayapp: {source}", self._keys.move(source)),
+            menu_model.ROTATE_KEY: lambda source: self.tell(f"trayapp: {source}", self._keys.rotate(source)),
+        }
+        if kind in global_actions:
+            global_actions[kind]()
+        elif profile is not None and kind in profile_actions:
+            profile_actions[kind](profile)
+
+    def _assume_favourites(self) -> None:
+        roles = self._roles()
+        for name in self._prefs().favourites:
+            if name in roles:
+                self.assume(name)  # the first asks for a code; the MFA session signs the rest
+
+    def _toggle_autostart(self) -> None:
+        if self._autostart is None:
+            return
+        if self._autostart.status():
+            self._autostart.disable()
+        else:
+            self._autostart.enable()
+
+    def _open_console(self, profile: str) -> None:
+        url = self._service.console_url(profile)
+        if self._open_url is not None:
+            self._open_url(url)
+        else:
+            from trayapp.core.console import open_signin_page
+
+            open_signin_page(url)  # a private forwarding page: the token never on a command line
+
+    def _forget(self, profile: str) -> None:
+        if self._service.forget(profile):
+            removed = _("The session {session} was removed.").format(session=session_name(profile))
+            self.tell(f"trayapp: {profile}", removed)
+
+    def assume(self, profile: str) -> None:
+        prompt = self.prompts.make()
+        self._active_prompt = prompt
+        if self.prompts.show_early is not None:
+            self.prompts.show_early(prompt, self._service, profile)  # the window at the click (issue 14)
+        held = self._service.sessions().get(profile)
+        try:
+            # A Renew keeps the duration the session was assumed with, as silent renewals do (issue 21).
+            result = self._service.assume(profile, prompt, duration=held.duration if held is not None else None)
+        except Cancelled:
+            return
+        except TrayappError as exc:
+            if self._stopping.is_set():
+                return
+            if str(exc) == getattr(prompt, "last_error", None):
+                return  # the dialog showed it already, and the user closed it
+            raise
+        finally:
+            self._active_prompt = None
+        until = result.session.expires_at.astimezone().strftime("%H:%M")
+        body = _("AWS_PROFILE={session} works until {until}.").format(
+            session=result.session.session_profile, until=until
+        )
+        for note in result.notes:
+            body += " " + note
+        self.tell(_("trayapp: {profile} is ready").format(profile=profile), body)
+
+    def open_prefs(self) -> None:
+        """The preferences window, on a thread of its own; one at a time."""
+        if self._prefs_window is not None and self._prefs_window.is_alive():
+            return
+        self._prefs_window = threading.Thread(target=self._edit_prefs, name="trayapp-prefs", daemon=True)
+        self._prefs_window.start()
+
+    def _edit_prefs(self) -> None:
+        from trayapp.tray import notify, prefs_dialog
+
+        try:
+            prefs = prefs_dialog.edit_and_save(self._prefs.store, list(self._roles()))
+        except TrayappError as exc:
+            self._say(notify.Notification(_("Preferences not saved"), str(exc)))
+            return
+        if prefs is not None:
+            self._prefs.set(prefs)
+            self._changed()
