@@ -15,7 +15,7 @@ from tests.support.fixtures import aws_env
 from trayapp import i18n
 from trayapp.core.errors import ReusedCode, UnknownProfile, WrongCode
 from trayapp.core.profiles import RoleProfile
-from trayapp.core.service import RoleEntry
+from trayapp.core.results import RoleEntry
 from trayapp.core.sessions import SessionInfo, time_left
 from trayapp.tray import menu_model
 

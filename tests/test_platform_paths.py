@@ -132,7 +132,7 @@ def test_the_shell_is_detected(environ: dict[str, str], platform: str, shell: st
 
 def test_the_menu_offers_the_powershell_line_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.support.tray_fakes import NOW, PROD, WARN, FakeService, make_app, run_action
-    from trayapp.core.service import RoleEntry
+    from trayapp.core.results import RoleEntry
     from trayapp.tray import menu_model
 
     monkeypatch.setattr(sys, "platform", "win32")

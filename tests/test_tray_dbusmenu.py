@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from trayapp.core.profiles import RoleProfile
-from trayapp.core.service import RoleEntry
+from trayapp.core.results import RoleEntry
 from trayapp.icons import render
 from trayapp.tray import backend, menu_model
 from trayapp.tray.dbus_service import DBusError

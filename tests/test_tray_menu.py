@@ -25,7 +25,7 @@ from tests.support.tray_fakes import (
 )
 from trayapp.core.errors import ConfigUnreadable, NotAuthorised, WrongCode
 from trayapp.core.prompts import MfaRequest
-from trayapp.core.service import RoleEntry
+from trayapp.core.results import RoleEntry
 from trayapp.core.sessions import overall_state, time_left
 from trayapp.tray import menu_model
 from trayapp.tray.app import TrayApp

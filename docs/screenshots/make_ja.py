@@ -33,7 +33,7 @@ from tests.support.desktop import Desktop  # noqa: E402
 from trayapp import i18n, protocol  # noqa: E402
 from trayapp.core.errors import ReusedCode  # noqa: E402
 from trayapp.core.profiles import RoleProfile  # noqa: E402
-from trayapp.core.service import RoleEntry  # noqa: E402
+from trayapp.core.results import RoleEntry  # noqa: E402
 from trayapp.core.sessions import SessionInfo  # noqa: E402
 from trayapp.tray import menu_model  # noqa: E402
 

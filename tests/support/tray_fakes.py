@@ -11,7 +11,7 @@ from trayapp.core.errors import Cancelled, ConfigUnreadable
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import RoleProfile
 from trayapp.core.prompts import MfaRequest
-from trayapp.core.service import AssumeResult, RoleEntry
+from trayapp.core.results import AssumeResult, RoleEntry
 from trayapp.core.sessions import SessionInfo
 from trayapp.tray.app import TrayApp
 from trayapp.tray.prefs import PrefsHolder

@@ -13,16 +13,17 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from trayapp.core import errors, ini, profiles, sso_config
+from trayapp.core import errors, ini, profiles, session_record, sso_config
 from trayapp.core.credentials_file import CredentialsFile, managed_only
 from trayapp.core.mfa import UsedCodes, default_used_codes_path, normalise
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import AwsConfig, RoleProfile
 from trayapp.core.prompts import MfaPrompt, MfaRequest, SilentPrompt
+from trayapp.core.results import AssumeResult, MfaSession, RoleEntry
+from trayapp.core.session_record import KEY_EXPIRES, KEY_PROFILE, KEY_ROLE, KEY_SIGNED
 from trayapp.core.sessions import SESSION_SUFFIX, SessionInfo, session_name
 from trayapp.core.sso_config import SsoConfig, SsoProfile
 from trayapp.core.sts import (
@@ -48,14 +49,6 @@ CHAIN_LIMIT = 3600  # STS caps sessions of roles assumed from a role session at 
 #: A parent session with less than this left is renewed before it signs a chained call.
 MIN_PARENT_LEFT = timedelta(minutes=2)
 
-KEY_PROFILE = "trayapp_profile"
-KEY_ROLE = "trayapp_role_arn"
-KEY_EXPIRES = "trayapp_expiration"
-#: ``long-term`` when an IAM user's long-term keys signed the AssumeRole, else ``temporary``
-#: (an MFA session's or another role's keys): the console sign-in follows AWS's rules for each.
-KEY_SIGNED = "trayapp_signed_with"
-#: The seconds the session was asked for: every renewal asks for the same (issue 21).
-KEY_DURATION = "trayapp_duration"
 _SHADOWING_KEYS = ("role_arn", "credential_process", "sso_session", "sso_start_url", "web_identity_token_file")
 
 
@@ -65,30 +58,6 @@ def utc_now() -> datetime:
 
 #: IAM Identity Center gives role keys for the permission set's session duration, an hour at least.
 SSO_SESSION_SECONDS = 3600
-
-
-@dataclass(frozen=True)
-class RoleEntry:
-    role: RoleProfile
-    session: SessionInfo | None
-
-
-@dataclass(frozen=True)
-class MfaSession:
-    """Credentials from GetSessionToken with MFA: in memory only, never on disk."""
-
-    source: str
-    serial: str
-    credentials: Credentials = field(repr=False)
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class AssumeResult:
-    session: SessionInfo
-    assumed_arn: str
-    #: Sentences for the user (permissions tightened, a shadowing config profile…).
-    notes: list[str] = field(default_factory=list)
 
 
 def _session_user() -> str:
@@ -136,7 +105,8 @@ class Service:
         """The current config; re-read only when either file changed."""
         with self._lock:
             stamp = tuple(
-                _stamp(p) for p in (profiles.config_path(self._environ), profiles.credentials_path(self._environ))
+                ini.file_stamp(p)
+                for p in (profiles.config_path(self._environ), profiles.credentials_path(self._environ))
             )
             if self._config is None or stamp != self._config_stamp:
                 # One parse of the credentials file serves both the profiles and the sessions.
@@ -157,7 +127,7 @@ class Service:
     def _sections(self) -> dict[str, dict[str, str]]:
         """Every section of the credentials file, parsed again only when the file changed."""
         file = self.credentials_file()
-        stamp = _stamp(file.path)
+        stamp = ini.file_stamp(file.path)
         with self._lock:
             cached = self._sections_cache
             if cached is not None and stamp is not None and cached[0] == stamp:
@@ -185,7 +155,10 @@ class Service:
             if session_name(profile) != section:
                 continue
             found[profile] = SessionInfo(
-                profile, values.get(KEY_ROLE, ""), _parse_time(values.get(KEY_EXPIRES)), _parse_seconds(values)
+                profile,
+                values.get(KEY_ROLE, ""),
+                session_record.parse_expiry(values.get(KEY_EXPIRES)),
+                session_record.parse_duration(values),
             )
         return found
 
@@ -385,7 +358,7 @@ class Service:
         values = self._managed().get(role.session_profile)
         if not values:
             return None
-        expires = _parse_time(values.get(KEY_EXPIRES))
+        expires = session_record.parse_expiry(values.get(KEY_EXPIRES))
         if expires - self._clock() <= min_left:
             return None
         try:
@@ -452,18 +425,7 @@ class Service:
     ) -> list[str]:
         """Write ``[<profile>-session]`` (an assumed role's, or an SSO profile's keys: core/sso.py);
         *duration* is recorded so that renewals keep it."""
-        values = {
-            "aws_access_key_id": c.access_key_id,
-            "aws_secret_access_key": c.secret_access_key,
-            "aws_session_token": c.session_token or "",
-            "region": region,
-            KEY_PROFILE: profile,
-            KEY_ROLE: role_arn,
-            KEY_EXPIRES: expiration.isoformat(timespec="seconds"),
-            KEY_SIGNED: "long-term" if long_term else "temporary",
-        }
-        if duration > 0:
-            values[KEY_DURATION] = str(duration)
+        values = session_record.values(profile, role_arn, c, expiration, region, long_term, duration)
         return self.credentials_file().write_section(session_name(profile), values)
 
     # --- the rest ---------------------------------------------------------------
@@ -535,21 +497,3 @@ class Service:
         if name not in cfg.roles and name not in cfg.problems and name not in self.sessions():
             raise errors.UnknownProfile(profile=name, path=cfg.config_path)
         return self.credentials_file().remove_section(session_name(name))
-
-
-_stamp = ini.file_stamp
-
-
-def _parse_seconds(values: Mapping[str, str]) -> int | None:
-    """The recorded duration of a session (None: not recorded, or not a sane number)."""
-    text = values.get(KEY_DURATION, "")
-    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= 7 * 24 * 3600 else None
-
-
-def _parse_time(text: str | None) -> datetime:
-    """An expiry written by the applet; anything unreadable counts as long expired."""
-    try:
-        value = datetime.fromisoformat(text or "")
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

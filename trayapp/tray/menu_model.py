@@ -20,7 +20,7 @@ from trayapp.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from trayapp.core.keys import KeySource
-    from trayapp.core.service import RoleEntry
+    from trayapp.core.results import RoleEntry
     from trayapp.core.sso import SsoState
 
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from trayapp.core.profiles import AwsConfig
-    from trayapp.core.service import AssumeResult, MfaSession, RoleEntry
+    from trayapp.core.results import AssumeResult, MfaSession, RoleEntry
     from trayapp.core.sessions import SessionInfo
 
 log = logging.getLogger(__name__)
