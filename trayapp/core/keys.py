@@ -24,182 +24,56 @@ deleted).
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shlex
-import signal
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from trayapp.core import errors, launch, profiles
 from trayapp.core.credentials_file import CredentialsFile, managed_only
+from trayapp.core.key_aws import KILL_AT_ENV, VERIFY_PAUSE, caller, delete_key, iam_call, kill_at, works
+from trayapp.core.key_aws import client as aws_client
+from trayapp.core.key_store import (
+    SERVICE,
+    KeyringUnavailable,
+    KeysError,
+    KeyStore,
+    StoredKey,
+    iso,
+    keyring_credentials,
+    short_id,
+    username,
+)
+from trayapp.core.key_store import utc_now as now_utc
 from trayapp.i18n import _
 
-SERVICE = "trayapp"
+__all__ = [
+    "KILL_AT_ENV",
+    "SERVICE",
+    "KeySource",
+    "KeyStore",
+    "KeyringUnavailable",
+    "Keys",
+    "KeysError",
+    "StoredKey",
+    "bridge_command",
+    "bridged_source",
+    "keyring_credentials",
+    "short_id",
+    "username",
+]
+
 KEY_ID = "aws_access_key_id"
 SECRET = "aws_secret_access_key"
 TOKEN = "aws_session_token"
 PROCESS = "credential_process"
-#: Test hook: the step of :func:`rotate` at which the process SIGKILLs itself.
-KILL_AT_ENV = "TRAYAPP_TEST_KILL_AT"
-#: Seconds before the CLI says it is waiting for the keyring (an unlock prompt).
-WAIT_NOTICE = 1.0
 #: GetCallerIdentity tries for a new key (IAM takes a few seconds to know it everywhere).
 VERIFY_TRIES = 8
-VERIFY_PAUSE = 1.5
 _NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
 _BRIDGE = re.compile(r"(?:^|\s)keys\s+serve\s+(\S+)\s*$")
-_PLAINTEXT_BACKENDS = ("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")
-
-
-class KeysError(errors.TrayappError):
-    template = "{reason}"
-
-
-class KeyringUnavailable(KeysError):
-    template = (
-        "No usable OS keyring was found ({backend}); trayapp keeps long-term keys only in the keyring, "
-        "never in a file of its own, so nothing was moved."
-    )
-
-
-def short_id(key_id: str) -> str:
-    """``AKIA…WXYZ``: enough to tell keys apart, not enough to use one."""
-    return key_id if len(key_id) <= 8 else f"{key_id[:4]}…{key_id[-4:]}"
-
-
-def username(source: str) -> str:
-    return f"keys/{source}"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class StoredKey:
-    access_key_id: str
-    secret_access_key: str
-    created: str
-    #: The rest of the entry: a rotation's marker, pending key, retired key id.
-    extra: Mapping[str, Any]
-
-    def __repr__(self) -> str:  # never the secret
-        return f"StoredKey({short_id(self.access_key_id)}, created={self.created})"
-
-    def as_json(self, **extra: Any) -> str:
-        data = {
-            "access_key_id": self.access_key_id,
-            "secret_access_key": self.secret_access_key,
-            "created": self.created,
-            **{k: v for k, v in {**self.extra, **extra}.items() if v is not None},
-        }
-        return json.dumps(data, sort_keys=True)
-
-    def age_days(self, now: datetime | None = None) -> int | None:
-        try:
-            created = datetime.fromisoformat(self.created)
-        except ValueError:
-            return None
-        return max(0, ((now or _now()) - created).days)
-
-
-def _parse_entry(text: str) -> StoredKey | None:
-    try:
-        data = json.loads(text)
-        key_id, secret = data["access_key_id"], data["secret_access_key"]
-        if not (isinstance(key_id, str) and isinstance(secret, str) and key_id and secret):
-            return None
-    except (ValueError, KeyError, TypeError):
-        return None
-    extra = {k: v for k, v in data.items() if k not in ("access_key_id", "secret_access_key", "created")}
-    return StoredKey(key_id, secret, str(data.get("created") or ""), extra)
-
-
-class KeyStore:
-    """The keyring entries of source profiles' keys (``keyring`` imported lazily)."""
-
-    def __init__(self, backend: Any = None, on_wait: Callable[[], None] | None = None) -> None:
-        self._backend = backend
-        self._on_wait = on_wait
-
-    def _keyring(self) -> Any:
-        if self._backend is not None:
-            return self._backend
-        from trayapp.core.preferences import NoSessionBus, _keyring
-
-        try:
-            module = _keyring()
-            backend = module.get_keyring()
-        except NoSessionBus:
-            raise KeyringUnavailable(backend=_("no session bus")) from None
-        except Exception as exc:  # keyring raises its own and backend-specific errors
-            raise KeyringUnavailable(backend=type(exc).__name__) from None
-        kind = f"{type(backend).__module__}.{type(backend).__name__}"
-        chained = getattr(backend, "backends", None)
-        if kind.startswith(_PLAINTEXT_BACKENDS) or (chained is not None and not chained):
-            raise KeyringUnavailable(backend=kind)
-        if chained:  # a chainer: refuse if the first backend writes plain text
-            first = type(chained[0]).__module__
-            if first.startswith(_PLAINTEXT_BACKENDS):
-                raise KeyringUnavailable(backend=first)
-        self._backend = backend
-        return backend
-
-    @contextmanager
-    def _waiting(self) -> Iterator[None]:
-        timer = threading.Timer(WAIT_NOTICE, self._on_wait) if self._on_wait else None
-        if timer is not None:
-            timer.daemon = True
-            timer.start()
-        try:
-            yield
-        finally:
-            if timer is not None:
-                timer.cancel()
-
-    def get(self, source: str) -> StoredKey | None:
-        backend = self._keyring()
-        try:
-            with self._waiting():
-                text = backend.get_password(SERVICE, username(source))
-        except Exception as exc:
-            raise KeyringUnavailable(backend=type(exc).__name__) from None
-        return None if text is None else _parse_entry(text)
-
-    def put(self, source: str, key: StoredKey, **extra: Any) -> None:
-        backend = self._keyring()
-        text = key.as_json(**extra)
-        try:
-            with self._waiting():
-                backend.set_password(SERVICE, username(source), text)
-                back = backend.get_password(SERVICE, username(source))
-        except Exception as exc:
-            raise KeyringUnavailable(backend=type(exc).__name__) from None
-        if back != text:
-            raise KeysError(reason=_("The keyring did not give back the keys just stored; nothing else was changed."))
-
-    def delete(self, source: str) -> bool:
-        backend = self._keyring()
-        try:
-            with self._waiting():
-                if backend.get_password(SERVICE, username(source)) is None:
-                    return False
-                backend.delete_password(SERVICE, username(source))
-        except Exception as exc:
-            raise KeyringUnavailable(backend=type(exc).__name__) from None
-        return True
 
 
 # --- the bridge other tools use --------------------------------------------------
@@ -247,7 +121,7 @@ class KeySource:
         if not self.created:
             return None
         try:
-            return max(0, ((now or _now()) - datetime.fromisoformat(self.created)).days)
+            return max(0, ((now or now_utc()) - datetime.fromisoformat(self.created)).days)
         except ValueError:
             return None
 
@@ -260,7 +134,7 @@ class Keys:
         *,
         environ: Mapping[str, str] | None = None,
         store: KeyStore | None = None,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = now_utc,
     ) -> None:
         self._environ = environ
         self.store = store or KeyStore()
@@ -363,7 +237,7 @@ class Keys:
                 )
             )
         existing = self.store.get(source)
-        created = existing.created if existing and existing.access_key_id == values[KEY_ID] else _iso(self._clock())
+        created = existing.created if existing and existing.access_key_id == values[KEY_ID] else iso(self._clock())
         key = StoredKey(values[KEY_ID], values[SECRET], created, {})
         self.store.put(source, key)  # read back and compared
         bridge = {} if process else {PROCESS: bridge_command(source)}
@@ -427,7 +301,7 @@ class Keys:
     def rotate(self, source: str, iam_factory: Callable[[str, str], Any] | None = None) -> StoredKey:
         """Replace SOURCE's stored key with a new one; see the module docstring for the steps."""
         self._check_name(source)
-        clients = iam_factory or _client
+        clients = iam_factory or aws_client
         key = self._stored(source)
 
         def client(service: str, k: StoredKey | Mapping[str, str]) -> Any:
@@ -436,27 +310,27 @@ class Keys:
             return clients(service, k["access_key_id"] + "\0" + k["secret_access_key"])
 
         iam = client("iam", key)
-        identity = _caller(client("sts", key), source)
+        identity = caller(client("sts", key), source)
         # Finish what a killed rotation left: that finishes this rotation too.
         pending = key.extra.get("pending")
         if isinstance(pending, dict):
-            if _works(client("sts", pending), identity, tries=2):
+            if works(client("sts", pending), identity, tries=2):
                 return self._promote(source, iam, key, pending)
             key = StoredKey(key.access_key_id, key.secret_access_key, key.created, {})
             self.store.put(source, key)
         retired = key.extra.get("retired")
         if isinstance(retired, str):
-            _delete_key(iam, retired, source)
+            delete_key(iam, retired, source)
             key = StoredKey(key.access_key_id, key.secret_access_key, key.created, {})
             self.store.put(source, key)
             return key
-        listed = _iam(lambda: iam.list_access_keys()["AccessKeyMetadata"], source, "ListAccessKeys")
+        listed = iam_call(lambda: iam.list_access_keys()["AccessKeyMetadata"], source, "ListAccessKeys")
         ids = [str(item["AccessKeyId"]) for item in listed]
         marker = key.extra.get("rotation")
         if isinstance(marker, dict):
             before = set(marker.get("before") or [])
             for orphan in [i for i in ids if i not in before and i != key.access_key_id]:
-                _delete_key(iam, orphan, source)  # made by a rotation killed before it could store it
+                delete_key(iam, orphan, source)  # made by a rotation killed before it could store it
                 ids.remove(orphan)
             key = StoredKey(key.access_key_id, key.secret_access_key, key.created, {})
         others = [i for i in ids if i != key.access_key_id]
@@ -467,20 +341,20 @@ class Keys:
                     "and IAM allows two; delete the one you no longer use, then try again."
                 ).format(source=source, other=short_id(others[0]), key=short_id(key.access_key_id))
             )
-        self.store.put(source, key, rotation={"before": ids, "started": _iso(self._clock())})
-        _kill_at("marked")
-        made = _iam(lambda: iam.create_access_key()["AccessKey"], source, "CreateAccessKey")
+        self.store.put(source, key, rotation={"before": ids, "started": iso(self._clock())})
+        kill_at("marked")
+        made = iam_call(lambda: iam.create_access_key()["AccessKey"], source, "CreateAccessKey")
         new = {
             "access_key_id": str(made["AccessKeyId"]),
             "secret_access_key": str(made["SecretAccessKey"]),
-            "created": _iso(made.get("CreateDate") or self._clock()),
+            "created": iso(made.get("CreateDate") or self._clock()),
         }
-        _kill_at("created")
+        kill_at("created")
         key = StoredKey(key.access_key_id, key.secret_access_key, key.created, {})
         self.store.put(source, key, pending=new)
-        _kill_at("pending")
-        if not _works(client("sts", new), identity, tries=VERIFY_TRIES):
-            _delete_key(iam, new["access_key_id"], source)
+        kill_at("pending")
+        if not works(client("sts", new), identity, tries=VERIFY_TRIES):
+            delete_key(iam, new["access_key_id"], source)
             self.store.put(source, key)
             raise KeysError(
                 reason=_(
@@ -488,96 +362,14 @@ class Keys:
                     "the stored key {key} is unchanged."
                 ).format(source=source, seconds=int(VERIFY_TRIES * VERIFY_PAUSE), key=short_id(key.access_key_id))
             )
-        _kill_at("verified")
+        kill_at("verified")
         return self._promote(source, iam, key, new)
 
     def _promote(self, source: str, iam: Any, old: StoredKey, new: Mapping[str, str]) -> StoredKey:
-        key = StoredKey(new["access_key_id"], new["secret_access_key"], new.get("created") or _iso(self._clock()), {})
+        key = StoredKey(new["access_key_id"], new["secret_access_key"], new.get("created") or iso(self._clock()), {})
         self.store.put(source, key, retired=old.access_key_id)
-        _kill_at("stored")
-        _delete_key(iam, old.access_key_id, source)
-        _kill_at("deleted")
+        kill_at("stored")
+        delete_key(iam, old.access_key_id, source)
+        kill_at("deleted")
         self.store.put(source, key)
         return key
-
-
-def _kill_at(step: str) -> None:
-    if os.environ.get(KILL_AT_ENV) == step:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _client(service: str, secret_pair: str) -> Any:
-    """An IAM or STS client signed with a long-term key (endpoint from AWS_ENDPOINT_URL_*)."""
-    from trayapp.core import aws_clients
-
-    key_id, secret = secret_pair.split("\0", 1)
-    return aws_clients.session().create_client(
-        service,
-        region_name="us-east-1",
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        config=aws_clients.client_config(),
-    )
-
-
-def _iam(call: Callable[[], Any], source: str, action: str) -> Any:
-    try:
-        return call()
-    except Exception as exc:
-        raise _iam_error(exc, source, action) from None
-
-
-def _iam_error(exc: Exception, source: str, action: str) -> errors.TrayappError:
-    code = _error_code(exc)
-    if code == "LimitExceeded":
-        return KeysError(
-            reason=_("The IAM user of '{source}' already has two access keys, and IAM allows two.").format(
-                source=source
-            )
-        )
-    if code in ("InvalidClientTokenId", "SignatureDoesNotMatch"):
-        return errors.InvalidSourceKeys(source=source, role_arn="")
-    return KeysError(
-        reason=_("AWS IAM refused {action} for '{source}' ({code}); the stored key was kept.").format(
-            action=action, source=source, code=code or type(exc).__name__
-        )
-    )
-
-
-def _error_code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        return str(code) if code else None
-    return None
-
-
-def _caller(sts: Any, source: str) -> str:
-    return str(_iam(lambda: sts.get_caller_identity()["Arn"], source, "GetCallerIdentity"))
-
-
-def _works(sts: Any, identity: str, *, tries: int) -> bool:
-    """The key is the same IAM identity as the stored one (IAM may need a few seconds to know it)."""
-    for attempt in range(tries):
-        try:
-            if sts.get_caller_identity()["Arn"] == identity:
-                return True
-        except Exception:  # not known yet, or not at all
-            pass
-        if attempt < tries - 1:
-            time.sleep(VERIFY_PAUSE)
-    return False
-
-
-def _delete_key(iam: Any, key_id: str, source: str) -> None:
-    try:
-        iam.delete_access_key(AccessKeyId=key_id)
-    except Exception as exc:
-        if _error_code(exc) != "NoSuchEntity":  # already gone: what was wanted
-            raise _iam_error(exc, source, "DeleteAccessKey") from None
-
-
-def keyring_credentials(source: str, store: KeyStore | None = None) -> tuple[str, str] | None:
-    """The stored key of *source* for :class:`~trayapp.core.sts.SourceCredentials`, or None."""
-    key = (store or KeyStore()).get(source)
-    return None if key is None else (key.access_key_id, key.secret_access_key)
