@@ -313,16 +313,23 @@ class DbusNotifier:
                 return self._bus
             self._bus = None
             self._capabilities = None
-            bus = Bus(self._address or os.environ.get("DBUS_SESSION_BUS_ADDRESS"), self._timeout)
-            bus.serve_in_thread("trayapp-notify")
-            try:
-                for member, handler in (("ActionInvoked", self._invoked), ("NotificationClosed", self._closed)):
-                    bus.on_signal(MatchRule(type="signal", interface=_IFACE, path=_PATH, member=member), handler)
-            except BaseException:
-                bus.close()
-                raise
-            self._bus = bus
-            return bus
+        # Subscribed without the lock: a signal heard meanwhile takes it on the reading thread, which
+        # must stay free to read the subscriptions' replies.
+        bus = Bus(self._address or os.environ.get("DBUS_SESSION_BUS_ADDRESS"), self._timeout)
+        bus.serve_in_thread("trayapp-notify")
+        try:
+            for member, handler in (("ActionInvoked", self._invoked), ("NotificationClosed", self._closed)):
+                bus.on_signal(MatchRule(type="signal", interface=_IFACE, path=_PATH, member=member), handler)
+        except BaseException:
+            bus.close()
+            raise
+        with self._lock:
+            if self._bus is None or not self._bus.alive:
+                self._bus = bus
+                return bus
+            kept = self._bus  # another thread connected meanwhile
+        bus.close()
+        return kept
 
     # --- on the reader's thread -------------------------------------------------------
 
