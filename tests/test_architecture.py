@@ -239,6 +239,14 @@ def test_configparsers_line_rules_are_copied_once() -> None:
     assert users == ["core/ini_scan.py"]
 
 
+def test_one_d_bus_client_matches_replies_to_calls() -> None:
+    """The tray's own D-Bus calls (the StatusNotifierItem's and the notifications') go through one
+    client, ``tray/dbus_service.py``: the only module that reads replies off a connection by serial
+    (notify.py had a second copy of that reader, and copies drift)."""
+    users = sorted(str(p.relative_to(PACKAGE)) for p in MODULES if "reply_serial" in p.read_text(encoding="utf-8"))
+    assert users == ["tray/dbus_service.py"]
+
+
 def test_no_script_outside_tests_imports_a_test_module() -> None:
     """bench/ and docs/ may use the harness in tests/support/, never a test module (its fixtures and
     constants move when the test does)."""

@@ -192,6 +192,30 @@ def test_the_renew_action_calls_on_action_with_the_profile_on_the_listener_threa
 
 
 @pytest.mark.desktop
+def test_another_apps_click_heard_while_connecting_does_not_lose_the_notification(
+    bus_desktop: Desktop, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A click on some other notification (ActionInvoked is broadcast) that arrives between the
+    notifier's subscriptions is read on its reading thread, which must not wait for the notifier's
+    lock while the notifier waits for that thread to read the next subscription's reply."""
+    subscribe = notify.Bus.on_signal
+
+    def click_meanwhile(bus: Any, rule: Any, handler: Callable[[tuple[Any, ...]], None]) -> None:
+        subscribe(bus, rule, handler)
+        if rule.header_fields.get("member") == "ActionInvoked":
+            bus_desktop.invoke_action(999, "renew", close=False)  # on the bus before the next reply
+
+    monkeypatch.setattr(notify.Bus, "on_signal", click_meanwhile)
+    notifier = DbusNotifier(bus_desktop.bus_address, on_action=Actions())
+    try:
+        notifier.send(expired_notice(PROD))
+        assert "Could not show" not in caplog.text
+        bus_desktop.wait_for_notification(lambda n: n["summary"] == "prod expired")
+    finally:
+        notifier.close()
+
+
+@pytest.mark.desktop
 def test_no_server_on_the_bus_logs_and_goes_on_then_a_late_server_is_used(
     bare_bus: Desktop, caplog: pytest.LogCaptureFixture
 ) -> None:

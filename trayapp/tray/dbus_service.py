@@ -4,9 +4,13 @@ The StatusNotifierItem and its dbusmenu (:mod:`trayapp.tray.sni`, :mod:`trayapp.
 objects other processes call: a panel reads their properties and calls their methods.  jeepney is
 pure Python (keyring brings it already), so the tray speaks D-Bus without GTK or GLib.
 
-One thread reads the connection (:meth:`Bus.serve`, the tray's main thread): it answers method
-calls on the exported objects, hands replies to callers waiting in :meth:`Bus.call` (any other
-thread) and runs signal handlers.  Handlers run on that thread and must not wait for a reply.
+One thread reads the connection (:meth:`Bus.serve`: the tray's main thread for the item, a thread
+of its own for the notifications' connection, :meth:`Bus.serve_in_thread`): it answers method calls
+on the exported objects, hands replies to callers waiting in :meth:`Bus.call` (any other thread) and
+runs signal handlers.  Handlers run on that thread and must not wait for a reply.
+
+(jeepney's own ``DBusRouter`` would do the calls, but its reader dies with a traceback when the bus
+goes away, and it needs a second thread to consume signals.)
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class Bus:
         self._signal_handlers: list[tuple[Callable[[Any], bool], Callable[[tuple[Any, ...]], None]]] = []
         self._lock = threading.Lock()
         self._reader: threading.Thread | None = None
+        self._own_reader = False
         self.alive = True
 
     # --- what other processes see ---------------------------------------------------
@@ -95,6 +100,8 @@ class Bus:
         """Send a method call and wait for its reply (never from the reading thread)."""
         from jeepney import HeaderFields, MessageType
 
+        if threading.current_thread() is self._reader:
+            raise RuntimeError("a D-Bus call from the thread that reads its reply would wait for itself")
         future: Future[Any] = Future()
         serial = next(self._conn.outgoing_serial)
         with self._lock:
@@ -122,6 +129,13 @@ class Bus:
         self.call(message_bus.AddMatch(rule))
 
     # --- the reading thread -------------------------------------------------------------
+
+    def serve_in_thread(self, name: str) -> None:
+        """Read on a daemon thread *name* of its own, joined by :meth:`close` (for a connection that
+        only calls and hears signals)."""
+        thread = threading.Thread(target=self.serve, name=name, daemon=True)
+        self._reader, self._own_reader = thread, True
+        thread.start()
 
     def serve(self) -> None:
         """Read and dispatch until :meth:`close` (or the bus goes away)."""
@@ -160,8 +174,11 @@ class Bus:
         reply is sent: Quit clicked in the menu still answers the click)."""
         with self._lock:
             self.alive = False
-        if threading.current_thread() is not self._reader:
-            self._conn.close()
+        reader = self._reader
+        if threading.current_thread() is not reader:
+            self._conn.close()  # interrupts the reader
+            if self._own_reader and reader is not None:
+                reader.join(timeout=2)
 
     def _signalled(self, msg: Any) -> None:
         with self._lock:

@@ -14,7 +14,9 @@ tells whether a click can renew (to word a menu hint, say).
 
 Backends
     ``DbusNotifier``     freedesktop ``org.freedesktop.Notifications`` over the session
-                         bus with jeepney (Linux, BSD); actions where the server has them.
+                         bus with jeepney, through the tray's D-Bus client
+                         (:mod:`trayapp.tray.dbus_service`; Linux, BSD); actions where the
+                         server has them.
     ``PystrayNotifier``  pystray's ``Icon.notify`` (macOS, Windows); no actions.
     ``LogNotifier``      the fallback: a log line.
 """
@@ -28,7 +30,6 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,6 +37,7 @@ from typing import Any, Literal, Protocol
 
 from trayapp.core.sessions import SessionInfo
 from trayapp.i18n import _
+from trayapp.tray.dbus_service import Bus
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +221,7 @@ class PystrayNotifier:
 
 
 class DbusNotifier:
-    """freedesktop notifications on the session bus, with jeepney (imported lazily).
+    """freedesktop notifications on the session bus, through :class:`~trayapp.tray.dbus_service.Bus`.
 
     One connection, opened on first use and again after the bus went away.  One
     thread ("trayapp-notify") reads it: it hands method replies to the callers
@@ -241,7 +243,7 @@ class DbusNotifier:
         self._app_name = app_name
         self._timeout = timeout
         self._lock = threading.Lock()
-        self._bus: _Bus | None = None
+        self._bus: Bus | None = None
         self._capabilities: frozenset[str] | None = None
         self._profiles: OrderedDict[int, str] = OrderedDict()  # notification id → profile
 
@@ -303,120 +305,45 @@ class DbusNotifier:
         address = DBusAddress(_PATH, bus_name=_BUS_NAME, interface=_IFACE)
         return self._connected().call(new_method_call(address, method, signature, body), self._timeout)
 
-    def _connected(self) -> _Bus:
+    def _connected(self) -> Bus:
+        from jeepney import MatchRule
+
         with self._lock:
             if self._bus is not None and self._bus.alive:
                 return self._bus
             self._bus = None
             self._capabilities = None
-            address = self._address or os.environ.get("DBUS_SESSION_BUS_ADDRESS") or "SESSION"
-            self._bus = _Bus(address, self._on_signal, self._timeout)
-            return self._bus
+        # Subscribed without the lock: a signal heard meanwhile takes it on the reading thread, which
+        # must stay free to read the subscriptions' replies.
+        bus = Bus(self._address or os.environ.get("DBUS_SESSION_BUS_ADDRESS"), self._timeout)
+        bus.serve_in_thread("trayapp-notify")
+        try:
+            for member, handler in (("ActionInvoked", self._invoked), ("NotificationClosed", self._closed)):
+                bus.on_signal(MatchRule(type="signal", interface=_IFACE, path=_PATH, member=member), handler)
+        except BaseException:
+            bus.close()
+            raise
+        with self._lock:
+            if self._bus is None or not self._bus.alive:
+                self._bus = bus
+                return bus
+            kept = self._bus  # another thread connected meanwhile
+        bus.close()
+        return kept
 
     # --- on the reader's thread -------------------------------------------------------
 
-    def _on_signal(self, member: str, body: tuple[Any, ...]) -> None:
-        if member == "ActionInvoked":
-            nid, key = body
-            with self._lock:
-                profile = self._profiles.get(int(nid))
-            handler = self.on_action
-            if profile is not None and handler is not None:
-                handler(profile, str(key))
-        elif member == "NotificationClosed":
-            with self._lock:
-                self._profiles.pop(int(body[0]), None)
-
-
-class _Bus:
-    """A jeepney connection and the one thread that reads it.
-
-    (jeepney's own ``DBusRouter`` would do, but its reader dies with a traceback
-    when the bus goes away, and it needs a second thread to consume signals.)
-    """
-
-    def __init__(self, address: str, on_signal: Callable[[str, tuple[Any, ...]], None], timeout: float) -> None:
-        from jeepney import MatchRule
-        from jeepney.bus_messages import message_bus
-        from jeepney.io.threading import open_dbus_connection
-
-        self._conn = open_dbus_connection(bus=address)
-        self._on_signal = on_signal
-        self._pending: dict[int, Future[Any]] = {}
-        self._lock = threading.Lock()
-        self.alive = True
-        self._thread = threading.Thread(target=self._read, name="trayapp-notify", daemon=True)
-        self._thread.start()
-        try:
-            self.call(message_bus.AddMatch(MatchRule(type="signal", interface=_IFACE, path=_PATH)), timeout)
-        except BaseException:
-            self.close()
-            raise
-
-    def call(self, msg: Any, timeout: float) -> tuple[Any, ...]:
-        from jeepney import MessageType
-
-        if threading.current_thread() is self._thread:
-            raise RuntimeError("a D-Bus call from inside on_action would wait for itself")
-        future: Future[Any] = Future()
-        serial = next(self._conn.outgoing_serial)
+    def _invoked(self, body: tuple[Any, ...]) -> None:
+        nid, key = body
         with self._lock:
-            if not self.alive:
-                raise ConnectionError("the session bus connection is closed")
-            self._pending[serial] = future
-        try:
-            self._conn.send(msg, serial=serial)
-            reply = future.result(timeout)
-        finally:
-            with self._lock:
-                self._pending.pop(serial, None)
-        if reply.header.message_type == MessageType.error:
-            raise _DbusError(reply)
-        return tuple(reply.body)
+            profile = self._profiles.get(int(nid))
+        handler = self.on_action
+        if profile is not None and handler is not None:
+            handler(profile, str(key))
 
-    def close(self) -> None:
-        self._conn.close()  # interrupts the reader
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)
-
-    def _read(self) -> None:
-        from jeepney import HeaderFields, MessageType
-        from jeepney.io.threading import ReceiveStopped
-
-        try:
-            while True:
-                msg = self._conn.receive()
-                kind = msg.header.message_type
-                if kind in (MessageType.method_return, MessageType.error):
-                    with self._lock:
-                        future = self._pending.get(msg.header.fields.get(HeaderFields.reply_serial, 0))
-                    if future is not None and not future.done():
-                        future.set_result(msg)
-                elif kind == MessageType.signal and msg.header.fields.get(HeaderFields.interface) == _IFACE:
-                    try:
-                        self._on_signal(str(msg.header.fields.get(HeaderFields.member)), tuple(msg.body))
-                    except Exception:
-                        log.exception("A notification signal could not be handled.")
-        except ReceiveStopped:
-            pass
-        except (OSError, ValueError) as exc:  # the bus went away, or the socket was closed
-            log.info("The session bus connection ended (%s).", _why(exc))
-        finally:
-            with self._lock:
-                self.alive = False
-                pending = list(self._pending.values())
-            for future in pending:
-                if not future.done():
-                    future.set_exception(ConnectionError("the session bus connection ended"))
-
-
-class _DbusError(Exception):
-    def __init__(self, reply: Any) -> None:
-        from jeepney import HeaderFields
-
-        name = reply.header.fields.get(HeaderFields.error_name, "error")
-        text = reply.body[0] if reply.body and isinstance(reply.body[0], str) else ""
-        super().__init__(f"{name}: {text}" if text else str(name))
+    def _closed(self, body: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._profiles.pop(int(body[0]), None)
 
 
 def _why(exc: BaseException) -> str:
