@@ -51,8 +51,11 @@ class Services:
     def serve(self, service: Any) -> None:
         """The command line asks this tray (issue 14)."""
         from trayapp.tray.channel import start_channel
+        from trayapp.tray.signals import on_forced_exit
 
-        self.channel = start_channel(service)
+        self.channel = channel = start_channel(service)
+        if channel is not None:  # a tray the watchdog has to end still takes its socket away
+            on_forced_exit(channel.stop)
 
     @staticmethod
     def warm(icon: object, *, dialog: bool, popup: bool) -> None:
