@@ -303,14 +303,9 @@ class TrayApp:
             self._say(key_info.old_key_notice(row, days, max_days))
 
     def _on_notification_action(self, profile: str, key: str) -> None:
-        """Notifier's listener thread: a click on "Renew" (or on "Rotate" of an old key's notice)."""
-        if key == key_info.ROTATE and profile:
-            self.perform(menu_model.action(menu_model.ROTATE_KEY, profile))
-            return
-        if key == "default" and profile in {row.name for row in self.keys.rows()} - set(self.snapshot.roles):
-            return  # a click on an old key's notice: nothing to renew
-        if key in ("renew", "default") and profile:
-            self.perform(menu_model.action(menu_model.ASSUME, profile))
+        """Notifier's listener thread: a click on "Renew", "Rotate" or "Sign in": hand it over."""
+        if (action_id := self.actions.notice_action(profile, key)) is not None:
+            self.perform(action_id)
 
 
 def _no_display() -> bool:
