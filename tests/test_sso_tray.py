@@ -21,6 +21,7 @@ import pytest
 
 from tests.support.clock import Clock
 from tests.support.fixtures import SsoServer
+from tests.support.procs import wait_until
 from tests.support.sso import CORP_CONFIG, browser_script
 from tests.support.tray_timers import Recorder, Timers, wait
 from trayapp.core.preferences import Preferences
@@ -66,12 +67,13 @@ class Tray:
         monkeypatch.setattr(webbrowser, "_tryorder", None)  # BROWSER is read again, not the last test's
         self.cache = tmp_path / ".aws" / "sso" / "cache"
         # The stand-in dates the client's registration on the real clock: start there.
+        self.copied: list[str] = []
         self.clock, self.timers, self.notes = Clock(datetime.now(UTC).replace(microsecond=0)), Timers(), Recorder()
         prefs = PrefsHolder()
         prefs.set(Preferences())
         self.service = Service(environ=env, clock=self.clock, preferences=prefs, mfa_sessions=True)
         self.app = TrayApp(self.service, notifier=self.notes, timer_factory=self.timers, watch=False, prefs=prefs,
-                           copy=lambda text: None, popup=lambda menu: None)  # fmt: skip
+                           copy=self.copied.append, popup=lambda menu: None)  # fmt: skip
         self.app._start_services()
         wait(self.app)
 
@@ -185,3 +187,23 @@ def test_a_sign_in_that_can_not_be_refreshed_shows_expiring_then_expired(tray: T
     assert tray.app.snapshot.state == "expired"
     assert [n.title for n in tray.notes.sent] == ["corp — signed out"]
     assert len(tray.browsed()) == 1
+
+
+def test_with_no_browser_the_code_is_in_a_notice_and_copy_takes_it(
+    tmp_path: Path, sso_server: SsoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tray = Tray(tmp_path, sso_server, monkeypatch)
+    monkeypatch.delenv("BROWSER")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-browsers-here"))  # webbrowser finds none
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    tray.app.perform("sso-login:corp")  # the worker now waits for the code to be confirmed
+    notice = wait_until("the code's notice", lambda: next(iter(tray.notes.sent), None), 10)
+    assert notice.title.startswith("corp: sign in with code ")
+    code = notice.title.rsplit(" ", 1)[1]
+    assert notice.actions == (("copy", "Copy"),)
+    tray.app._on_notification_action(notice.profile or "", "copy")
+    assert tray.copied == [code]  # at once, while the sign-in waits
+    assert sso_server.approve(code)
+    wait(tray.app)
+    assert "corp — signed in, 1 h 0 min left" in labels(tray.app.snapshot.menu)
+    assert not tray.browsed()

@@ -179,6 +179,12 @@ class MenuActions:
         elif profile is not None and kind in profile_actions:
             profile_actions[kind](profile)
 
+    def copy_code(self, name: str | None) -> None:
+        """**Copy** on a device code's notice: at once, not on the worker (it waits for that sign-in)."""
+        code = self._sign_ins.codes.get(name or "")
+        if code:
+            self._copy(code)
+
     def notice_action(self, profile: str, key: str) -> str | None:
         """The menu action a click on a notification stands for: "Renew" (or the notice itself) of a
         session, "Rotate" of an old key's notice, "Sign in" of a sign-in that ended; None for nothing."""

@@ -241,13 +241,15 @@ class TrayApp:
         self.view.show(take_snapshot(self.service, prefs.favourites, autostart, keys, mfa_ended=mfa_ended))
 
     def perform(self, action_id: str) -> None:
-        """Run a menu action: Quit at once, the preferences on a window's thread, everything
-        else on the worker."""
+        """Run a menu action: Quit and a device code's Copy at once, the preferences on a window's
+        thread, everything else on the worker."""
         kind, profile = menu_model.parse_action(action_id)
         if kind == menu_model.QUIT:
             self.stop()
         elif kind == menu_model.PREFS:
             self.actions.open_prefs()
+        elif kind == menu_model.SSO_COPY_CODE:
+            self.actions.copy_code(profile)
         elif self.actions.claim(kind, profile):
             with contextlib.suppress(RuntimeError):  # raised while shutting down
                 self._worker.submit(self._act, kind, profile)

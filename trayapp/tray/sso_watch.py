@@ -26,6 +26,7 @@ from trayapp.tray import menu_model, notify
 
 if TYPE_CHECKING:
     from trayapp.core.sso import SsoSignIns, SsoState
+    from trayapp.core.sso_signin import DeviceCode
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 PREFIX = "sso-session "
 #: A notice's action: sign in again.
 SIGN_IN = "sso-login"
+#: A device code's notice: copy the code.
+COPY = "copy"
 
 
 @dataclass(frozen=True)
@@ -108,11 +111,34 @@ def signed_out_notice(session: str) -> notify.Notification:
     )
 
 
+def device_code_notice(code: DeviceCode) -> notify.Notification:
+    """No browser to open: the code to confirm on the sign-in page; **Copy** puts it on the clipboard."""
+    return notify.Notification(
+        _("{session}: sign in with code {code}").format(session=code.session, code=code.user_code),
+        _("Open {url} on any device and confirm the code.").format(url=code.verification_uri),
+        profile=PREFIX + code.session,
+        actions=((COPY, _("Copy")),),
+    )
+
+
+def has_browser() -> bool:
+    """Whether a browser can be opened here (``BROWSER``, or one Python's ``webbrowser`` finds)."""
+    import webbrowser
+
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
+
+
 def notice_action(profile: str, key: str) -> str | None:
     """The menu action a click on a sign-in's notice stands for, or None."""
     name = session_of(profile)
     if name is None:
         return None
+    if key == COPY:
+        return menu_model.action(menu_model.SSO_COPY_CODE, name)
     return menu_model.action(menu_model.SSO_LOGIN, name) if key in (SIGN_IN, "default") else None
 
 
@@ -124,6 +150,8 @@ class SignIns:
         self._service = service
         self._say = say
         self._told: set[tuple[str, datetime | None]] = set()
+        #: The device code of each sign-in under way without a browser, for **Copy**.
+        self.codes: dict[str, str] = {}
 
     def due(self, name: str, expires_at: datetime) -> None:
         """The timer: *name*'s token has 20 min or less left (or ended): refresh it silently, or
@@ -142,8 +170,18 @@ class SignIns:
         log.info("the sign-in %s: %s, without a browser", name, outcome)
 
     def sign_in(self, name: str) -> None:
-        """Worker: **Sign in…**: the browser (or a device code), one at a time across processes."""
-        _engine(self._service).ensure(self._service.sso().session(name), interactive=True)
+        """Worker: **Sign in…**: the browser — or, with none to open, a device code shown in a
+        notice with **Copy** —, one at a time across processes."""
+        engine = _engine(self._service)
+        engine.notice = self._show_code
+        try:
+            engine.ensure(self._service.sso().session(name), interactive=True, device=not has_browser())
+        finally:
+            self.codes.pop(name, None)
+
+    def _show_code(self, code: DeviceCode) -> None:
+        self.codes[code.session] = code.user_code
+        self._say(device_code_notice(code))
 
     def sign_out(self, name: str) -> None:
         _engine(self._service).logout(self._service.sso().session(name))
