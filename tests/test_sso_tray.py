@@ -207,3 +207,18 @@ def test_with_no_browser_the_code_is_in_a_notice_and_copy_takes_it(
     wait(tray.app)
     assert "corp — signed in, 1 h 0 min left" in labels(tray.app.snapshot.menu)
     assert not tray.browsed()
+
+
+def test_quit_does_not_wait_for_a_sign_in_the_browser_never_finishes(
+    tmp_path: Path, sso_server: SsoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tray = Tray(tmp_path, sso_server, monkeypatch)
+    idle = tmp_path / "idle-browser.sh"  # opens the page, and the user never signs in
+    idle.write_text("#!/bin/sh\nexit 0\n")
+    idle.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(idle))
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    tray.app.perform("sso-login:corp")
+    wait_until("the sign-in to start", lambda: sso_server.operations("RegisterClient"), 10)
+    tray.app.stop()  # Quit
+    wait(tray.app)  # the worker is free at once, not after the 10-minute sign-in limit

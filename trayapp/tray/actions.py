@@ -138,7 +138,9 @@ class MenuActions:
         return kind in REDRAWN
 
     def abort(self) -> None:
-        """Close an open dialog: it would keep the worker busy while the tray ends."""
+        """Close an open dialog, stop waiting for a sign-in: either would keep the worker busy while
+        the tray ends."""
+        self._sign_ins.abort()
         abort = getattr(self._active_prompt, "abort", None)
         if abort is not None:
             abort()

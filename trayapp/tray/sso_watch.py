@@ -12,6 +12,7 @@ own.  A browser never opens by itself: the timer refreshes with the refresh toke
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -152,6 +153,7 @@ class SignIns:
         self._told: set[tuple[str, datetime | None]] = set()
         #: The device code of each sign-in under way without a browser, for **Copy**.
         self.codes: dict[str, str] = {}
+        self._waiting: threading.Event | None = None  # set when the sign-in under way ends
 
     def due(self, name: str, expires_at: datetime) -> None:
         """The timer: *name*'s token has 20 min or less left (or ended): refresh it silently, or
@@ -174,10 +176,32 @@ class SignIns:
         notice with **Copy** —, one at a time across processes."""
         engine = _engine(self._service)
         engine.notice = self._show_code
+        session = self._service.sso().session(name)
+        done, failed = threading.Event(), []
+        self._waiting = done
+
+        def sign_in() -> None:  # a thread of its own, so that Quit need not wait for the browser
+            try:
+                engine.ensure(session, interactive=True, device=not has_browser())
+            except BaseException as exc:
+                failed.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=sign_in, name="trayapp-sso-sign-in", daemon=True).start()
         try:
-            engine.ensure(self._service.sso().session(name), interactive=True, device=not has_browser())
+            done.wait()
         finally:
+            self._waiting = None
             self.codes.pop(name, None)
+        if failed:
+            raise failed[0]
+
+    def abort(self) -> None:
+        """The tray ends: stop waiting for a sign-in (its thread ends with the process)."""
+        waiting = self._waiting
+        if waiting is not None:
+            waiting.set()
 
     def _show_code(self, code: DeviceCode) -> None:
         self.codes[code.session] = code.user_code
