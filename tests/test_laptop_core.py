@@ -20,6 +20,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from tests.support.clock import Clock
 from tests.support.service_fakes import CONFIG, ScriptedPrompt, sts_error
+from tests.support.tray_timers import Recorder
 from trayapp.core import errors
 from trayapp.core.mfa import UsedCodes
 from trayapp.core.preferences import Preferences
@@ -29,7 +30,6 @@ from trayapp.core.service import Service
 from trayapp.core.sessions import SessionInfo
 from trayapp.core.sts import Credentials
 from trayapp.tray.app import TrayApp
-from trayapp.tray.notify import Notification
 from trayapp.tray.prefs import PrefsHolder
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
@@ -181,19 +181,6 @@ class Sts:
                         "AssumedRoleUser": {"Arn": "arn:aws:sts::222222222222:assumed-role/Admin/x"}}  # fmt: skip
 
         return Client()
-
-
-class Recorder:
-    supports_actions = True
-
-    def __init__(self) -> None:
-        self.sent: list[Notification] = []
-
-    def send(self, n: Notification) -> None:
-        self.sent.append(n)
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture

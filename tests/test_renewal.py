@@ -6,7 +6,6 @@ warning; once the MFA session has ended, the warning notification (with Renew) a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,38 +14,13 @@ import pytest
 
 from tests.support.clock import Clock
 from tests.support.service_fakes import CONFIG, ScriptedPrompt
+from tests.support.tray_timers import Recorder, Timers, wait
 from trayapp.core.mfa import UsedCodes
 from trayapp.core.preferences import Preferences
 from trayapp.core.service import Service
 from trayapp.core.sts import Credentials
 from trayapp.tray.app import TrayApp
-from trayapp.tray.notify import Notification
 from trayapp.tray.prefs import PrefsHolder
-
-
-class Timers:
-    """The scheduler's timer factory: nothing runs until the test fires the pending timer."""
-
-    def __init__(self) -> None:
-        self.armed: list[tuple[float, Callable[[], None], list[bool]]] = []
-
-    def __call__(self, delay: float, callback: Callable[[], None]) -> Any:
-        cancelled = [False]
-        self.armed.append((delay, callback, cancelled))
-
-        class Handle:
-            def cancel(self) -> None:
-                cancelled[0] = True
-
-        return Handle()
-
-    def pending(self) -> list[tuple[float, Callable[[], None], list[bool]]]:
-        return [t for t in self.armed if not t[2][0]]
-
-    def fire(self) -> None:
-        (timer,) = self.pending()  # exactly one pending timer
-        timer[2][0] = True  # a timer that went off is no longer pending
-        timer[1]()
 
 
 class Sts:
@@ -76,19 +50,6 @@ class Sts:
         return Client()
 
 
-class Recorder:
-    supports_actions = True
-
-    def __init__(self) -> None:
-        self.sent: list[Notification] = []
-
-    def send(self, n: Notification) -> None:
-        self.sent.append(n)
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.fixture
 def home(tmp_path: Path) -> dict[str, str]:
     aws = tmp_path / ".aws"
@@ -96,10 +57,6 @@ def home(tmp_path: Path) -> dict[str, str]:
     (aws / "config").write_text(CONFIG)
     (aws / "credentials").write_text("[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = s\n")
     return {"HOME": str(tmp_path)}
-
-
-def wait(app: TrayApp) -> None:
-    app._worker.submit(lambda: None).result(timeout=10)
 
 
 def test_renewed_silently_while_the_mfa_session_lasts_then_warned(home: dict[str, str]) -> None:

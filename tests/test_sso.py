@@ -19,21 +19,12 @@ import pytest
 
 from tests.support.aws_files import AWS
 from tests.support.fixtures import MotoServer, SsoServer, aws_env
-from tests.support.sso import browser_script
+from tests.support.sso import CORP_CONFIG, browser_script
 
 PYTHON = sys.executable
-CONFIG = """\
-[sso-session corp]
-sso_start_url = https://corp.awsapps.com/start
-sso_region = eu-west-1
-sso_registration_scopes = sso:account:access
-
-[profile corp-admin]
-sso_session = corp
-sso_account_id = 111111111111
-sso_role_name = Admin
-region = eu-central-1
-
+CONFIG = (
+    CORP_CONFIG
+    + """
 [profile corp-sandbox]
 sso_session = corp
 sso_account_id = 222222222222
@@ -63,6 +54,7 @@ region = eu-west-1
 role_arn = arn:aws:iam::333333333333:role/Deploy
 source_profile = corp-admin
 """
+)
 CACHE_FIELDS = {
     "startUrl",
     "region",

@@ -27,6 +27,7 @@ from tests.support.sts import MotoServer, run_aws
 from tests.support.tray_desktop import (
     CREDENTIALS,
     aws_env,
+    content_box,
     exit_status,
     open_menu,
     start_tray,
@@ -37,16 +38,6 @@ from tests.support.tray_desktop import (
 )
 from trayapp import protocol
 from trayapp.tk.dialog import TITLE
-
-
-def content_box(desktop: Desktop, tmp_path: Path) -> tuple[int, int, int, int]:
-    """The part of the screen that is not Xvfb's black root: the panel and the open menus."""
-    from PIL import Image
-
-    with Image.open(desktop.screenshot(tmp_path / "full.png")) as full:
-        box = full.convert("L").point(lambda v: 255 if v > 8 else 0).getbbox()
-    assert box is not None
-    return box
 
 
 @pytest.mark.desktop

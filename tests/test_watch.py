@@ -287,3 +287,19 @@ def test_a_change_made_while_the_tray_starts_watching_is_not_lost(
         assert app.snapshot.state == "valid"
     finally:
         app._shutdown()
+
+
+def test_a_sign_in_written_to_the_sso_token_cache_is_a_change(tmp_path: Path) -> None:
+    """``aws sso login`` or trayapp writes ~/.aws/sso/cache/<key>.json (folders made on the way):
+    the tray hears it, so a sign-in's label follows."""
+    (tmp_path / ".aws").mkdir()
+    calls = Calls()
+    with watch_aws_files(calls, {"HOME": str(tmp_path)}):
+        cache = tmp_path / ".aws" / "sso" / "cache"
+        cache.mkdir(parents=True)
+        assert calls.settle() >= 0  # the folders appearing may count; what follows must
+        before = len(calls.times)
+        atomic_write(cache / "0123abcd.json", "{}")
+        assert calls.settle() == before + 1
+        (cache / "0123abcd.json").unlink()  # signed out
+        assert calls.settle() == before + 2

@@ -336,6 +336,21 @@ class SsoServer:
         return 200, {}, {}
 
 
+#: One sign-in and one SSO profile on it, as ``aws configure sso`` writes them.
+CORP_CONFIG = """\
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access
+
+[profile corp-admin]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = Admin
+region = eu-central-1
+"""
+
+
 def browser_script(path: Path, log: Path | None = None) -> Path:
     """A ``BROWSER`` program: curl follows the URL (the authorize page redirects to the app's
     loopback callback); each URL it was given is appended to *log*."""

@@ -89,6 +89,16 @@ def write_aws_files(home: Path) -> Path:
     return credentials
 
 
+def content_box(desktop: Desktop, tmp_path: Path) -> tuple[int, int, int, int]:
+    """The part of the screen that is not Xvfb's black root: the panel and the open menus."""
+    from PIL import Image
+
+    with Image.open(desktop.screenshot(tmp_path / "full.png")) as full:
+        box = full.convert("L").point(lambda v: 255 if v > 8 else 0).getbbox()
+    assert box is not None
+    return box
+
+
 def visible_windows(desktop: Desktop) -> set[int]:
     out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", ""], env=desktop.env,
                          capture_output=True, text=True, timeout=10).stdout  # fmt: skip

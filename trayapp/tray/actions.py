@@ -19,7 +19,7 @@ from trayapp.core.errors import Cancelled, TrayappError
 from trayapp.core.prompts import MfaPrompt
 from trayapp.core.sessions import session_name
 from trayapp.i18n import _
-from trayapp.tray import key_info, menu_model
+from trayapp.tray import key_info, menu_model, sso_watch
 from trayapp.tray.dialog_prompt import desktop_prompt, show_early
 from trayapp.tray.prefs import PrefsHolder
 
@@ -66,8 +66,12 @@ REDRAWN = frozenset(
         menu_model.AUTOSTART,
         menu_model.MOVE_KEYS,
         menu_model.ROTATE_KEY,
+        menu_model.SSO_LOGIN,
+        menu_model.SSO_LOGOUT,
     }
 )
+#: The actions that are never run twice at once (a dialog or a browser sign-in is open).
+ONE_AT_A_TIME = frozenset({menu_model.ASSUME, menu_model.SSO_LOGIN})
 
 
 class MenuActions:
@@ -101,18 +105,19 @@ class MenuActions:
         self._changed = changed
         self._stopping = stopping
         self._lock = threading.Lock()
-        self._pending: set[str] = set()  # profiles whose dialog is open
+        self._pending: set[tuple[str, str]] = set()  # (kind, profile): a dialog or a browser open
         self._active_prompt: MfaPrompt | None = None
         self._prefs_window: threading.Thread | None = None
+        self._sign_ins = sso_watch.SignIns(service, say)
 
     def claim(self, kind: str, profile: str | None) -> bool:
-        """False when this action is already under way (an assume whose dialog is open)."""
-        if kind != menu_model.ASSUME or profile is None:
+        """False when this action is already under way (an assume whose dialog is open, a sign-in)."""
+        if kind not in ONE_AT_A_TIME or profile is None:
             return True
         with self._lock:
-            if profile in self._pending:
+            if (kind, profile) in self._pending:
                 return False
-            self._pending.add(profile)
+            self._pending.add((kind, profile))
             return True
 
     def run(self, kind: str, profile: str | None) -> bool:
@@ -127,13 +132,15 @@ class MenuActions:
                 APP_NAME, _("Something went wrong with '{profile}'; see the log for details.").format(profile=profile)
             )
         finally:
-            if kind == menu_model.ASSUME and profile is not None:
+            if profile is not None:
                 with self._lock:
-                    self._pending.discard(profile)
+                    self._pending.discard((kind, profile))
         return kind in REDRAWN
 
     def abort(self) -> None:
-        """Close an open dialog: it would keep the worker busy while the tray ends."""
+        """Close an open dialog, stop waiting for a sign-in: either would keep the worker busy while
+        the tray ends."""
+        self._sign_ins.abort()
         abort = getattr(self._active_prompt, "abort", None)
         if abort is not None:
             abort()
@@ -166,11 +173,32 @@ class MenuActions:
             menu_model.FORGET: self._forget,
             menu_model.MOVE_KEYS: lambda source: self.tell(f"trayapp: {source}", self._keys.move(source)),
             menu_model.ROTATE_KEY: lambda source: self.tell(f"trayapp: {source}", self._keys.rotate(source)),
+            menu_model.SSO_LOGIN: self._sign_ins.sign_in,
+            menu_model.SSO_LOGOUT: self._sign_ins.sign_out,
         }
         if kind in global_actions:
             global_actions[kind]()
         elif profile is not None and kind in profile_actions:
             profile_actions[kind](profile)
+
+    def copy_code(self, name: str | None) -> None:
+        """**Copy** on a device code's notice: at once, not on the worker (it waits for that sign-in)."""
+        code = self._sign_ins.codes.get(name or "")
+        if code:
+            self._copy(code)
+
+    def notice_action(self, profile: str, key: str) -> str | None:
+        """The menu action a click on a notification stands for: "Renew" (or the notice itself) of a
+        session, "Rotate" of an old key's notice, "Sign in" of a sign-in that ended; None for nothing."""
+        if (signed_out := sso_watch.notice_action(profile, key)) is not None:
+            return signed_out
+        if key == key_info.ROTATE and profile:
+            return menu_model.action(menu_model.ROTATE_KEY, profile)
+        if key == "default" and profile in {row.name for row in self._keys.rows()} - set(self._roles()):
+            return None  # a click on an old key's notice: nothing to renew
+        if key in ("renew", "default") and profile:
+            return menu_model.action(menu_model.ASSUME, profile)
+        return None
 
     def _assume_favourites(self) -> None:
         roles = self._roles()

@@ -241,13 +241,15 @@ class TrayApp:
         self.view.show(take_snapshot(self.service, prefs.favourites, autostart, keys, mfa_ended=mfa_ended))
 
     def perform(self, action_id: str) -> None:
-        """Run a menu action: Quit at once, the preferences on a window's thread, everything
-        else on the worker."""
+        """Run a menu action: Quit and a device code's Copy at once, the preferences on a window's
+        thread, everything else on the worker."""
         kind, profile = menu_model.parse_action(action_id)
         if kind == menu_model.QUIT:
             self.stop()
         elif kind == menu_model.PREFS:
             self.actions.open_prefs()
+        elif kind == menu_model.SSO_COPY_CODE:
+            self.actions.copy_code(profile)
         elif self.actions.claim(kind, profile):
             with contextlib.suppress(RuntimeError):  # raised while shutting down
                 self._worker.submit(self._act, kind, profile)
@@ -303,14 +305,9 @@ class TrayApp:
             self._say(key_info.old_key_notice(row, days, max_days))
 
     def _on_notification_action(self, profile: str, key: str) -> None:
-        """Notifier's listener thread: a click on "Renew" (or on "Rotate" of an old key's notice)."""
-        if key == key_info.ROTATE and profile:
-            self.perform(menu_model.action(menu_model.ROTATE_KEY, profile))
-            return
-        if key == "default" and profile in {row.name for row in self.keys.rows()} - set(self.snapshot.roles):
-            return  # a click on an old key's notice: nothing to renew
-        if key in ("renew", "default") and profile:
-            self.perform(menu_model.action(menu_model.ASSUME, profile))
+        """Notifier's listener thread: a click on "Renew", "Rotate" or "Sign in": hand it over."""
+        if (action_id := self.actions.notice_action(profile, key)) is not None:
+            self.perform(action_id)
 
 
 def _no_display() -> bool:

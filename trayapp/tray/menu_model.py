@@ -28,7 +28,7 @@ ASSUME, COPY_PROFILE, COPY_EB, FORGET, QUIT = "assume", "copy-profile", "copy-eb
 CONSOLE, PREFS, FAVOURITES, END_MFA = "console", "prefs", "favourites", "end-mfa"
 AUTOSTART = "autostart"
 MOVE_KEYS, ROTATE_KEY = "move-keys", "rotate-key"
-SSO_LOGIN, SSO_LOGOUT = "sso-login", "sso-logout"
+SSO_LOGIN, SSO_LOGOUT, SSO_COPY_CODE = "sso-login", "sso-logout", "sso-copy-code"
 MAX_LABEL = 72
 
 

@@ -19,7 +19,7 @@ from trayapp.core.errors import TrayappError
 from trayapp.core.prompts import SilentPrompt
 from trayapp.core.renewal import Retries, is_transient
 from trayapp.core.schedule import Scheduler, TimerFactory, thread_timer
-from trayapp.tray import notices, notify
+from trayapp.tray import notices, notify, sso_watch
 from trayapp.tray.prefs import PrefsHolder
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ class Renewer:
         self._mfa_until: datetime | None = None
         self._mfa_ended = False  # the MFA session ran out (not ended by the user) and none since
         self._failed: set[tuple[str, datetime]] = set()
+        self.sign_ins = sso_watch.SignIns(service, say)
 
     @property
     def mfa_ended(self) -> bool:
@@ -102,6 +103,7 @@ class Renewer:
         if self.scheduler is not None:
             with contextlib.suppress(TrayappError):
                 sessions = [s for s in self._service.sessions().values() if s.profile not in hidden]
+                sessions += sso_watch.infos(sso_watch.states(self._service))  # refreshed at 20 min left
                 self.scheduler.reschedule(sessions, warn=self._service.warn_lead())
 
     def network_back(self) -> None:
@@ -129,7 +131,8 @@ class Renewer:
                 self._say(notices.mfa_ended_notice())
 
     def _handle_events(self, events: list[Event]) -> None:
-        """Events that came due together (after a sleep): one notice for what ended."""
+        """Events that came due together (after a sleep): one notice for what ended; a sign-in is
+        refreshed, or told once, never signed in again by itself."""
         sessions = self._service.sessions()
         ended = [
             sessions[e.profile]
@@ -137,15 +140,24 @@ class Renewer:
             if e.kind == "expire" and e.profile in sessions and sessions[e.profile].expires_at == e.expires_at
         ]
         for event in events:
-            if event.kind == "warn":
+            if sso_watch.session_of(event.profile) is not None:
+                self._sign_in_due(event)
+            elif event.kind == "warn":
                 self._handle_event(event, refresh=False)
         if ended and self._prefs().notifications:
             for notice in notices.expired_notices(ended):
                 self._say(notice)
         self._refresh()
 
+    def _sign_in_due(self, event: Event) -> None:
+        name = sso_watch.session_of(event.profile)
+        if name is not None and event.kind != "label":
+            self.sign_ins.due(name, event.expires_at)
+
     def _handle_event(self, event: Event, *, refresh: bool = True) -> None:
-        if event.kind != "label":
+        if sso_watch.session_of(event.profile) is not None:
+            self._sign_in_due(event)
+        elif event.kind != "label":
             session = self._service.sessions().get(event.profile)
             current = session is not None and session.expires_at == event.expires_at
             if current and event.kind == "warn":

@@ -22,7 +22,7 @@ from trayapp.core.errors import TrayappError
 from trayapp.core.prompts import MfaPrompt
 from trayapp.core.sessions import OverallState, needs_mfa, overall_state
 from trayapp.i18n import N_, _
-from trayapp.tray import backend, menu_model
+from trayapp.tray import backend, menu_model, sso_watch
 from trayapp.tray.menu_model import MenuNode
 from trayapp.tray.popup import show_popup
 from trayapp.tray.xorg_clicks import enable_clicks, keep_docked
@@ -107,14 +107,15 @@ def take_snapshot(
     ran out (not ended from the menu) and none has started since (see :func:`needs_mfa`)."""
     try:
         config_path = service.config().config_path
-        roles = service.roles()
+        roles = service.roles() + sso_watch.as_roles(service)
         problems = service.problems()
     except TrayappError as exc:
         return Snapshot(menu_model.build_menu([], {}, service.now(), timedelta(0), error=str(exc)))
     now, warn = service.now(), service.warn_lead()
     mfa = service.mfa_sessions()
-    sessions = [entry.session for entry in roles if entry.session is not None]
-    state = overall_state(sessions, now, warn)
+    sign_ins = sso_watch.states(service)
+    sessions: list[SessionInfo] = [entry.session for entry in roles if entry.session is not None]
+    state = overall_state([*sessions, *sso_watch.infos(sign_ins)], now, warn)
     if mfa_ended and not mfa:
         on_mfa = [entry.session for entry in roles if entry.session is not None and entry.role.mfa_serial]
         state = needs_mfa(state, on_mfa, now, warn)
@@ -130,6 +131,7 @@ def take_snapshot(
             favourites=favourites,
             autostart=autostart,
             keys=keys,
+            sso=menu_model.sso_menu(sign_ins, now),
         ),
         state,
         tuple(entry.role.name for entry in roles),

@@ -52,10 +52,13 @@ class FileWatcher:
         paths: Iterable[str | os.PathLike[str]],
         on_change: Callable[[], None],
         *,
+        folders: Iterable[str | os.PathLike[str]] = (),
         debounce: float = DEBOUNCE,
         max_delay: float = MAX_DELAY,
     ) -> None:
         self._paths = [Path(os.path.abspath(p)) for p in paths]
+        #: Folders any file of which counts (the SSO token cache: one file per sign-in).
+        self._folders = [Path(os.path.abspath(f)) for f in folders]
         self._on_change = on_change
         self._debounce = debounce
         self._max_delay = max_delay
@@ -64,6 +67,7 @@ class FileWatcher:
         self._watches: dict[Path, Any] = {}  # watched folder → watchdog's ObservedWatch
         self._targets: frozenset[str] = frozenset()
         self._ancestors: frozenset[str] = frozenset()
+        self._folder_names: frozenset[str] = frozenset()
         self._timer: threading.Timer | None = None
         self._generation = 0
         self._burst_started: float | None = None
@@ -127,8 +131,11 @@ class FileWatcher:
 
         targets = set(self._paths) | {p.resolve() for p in self._paths}
         self._targets = frozenset(str(p) for p in targets)
-        self._ancestors = frozenset(str(a) for p in targets for a in p.parents)
-        wanted = {_nearest_existing(p.parent) for p in targets}
+        folders = set(self._folders)
+        self._folder_names = frozenset(str(f) for f in folders)
+        above = [*(a for p in targets for a in p.parents), *(a for f in folders for a in (f, *f.parents))]
+        self._ancestors = frozenset(str(a) for a in above)
+        wanted = {_nearest_existing(p.parent) for p in targets} | {_nearest_existing(f) for f in folders}
         kinds = [
             FileCreatedEvent,
             FileModifiedEvent,
@@ -168,7 +175,7 @@ class FileWatcher:
             if event.is_directory:
                 if not paths & self._ancestors:
                     return
-            elif not paths & self._targets:
+            elif not paths & self._targets and not {os.path.dirname(p) for p in paths} & self._folder_names:
                 return
             # A folder on the way to a file appeared, vanished or moved, or a
             # symlinked file may now point elsewhere: watch the right folders.
@@ -224,6 +231,9 @@ class _Handler:
 def watch_aws_files(
     on_change: Callable[[], None], environ: Mapping[str, str] | None = None, **options: float
 ) -> FileWatcher:
-    """A started watcher of the config and credentials files botocore would read."""
+    """A started watcher of the config and credentials files botocore would read, and of the SSO
+    token cache (a sign-in, a refresh or a sign-out by the AWS CLI or by trayapp)."""
+    from trayapp.core.sso_cache import cache_dir
+
     paths = [profiles.config_path(environ), profiles.credentials_path(environ)]
-    return FileWatcher(paths, on_change, **options).start()
+    return FileWatcher(paths, on_change, folders=[cache_dir(environ)], **options).start()
