@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -144,5 +144,6 @@ def exit_status(tray: subprocess.Popen[bytes], desktop: Desktop, timeout: float 
         return tray.wait(timeout=scaled(timeout))
     except subprocess.TimeoutExpired:
         tray.send_signal(signal.SIGUSR1)
-        time.sleep(0.5)
+        with contextlib.suppress(HarnessError):  # the stacks in the log, when it can still write them
+            wait_until("the stack dump", lambda: "most recent call first" in desktop.log("tray"), 2)
         raise AssertionError(f"the tray did not quit\n--- tray log ---\n{desktop.log('tray')}") from None
