@@ -28,8 +28,9 @@ from tests.support.sts import MotoServer, run_aws
 from tests.support.tray_desktop import (
     CREDENTIALS,
     aws_env,
+    click_quit,
     exit_status,
-    open_menu,
+    open_menu_with_keyboard,
     start_tray,
     visible_windows,
     wait_for,
@@ -67,7 +68,7 @@ def test_click_role_type_code_and_aws_uses_the_session(
     # the "Reading ~/.aws/config…" one: close it and open it again, as a person would.
     for attempt in range(3):
         before = visible_windows(desktop)
-        opened = _menu_with_keyboard(desktop, icon)
+        opened = open_menu_with_keyboard(desktop, icon)
         try:
             _open_first_submenu(desktop, before, timeout=4)
             desktop.xdotool("key", "Return")
@@ -93,7 +94,7 @@ def test_click_role_type_code_and_aws_uses_the_session(
     # The dialog closed; the menu now shows the session's time left.
     wait_for("the dialog to close", lambda: not _dialog_open(desktop), 5, desktop)
     before = visible_windows(desktop)
-    menu = _menu_with_keyboard(desktop, icon)
+    menu = open_menu_with_keyboard(desktop, icon)
     menu |= _open_first_submenu(desktop, before)
     wait_painted(desktop, menu)
     save_screenshot(desktop, f"menu-{backend}.png", tmp_path, content_box(desktop, tmp_path))
@@ -101,24 +102,8 @@ def test_click_role_type_code_and_aws_uses_the_session(
     # Quit from the menu ends the process with status 0.
     desktop.xdotool("key", "Escape", "Escape")
     wait_until_closed(desktop, menu)
-    windows = _menu_with_keyboard(desktop, icon)
-    wait_painted(desktop, windows)
-    # Quit is the menu's last entry: click near the bottom of the tallest new window.
-    x, y, w, h = max((desktop.window_geometry(wid) for wid in windows), key=lambda g: g[3])
-    desktop.click(x + w // 3, y + h - 12)
+    click_quit(desktop, icon)
     assert exit_status(tray, desktop) == 0, desktop.log("tray")
-
-
-def _menu_with_keyboard(desktop: Desktop, icon: tuple[int, int, int, int, int]) -> set[int]:
-    """Open the tray's menu and wait until it has the keyboard (keys sent before are lost)."""
-    grab = KeyboardGrab(desktop)
-    try:
-        grab.arm()
-        opened = open_menu(desktop, icon)
-        grab.wait_taken()
-        return opened
-    finally:
-        grab.close()
 
 
 def _open_first_submenu(desktop: Desktop, before: set[int], timeout: float = 8) -> set[int]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from tests.support.desktop import Desktop
 from tests.support.procs import HarnessError, scaled, wait_until
+from tests.support.screen_state import KeyboardGrab, wait_painted
 from trayapp import protocol
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/Admin"
@@ -116,6 +117,26 @@ def open_menu(desktop: Desktop, icon: tuple[int, int, int, int, int]) -> set[int
                 raise
             icon = desktop.find_tray_icons()[0]
     raise AssertionError("unreachable")
+
+
+def open_menu_with_keyboard(desktop: Desktop, icon: tuple[int, int, int, int, int]) -> set[int]:
+    """Open the tray's menu and wait until it holds the keyboard (keys sent before are lost)."""
+    grab = KeyboardGrab(desktop)
+    try:
+        grab.arm()
+        opened = open_menu(desktop, icon)
+        grab.wait_taken()
+        return opened
+    finally:
+        grab.close()
+
+
+def click_quit(desktop: Desktop, icon: tuple[int, int, int, int, int]) -> None:
+    """Open the menu and click Quit, its last entry: near the bottom of the tallest new window."""
+    windows = open_menu_with_keyboard(desktop, icon)
+    wait_painted(desktop, windows)
+    x, y, w, h = max((desktop.window_geometry(wid) for wid in windows), key=lambda g: g[3])
+    desktop.click(x + w // 3, y + h - 12)
 
 
 def wait_until_closed(desktop: Desktop, windows: set[int], timeout: float = 5) -> None:
