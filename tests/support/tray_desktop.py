@@ -160,11 +160,16 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float, desktop: Deskt
         raise AssertionError(f"{exc}\n--- tray log ---\n{desktop.log('tray')}") from None
 
 
+def dump_stacks(tray: subprocess.Popen[bytes], desktop: Desktop) -> None:
+    """SIGUSR1: every thread's stack into the tray's log (see start_tray), waited for a moment."""
+    tray.send_signal(signal.SIGUSR1)
+    with contextlib.suppress(HarnessError):  # a tray too stuck to write them: the log as it is
+        wait_until("the stack dump", lambda: "most recent call first" in desktop.log("tray"), 2)
+
+
 def exit_status(tray: subprocess.Popen[bytes], desktop: Desktop, timeout: float = 10) -> int:
     try:
         return tray.wait(timeout=scaled(timeout))
     except subprocess.TimeoutExpired:
-        tray.send_signal(signal.SIGUSR1)
-        with contextlib.suppress(HarnessError):  # the stacks in the log, when it can still write them
-            wait_until("the stack dump", lambda: "most recent call first" in desktop.log("tray"), 2)
+        dump_stacks(tray, desktop)
         raise AssertionError(f"the tray did not quit\n--- tray log ---\n{desktop.log('tray')}") from None
