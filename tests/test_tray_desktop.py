@@ -23,7 +23,7 @@ import pytest
 from tests.support.desktop import Desktop
 from tests.support.dialog import find_window, press, save_screenshot, type_into
 from tests.support.procs import wait_until
-from tests.support.screen_state import KeyboardGrab, wait_painted
+from tests.support.screen_state import KeyboardGrab, clipboard_text, wait_painted
 from tests.support.sts import MotoServer, run_aws
 from tests.support.tray_desktop import (
     CREDENTIALS,
@@ -206,14 +206,8 @@ def test_clipboard_holds_the_text_until_another_client_takes_it(desktop: Desktop
     assert holder.stdin is not None
     holder.stdin.write("export AWS_PROFILE=prod-session")
     holder.stdin.close()
-    read = "import tkinter; r = tkinter.Tk(); r.withdraw(); print(r.clipboard_get())"
-
-    def pasted() -> str | None:
-        out = subprocess.run([sys.executable, "-c", read], env=desktop.env, capture_output=True, text=True,
-                             timeout=10).stdout.strip()  # fmt: skip
-        return out or None
-
-    assert wait_until("the clipboard to hold the text", pasted, 10) == "export AWS_PROFILE=prod-session"
+    pasted = wait_until("the clipboard to hold the text", lambda: clipboard_text(desktop), 10)
+    assert pasted == "export AWS_PROFILE=prod-session"
     assert holder.poll() is None  # still serving the clipboard
     take = "import tkinter; r = tkinter.Tk(); r.clipboard_clear(); r.clipboard_append('other'); r.update()"
     subprocess.run([sys.executable, "-c", take], env=desktop.env, check=True, timeout=10)

@@ -104,3 +104,41 @@ def wait_changed(desktop: Desktop, wid: int, before: Any, what: str, timeout: fl
         return now if now.size != before.size or ImageChops.difference(now, before).getbbox() else None
 
     return wait_until(what, probe, timeout, interval=0.02)
+
+
+def clipboard_text(desktop: Desktop, timeout: float = 2.0) -> str | None:
+    """The CLIPBOARD's text as a pasting client gets it (UTF8_STRING), or None while nobody owns it.
+
+    In this process, on its own X connection: a Python + Tk child per look cost seconds on a
+    loaded machine, and three slow looks used up the whole wait."""
+    import select
+    import time
+
+    from Xlib import X
+    from Xlib.display import Display
+
+    assert desktop.display is not None
+    dpy: Any = Display(desktop.display)
+    try:
+        clipboard, utf8 = dpy.intern_atom("CLIPBOARD"), dpy.intern_atom("UTF8_STRING")
+        if dpy.get_selection_owner(clipboard) == X.NONE:
+            return None
+        win = dpy.screen().root.create_window(0, 0, 1, 1, 0, X.CopyFromParent)
+        target = dpy.intern_atom("TRAYAPP_TEST_PASTE")
+        win.convert_selection(clipboard, utf8, target, X.CurrentTime)
+        dpy.flush()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not dpy.pending_events():
+                select.select([dpy.fileno()], [], [], max(0.0, deadline - time.monotonic()))
+                continue
+            event = dpy.next_event()
+            if event.type == X.SelectionNotify:
+                if event.property == X.NONE:
+                    return None
+                prop = win.get_full_property(target, X.AnyPropertyType)
+                value = b"" if prop is None else bytes(prop.value)
+                return value.decode("utf-8", "replace")
+        return None
+    finally:
+        dpy.close()
