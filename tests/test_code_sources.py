@@ -6,12 +6,12 @@ import contextlib
 import io
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.code_sources import FakeYkman, alive, script
+from tests.support.procs import wait_until
 from trayapp.core import code_sources
 from trayapp.core.code_sources import SourcedPrompt
 from trayapp.core.prompts import MfaRequest
@@ -97,10 +97,7 @@ def test_a_hanging_process_and_its_children_are_ended(tmp_path: Path) -> None:
     ]
     started = [int(p) for p in pids.read_text().split()]
     assert len(started) == 2
-    deadline = time.monotonic() + 5
-    while any(alive(p) for p in started):
-        assert time.monotonic() < deadline, "the process group outlived the timeout"
-        time.sleep(0.05)
+    wait_until("the process group to end with the timeout", lambda: not any(alive(p) for p in started), 5)
 
 
 def test_a_code_printed_by_a_process_that_stays_is_taken_and_the_process_ended(tmp_path: Path) -> None:
@@ -111,13 +108,10 @@ def test_a_code_printed_by_a_process_that_stays_is_taken_and_the_process_ended(t
     assert running.done(30), "the code was printed but the source was still waited for"
     assert running.result() == "424242"
     started = [int(p) for p in pids.read_text().split()]
-    deadline = time.monotonic() + 10
-    while any(alive(p) for p in started):  # alive() counts a zombie as ended
-        assert time.monotonic() < deadline, "the source's process group was left running"
-        time.sleep(0.05)
-    while Path(f"/proc/{started[0]}").exists():  # our child: gone only once it is waited for
-        assert time.monotonic() < deadline, "the source was left as a zombie"
-        time.sleep(0.05)
+    # alive() counts a zombie as ended
+    wait_until("the source's process group to end", lambda: not any(alive(p) for p in started), 10)
+    # our child: gone only once it is waited for
+    wait_until("the source to be reaped, not left a zombie", lambda: not Path(f"/proc/{started[0]}").exists(), 10)
 
 
 def test_all_a_source_wrote_before_it_exited_is_read_though_a_child_holds_the_pipe(tmp_path: Path) -> None:
@@ -212,10 +206,7 @@ def test_a_yubikey_never_touched_is_stopped_after_the_timeout(tmp_path: Path, mo
         ("prod", "No MFA code came from your YubiKey: it did not answer within 1 s and was stopped.")
     ]
     pids = [fake.pid_file("code-pid"), fake.pid_file("grandchild")]
-    deadline = time.monotonic() + 5
-    while any(alive(p) for p in pids):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until("ykman's processes to end", lambda: not any(alive(p) for p in pids), 5)
 
 
 def test_closing_the_prompt_stops_a_waiting_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -233,7 +224,4 @@ def test_closing_the_prompt_stops_a_waiting_source(tmp_path: Path, monkeypatch: 
     prompt.abort()  # the app quits
     worker.join(5)
     assert not worker.is_alive() and result == [None]
-    deadline = time.monotonic() + 5
-    while alive(grandchild):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until("the waiting source to stop", lambda: not alive(grandchild), 5)

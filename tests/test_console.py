@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.support.aws_files import CONFIG, CREDENTIALS, env_for
+from tests.support.procs import wait_until
 from trayapp.core import console
 from trayapp.core.errors import SigninFailed
 from trayapp.core.sts import Credentials
@@ -167,10 +168,7 @@ def test_the_browser_gets_a_private_page_and_never_the_token(
     assert 'http-equiv="refresh"' in record["page"] and "location.replace" in record["page"]
     # the CLI did not wait for the page's removal, and the page is gone afterwards
     assert took < 4 + 20
-    deadline = time.monotonic() + 30
-    while page.parent.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not page.parent.exists()
+    wait_until("the page to be removed", lambda: not page.parent.exists(), 30, interval=0.2)
     assert list((home / "run" / "trayapp").glob("trayapp-console-*")) == []
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import botocore.configloader
 import pytest
 
+from tests.support.procs import HarnessError, wait_until
 from trayapp.core.credentials_file import MANAGED_KEY, CredentialsFile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +91,7 @@ def run_kills(tmp_path: Path, trials: int) -> dict[str, int]:
         )
         assert writer.stdout is not None
         assert writer.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0, 0.06))
+        time.sleep(rng.uniform(0, 0.06))  # the behaviour under test: a kill at a random moment
         writer.send_signal(signal.SIGKILL)
         writer.wait()
         writer.stdout.close()
@@ -174,7 +175,7 @@ while not os.path.exists(stop) or k < 5:
             expected = str(k)
     except Exception as exc:
         errors.append(type(exc).__name__ + ": " + str(exc))
-    time.sleep(rng.uniform(0.001, 0.02))
+    time.sleep(rng.uniform(0.001, 0.02))  # a tray's writes, at random moments
 print(json.dumps({"writes": k, "lost": lost, "errors": errors, "last": expected}))
 """
 
@@ -197,7 +198,7 @@ while not os.path.exists(stop):
         continue
     if not set(required) <= set(parser.sections()):
         torn += 1
-    time.sleep(0.0005)
+    time.sleep(0.0005)  # a reader that looks all the time, as a shell prompt's aws could
 print(json.dumps({"snapshots": snapshots, "torn": torn, "duplicates": duplicates}))
 """
 
@@ -232,7 +233,7 @@ def run_concurrency(tmp_path: Path, aws_rounds: int, seconds_without_aws: float)
     aws_lost = 0
     try:
         if aws_rounds == 0:
-            time.sleep(seconds_without_aws)
+            time.sleep(seconds_without_aws)  # the behaviour under test: writers racing for this long
         for i in range(aws_rounds):
             if i % 2 == 0:  # a new section: aws appends to the file
                 profile, key, value = f"aws-{i}", "aws_access_key_id", f"AKIAAWS{i:08d}"
@@ -246,7 +247,7 @@ def run_concurrency(tmp_path: Path, aws_rounds: int, seconds_without_aws: float)
                 capture_output=True,
             )
             aws_set[(profile, key)] = value
-            time.sleep(0.05)  # let trayapp write a few times on top of it
+            time.sleep(0.05)  # the behaviour under test: trayapp writes a few times on top of it
             view = read_settled(path)
             if view.get(profile, {}).get(key) != value:
                 aws_lost += 1
@@ -281,12 +282,11 @@ def run_concurrency(tmp_path: Path, aws_rounds: int, seconds_without_aws: float)
 
 
 def read_settled(path: Path) -> dict[str, dict[str, str]]:
-    for _ in range(100):
-        try:
-            return parse(path)
-        except botocore.exceptions.ConfigParseError:
-            time.sleep(0.005)
-    return parse(path)
+    """The file parsed once no writer is half-way through it (another write may be under way)."""
+    try:
+        return wait_until(f"{path.name} to parse", lambda: (parse(path),), 2)[0]
+    except HarnessError:
+        return parse(path)  # with botocore's error
 
 
 def parse_bytes(tmp_path: Path, data: bytes) -> dict[str, dict[str, str]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.planted import needs_second_uid, planted_folder
+from tests.support.procs import HarnessError, wait_until
 from trayapp.cli import demo
 from trayapp.cli.demo import LocalSts, environment, prepare_demo, run_demo, start_sts
 
@@ -162,20 +163,19 @@ def test_the_sts_child_ends_when_the_applet_dies(tmp_path: Path) -> None:
     child = int(parent.stdout.readline())
     parent.kill()
     parent.wait()
-    import time
 
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    def ended() -> bool:
         try:
-            os.kill(child, 0)
-        except ProcessLookupError:
-            return
-        with open(f"/proc/{child}/stat") as f:
-            if f.read().split(") ", 1)[1].startswith("Z"):
-                return  # exited; waiting for init to reap it
-        time.sleep(0.1)
-    os.kill(child, 9)
-    pytest.fail("the STS stand-in outlived the applet")
+            with open(f"/proc/{child}/stat") as f:
+                return f.read().split(") ", 1)[1].startswith("Z")  # exited; waiting for init to reap it
+        except FileNotFoundError:
+            return True
+
+    try:
+        wait_until("the STS stand-in to end with the applet", ended, 10)
+    except HarnessError:
+        os.kill(child, 9)
+        pytest.fail("the STS stand-in outlived the applet")
 
 
 # --- hostile surroundings: the user's own files, Ctrl-C, SIGTERM ----------------------------------
@@ -257,7 +257,9 @@ def test_ctrl_c_and_sigterm_stop_the_demo_and_remove_everything_it_made(signum: 
         url = next(line.split("=", 1)[1].strip() for line in lines if "AWS_ENDPOINT_URL_STS=" in line)
         folder = Path(next(line.split("=", 1)[1].strip() for line in lines if "AWS_CONFIG_FILE=" in line)).parents[1]
         assert folder.is_dir() and not _port_closed(url)
-        time.sleep(2.5)  # the tray's loop runs
+        # Let the tray's loop run, so the signal lands in it: it announces nothing when it starts,
+        # and a signal before it must (and does) stop the demo too, so a slow start only tests that.
+        time.sleep(2.5)
         assert proc.poll() is None
         started = time.monotonic()
         proc.send_signal(signum)
@@ -274,12 +276,10 @@ def test_ctrl_c_and_sigterm_stop_the_demo_and_remove_everything_it_made(signum: 
 
 
 def wait_closed(url: str, timeout: float = 5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _port_closed(url):
-            return True
-        time.sleep(0.1)
-    return False
+    try:
+        return wait_until(f"{url} to close", lambda: _port_closed(url), timeout)
+    except HarnessError:
+        return False
 
 
 def test_demo_without_a_display_refuses_before_printing_or_writing_anything(tmp_path: Path) -> None:

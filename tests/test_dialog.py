@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import string
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from tests.support.desktop import Desktop
 from tests.support.dialog import (
     Asker,
     dialog_exists,
+    error_shown,
     find_window,
     press,
     save_screenshot,
@@ -21,6 +20,8 @@ from tests.support.dialog import (
     wait_gone,
     window_box,
 )
+from tests.support.procs import wait_until
+from tests.support.screen_state import wait_changed, wait_painted, window_image
 from trayapp import protocol
 from trayapp.core.errors import ReusedCode, WrongCode
 from trayapp.core.prompts import MfaRequest
@@ -28,7 +29,6 @@ from trayapp.tray.dialog_prompt import DialogPrompt, countdown_for
 
 REQUEST = MfaRequest("prod", "arn:aws:iam::123456789012:role/Admin", "arn:aws:iam::123456789012:mfa/alice")
 PARENT = MfaRequest("base", "arn:aws:iam::123456789012:role/Base", "arn:aws:iam::123456789012:mfa/alice")
-ERROR_BG = (0xFD, 0xEC, 0xEA)  # trayapp.tk.dialog.ERROR_BG
 
 
 @pytest.fixture
@@ -45,8 +45,10 @@ def test_typed_code_and_enter_reach_the_parent_and_an_error_allows_a_retry(
 ) -> None:
     ask = Asker(lambda: prompt.ask(REQUEST))
     wid = find_window(desktop)  # the exact title, found by xdotool
+    wait_painted(desktop, wid)
+    blank = window_image(desktop, wid)
     type_into(desktop, "123 45")  # a paste with a space: trimmed
-    time.sleep(0.2)
+    wait_changed(desktop, wid, blank, "the digits to show")
     save_screenshot(desktop, "dialog.png", tmp_path, window_box(desktop, wid))
     type_into(desktop, "6")
     press(desktop, "Return")
@@ -54,12 +56,9 @@ def test_typed_code_and_enter_reach_the_parent_and_an_error_allows_a_retry(
 
     # The service says the code failed: the dialog stays open, shows it, takes another.
     retry = Asker(lambda: prompt.ask(REQUEST, str(WrongCode())))
-    time.sleep(0.6)
+    wait_until("the error to show", lambda: error_shown(desktop, wid), 5)
     assert dialog_exists(desktop)
-    shot = save_screenshot(desktop, "dialog-error.png", tmp_path, window_box(desktop, wid))
-    with Image.open(shot) as image:
-        colours = dict((rgb, n) for n, rgb in image.convert("RGB").getcolors(maxcolors=1 << 20) or [])
-        assert colours.get(ERROR_BG, 0) > 2000, "the error is not shown"
+    save_screenshot(desktop, "dialog-error.png", tmp_path, window_box(desktop, wid))
     type_into(desktop, "654321")
     press(desktop, "Return")
     assert retry.get() == "654321"
@@ -84,7 +83,7 @@ def test_short_code_is_refused_inline_and_letters_never_enter(desktop: Desktop, 
     find_window(desktop)
     type_into(desktop, "12ab3")
     press(desktop, "Return")  # five digits: stays open, nothing sent
-    time.sleep(0.3)
+    wait_until("the refusal to show", lambda: error_shown(desktop, find_window(desktop)), 5)
     assert ask.result == "pending" and dialog_exists(desktop)
     type_into(desktop, "4x56")  # the sixth digit fits, a seventh is refused
     type_into(desktop, "7")
@@ -99,8 +98,10 @@ def test_one_window_serves_a_chain_of_two_roles(desktop: Desktop, prompt: Dialog
     type_into(desktop, "111111")
     press(desktop, "Return")
     assert first.get() == "111111"
+    wait_painted(desktop, wid)
+    asked_first = window_image(desktop, wid)
     second = Asker(lambda: prompt.ask(REQUEST))
-    time.sleep(0.3)
+    wait_changed(desktop, wid, asked_first, "the second role's labels")
     assert find_window(desktop) == wid  # the same window, new labels
     for _ in range(3):  # input is off while the first code is checked: on a busy machine, type again
         type_into(desktop, "222222")

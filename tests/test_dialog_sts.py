@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +13,22 @@ from PIL import Image, ImageChops
 
 from tests.support.aws_files import CREDENTIALS, write_aws_files
 from tests.support.desktop import Desktop
-from tests.support.dialog import dialog_exists, find_window, press, type_into, window_box
+from tests.support.dialog import bind_keysyms, dialog_exists, error_shown, find_window, press, type_into
 from tests.support.fixtures import aws_env
 from tests.support.procs import wait_until
+from tests.support.screen_state import wait_changed, wait_painted, window_image
 from trayapp import protocol
 
 FAULTS = ["wrong_code", "wrong_serial", "not_authorised", "expired_token", "invalid_token",
           "duration_too_long", "throttling", "malformed"]  # fmt: skip
+
+
+def _new_sentence(desktop: Desktop, wid: int, last: Image.Image) -> Image.Image | None:
+    """The dialog's look once it shows an error that differs from *last*, else None."""
+    if not error_shown(desktop, wid):
+        return None
+    now = window_image(desktop, wid).convert("L")
+    return now if ImageChops.difference(now, last).getbbox() is not None else None
 
 
 @pytest.mark.desktop
@@ -33,7 +41,8 @@ def test_each_sts_refusal_is_shown_in_the_dialog_and_the_next_code_works(
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         wid = find_window(desktop)
-        shots: list[Image.Image] = []
+        wait_painted(desktop, wid)
+        shots: list[Image.Image] = [window_image(desktop, wid).convert("L")]
         for n, fault in enumerate(FAULTS, start=1):
             fault_sts.push(fault, times=2)  # botocore retries throttling once
             type_into(desktop, f"{n:03d}{n:03d}")
@@ -41,12 +50,13 @@ def test_each_sts_refusal_is_shown_in_the_dialog_and_the_next_code_works(
             tries = 2 if fault == "throttling" else 1  # botocore retries throttling once
             wait_until(f"STS to see code {n}", lambda t=tries: len(fault_sts.requests_for("AssumeRole")) >= t, 15)
             fault_sts.clear()  # the queue and the request log
-            time.sleep(0.8)  # the dialog shows the sentence
+            shown = wait_until(f"the dialog to show the sentence for {fault}", lambda: _new_sentence(desktop, wid,
+                               shots[-1]), 10)  # fmt: skip
             assert dialog_exists(desktop), f"the dialog closed after {fault}"
             assert credentials.read_text() == CREDENTIALS
-            shot = desktop.screenshot(tmp_path / f"{fault}.png")
-            with Image.open(shot) as full:
-                shots.append(full.convert("L").crop(window_box(desktop, wid)))
+            desktop.screenshot(tmp_path / f"{fault}.png")  # for a person to look at
+            shots.append(shown)
+        shots.pop(0)  # the dialog before any code
         for i in range(len(shots)):  # each sentence looks different from every other
             for j in range(i):
                 assert ImageChops.difference(shots[i], shots[j]).getbbox() is not None, (FAULTS[i], FAULTS[j])
@@ -68,13 +78,16 @@ def test_full_width_digits_typed_into_the_dialog_reach_sts_as_ascii(
 ) -> None:
     """A Japanese IME in kana mode types `１２３４５６`: the dialog shows and sends `123456`."""
     credentials = write_aws_files(desktop.home)
+    bind_keysyms(desktop, "１２３　４５６")  # a keyboard with these keys, as the IME gives them
     env = protocol.child_env(aws_env(desktop.home, fault_sts.url, base=desktop.env, LANGUAGE="ja"))
     cli = subprocess.Popen([sys.executable, "-m", "trayapp", "assume", "prod"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         wid = find_window(desktop, "^trayapp — ", timeout=20)  # the Japanese title
+        wait_painted(desktop, wid)
+        blank = window_image(desktop, wid)
         desktop.xdotool("windowfocus", "--sync", str(wid), "type", "--", "１２３　４５６")
-        time.sleep(0.4)
+        wait_changed(desktop, wid, blank, "the digits to show")
         desktop.screenshot(tmp_path / "full-width.png")  # for a person to look at
         desktop.xdotool("windowfocus", "--sync", str(wid), "key", "Return")
         _out, err = cli.communicate(timeout=30)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from tests.support.dialog import (
     wait_gone,
     window_box,
 )
+from tests.support.procs import wait_until
+from tests.support.screen_state import wait_painted
 from trayapp import protocol
 from trayapp.core.code_sources import SourcedPrompt
 from trayapp.core.prompts import MfaRequest
@@ -50,8 +51,8 @@ def test_a_touch_fills_the_code_in(desktop: Desktop, dialog: DialogPrompt, yubik
     ask = Asker(lambda: SourcedPrompt(dialog).ask(REQUEST))
     wid = find_window(desktop)  # shown at once, before the key is touched
     yubikey.wait_for_call("oath accounts code")
-    time.sleep(0.3)
-    assert ask.result == "pending"
+    wait_painted(desktop, wid)
+    assert ask.result == "pending"  # waiting for the touch
     save_screenshot(desktop, "dialog-touch.png", tmp_path, window_box(desktop, wid))
     yubikey.touch()
     assert ask.get() == "975310"  # nobody typed
@@ -68,10 +69,8 @@ def test_typing_still_works_and_stops_the_wait(desktop: Desktop, dialog: DialogP
     type_into(desktop, "123456")
     press(desktop, "Return")
     assert ask.get() == "123456"
-    deadline = time.monotonic() + 5
-    while alive(grandchild):  # the key stops waiting for a touch
-        assert time.monotonic() < deadline, "ykman still waits after the code was typed"
-        time.sleep(0.05)
+    # the key stops waiting for a touch
+    wait_until("ykman to stop waiting after the code was typed", lambda: not alive(grandchild), 5)
 
 
 @pytest.mark.desktop
@@ -97,10 +96,7 @@ def test_a_failing_mfa_process_leaves_the_dialog_to_type_in(
     prompt = SourcedPrompt(dialog)
     ask = Asker(lambda: prompt.ask(MfaRequest("prod", REQUEST.role_arn, SERIAL, str(gen))))
     find_window(desktop)  # the process takes longer than a blink: the dialog shows, waiting
-    deadline = time.monotonic() + 10
-    while prompt.last_error is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until("the mfa_process to fail", lambda: prompt.last_error is not None, 10)
     assert prompt.last_error == "No MFA code came from mfa_process of profile 'prod': it exited with status 2."
     assert dialog_exists(desktop)
     type_into(desktop, "112233")

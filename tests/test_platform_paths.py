@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.procs import wait_until
 from trayapp.cli import common
 from trayapp.core import prompts
 from trayapp.core import shell as shells
@@ -245,12 +245,10 @@ def test_non_ascii_text_round_trips_through_the_real_clipboard_helper() -> None:
         # The tray as Windows runs it: the standard streams in the ANSI code page (cp1252 here).
         env = {**desktop.env, "PYTHONIOENCODING": "cp1252", "PYTHONUTF8": "0"}
         subprocess.run([sys.executable, "-c", COPY, NON_ASCII], env=env, timeout=30, check=True)
-        deadline = time.monotonic() + 15
-        pasted = b""
-        while time.monotonic() < deadline:
+
+        def paste() -> bytes | None:
             done = subprocess.run([sys.executable, "-c", PASTE], env=desktop.env, capture_output=True, timeout=30)
-            pasted = done.stdout
-            if done.returncode == 0 and pasted:
-                break
-            time.sleep(0.2)
+            return done.stdout if done.returncode == 0 and done.stdout else None
+
+        pasted = wait_until("the clipboard to hold the text", paste, 15, interval=0.2)
         assert pasted.decode("utf-8") == NON_ASCII

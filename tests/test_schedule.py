@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.clock import Clock
+from tests.support.procs import wait_until
 from trayapp.core.schedule import (
     TICK,
     Event,
@@ -437,6 +438,6 @@ def test_the_real_threading_timer_delivers_on_its_own_thread() -> None:
     assert done.wait(5)
     assert time.monotonic() - started < 2
     assert got == [("warn", "trayapp-schedule"), ("expire", "trayapp-schedule")]
-    time.sleep(0.05)
-    assert [t for t in threading.enumerate() if t.name == "trayapp-schedule"] == []
+    wait_until("the timer thread to end", lambda: not [t for t in threading.enumerate()
+               if t.name == "trayapp-schedule"], 2)  # fmt: skip
     sched.close()

@@ -129,7 +129,13 @@ def test_pystray_xorg_icon_docks_in_trayer(desktop: Desktop, tmp_path: Path) -> 
         textwrap.dedent("""
         import pystray
         from PIL import Image
-        pystray.Icon("harness", Image.new("RGB", (32, 32), (200, 30, 30)), "harness").run()
+        from trayapp.tray.xorg_clicks import keep_docked
+
+        def setup(icon):
+            icon.visible = True
+            keep_docked(icon)  # trayer now and then drops a first dock request: ask again, as the tray does
+
+        pystray.Icon("harness", Image.new("RGB", (32, 32), (200, 30, 30)), "harness").run(setup)
     """)
     )
     desktop.spawn([sys.executable, str(script)], name="pystray", extra_env={"PYSTRAY_BACKEND": "xorg"})

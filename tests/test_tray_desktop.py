@@ -23,16 +23,19 @@ import pytest
 from tests.support.desktop import Desktop
 from tests.support.dialog import find_window, press, save_screenshot, type_into
 from tests.support.procs import wait_until
+from tests.support.screen_state import KeyboardGrab, clipboard_text, wait_painted
 from tests.support.sts import MotoServer, run_aws
 from tests.support.tray_desktop import (
     CREDENTIALS,
     aws_env,
+    click_quit,
     content_box,
     exit_status,
-    open_menu,
+    open_menu_with_keyboard,
     start_tray,
     visible_windows,
     wait_for,
+    wait_for_new_windows,
     wait_until_closed,
     write_aws_files,
 )
@@ -56,14 +59,10 @@ def test_click_role_type_code_and_aws_uses_the_session(
     # the "Reading ~/.aws/config…" one: close it and open it again, as a person would.
     for attempt in range(3):
         before = visible_windows(desktop)
-        opened = open_menu(desktop, icon)
-        time.sleep(0.3)
-        desktop.xdotool("key", "Down")
-        time.sleep(0.2)
-        desktop.xdotool("key", "Right")
-        time.sleep(0.4)
-        desktop.xdotool("key", "Return")
+        opened = open_menu_with_keyboard(desktop, icon)
         try:
+            _open_first_submenu(desktop, before, timeout=4)
+            desktop.xdotool("key", "Return")
             find_window(desktop, timeout=8)
             break
         except AssertionError:
@@ -85,29 +84,24 @@ def test_click_role_type_code_and_aws_uses_the_session(
 
     # The dialog closed; the menu now shows the session's time left.
     wait_for("the dialog to close", lambda: not _dialog_open(desktop), 5, desktop)
-    time.sleep(0.5)
     before = visible_windows(desktop)
-    menu = open_menu(desktop, icon)
-    time.sleep(0.3)
-    desktop.xdotool("key", "Down")
-    time.sleep(0.2)
-    desktop.xdotool("key", "Right")
-    time.sleep(0.5)
-    menu |= visible_windows(desktop) - before
-    time.sleep(0.2)
+    menu = open_menu_with_keyboard(desktop, icon)
+    menu |= _open_first_submenu(desktop, before)
+    wait_painted(desktop, menu)
     save_screenshot(desktop, f"menu-{backend}.png", tmp_path, content_box(desktop, tmp_path))
 
     # Quit from the menu ends the process with status 0.
-    desktop.xdotool("key", "Escape")
-    time.sleep(0.2)
-    desktop.xdotool("key", "Escape")
+    desktop.xdotool("key", "Escape", "Escape")
     wait_until_closed(desktop, menu)
-    windows = open_menu(desktop, icon)
-    time.sleep(0.5)
-    # Quit is the menu's last entry: click near the bottom of the tallest new window.
-    x, y, w, h = max((desktop.window_geometry(wid) for wid in windows), key=lambda g: g[3])
-    desktop.click(x + w // 3, y + h - 12)
+    click_quit(desktop, icon)
     assert exit_status(tray, desktop) == 0, desktop.log("tray")
+
+
+def _open_first_submenu(desktop: Desktop, before: set[int], timeout: float = 8) -> set[int]:
+    """Down, Right: the first entry's submenu; its new windows once shown."""
+    opened = visible_windows(desktop) - before
+    desktop.xdotool("key", "Down", "Right")
+    return wait_for_new_windows(desktop, before | opened, timeout)
 
 
 def _dialog_open(desktop: Desktop) -> bool:
@@ -133,8 +127,14 @@ POPUP_ITEMS = [
 class Popup:
     def __init__(self, desktop: Desktop) -> None:
         desktop.xdotool("mousemove", "400", "300")
+        self.grab = KeyboardGrab(desktop)
+        self.grab.arm()
         self.proc = protocol.spawn("popup_menu", env=desktop.env)
         assert protocol.send(self.proc.stdin, {"items": POPUP_ITEMS})
+
+    def wait_ready(self) -> None:
+        """The menu has taken the keyboard and the pointer: clicks and keys reach it from now on."""
+        self.grab.wait_taken()
 
     def next_message(self) -> dict[str, Any] | None:
         return protocol.receive(self.proc.stdout)
@@ -146,6 +146,7 @@ class Popup:
         raise AssertionError(f"no entry {label!r} in {posted}")
 
     def finish(self) -> int:
+        self.grab.close()
         assert self.proc.stdin is not None
         self.proc.stdin.close()
         return self.proc.wait(timeout=5)
@@ -156,12 +157,12 @@ def test_popup_menu_item_picked_by_a_click(desktop: Desktop) -> None:
     popup = Popup(desktop)
     top = popup.next_message()
     assert top is not None and "posted" in top
+    popup.wait_ready()
     assert [e["label"] for e in top["posted"]["entries"]] == [
         "prod — 42 min left", "legacy — can't be used: bad ARN", "", "Quit"]  # fmt: skip
     desktop.click(*popup.entry_centre(top["posted"], "prod — 42 min left"))
     sub = popup.next_message()
-    assert sub is not None and "posted" in sub
-    time.sleep(0.2)
+    assert sub is not None and "posted" in sub  # announced once mapped: it takes clicks
     desktop.click(*popup.entry_centre(sub["posted"], "Copy export AWS_PROFILE=prod-session"))
     assert popup.next_message() == {"choice": "copy-profile:prod"}
     assert popup.next_message() is None
@@ -173,9 +174,9 @@ def test_popup_menu_disabled_item_does_nothing_and_escape_closes(desktop: Deskto
     popup = Popup(desktop)
     top = popup.next_message()
     assert top is not None
+    popup.wait_ready()
     desktop.click(*popup.entry_centre(top["posted"], "legacy — can't be used: bad ARN"))
-    time.sleep(0.3)
-    desktop.xdotool("key", "Escape")
+    desktop.xdotool("key", "Escape")  # after the click: the X server keeps their order
     assert popup.next_message() is None  # no choice, the child just ends
     assert popup.finish() == 0
 
@@ -184,7 +185,7 @@ def test_popup_menu_disabled_item_does_nothing_and_escape_closes(desktop: Deskto
 def test_popup_menu_click_elsewhere_chooses_nothing(desktop: Desktop) -> None:
     popup = Popup(desktop)
     assert popup.next_message() is not None
-    time.sleep(0.2)
+    popup.wait_ready()
     desktop.click(1000, 100)
     assert popup.next_message() is None
     assert popup.finish() == 0
@@ -196,14 +197,8 @@ def test_clipboard_holds_the_text_until_another_client_takes_it(desktop: Desktop
     assert holder.stdin is not None
     holder.stdin.write("export AWS_PROFILE=prod-session")
     holder.stdin.close()
-    read = "import tkinter; r = tkinter.Tk(); r.withdraw(); print(r.clipboard_get())"
-
-    def pasted() -> str | None:
-        out = subprocess.run([sys.executable, "-c", read], env=desktop.env, capture_output=True, text=True,
-                             timeout=10).stdout.strip()  # fmt: skip
-        return out or None
-
-    assert wait_until("the clipboard to hold the text", pasted, 10) == "export AWS_PROFILE=prod-session"
+    pasted = wait_until("the clipboard to hold the text", lambda: clipboard_text(desktop), 10)
+    assert pasted == "export AWS_PROFILE=prod-session"
     assert holder.poll() is None  # still serving the clipboard
     take = "import tkinter; r = tkinter.Tk(); r.clipboard_clear(); r.clipboard_append('other'); r.update()"
     subprocess.run([sys.executable, "-c", take], env=desktop.env, check=True, timeout=10)
@@ -234,7 +229,9 @@ def test_sigterm_that_lands_on_another_thread_of_an_idle_xorg_tray_still_stops_i
     write_aws_files(desktop.home)
     tray = start_tray(desktop, aws_env(desktop, moto_sts.url, PYSTRAY_BACKEND="xorg"))
     wait_for("the icon to dock", lambda: desktop.find_tray_icons(), 10, desktop)
-    time.sleep(1.5)  # idle: services started, nothing moving
+    # The behaviour under test is an idle tray: let it settle into its wait (services started,
+    # nothing moving) before the signal; no event marks "idle", so this one wait stays a sleep.
+    time.sleep(1.5)
     tids = sorted(int(t.name) for t in (Path("/proc") / str(tray.pid) / "task").iterdir() if int(t.name) != tray.pid)
     assert tids, "the tray runs worker threads"
     _tgkill(tray.pid, tids[-1], signal.SIGTERM)

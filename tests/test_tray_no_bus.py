@@ -22,7 +22,7 @@ import pytest
 from tests.support.desktop import Desktop
 from tests.support.fixtures import require_tools
 from tests.support.procs import refused_url
-from tests.support.tray_desktop import exit_status, open_menu, start_tray, wait_for
+from tests.support.tray_desktop import click_quit, exit_status, start_tray, wait_for
 
 pytestmark = pytest.mark.desktop
 
@@ -105,12 +105,7 @@ def test_quit_exits_0_without_a_notification_server(bare_desktop: Desktop) -> No
 
     tray = start_tray(bare_desktop, protocol.child_env(env))
     icon = wait_for("the icon to dock", lambda: bare_desktop.find_tray_icons(), 10, bare_desktop)[0]
-    time.sleep(0.5)
-    windows = open_menu(bare_desktop, icon)
-    time.sleep(0.5)
-    # Quit is the menu's last entry: click near the bottom of the tallest new window.
-    x, y, w, h = max((bare_desktop.window_geometry(wid) for wid in windows), key=lambda g: g[3])
-    bare_desktop.click(x + w // 3, y + h - 12)
+    click_quit(bare_desktop, icon)
     assert exit_status(tray, bare_desktop) == 0, bare_desktop.log("tray")
     assert "can't be shown" not in bare_desktop.log("tray")
 

@@ -17,7 +17,6 @@ import queue
 import subprocess
 import sys
 import threading
-import time
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.procs import wait_until
 from tests.support.tray_fakes import FakePrompt, FakeService, quiet_prefs
 from trayapp.tray import menu_model
 from trayapp.tray.app import TrayApp
@@ -124,11 +124,7 @@ def darwin(monkeypatch: pytest.MonkeyPatch, pystray_base: Any) -> Iterator[tuple
 
 
 def wait(what: str, probe: Callable[[], object], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
+    wait_until(what, probe, timeout)
 
 
 def test_darwin_start_and_refresh_after_an_assume_touch_appkit_on_the_main_thread_only(

@@ -8,7 +8,6 @@ child outlives the tray, whether it quits or is killed.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,15 @@ from tests.support.dialog import Asker, dialog_exists, find_window, press, type_
 from tests.support.planted import needs_second_uid, planted_folder
 from tests.support.procs import wait_until
 from tests.support.sts import MotoServer
-from tests.support.tray_desktop import aws_env, exit_status, open_menu, start_tray, wait_for, write_aws_files
+from tests.support.tray_desktop import (
+    aws_env,
+    click_quit,
+    dump_stacks,
+    exit_status,
+    start_tray,
+    wait_for,
+    write_aws_files,
+)
 from trayapp import protocol
 from trayapp.core.prompts import MfaRequest
 from trayapp.tray.dialog_prompt import DialogPrompt
@@ -71,13 +78,15 @@ def alive(pid: int) -> bool:
 
 def settled(pid: int) -> int:
     """Wait until *pid* has finished starting (no switch for half a second); its count then."""
-    last = switches(pid)
-    while True:
-        time.sleep(0.5)
+    seen = [(time.monotonic(), switches(pid))]
+
+    def quiet() -> int | None:
         now = switches(pid)
-        if now == last:
-            return now
-        last = now
+        if now != seen[-1][1]:
+            seen.append((time.monotonic(), now))
+        return now if time.monotonic() - seen[-1][0] >= 0.5 else None
+
+    return wait_until("the child to finish starting", quiet, 20)
 
 
 @pytest.fixture
@@ -193,7 +202,7 @@ def test_a_waiting_child_never_wakes_up(desktop: Desktop, program: str) -> None:
         proc = spare.ready
         assert proc is not None
         before = settled(proc.pid)
-        time.sleep(3)
+        time.sleep(3)  # the behaviour under test: three seconds of waiting without a wake-up
         assert switches(proc.pid) - before <= 2
         assert proc.poll() is None
     finally:
@@ -216,15 +225,10 @@ def test_no_child_outlives_the_tray(desktop: Desktop, moto_sts: MotoServer, endi
     try:
         kids = wait_for("the warm dialog and popup menu", both_spares, 20, desktop)
     except AssertionError:
-        tray.send_signal(signal.SIGUSR1)  # every thread's stack into the log
-        time.sleep(0.5)
+        dump_stacks(tray, desktop)
         raise AssertionError(f"no warm children; children: {children(tray.pid)}\n{desktop.log('tray')}") from None
     if ending == "quit":
-        # Quit is the menu's last entry: click near the bottom of the tallest new window.
-        windows = open_menu(desktop, desktop.find_tray_icons()[0])
-        time.sleep(0.5)
-        x, y, w, h = max((desktop.window_geometry(wid) for wid in windows), key=lambda g: g[3])
-        desktop.click(x + w // 3, y + h - 12)
+        click_quit(desktop, desktop.find_tray_icons()[0])
         assert exit_status(tray, desktop) == 0
     else:
         tray.kill()
@@ -300,6 +304,6 @@ def test_cancel_before_the_question_cancels_and_opens_no_second_dialog(desktop: 
     press(desktop, "Escape")
     wait_gone(desktop)
     assert prompt.ask(REQUEST) is None  # the same as Cancel in the dialog
-    time.sleep(0.5)
+    time.sleep(0.5)  # the behaviour under test: no second dialog shows (nothing to wait for)
     assert not dialog_exists(desktop)
     prompt.close()

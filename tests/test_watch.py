@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.fixtures import aws_env
+from tests.support.procs import wait_until
 from trayapp.tray.watch import MAX_DELAY, FileWatcher, watch_aws_files
 
 QUIET = 0.6  # longer than the debounce window: a second call would have come by then
@@ -34,7 +35,10 @@ class Calls:
         return ok
 
     def settle(self) -> int:
-        """Wait for the first call (if any is coming), then for quiet; the count."""
+        """Wait for the first call (if any is coming), then for quiet; the count.
+
+        The quiet is the behaviour under test (no second call comes for one change), so it stays
+        a fixed wait: nothing marks "no call is coming"."""
         self.wait()
         time.sleep(QUIET)
         return len(self.times)
@@ -87,8 +91,7 @@ def test_creating_a_missing_file_is_a_change(tmp_path: Path) -> None:
     folder = tmp_path / ".aws"
     folder.mkdir()
     calls = Calls()
-    with FileWatcher([folder / "config", folder / "credentials"], calls):
-        time.sleep(0.05)
+    with FileWatcher([folder / "config", folder / "credentials"], calls):  # watching once entered
         (folder / "credentials").write_text("[default]\n")
         assert calls.settle() == 1
 
@@ -129,7 +132,7 @@ def test_a_burst_of_writes_is_one_call(aws_dir: Path, watching: tuple[Calls, Fil
         atomic_write(aws_dir / "credentials", f"[default]\n# {i}\n")
         with open(aws_dir / "config", "a") as fh:
             fh.write(f"# {i}\n")
-        time.sleep(0.005)
+        time.sleep(0.005)  # the behaviour under test: a burst of writes, 5 ms apart
     took = time.monotonic() - started
     # A burst longer than MAX_DELAY (a loaded machine) is reported once per MAX_DELAY, by design.
     count = calls.settle()
@@ -147,8 +150,9 @@ def test_a_long_burst_still_reports_within_the_maximum_delay(tmp_path: Path) -> 
         while time.monotonic() - started < 1.2:  # never 200 ms of quiet
             with open(path, "a") as fh:
                 fh.write("x\n")
-            time.sleep(0.05)
-        time.sleep(QUIET)
+            time.sleep(0.05)  # the behaviour under test: a write every 50 ms
+        wait_until("the call after the burst", lambda: calls.times and calls.times[-1] > started + 1.2, 3)
+        time.sleep(QUIET)  # and no more after it
     assert 2 <= len(calls.times) <= 4
     assert calls.times[0] - started < 0.8
 
@@ -186,8 +190,7 @@ def test_stop_ends_the_calls_and_the_threads(aws_dir: Path) -> None:
     watcher.stop()
     (aws_dir / "credentials").write_text("[default]\n")
     assert not calls.wait(QUIET)
-    time.sleep(0.1)
-    assert set(threading.enumerate()) - before == set()
+    wait_until("the watcher's threads to end", lambda: not set(threading.enumerate()) - before, 3)
 
 
 def test_the_aws_cli_writing_the_config_in_another_process_is_noticed(tmp_path: Path) -> None:
@@ -216,9 +219,9 @@ def test_a_failing_handler_is_logged_and_watching_goes_on(aws_dir: Path, caplog:
 
     with FileWatcher([aws_dir / "credentials"], boom, debounce=0.05):
         (aws_dir / "credentials").write_text("a\n")
-        time.sleep(QUIET)
+        wait_until("the first call", lambda: len(seen) == 1, 3)
         (aws_dir / "credentials").write_text("b\n")
-        time.sleep(QUIET)
+        wait_until("the second call, after the first failed", lambda: len(seen) == 2, 3)
     assert len(seen) == 2
     assert "Handling a change to the AWS files failed" in caplog.text
 
@@ -229,15 +232,27 @@ def _switches(native_id: int) -> int:
     return sum(int(line.split()[1]) for line in status.splitlines() if "ctxt_switches:" in line)
 
 
+def _settled(native_ids: set[int], quiet: float = 0.2) -> dict[int, int]:
+    """Wait until the threads have made no switch for *quiet* seconds (done starting); their counts."""
+    seen = [(time.monotonic(), {n: _switches(n) for n in native_ids})]
+
+    def probe() -> dict[int, int] | None:
+        now = {n: _switches(n) for n in native_ids}
+        if now != seen[-1][1]:
+            seen.append((time.monotonic(), now))
+        return now if time.monotonic() - seen[-1][0] >= quiet else None
+
+    return wait_until("the watcher's threads to finish starting", probe, 5)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_an_idle_watcher_never_wakes_up(aws_dir: Path) -> None:
     before = set(threading.enumerate())
     with FileWatcher([aws_dir / "config", aws_dir / "credentials"], Calls()):
-        time.sleep(0.2)
-        threads = [t for t in set(threading.enumerate()) - before if t.native_id is not None]
-        assert threads, "watchdog runs its own threads"
-        start = {t.native_id: _switches(t.native_id) for t in threads if t.native_id}
-        time.sleep(2.0)
+        threads = wait_until("watchdog's own threads", lambda: [t for t in set(threading.enumerate()) - before
+                             if t.native_id is not None], 3)  # fmt: skip
+        start = _settled({t.native_id for t in threads if t.native_id})
+        time.sleep(2.0)  # the behaviour under test: two idle seconds without a wake-up
         woke = {t.name: _switches(t.native_id) - start[t.native_id] for t in threads if t.native_id}
     assert woke == dict.fromkeys(woke, 0)
 

@@ -90,6 +90,38 @@ def press(desktop: Desktop, *keys: str) -> None:
     desktop.xdotool("windowfocus", "--sync", str(find_window(desktop)), "key", *keys)
 
 
+ERROR_BG = (0xFD, 0xEC, 0xEA)  # trayapp.tk.dialog.ERROR_BG
+
+
+def error_shown(desktop: Desktop, wid: int) -> bool:
+    """Whether the dialog shows an error: its pale red band covers more than 2000 pixels."""
+    from tests.support.screen_state import window_image
+
+    colours = {rgb: n for n, rgb in window_image(desktop, wid).getcolors(maxcolors=1 << 20) or []}
+    return colours.get(ERROR_BG, 0) > 2000
+
+
+def bind_keysyms(desktop: Desktop, text: str) -> None:
+    """Give each character of *text* a key of its own on the display's keyboard map.
+
+    ``xdotool type`` maps a character that has no key onto a spare keycode, sends it and maps the
+    keycode back at once; a client that reads the key after that (a loaded machine) finds no
+    character there and the key is lost.  With a key of its own, xdotool uses it as a keyboard
+    with that character would.  Call before the window's client starts (it reads the map then).
+    """
+    from Xlib import XK
+
+    dpy = desktop.xdisplay
+    first, last = dpy.display.info.min_keycode, dpy.display.info.max_keycode
+    keymap = dpy.get_keyboard_mapping(first, last - first + 1)
+    spare = [first + i for i, syms in enumerate(keymap) if not any(syms)]
+    wanted = [0x1000000 | ord(ch) for ch in dict.fromkeys(text) if XK.string_to_keysym(ch) == 0]
+    assert len(spare) >= len(wanted), "no spare keycodes on the display"
+    for code, keysym in zip(spare, wanted, strict=False):
+        dpy.change_keyboard_mapping(code, [(keysym, keysym)])
+    dpy.sync()
+
+
 def dialog_exists(desktop: Desktop) -> bool:
     result = subprocess.run(["xdotool", "search", "--name", TITLE], env=desktop.env, capture_output=True, timeout=10)
     return result.returncode == 0 and bool(result.stdout.strip())

@@ -158,7 +158,8 @@ def read_line_from_fd(fd: int, what: str, timeout: float = START_TIMEOUT, proc: 
             chunk = os.read(fd, 4096)
             if not chunk:
                 if proc is not None:
-                    time.sleep(0.05)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.popen.wait(1)  # the pipe closed as it exited: report its status
                     proc.check_alive()
                 raise HarnessError(f"pipe closed while waiting for {what}")
             buf += chunk

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +13,7 @@ from typing import Any
 
 from tests.support.desktop import Desktop
 from tests.support.procs import HarnessError, scaled, wait_until
+from tests.support.screen_state import KeyboardGrab, wait_painted
 from trayapp import protocol
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/Admin"
@@ -131,6 +132,26 @@ def open_menu(desktop: Desktop, icon: tuple[int, int, int, int, int]) -> set[int
     raise AssertionError("unreachable")
 
 
+def open_menu_with_keyboard(desktop: Desktop, icon: tuple[int, int, int, int, int]) -> set[int]:
+    """Open the tray's menu and wait until it holds the keyboard (keys sent before are lost)."""
+    grab = KeyboardGrab(desktop)
+    try:
+        grab.arm()
+        opened = open_menu(desktop, icon)
+        grab.wait_taken()
+        return opened
+    finally:
+        grab.close()
+
+
+def click_quit(desktop: Desktop, icon: tuple[int, int, int, int, int]) -> None:
+    """Open the menu and click Quit, its last entry: near the bottom of the tallest new window."""
+    windows = open_menu_with_keyboard(desktop, icon)
+    wait_painted(desktop, windows)
+    x, y, w, h = max((desktop.window_geometry(wid) for wid in windows), key=lambda g: g[3])
+    desktop.click(x + w // 3, y + h - 12)
+
+
 def wait_until_closed(desktop: Desktop, windows: set[int], timeout: float = 5) -> None:
     """Wait for *windows* to be unmapped (X reuses ids, so a new menu may get the same ones)."""
     wait_until("the menu to close", lambda: not (visible_windows(desktop) & windows), timeout, interval=0.05)
@@ -152,10 +173,16 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float, desktop: Deskt
         raise AssertionError(f"{exc}\n--- tray log ---\n{desktop.log('tray')}") from None
 
 
+def dump_stacks(tray: subprocess.Popen[bytes], desktop: Desktop) -> None:
+    """SIGUSR1: every thread's stack into the tray's log (see start_tray), waited for a moment."""
+    tray.send_signal(signal.SIGUSR1)
+    with contextlib.suppress(HarnessError):  # a tray too stuck to write them: the log as it is
+        wait_until("the stack dump", lambda: "most recent call first" in desktop.log("tray"), 2)
+
+
 def exit_status(tray: subprocess.Popen[bytes], desktop: Desktop, timeout: float = 10) -> int:
     try:
         return tray.wait(timeout=scaled(timeout))
     except subprocess.TimeoutExpired:
-        tray.send_signal(signal.SIGUSR1)
-        time.sleep(0.5)
+        dump_stacks(tray, desktop)
         raise AssertionError(f"the tray did not quit\n--- tray log ---\n{desktop.log('tray')}") from None

@@ -157,6 +157,11 @@ class _Window:
         y = (root.winfo_screenheight() - root.winfo_reqheight()) // 3
         root.geometry(f"+{x}+{y}")
         _fix_x11_title(root)
+        # The warning field holds the focus, its text selected, before the window maps: keys typed
+        # the instant it appears land there, and the late X focus below does not move them back.
+        self.warn_box.focus_set()
+        self.warn_box.selection_range(0, "end")  # typing replaces the value
+        self.warn_box.icursor("end")
         root.after(10, self._focus)
 
     def _profile_list(self, parent: Any, names: Sequence[str], hidden: frozenset[str], row: int) -> dict[str, Any]:
@@ -190,11 +195,10 @@ class _Window:
         return variables
 
     def _focus(self) -> None:
+        """Take the X focus for the widget that has Tk's focus now: the warning field, or wherever
+        a fast user's first Tab already moved it (this runs after the window maps, maybe late)."""
         self.root.lift()
-        self.root.focus_force()
-        self.warn_box.focus_set()
-        self.warn_box.selection_range(0, "end")  # typing replaces the value
-        self.warn_box.icursor("end")
+        self.root.nametowidget(self.root.tk.call("focus", "-lastfor", self.root)).focus_force()
 
     def _save_and_break(self, _event: Any) -> str:
         self.save()
