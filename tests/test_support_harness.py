@@ -131,9 +131,17 @@ def test_pystray_xorg_icon_docks_in_trayer(desktop: Desktop, tmp_path: Path) -> 
         from PIL import Image
         from trayapp.tray.xorg_clicks import keep_docked
 
+        import time
+
         def setup(icon):
             icon.visible = True
             keep_docked(icon)  # trayer now and then drops a first dock request: ask again, as the tray does
+            # pystray's xorg backend paints only on Expose and on a new image; under load its one paint
+            # can land before trayer maps the window (seen: docked, never red).  The tray sets its icon
+            # again after start-up; this stand-in does it twice a second for a while (pacing, not a wait).
+            for _ in range(60):
+                time.sleep(0.5)
+                icon.icon = icon.icon
 
         pystray.Icon("harness", Image.new("RGB", (32, 32), (200, 30, 30)), "harness").run(setup)
     """)
