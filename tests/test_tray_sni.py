@@ -10,7 +10,6 @@ written (moto's STS), and the label changes after ``LayoutUpdated``.  No GTK is 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from tests.support.desktop import Desktop
 from tests.support.dialog import find_window, press, save_screenshot, type_into
 from tests.support.fixtures import require_tools
 from tests.support.procs import HarnessError
+from tests.support.screen_state import KeyboardGrab, wait_painted
 from tests.support.sni_host import Host, Watcher
 from tests.support.sts import MotoServer, run_aws
 from tests.support.tray_desktop import (
@@ -159,16 +159,25 @@ def test_xfce_panel_shows_the_item_and_its_menu_assumes_the_role(moto_sts: MotoS
                  20, desktop)  # fmt: skip
         x, y = xfce_panel.wait_for_icon(desktop, tmp_path)
 
-        def open_role_menu() -> set[int]:
+        def open_menu() -> tuple[set[int], set[int]]:
+            """The panel's menu, once it holds the keyboard (keys sent before are lost)."""
             before = visible_windows(desktop)
-            desktop.click(x, y)
-            menu = wait_for_new_windows(desktop, before, timeout=10)
-            time.sleep(0.3)  # keys paced as a person's (the gtk flow in test_tray_desktop.py does the same)
+            grab = KeyboardGrab(desktop)
+            try:
+                grab.arm()
+                desktop.click(x, y)
+                menu = wait_for_new_windows(desktop, before, timeout=10)
+                grab.wait_taken()
+            finally:
+                grab.close()
+            return before, menu
+
+        def open_role_menu() -> set[int]:
+            before, menu = open_menu()
             desktop.xdotool("key", "Down")  # the first role
-            time.sleep(0.2)
             desktop.xdotool("key", "Right")  # its submenu: AboutToShow, then GetLayout
             submenu = wait_for_new_windows(desktop, before | menu, timeout=10)
-            time.sleep(0.4)
+            wait_painted(desktop, menu | submenu)
             return menu | submenu
 
         for attempt in range(3):  # the first menu may still be "Reading ~/.aws/config…"
@@ -190,10 +199,7 @@ def test_xfce_panel_shows_the_item_and_its_menu_assumes_the_role(moto_sts: MotoS
                  desktop)  # fmt: skip
         assert loaded_gtk(tray.pid) == [], "the SNI tray loaded GTK"
 
-        before = visible_windows(desktop)
-        desktop.click(x, y)
-        wait_for_new_windows(desktop, before, timeout=10)
-        time.sleep(0.3)
+        open_menu()
         desktop.xdotool("key", "Up")  # from no selection: the last item, Quit
         desktop.xdotool("key", "Return")
         assert exit_status(tray, desktop) == 0, desktop.log("tray")
