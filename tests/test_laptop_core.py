@@ -25,7 +25,7 @@ from trayapp.core import errors
 from trayapp.core.mfa import UsedCodes
 from trayapp.core.preferences import Preferences
 from trayapp.core.renewal import Retries, is_transient, next_delay
-from trayapp.core.schedule import Event, Scheduler
+from trayapp.core.schedule import JUMP_GRACE, Event, Scheduler
 from trayapp.core.service import Service
 from trayapp.core.sessions import SessionInfo
 from trayapp.core.sts import Credentials
@@ -132,11 +132,44 @@ def test_after_a_sleep_due_events_come_together_folded_and_the_jump_is_told() ->
         [SessionInfo("a", ARN, T0 + timedelta(minutes=30)), SessionInfo("b", ARN, T0 + timedelta(hours=1))]
     )
     clock.now = T0 + timedelta(hours=3)  # the monotonic clock stood still: a 3-hour sleep
-    timers.fire_all()  # the timer armed before the sleep goes off
+    timers.fire_all()  # the timer armed before the sleep goes off: the jump is told first
+    assert jumps == [1] and batches == []
+    ((grace, _, _),) = timers.pending()
+    assert grace == JUMP_GRACE  # the owner's chance to look again; should it not, the timer says it
+    timers.fire_all()
     (batch,) = batches
     told = sorted((e.kind, e.profile) for e in batch if e.kind != "label")
     assert told == [("expire", "a"), ("expire", "b")]  # no stale warnings
     assert jumps == [1]
+
+
+def test_a_session_written_just_before_the_lid_closed_ends_in_the_same_notice() -> None:
+    """The timer finds the jump before the owner has read a session written a moment before the
+    sleep: it ended while asleep, so it is told with the others — not dropped as "expired before
+    we ever saw it" (that rule is for what ended before the tray looked)."""
+    clock, timers = Clock(T0), Timers()
+    sched, batches, jumps = make_scheduler(clock, timers)
+    a, b = SessionInfo("a", ARN, T0 + timedelta(minutes=30)), SessionInfo("b", ARN, T0 + timedelta(hours=1))
+    sched.reschedule([a])
+    clock.now = T0 + timedelta(hours=13)
+    timers.fire_all()  # the jump: the owner looks again and now holds both
+    assert jumps == [1]
+    sched.reschedule([a, b])
+    timers.fire_all()
+    (batch,) = batches
+    assert sorted((e.kind, e.profile) for e in batch if e.kind != "label") == [("expire", "a"), ("expire", "b")]
+
+
+def test_a_session_that_ended_before_the_tray_looked_is_not_told() -> None:
+    clock, timers = Clock(T0), Timers()
+    sched, batches, _jumps = make_scheduler(clock, timers)
+    old = SessionInfo("old", ARN, T0 - timedelta(minutes=5))
+    sched.reschedule([old])  # at start: it ended before the tray ran
+    sched.reschedule([])  # a read mid-edit misses it
+    clock.now = T0 + timedelta(seconds=1)
+    sched.reschedule([old])  # and it is back
+    timers.fire_all()
+    assert [e for batch in batches for e in batch if e.kind != "label"] == []
 
 
 def test_a_timer_on_time_tells_no_jump() -> None:

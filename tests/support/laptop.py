@@ -54,10 +54,15 @@ TRAY_CODE = (
 
 
 class FakeWall:
-    """The wall clock of every process given :meth:`env`: real time plus an offset the test sets."""
+    """The wall clock of every process given :meth:`env`: real time plus an offset the test sets.
+
+    Two files: the laptop's (the tray and the commands beside it) and the world's (moto's STS).
+    While a laptop sleeps the world's time goes on and the laptop catches up when it wakes, so a
+    move forward reaches STS first: the tray can never ask STS for a session in the old time."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.world = path.with_name(path.name + "-world")
         self.offset = timedelta(0)
         self.moved_at = 0.0
         self.set(timedelta(0))
@@ -65,11 +70,19 @@ class FakeWall:
     def set(self, offset: timedelta) -> None:
         """Move the clock; a process sees it within CACHE_SECONDS (the signals that follow wait for that)."""
         seconds = int(offset.total_seconds())
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(f"{'+' if seconds >= 0 else '-'}{abs(seconds)}\n")
-        tmp.replace(self.path)
+        forward = offset > self.offset
+        self._write(self.world, seconds)
+        if forward:
+            time.sleep(SETTLE_SECONDS)  # STS has read it before the laptop can
+        self._write(self.path, seconds)
         self.offset = offset
         self.moved_at = time.monotonic()
+
+    @staticmethod
+    def _write(path: Path, seconds: int) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"{'+' if seconds >= 0 else '-'}{abs(seconds)}\n")
+        tmp.replace(path)
 
     def settled(self) -> None:
         """Wait until every process has read the file since the last move (libfaketime's cache)."""
@@ -83,10 +96,11 @@ class FakeWall:
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
 
-    def env(self, *, monotonic_too: bool = False) -> dict[str, str]:
+    def env(self, *, monotonic_too: bool = False, world: bool = False) -> dict[str, str]:
+        """The laptop's clock (*world*: STS's); *monotonic_too* for a short-lived command."""
         env = {
             "LD_PRELOAD": str(FAKETIME_LIB),
-            "FAKETIME_TIMESTAMP_FILE": str(self.path),
+            "FAKETIME_TIMESTAMP_FILE": str(self.world if world else self.path),
             "FAKETIME_CACHE_DURATION": str(CACHE_SECONDS),
         }
         if not monotonic_too:
@@ -166,7 +180,7 @@ class LaptopDay:
         root = desktop.tmp_dir
         self.wall = FakeWall(root / "faketime")
         self.bus = SystemBus(root, desktop.log_dir)
-        self.sts = MotoServer(env=self.wall.env(), log_dir=desktop.log_dir)
+        self.sts = MotoServer(env=self.wall.env(world=True), log_dir=desktop.log_dir)
         self.tray: subprocess.Popen[bytes] | None = None
         self.credentials = desktop.home / ".aws" / "credentials"
 

@@ -28,6 +28,9 @@ TICK = timedelta(microseconds=1)
 #: A timer that went off this much earlier or later by the wall clock than by the monotonic
 #: one means the wall clock jumped (a sleep, a clock set): ``on_jump`` is told.
 DRIFT = timedelta(seconds=2)
+#: After a jump, how long the timer waits for its owner to look at the files again before it says
+#: what came due (what it holds may predate the jump: a session written just before the lid closed).
+JUMP_GRACE = 1.5
 log = logging.getLogger(__name__)
 
 
@@ -149,6 +152,9 @@ class Scheduler:
         self._on_jump = on_jump
         self._monotonic = monotonic
         self._armed_at: tuple[datetime, float] | None = None
+        #: The wall time of the last reschedule/recheck: a session first seen expired after it ended
+        #: since then (told), one that ended before it ended before we could know (not told).
+        self._looked_at: datetime | None = None
         self._clock = clock
         self._warn = warn
         self._timer_factory = timer_factory
@@ -200,12 +206,15 @@ class Scheduler:
 
     def _note_new_sessions(self, now: datetime) -> None:
         present = {(s.profile, s.expires_at) for s in self._sessions}
+        looked_at, self._looked_at = self._looked_at, now
         for s in self._sessions:
             ident = (s.profile, s.expires_at)
             if ident in self._seen:
                 continue
             self._seen.add(ident)
-            if s.expires_at <= now:  # expired before we ever saw it: nothing to tell
+            # Expired before we last looked (before the tray started, or an old section put back):
+            # nothing to tell.  Expired since (written just before a sleep): told like any other.
+            if s.expires_at <= now and (looked_at is None or s.expires_at <= looked_at):
                 self._fired |= {("warn", s.profile, s.expires_at), ("expire", s.profile, s.expires_at)}
         # Forget sessions that are gone and over; keep live ones (a file read
         # mid-edit may miss a section for a moment: it must not warn twice).
@@ -221,7 +230,7 @@ class Scheduler:
         self._wakeup = None
         self._armed_label = None
 
-    def _arm(self) -> None:
+    def _arm(self, at_least: float = 0.0) -> None:
         self._cancel()
         now = self._clock()
         events = next_events(self._sessions, now, self._warn, self._fired)
@@ -229,7 +238,7 @@ class Scheduler:
             return
         wakeup = events[0].at
         generation = self._generation
-        delay = max((wakeup - now).total_seconds(), 0.0)
+        delay = max((wakeup - now).total_seconds(), at_least)
         self._wakeup = wakeup
         self._armed_at = (now, self._monotonic())
         # A label change lies strictly after "now", so it is remembered here to be
@@ -256,19 +265,34 @@ class Scheduler:
                 return  # cancelled while it was going off
             self._timer = None
             now = self._clock()
-            jumped = self._jumped(now)
-            due = [e for e in next_events(self._sessions, now, self._warn, self._fired) if e.at <= now]
-            label = self._armed_label
-            if label is not None and label.at <= now:
-                due = sorted([*(e for e in due if e.kind != "label"), label])
-            self._fired |= {e.key for e in due if e.kind != "label"}
-            due = fold(due)
-            self._arm()
-        if jumped and self._on_jump is not None:
+            if self._on_jump is not None and self._jumped(now):
+                # What we hold may be older than the jump: the owner looks again (reschedule), and
+                # what is due then goes off folded; should it not, the timer is back after the grace.
+                self._arm(at_least=JUMP_GRACE)
+                due = None
+            else:
+                due = self._due(now)
+        if due is None:
+            assert self._on_jump is not None
             try:
                 self._on_jump()
             except Exception:
                 log.exception("The handler of a clock jump failed.")
+            return
+        self._deliver(due)
+
+    def _due(self, now: datetime) -> list[Event]:
+        """Inside the lock: what is due now, marked fired and folded; the timer re-armed."""
+        due = [e for e in next_events(self._sessions, now, self._warn, self._fired) if e.at <= now]
+        label = self._armed_label
+        if label is not None and label.at <= now:
+            due = sorted([*(e for e in due if e.kind != "label"), label])
+        self._fired |= {e.key for e in due if e.kind != "label"}
+        self._arm()
+        return fold(due)
+
+    def _deliver(self, due: list[Event]) -> None:
+        """Outside the lock: hand the due events over, together or one by one."""
         if self._on_events is not None:
             if due:
                 try:
