@@ -14,6 +14,7 @@ from __future__ import annotations
 import configparser
 import json
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,8 +24,10 @@ import pytest
 
 from tests.support.desktop import Desktop
 from tests.support.dialog import wait_gone
+from tests.support.fixtures import SsoServer
 from tests.support.procs import scaled
 from tests.support.sni_host import Host, Watcher
+from tests.support.sso import CORP_CONFIG, browser_script
 from tests.support.sts import MotoServer, run_aws
 from tests.support.tray_desktop import (
     CREDENTIALS,
@@ -66,11 +69,12 @@ class SniTray:
         self.proc: subprocess.Popen[bytes] | None = None
         self.host: Host | None = None
 
-    def start(self) -> SniTray:
+    def start(self, ready: str = "dev") -> SniTray:
+        """Start the tray and wait until its menu, read as a panel reads it, holds *ready*."""
         self.proc = start_tray(self.desktop, self.env)
         name, path = self.watcher.wait_for_item(timeout=20)
         self.host = Host(self.desktop.bus_address or "", name, path)
-        wait_for("the roles in the menu", lambda: "dev" in self.labels(), 15, self.desktop)
+        wait_for(f"{ready} in the menu", lambda: ready in self.labels(), 15, self.desktop)
         return self
 
     def labels(self) -> list[str]:
@@ -174,6 +178,44 @@ def test_renew_on_the_expired_notice_asks_for_the_code_and_renews_the_session(
     renewed = renew_with_a_code(desktop, expired, credentials)
     assert datetime.fromisoformat(renewed["trayapp_expiration"]) - datetime.now(UTC) > timedelta(minutes=30)
     assert_the_aws_cli_signs_with(desktop, moto_sts, renewed)
+
+    assert sni_tray.proc is not None
+    assert mapped_toolkits(sni_tray.proc.pid) == [], "the SNI tray loaded GTK or Tk"
+    sni_tray.quit()
+
+
+@pytest.mark.desktop
+def test_sign_in_on_the_signed_out_notice_signs_in_again(
+    desktop: Desktop, moto_sts: MotoServer, sso_server: SsoServer, sni_tray: SniTray, tmp_path: Path
+) -> None:
+    """IAM Identity Center (issue 23) on the same backend: a refresh SSO refuses is told once with
+    Sign in; its click opens the browser, and the ``aws`` CLI gets the role's keys with the new token."""
+    write_aws_files(desktop.home)
+    (desktop.home / ".aws" / "config").write_text(CORP_CONFIG)
+    browsed = tmp_path / "browser.log"
+    sni_tray.env.update(BROWSER=str(browser_script(tmp_path / "b.sh", browsed)), **sso_server.env())
+    sso_server.token_seconds = 10 * 60  # signed in, with 10 min left: the tray refreshes at once
+    login = subprocess.run([sys.executable, "-m", "trayapp", "sso", "login", "corp"], env=sni_tray.env,
+                           capture_output=True, text=True, timeout=scaled(40))  # fmt: skip
+    assert login.returncode == 0, login.stderr
+    cache = desktop.home / ".aws" / "sso" / "cache"
+    sso_server.refuse_refresh = True
+    sso_server.token_seconds = 8 * 3600
+
+    sni_tray.start(ready="corp-admin")
+    told = notice(desktop, lambda n: n["summary"] == "corp — signed out", timeout=30)
+    assert told["actions"] == ["sso-login", "Sign in"]
+    wait_for("the refused token to be gone", lambda: not list(cache.glob("*.json")), 10, desktop)
+
+    sso_server.refuse_refresh = False
+    desktop.invoke_action(told["id"], "sso-login")
+    wait_for("the sign-in from the notice", lambda: list(cache.glob("*.json")), 30, desktop)
+    assert len(browsed.read_text().splitlines()) == 2  # the command line's sign-in, then the notice's
+    # The CLI signs with the role's keys from the portal, through the token the notice's sign-in got.
+    before = len(sso_server.operations("GetRoleCredentials"))
+    aws = run_aws(["sts", "get-caller-identity", "--profile", "corp-admin", "--output", "json"], sni_tray.env)
+    assert aws.returncode == 0, aws.stderr
+    assert len(sso_server.operations("GetRoleCredentials")) > before
 
     assert sni_tray.proc is not None
     assert mapped_toolkits(sni_tray.proc.pid) == [], "the SNI tray loaded GTK or Tk"
