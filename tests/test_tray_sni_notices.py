@@ -6,6 +6,8 @@ presses their buttons (``ActionInvoked``), as a user's click on a notification d
 needs an MFA code can't be renewed silently, so the tray tells — "prod expires in 8 min", or "prod
 expired" — with a Renew button; Renew opens the MFA dialog (a Tk child) on Xvfb, the code typed there
 renews ``[prod-session]`` through moto's STS, and the real ``aws`` CLI signs with the new keys.  The
+notices' other buttons take the same path: Sign in on "corp — signed out" (the IAM Identity Center
+stand-in) and Rotate on an old key's notice (moto's IAM, the real gnome-keyring).  In every case the
 tray process never maps GTK, GObject introspection or Tk (``/proc/PID/maps``).
 """
 
@@ -24,11 +26,11 @@ import pytest
 
 from tests.support.desktop import Desktop
 from tests.support.dialog import wait_gone
-from tests.support.fixtures import SsoServer
+from tests.support.fixtures import REQUIRED_TOOLS, SsoServer, require_tools
 from tests.support.procs import scaled
 from tests.support.sni_host import Host, Watcher
 from tests.support.sso import CORP_CONFIG, browser_script
-from tests.support.sts import MotoServer, run_aws
+from tests.support.sts import MotoServer, iam_client, iam_user, run_aws
 from tests.support.tray_desktop import (
     CREDENTIALS,
     answer_the_dialog,
@@ -220,3 +222,45 @@ def test_sign_in_on_the_signed_out_notice_signs_in_again(
     assert sni_tray.proc is not None
     assert mapped_toolkits(sni_tray.proc.pid) == [], "the SNI tray loaded GTK or Tk"
     sni_tray.quit()
+
+
+@pytest.mark.desktop
+def test_rotate_on_the_old_key_notice_replaces_the_key_in_iam_and_gnome_keyring(moto_sts: MotoServer) -> None:
+    """Keys in the real gnome-keyring (issue 12) on the same backend: a key 200 days old is told once
+    with Rotate; its click makes a new key in moto's IAM, deletes the old one and stores the new one,
+    which the ``aws`` CLI then signs with through ``credential_process``."""
+    require_tools(*REQUIRED_TOOLS, "gnome-keyring-daemon")
+    user, key_id, secret = iam_user(moto_sts)
+    with Desktop(notifications=True, tray=False, keyring=True) as desktop:
+        credentials = write_aws_files(desktop.home)
+        config = desktop.home / ".aws" / "config"
+        config.write_text(config.read_text() + f"\n[profile ci]\ncredential_process = {sys.executable} -m trayapp "
+                          "keys serve ci\nregion = us-east-1\n")  # fmt: skip
+        tray = SniTray(desktop, moto_sts)
+        try:
+            tray.env.pop("PYTHON_KEYRING_BACKEND", None)
+            tray.env["AWS_ENDPOINT_URL_IAM"] = moto_sts.url
+            created = (datetime.now(UTC) - timedelta(days=200)).isoformat(timespec="seconds")
+            entry = json.dumps({"access_key_id": key_id, "secret_access_key": secret, "created": created})
+            stored = subprocess.run([sys.executable, "-c", "import keyring, sys; keyring.set_password('trayapp', "
+                                     "'keys/ci', sys.stdin.read())"], input=entry, env=tray.env, text=True,
+                                    capture_output=True, timeout=scaled(30))  # fmt: skip
+            assert stored.returncode == 0, stored.stderr
+            tray.start()
+            told = notice(desktop, lambda n: n["summary"] == "The key of ci is 200 days old", timeout=30)
+            assert told["actions"] == ["rotate", "Rotate"]
+            desktop.invoke_action(told["id"], "rotate")
+            said = notice(desktop, lambda n: str(n["body"]).startswith("Rotated the key of 'ci'"), timeout=30)
+            assert secret not in str(said)
+            keys = [k["AccessKeyId"] for k in iam_client(moto_sts).list_access_keys(UserName=user)["AccessKeyMetadata"]]
+            assert len(keys) == 1 and keys[0] != key_id  # a new key; the old one deleted
+            aws = run_aws(["sts", "get-caller-identity", "--profile", "ci", "--output", "json"], tray.env)
+            assert aws.returncode == 0, aws.stderr
+            assert json.loads(aws.stdout)["Arn"].endswith(f":user/{user}")
+            assert secret not in credentials.read_text() + config.read_text()
+
+            assert tray.proc is not None
+            assert mapped_toolkits(tray.proc.pid) == [], "the SNI tray loaded GTK or Tk"
+            tray.quit()
+        finally:
+            tray.close()
