@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support.fixtures import Desktop, MotoServer, aws_env, require_tools
+from tests.support.sts import iam_user
 from tests.support.tray_fakes import NOW, FakePrompt, FakeService, quiet_prefs, run_action
 from trayapp.core.keys import KeySource
 from trayapp.core.preferences import Preferences
@@ -246,22 +246,6 @@ def test_a_click_on_an_old_keys_notice_itself_assumes_nothing(tmp_path: Path) ->
 def moto() -> Iterator[MotoServer]:
     with MotoServer() as server:
         yield server
-
-
-def iam_user(moto: MotoServer) -> tuple[str, str, str]:
-    import boto3
-
-    admin = boto3.client(
-        "iam",
-        region_name="us-east-1",
-        endpoint_url=moto.url,
-        aws_access_key_id="AKIAADMINADMINADMIN0",
-        aws_secret_access_key="admin",
-    )
-    name = f"ci-{uuid.uuid4().hex[:8]}"
-    admin.create_user(UserName=name)
-    key = admin.create_access_key(UserName=name)["AccessKey"]
-    return name, str(key["AccessKeyId"]), str(key["SecretAccessKey"])
 
 
 class Today(FakeService):

@@ -16,11 +16,17 @@ from pathlib import Path
 import pytest
 
 from tests.support.desktop import Desktop
-from tests.support.dialog import find_window, press, type_into
 from tests.support.procs import wait_until
 from tests.support.screen_state import wait_painted
 from tests.support.sts import MotoServer
-from tests.support.tray_desktop import CREDENTIALS, aws_env, session_section, start_tray, write_aws_files
+from tests.support.tray_desktop import (
+    CREDENTIALS,
+    answer_the_dialog,
+    aws_env,
+    session_section,
+    start_tray,
+    write_aws_files,
+)
 
 
 def icon_colour(desktop: Desktop) -> tuple[int, ...]:
@@ -56,12 +62,7 @@ def test_warning_and_expiry_notify_once_and_renew_opens_the_dialog(
 
     # "Renew" on the notification opens the dialog for prod; a code renews prod's session.
     desktop.invoke_action(expired["id"], "renew")
-    try:
-        find_window(desktop, timeout=20)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n--- tray log ---\n{desktop.log('tray')}") from None
-    type_into(desktop, "123456")
-    press(desktop, "Return")
+    answer_the_dialog(desktop)
     wait_until("prod's session renewed", lambda: "ASIAOLDSESSION" not in credentials.read_text(), 15)
     assert credentials.read_text().startswith(CREDENTIALS)
     tray.terminate()

@@ -564,6 +564,23 @@ class _StsHandler(BaseHTTPRequestHandler):
         self._handle()
 
 
+def iam_client(moto: MotoServer) -> Any:
+    """boto3's IAM client for moto at *moto* (any keys: moto's IAM answers them all)."""
+    import boto3
+
+    return boto3.client("iam", region_name="us-east-1", endpoint_url=moto.url,
+                        aws_access_key_id="AKIAADMINADMINADMIN0", aws_secret_access_key="admin")  # fmt: skip
+
+
+def iam_user(moto: MotoServer) -> tuple[str, str, str]:
+    """A new IAM user in moto with one access key: (name, key id, secret)."""
+    admin = iam_client(moto)
+    name = f"ci-{uuid.uuid4().hex[:8]}"
+    admin.create_user(UserName=name)
+    key = admin.create_access_key(UserName=name)["AccessKey"]
+    return name, str(key["AccessKeyId"]), str(key["SecretAccessKey"])
+
+
 def run_aws(args: list[str], env: dict[str, str], timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
     """Run the awscli from this venv (``<venv>/bin/aws ARGS``) with *env*."""
     aws = Path(sys.executable).with_name("aws")

@@ -173,6 +173,18 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float, desktop: Deskt
         raise AssertionError(f"{exc}\n--- tray log ---\n{desktop.log('tray')}") from None
 
 
+def answer_the_dialog(desktop: Desktop, code: str = "123456", timeout: float = 20) -> None:
+    """The MFA dialog the tray opened: wait for it (the tray's log when it never shows), type *code*, Return."""
+    from tests.support.dialog import find_window, press, type_into
+
+    try:
+        find_window(desktop, timeout=timeout)
+    except HarnessError as exc:
+        raise AssertionError(f"{exc}\n--- tray log ---\n{desktop.log('tray')}") from None
+    type_into(desktop, code)
+    press(desktop, "Return")
+
+
 def dump_stacks(tray: subprocess.Popen[bytes], desktop: Desktop) -> None:
     """SIGUSR1: every thread's stack into the tray's log (see start_tray), waited for a moment."""
     tray.send_signal(signal.SIGUSR1)
