@@ -21,6 +21,19 @@ import pytest
 from tests.support.desktop import Desktop
 from tests.support.procs import wait_until
 from tests.support.screen_state import KeyboardGrab
+from tests.support.sts import MotoServer
+from tests.support.tray_desktop import (
+    aws_env,
+    click_quit,
+    exit_status,
+    open_menu_with_keyboard,
+    start_tray,
+    visible_windows,
+    wait_for,
+    wait_for_new_windows,
+    wait_until_closed,
+    write_aws_files,
+)
 from trayapp import protocol
 
 ITEMS = [
@@ -147,3 +160,33 @@ def test_a_button_that_stays_down_closes_the_menu_without_a_choice(slow_click: S
     slow_click.desktop.xdotool("mouseup", "1")
     assert slow_click.next_message() is None  # nothing chosen
     assert slow_click.finish() == (0, "")
+
+
+@pytest.mark.desktop
+def test_a_slow_click_on_the_tray_icon_opens_a_menu_that_escape_closes(desktop: Desktop, moto_sts: MotoServer) -> None:
+    """The tray opens its menu on the press: the icon's own window holds the pointer until the
+    release."""
+    write_aws_files(desktop.home)
+    tray = start_tray(desktop, aws_env(desktop, moto_sts.url, PYSTRAY_BACKEND="xorg"))
+    icon = wait_for("the icon to dock", lambda: desktop.find_tray_icons(), 10, desktop)[0]
+    opened = open_menu_with_keyboard(desktop, icon)  # a quick click first: the icon is in place
+    desktop.xdotool("key", "Escape")
+    wait_until_closed(desktop, opened)
+
+    _, x, y, w, h = icon
+    grab = KeyboardGrab(desktop)
+    try:
+        grab.arm()
+        before = visible_windows(desktop)
+        desktop.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "mousedown", "1")
+        menu = wait_for_new_windows(desktop, before)
+        time.sleep(HOLD)  # the slow click under test
+        right = max(gx + gw for gx, _gy, gw, _gh in map(desktop.window_geometry, menu | {icon[0]}))
+        desktop.xdotool("mousemove", str(right + 100), "100", "mouseup", "1")  # away from the icon and the menu
+        grab.wait_taken()  # before: never
+    finally:
+        grab.close()
+    desktop.xdotool("key", "Escape")
+    wait_until_closed(desktop, menu)  # before: the Escape went to another window, the menu stayed
+    click_quit(desktop, icon)
+    assert exit_status(tray, desktop) == 0, desktop.log("tray")
