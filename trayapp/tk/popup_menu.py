@@ -7,6 +7,12 @@ Escape or a click elsewhere closes the menu and prints no choice.  Each menu
 that appears is announced as ``{"posted": {...geometry...}}`` (tests use it
 to click items; the tray ignores it).
 
+The menu takes the pointer and the keyboard as it posts.  While a mouse button is
+still down on another window (a slow click, on the tray icon or anywhere), that
+window's client holds the pointer; the menu stays up and takes them as soon as the
+button comes up, and closes without a choice if it could not within
+:data:`GRAB_PATIENCE` seconds.
+
 The parent's side is :func:`trayapp.tray.popup.show_popup`.
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,6 +29,13 @@ from trayapp.i18n import _
 
 if TYPE_CHECKING:
     import tkinter as tk
+
+#: Seconds from the click the menu waits for another client to let go of the pointer.
+GRAB_PATIENCE = 5.0
+#: Milliseconds between two looks at whether a button is still down.
+GRAB_RETRY_MS = 100
+#: X's masks of buttons 1-5 in a pointer state.
+_BUTTONS_DOWN = 0x1F00
 
 
 # --- the child --------------------------------------------------------------------
@@ -52,6 +66,9 @@ class _Popup:
         }
         self._count = 0
         self._vars: list[Any] = []
+        self._at = (0, 0)
+        self._grab_deadline = 0.0
+        self._xdisplay: Any = None  # python-xlib's, opened if the first grab fails (False: can't)
         self.menu = tk.Menu(root, name="trayapp_menu", **self.options)
         self._fill(self.menu, items)
         self.menu.bind("<Map>", lambda e: self._announce(self.menu), add="+")
@@ -119,14 +136,66 @@ class _Popup:
         if not self.done:
             self.done = True
             self.root.after(0, self.root.destroy)
+            if self._xdisplay not in (None, False):
+                self._xdisplay.close()
 
     def popup(self) -> None:
-        x, y = self.root.winfo_pointerxy()
-        self.menu.tk_popup(x, y)
+        self._at = self.root.winfo_pointerxy()
+        self._grab_deadline = time.monotonic() + GRAB_PATIENCE
+        self._post()
+
+    def _post(self) -> None:
+        """Post the menu and grab the pointer and the keyboard (Tk tries for about a second)."""
+        import tkinter as tk
+
+        try:
+            # Again while it is up (a grab failed): Tk moves it where it is, and neither unmaps it
+            # (which would close it) nor announces it again.
+            self.menu.tk_popup(*self._at)
+        except tk.TclError as exc:
+            if not str(exc).startswith("grab failed"):
+                raise
+            # Another client has the pointer, most likely a button still down on its window:
+            # the menu is up but deaf to clicks elsewhere and to keys.  Try again once it lets go.
+            self._retry_or_give_up()
+            return
         # Tk's `focus` does not take the X focus from another client (the last
         # focused window may be gone, e.g. the MFA dialog): force it, so the
         # keyboard drives the menu.
         self.menu.focus_force()
+
+    def _retry_or_give_up(self) -> None:
+        if time.monotonic() < self._grab_deadline:
+            self.root.after(GRAB_RETRY_MS, self._post_when_free)
+        else:  # a menu that neither a click elsewhere nor Escape could close: close it, choose nothing
+            self.menu.unpost()
+            self.finish()
+
+    def _post_when_free(self) -> None:
+        if self.done:
+            return
+        if self._buttons_down():
+            self._retry_or_give_up()
+        else:
+            self._post()
+
+    def _buttons_down(self) -> bool:
+        """Whether a mouse button is down: a look, without grabbing anything.  False without
+        python-xlib or its connection (then each try is Tk's own second of retries)."""
+        if self._xdisplay is None:
+            try:
+                from Xlib.display import Display
+
+                self._xdisplay = Display(self.root.winfo_screen())
+            except Exception:  # no python-xlib, or it can't reach the display
+                self._xdisplay = False
+        if self._xdisplay is False:
+            return False
+        try:
+            pointer = self._xdisplay.screen().root.query_pointer()
+        except Exception:  # its connection broke
+            return False
+        return bool(pointer.mask & _BUTTONS_DOWN)
 
 
 def main() -> int:
