@@ -97,6 +97,9 @@ class AwsConfig:
     merged: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     #: The ``[sso-session NAME]`` sections, botocore's view (read by core/sso_config.py).
     sso_sessions: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    #: Each role profile read on its own, before its chain is checked: its :class:`RoleProfile`, or why
+    #: it is broken.  The next :func:`load` given this config reuses it for a profile whose values are equal.
+    own: Mapping[str, RoleProfile | str] = field(default_factory=dict, repr=False, compare=False)
 
     def role(self, name: str) -> RoleProfile:
         if name in self.roles:
@@ -124,7 +127,7 @@ class AwsConfig:
         return None
 
 
-def _load(path: Path, kind: str) -> dict[str, dict[str, object]]:
+def _load(path: Path, kind: str, recall: ini.Recall | None = None) -> dict[str, dict[str, object]]:
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -135,7 +138,7 @@ def _load(path: Path, kind: str) -> dict[str, dict[str, object]]:
         # botocore would open a FIFO and wait for a writer forever; a folder it skips.
         raise ConfigUnreadable(path=path, reason=_("it is not a regular file"))
     try:
-        raw = ini.raw_config_parse(str(path), True, keep=False)
+        raw = ini.raw_config_parse(str(path), True, keep=False, recall=recall)
     except ConfigNotFound:
         return {}
     except configparser.Error:
@@ -153,10 +156,18 @@ def load(
     environ: Mapping[str, str] | None = None,
     *,
     credential_sections: Mapping[str, Mapping[str, object]] | None = None,
+    recall: ini.Recall | None = None,
+    previous: AwsConfig | None = None,
 ) -> AwsConfig:
-    """Read both files and classify every role profile, each read as botocore reads it (:func:`merge`)."""
+    """Read both files and classify every role profile, each read as botocore reads it (:func:`merge`).
+
+    A resident reader (the tray's ``Service``) passes the config file's *recall* and its *previous*
+    config: then only the sections whose text changed are scanned again, and only the role profiles
+    whose values changed are checked again (a profile's own check depends on its name and values
+    alone); every chain is followed again.  The result is the same as a first reading's.
+    """
     cfg_path, cred_path = config_path(environ), credentials_path(environ)
-    raw = _load(cfg_path, "config")
+    raw = _load(cfg_path, "config", recall)
     profiles = _profile_map(raw)
     # A caller that has read the credentials file already passes its sections.
     if credential_sections is None:
@@ -165,14 +176,24 @@ def load(
     merged = merge(profiles, credential_sections)
     roles: dict[str, RoleProfile] = {}
     problems: dict[str, str] = {}
+    own: dict[str, RoleProfile | str] = {}
+    held: Mapping[str, RoleProfile | str] = previous.own if previous is not None else {}
+    held_values: Mapping[str, Mapping[str, object]] = previous.merged if previous is not None else {}
     for name in _maybe_roles(profiles, credential_sections):
         values = merged[name]
         if "role_arn" not in values or "web_identity_token_file" in values:
             continue
-        try:
-            roles[name] = _role(name, values)
-        except _Broken as exc:
-            problems[name] = str(exc)
+        checked = held.get(name)
+        if checked is None or held_values.get(name) != values:
+            try:
+                checked = _role(name, values)
+            except _Broken as exc:
+                checked = str(exc)
+        own[name] = checked
+        if isinstance(checked, str):
+            problems[name] = checked
+        else:
+            roles[name] = checked
     while True:  # a role is broken when anything up its chain is: repeat to a fixpoint
         found = {name: reason for name in roles if (reason := _chain_problem(name, roles, problems, merged))}
         if not found:
@@ -186,7 +207,7 @@ def load(
         if key.startswith("sso-session")
         for name, values in configloader.build_profile_map({key: section}).get("sso_sessions", {}).items()
     }
-    config = AwsConfig(cfg_path, cred_path, profiles, credential_profiles, roles, problems, merged, sso_sessions)
+    config = AwsConfig(cfg_path, cred_path, profiles, credential_profiles, roles, problems, merged, sso_sessions, own)
     for name, role in list(roles.items()):
         if role.region is None:  # its own was checked; one from up the chain is checked here
             try:

@@ -318,7 +318,7 @@ def _default_service(prefs: PrefsHolder) -> TrayService:
     from trayapp.core.service import Service
 
     # A long-lived process: keep MFA sessions in memory so one code serves many roles.
-    return Service(preferences=prefs, mfa_sessions=True)
+    return Service(preferences=prefs, mfa_sessions=True, resident=True)
 
 
 def run_tray(

@@ -15,12 +15,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trayapp import i18n
 from trayapp.core.sessions import time_left
 from trayapp.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from trayapp.core.keys import KeySource
     from trayapp.core.results import RoleEntry
+    from trayapp.core.sessions import State
     from trayapp.core.sso import SsoState
 
 
@@ -118,11 +120,12 @@ def parse_action(action_id: str) -> tuple[str, str | None]:
     return kind, (profile or None)
 
 
-def role_label(entry: RoleEntry, now: datetime, warn: timedelta) -> str:
+def role_label(entry: RoleEntry, now: datetime, warn: timedelta, state: State | None = None) -> str:
+    """*state*: the session's, when the caller has it already."""
     name = entry.role.name
     session = entry.session
     if session is not None:
-        if session.state(now, warn) == "expired":
+        if (state or session.state(now, warn)) == "expired":
             return _("{profile} — expired").format(profile=name)
         return _("{profile} — {left}").format(profile=name, left=time_left(session.left(now)))
     if entry.role.mfa_serial:
@@ -160,8 +163,51 @@ def role_menu(entry: RoleEntry, now: datetime, warn: timedelta, *, shell_kind: s
 
         shell_kind = detect()
     session = entry.session
-    live = session is not None and session.state(now, warn) != "expired"
-    return MenuNode(role_label(entry, now, warn), children=LazyChildren(_role_items, entry, live, shell_kind))
+    state = None if session is None else session.state(now, warn)
+    live = state is not None and state != "expired"
+    return MenuNode(role_label(entry, now, warn, state), children=LazyChildren(_role_items, entry, live, shell_kind))
+
+
+class _RoleLines:
+    """The roles' lines of the last menu built, by role: a role whose entry, state, minutes left and
+    shell are unchanged keeps its line — and its submenu, built or not — in the next menu (its label
+    is made of nothing else).  With 10,000 roles a change of the files then makes new lines only for
+    what changed, and comparing the new menu with the one shown finds the same objects.  A change of
+    language makes every line again."""
+
+    def __init__(self) -> None:
+        self._lines: dict[str, tuple[tuple[Any, ...], MenuNode]] = {}
+        self._language = ""
+
+    def build(self, roles: Sequence[RoleEntry], now: datetime, warn: timedelta, shell_kind: str) -> list[MenuNode]:
+        language = i18n.language()
+        last = self._lines if language == self._language else {}
+        lines: dict[str, tuple[tuple[Any, ...], MenuNode]] = {}
+        out: list[MenuNode] = []
+        for entry in roles:
+            session = entry.session
+            if session is None:
+                key: tuple[Any, ...] = (entry, None, None, shell_kind)
+            else:
+                # the minutes as time_left counts them (its label's only other input)
+                key = (entry, session.state(now, warn), int(session.left(now).total_seconds() // 60), shell_kind)
+            name = entry.role.name
+            held = last.get(name)
+            if held is not None and held[0] == key:
+                line = held[1]
+            else:
+                state = key[1]
+                live = state is not None and state != "expired"
+                line = MenuNode(
+                    role_label(entry, now, warn, state), children=LazyChildren(_role_items, entry, live, shell_kind)
+                )
+            lines[name] = (key, line)
+            out.append(line)
+        self._lines, self._language = lines, language  # only the last menu's lines are held
+        return out
+
+
+_role_lines = _RoleLines()
 
 
 def _role_items(entry: RoleEntry, live: bool, shell_kind: str) -> tuple[MenuNode, ...]:
@@ -273,7 +319,7 @@ def build_menu(
     from trayapp.core.shell import detect
 
     shell_kind = detect()  # once, not twice a role
-    items.extend(role_menu(entry, now, warn, shell_kind=shell_kind) for entry in roles)
+    items.extend(_role_lines.build(roles, now, warn, shell_kind))
     if sso:
         items.extend((SEPARATOR, *sso) if roles else sso)
     if problems:
