@@ -97,7 +97,7 @@ def menu_at_scale(sts_url: str, bus_address: str, sizes: tuple[int, ...], repeat
         take the snapshot (roles, sessions, labels), show it (compare, new revision) and, on sni, the
         tray's side of the panel's ``GetLayout(0, 1)`` to the bytes.  Wall and CPU seconds, from *t0*."""
         t0, c0 = time.perf_counter(), time.thread_time()
-        shown.show(take_snapshot(service))
+        shown.show(take_snapshot(service, previous=shown.snapshot))  # as TrayApp.refresh does
         if sni:
             get_layout((0, 1, []))
         return time.perf_counter() - t0, time.thread_time() - c0
@@ -113,7 +113,7 @@ def menu_at_scale(sts_url: str, bus_address: str, sizes: tuple[int, ...], repeat
                 middle = f"role{n // 2:04d}"
                 service = _default_service(Preferences)  # the tray's, running: it has read the files once
                 for shown in (sni_view, xorg_view):
-                    shown.show(take_snapshot(service))
+                    shown.show(take_snapshot(service, previous=shown.snapshot))
                 for i in range(repeat if n <= 2000 else max(3, repeat // 2)):
                     # 1. The user edits one role in the config: sni, then (another edit) xorg.
                     _edit(home.config, base, middle, 2 * i)
