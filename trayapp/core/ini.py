@@ -74,8 +74,8 @@ class Recall:
     __slots__ = ("_by_text",)
 
     def __init__(self) -> None:
-        #: ``text after "\n[" → {name: keys}``: the sections of the last reading, nothing older.
-        self._by_text: dict[str, Sections] = {}
+        #: ``text after "\n[" → (name, keys)``: the sections of the last reading, nothing older.
+        self._by_text: dict[str, tuple[str, dict[str, str]]] = {}
 
     def read(self, text: str) -> Sections | None:
         """:func:`parse_plain` of *text* (universal newlines already applied)."""
@@ -88,18 +88,19 @@ class Recall:
             self._by_text = {}
             return None
         out: Sections = {name: values.copy() for name, values in first.items()}
-        kept: dict[str, Sections] = {}
+        kept: dict[str, tuple[str, dict[str, str]]] = {}
         for chunk in chunks[1:]:
             section = known.get(chunk)
             if section is None:
-                section = ini_scan.scan_plain(("[" + chunk).split("\n"))
-                if section is None or len(section) != 1:  # a line "[…" that is no header, or not plain
+                scanned = ini_scan.scan_plain(("[" + chunk).split("\n"))
+                if scanned is None or len(scanned) != 1:  # a line "[…" that is no header, or not plain
                     return self._read_whole(text, chunks)
-            for name, values in section.items():
-                if name in out:  # a repeated section: configparser's to judge
-                    self._by_text = {}
-                    return None
-                out[name] = values.copy()
+                section = next(iter(scanned.items()))
+            name = section[0]
+            if name in out:  # a repeated section: configparser's to judge
+                self._by_text = {}
+                return None
+            out[name] = section[1].copy()
             kept[chunk] = section
         self._by_text = kept
         return out
@@ -114,7 +115,7 @@ class Recall:
         first = ini_scan.scan_plain(chunks[0].split("\n")) or {}
         names = list(whole)[len(first) :]
         if len(names) == len(chunks) - 1:
-            self._by_text = {chunk: {name: whole[name].copy()} for chunk, name in zip(chunks[1:], names, strict=True)}
+            self._by_text = {chunk: (name, whole[name].copy()) for chunk, name in zip(chunks[1:], names, strict=True)}
         return whole
 
 

@@ -40,6 +40,7 @@ class Readings:
         self._sections: tuple[tuple[int, ...] | None, Sections] | None = None
         self._sessions: tuple[Sections, dict[str, SessionInfo]] | None = None
         self._entries: dict[str, RoleEntry] = {}
+        self._session_of: dict[str, tuple[dict[str, str], SessionInfo]] = {}
         # A Recall has one reader at a time: the config's is used under _lock, the credentials' under its own.
         self._config_recall = ini.Recall() if resident else None
         self._credentials_recall = ini.Recall() if resident else None
@@ -98,19 +99,29 @@ class Readings:
         with self._lock:
             if self._sessions is not None and self._sessions[0] is sections:
                 return dict(self._sessions[1])
+            last = self._session_of  # the last reading's, reused for a section whose values are equal
         found: dict[str, SessionInfo] = {}
+        session_of: dict[str, tuple[dict[str, str], SessionInfo]] = {}
         for section, values in managed_only(sections).items():
-            profile = values.get(KEY_PROFILE) or section.removesuffix(SESSION_SUFFIX)
-            if session_name(profile) != section:
-                continue
-            found[profile] = SessionInfo(
-                profile,
-                values.get(KEY_ROLE, ""),
-                session_record.parse_expiry(values.get(KEY_EXPIRES)),
-                session_record.parse_duration(values),
-            )
+            held = last.get(section)
+            if held is not None and held[0] == values:
+                info = held[1]
+            else:
+                profile = values.get(KEY_PROFILE) or section.removesuffix(SESSION_SUFFIX)
+                if session_name(profile) != section:
+                    continue
+                info = SessionInfo(
+                    profile,
+                    values.get(KEY_ROLE, ""),
+                    session_record.parse_expiry(values.get(KEY_EXPIRES)),
+                    session_record.parse_duration(values),
+                )
+            found[info.profile] = info
+            session_of[section] = (values, info)
         with self._lock:
             self._sessions = (sections, found)
+            if self._resident:
+                self._session_of = session_of
         return dict(found)
 
     def roles(self, hidden: Set[str]) -> list[RoleEntry]:
