@@ -19,6 +19,8 @@ PSS and USS from ``/proc/PID/smaps_rollup``, and whether GTK / PyGObject are map
 from __future__ import annotations
 
 import argparse
+import gc
+import inspect
 import json
 import os
 import subprocess
@@ -92,18 +94,34 @@ def menu_at_scale(sts_url: str, bus_address: str, sizes: tuple[int, ...], repeat
     sni_view = view(lambda: menu.set_menu(sni_view.snapshot.menu))
     xorg_view = view(lambda: None)
 
-    def ready(service: Any, shown: PystrayView, sni: bool) -> tuple[float, float]:
+    takes_previous = "previous" in inspect.signature(take_snapshot).parameters  # the tree before this bench: no
+    passes: list[float] = []  # the collector: when the current pass started
+    spent: list[float] = []  # the collector: seconds of each pass in the current window
+
+    def on_gc(phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            passes.append(time.perf_counter())
+        elif passes:
+            spent.append(time.perf_counter() - passes.pop())
+
+    def ready(service: Any, shown: PystrayView, sni: bool) -> tuple[float, float, float]:
         """What the tray does from a change of the files to a menu a panel can read: read what changed,
         take the snapshot (roles, sessions, labels), show it (compare, new revision) and, on sni, the
-        tray's side of the panel's ``GetLayout(0, 1)`` to the bytes.  Wall and CPU seconds, from *t0*."""
+        tray's side of the panel's ``GetLayout(0, 1)`` to the bytes.  Wall, CPU and garbage-collector seconds."""
+        spent.clear()
+        gc.callbacks.append(on_gc)
         t0, c0 = time.perf_counter(), time.thread_time()
-        shown.show(take_snapshot(service, previous=shown.snapshot))  # as TrayApp.refresh does
-        if sni:
-            get_layout((0, 1, []))
-        return time.perf_counter() - t0, time.thread_time() - c0
+        try:
+            previous = {"previous": shown.snapshot} if takes_previous else {}
+            shown.show(take_snapshot(service, **previous))  # as TrayApp.refresh does
+            if sni:
+                get_layout((0, 1, []))
+            return time.perf_counter() - t0, time.thread_time() - c0, sum(spent)
+        finally:
+            gc.callbacks.remove(on_gc)
 
     rows: dict[str, Any] = {}
-    keys = ("edit_sni", "edit_sni_cpu", "edit_xorg", "edit_read", "session_sni", "first_read_sni",
+    keys = ("edit_sni", "edit_sni_cpu", "edit_sni_gc", "edit_xorg", "edit_read", "session_sni", "first_read_sni",
             "panel_round_trip", "open_one_role", "before_all_submenus_built")  # fmt: skip
     try:
         for n in sizes:
@@ -113,13 +131,14 @@ def menu_at_scale(sts_url: str, bus_address: str, sizes: tuple[int, ...], repeat
                 middle = f"role{n // 2:04d}"
                 service = _default_service(Preferences)  # the tray's, running: it has read the files once
                 for shown in (sni_view, xorg_view):
-                    shown.show(take_snapshot(service, previous=shown.snapshot))
-                for i in range(repeat if n <= 2000 else max(3, repeat // 2)):
+                    ready(service, shown, False)
+                for i in range(repeat):
                     # 1. The user edits one role in the config: sni, then (another edit) xorg.
                     _edit(home.config, base, middle, 2 * i)
-                    wall, cpu = ready(service, sni_view, True)
+                    wall, cpu, collector = ready(service, sni_view, True)
                     samples["edit_sni"].append(wall)
                     samples["edit_sni_cpu"].append(cpu)
+                    samples["edit_sni_gc"].append(collector)
                     seconds, (_rev, (_id, _props, top)) = _timed(lambda: call("GetLayout", "iias", (0, 1, [])))
                     samples["panel_round_trip"].append(seconds)
                     if len(top) < n:
@@ -308,8 +327,9 @@ def budget_rows(results: dict[str, Any], budget: Any, info: Any) -> list[dict[st
 
 
 #: The menu table's columns: key, heading.
-COLUMNS = (("edit_sni", "edit→ready sni"), ("edit_sni_cpu", "…CPU time"), ("edit_xorg", "edit→ready xorg"),
-           ("edit_read", "…of it: read"), ("session_sni", "session→ready"), ("first_read_sni", "first reading"),
+COLUMNS = (("edit_sni", "edit→ready sni"), ("edit_sni_cpu", "…CPU time"), ("edit_sni_gc", "…collector"),
+           ("edit_xorg", "edit→ready xorg"),
+           ("edit_read", "read alone"), ("session_sni", "session→ready"), ("first_read_sni", "first reading"),
            ("panel_round_trip", "panel GetLayout"), ("open_one_role", "open a role"),
            ("before_all_submenus_built", "before: all built"))  # fmt: skip
 
@@ -367,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
             with Desktop(notifications=False, tray=False) as desktop:
                 assert desktop.bus_address is not None
                 sizes = QUICK_SIZES if args.quick else SIZES
-                menu = menu_at_scale(moto.url, desktop.bus_address, sizes, 3 if args.quick else 7)
+                menu = menu_at_scale(moto.url, desktop.bus_address, sizes, 3 if args.quick else 9)
         if args.part in ("memory", "both"):
             mem = tray_memory(moto.url)
     results = {"menu": menu, "memory": mem, "load_average": os.getloadavg()}

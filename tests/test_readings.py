@@ -152,6 +152,8 @@ class Files:
 
 
 def _replace(path: Path, text: str) -> None:
+    if path.exists() and path.read_text() == text:
+        return  # a file nobody changed keeps its stamp
     temporary = path.with_name(path.name + ".new")
     temporary.write_text(text)
     os.replace(temporary, path)

@@ -100,6 +100,8 @@ class AwsConfig:
     #: Each role profile read on its own, before its chain is checked: its :class:`RoleProfile`, or why
     #: it is broken.  The next :func:`load` given this config reuses it for a profile whose values are equal.
     own: Mapping[str, RoleProfile | str] = field(default_factory=dict, repr=False, compare=False)
+    #: The config file as it was when read (``ini.file_stamp``), for a reader given this config as the previous one.
+    config_stamp: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
 
     def role(self, name: str) -> RoleProfile:
         if name in self.roles:
@@ -167,8 +169,16 @@ def load(
     alone); every chain is followed again.  The result is the same as a first reading's.
     """
     cfg_path, cred_path = config_path(environ), credentials_path(environ)
-    raw = _load(cfg_path, "config", recall)
-    profiles = _profile_map(raw)
+    resident = previous is not None or recall is not None
+    stamp = ini.file_stamp(cfg_path) if resident else None  # taken before the file is read
+    if (
+        stamp is not None
+        and previous is not None
+        and (previous.config_path, previous.config_stamp) == (cfg_path, stamp)
+    ):
+        profiles, sso_sessions = previous.profiles, previous.sso_sessions  # only the credentials file changed
+    else:
+        profiles, sso_sessions = _read_config(cfg_path, recall)
     # A caller that has read the credentials file already passes its sections.
     if credential_sections is None:
         credential_sections = _load(cred_path, "credentials")
@@ -201,13 +211,9 @@ def load(
         for name, reason in found.items():
             problems[name] = reason
             del roles[name]
-    sso_sessions = {
-        name: values
-        for key, section in raw.items()
-        if key.startswith("sso-session")
-        for name, values in configloader.build_profile_map({key: section}).get("sso_sessions", {}).items()
-    }
-    config = AwsConfig(cfg_path, cred_path, profiles, credential_profiles, roles, problems, merged, sso_sessions, own)
+    config = AwsConfig(
+        cfg_path, cred_path, profiles, credential_profiles, roles, problems, merged, sso_sessions, own, stamp
+    )
     for name, role in list(roles.items()):
         if role.region is None:  # its own was checked; one from up the chain is checked here
             try:
@@ -216,6 +222,20 @@ def load(
                 problems[name] = str(exc)
                 del roles[name]
     return config
+
+
+def _read_config(
+    path: Path, recall: ini.Recall | None
+) -> tuple[dict[str, dict[str, object]], dict[str, Mapping[str, object]]]:
+    """The config file's profiles and ``[sso-session NAME]`` sections, botocore's view."""
+    raw = _load(path, "config", recall)
+    sso_sessions = {
+        name: values
+        for key, section in raw.items()
+        if key.startswith("sso-session")
+        for name, values in configloader.build_profile_map({key: section}).get("sso_sessions", {}).items()
+    }
+    return _profile_map(raw), sso_sessions
 
 
 def merge(
