@@ -4,11 +4,13 @@
     .venv/bin/python -m bench.sni_bench --quick    # up to 1,000 roles, fewer repetitions
 
 Menu (issue 24, "menu ready ≤ 150 ms after a config change at 10,000 roles, growth linear"): a config
-of N MFA roles (half with a session), a fresh ``Service`` (the config just changed), then what the
-tray does — ``build_menu`` and the dbusmenu object's new revision — and what a panel does next,
-over a private session bus: ``GetLayout(0, 1, [])`` (the roles' lines), then ``AboutToShow`` +
-``GetLayout`` of one role (its submenu, built now).  "before" builds every role's submenu up front
-(what the tray did before the submenus were built when opened), for comparison.
+of N MFA roles (half with a session) read once by the tray's own (resident) ``Service``; then one role
+is edited in the config and the clock starts: what the running tray does — read what changed,
+``take_snapshot``, ``PystrayView.show`` and, on sni, the tray's side of the panel's ``GetLayout(0, 1)``
+(xorg ends with ``show``: pystray has no menu there).  Beside it: a session written instead, the first
+reading (nothing known), the panel's ``GetLayout`` over a private session bus, opening one role
+(``AboutToShow`` + ``GetLayout`` of its submenu, built now), and "before": every role's submenu built
+up front (what the tray did before the submenus were built when opened).
 
 Memory (budget 80 MB after one assume): the tray under Xvfb on each backend, one assume driven
 through the tray itself (SNI: a watcher + host on the bus click "Assume role" as a panel does;
