@@ -150,6 +150,7 @@ def menu_at_scale(sts_url: str, bus_address: str, sizes: tuple[int, ...], repeat
                         lambda m=node: (call("AboutToShow", "i", (m,)), call("GetLayout", "iias", (m, 1, [])))
                     )
                     samples["open_one_role"].append(seconds)
+                    gc.collect()  # the bench's own panel parsed ~1 MB here: its garbage is not the tray's next figure
                     _edit(home.config, base, middle, 2 * i + 1)
                     samples["edit_xorg"].append(ready(service, xorg_view, False)[0])
                     _edit(home.config, base, middle, 2 * i + 2)
