@@ -469,7 +469,7 @@ def _sni(sts_url: str, quick: bool) -> dict[str, Any]:
         with Desktop(notifications=False, tray=False) as desktop:
             assert desktop.bus_address is not None
             sizes = sni_bench.QUICK_SIZES if quick else sni_bench.SIZES
-            out["menu"] = sni_bench.menu_at_scale(sts_url, desktop.bus_address, sizes, 3 if quick else 7)
+            out["menu"] = sni_bench.menu_at_scale(sts_url, desktop.bus_address, sizes, 3 if quick else 9)
     except Exception as exc:  # the other figures still count
         out["menu_error"] = " ".join(str(exc).split())[-600:]
     out["memory"] = sni_bench.tray_memory(sts_url)

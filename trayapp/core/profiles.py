@@ -97,6 +97,11 @@ class AwsConfig:
     merged: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     #: The ``[sso-session NAME]`` sections, botocore's view (read by core/sso_config.py).
     sso_sessions: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    #: Each role profile read on its own, before its chain is checked: its :class:`RoleProfile`, or why
+    #: it is broken.  The next :func:`load` given this config reuses it for a profile whose values are equal.
+    own: Mapping[str, RoleProfile | str] = field(default_factory=dict, repr=False, compare=False)
+    #: The config file as it was when read (``ini.file_stamp``), for a reader given this config as the previous one.
+    config_stamp: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
 
     def role(self, name: str) -> RoleProfile:
         if name in self.roles:
@@ -124,7 +129,7 @@ class AwsConfig:
         return None
 
 
-def _load(path: Path, kind: str) -> dict[str, dict[str, object]]:
+def _load(path: Path, kind: str, recall: ini.Recall | None = None) -> dict[str, dict[str, object]]:
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -135,7 +140,7 @@ def _load(path: Path, kind: str) -> dict[str, dict[str, object]]:
         # botocore would open a FIFO and wait for a writer forever; a folder it skips.
         raise ConfigUnreadable(path=path, reason=_("it is not a regular file"))
     try:
-        raw = ini.raw_config_parse(str(path), True, keep=False)
+        raw = ini.raw_config_parse(str(path), True, keep=False, recall=recall)
     except ConfigNotFound:
         return {}
     except configparser.Error:
@@ -153,11 +158,27 @@ def load(
     environ: Mapping[str, str] | None = None,
     *,
     credential_sections: Mapping[str, Mapping[str, object]] | None = None,
+    recall: ini.Recall | None = None,
+    previous: AwsConfig | None = None,
 ) -> AwsConfig:
-    """Read both files and classify every role profile, each read as botocore reads it (:func:`merge`)."""
+    """Read both files and classify every role profile, each read as botocore reads it (:func:`merge`).
+
+    A resident reader (the tray's ``Service``) passes the config file's *recall* and its *previous*
+    config: then only the sections whose text changed are scanned again, and only the role profiles
+    whose values changed are checked again (a profile's own check depends on its name and values
+    alone); every chain is followed again.  The result is the same as a first reading's.
+    """
     cfg_path, cred_path = config_path(environ), credentials_path(environ)
-    raw = _load(cfg_path, "config")
-    profiles = _profile_map(raw)
+    resident = previous is not None or recall is not None
+    stamp = ini.file_stamp(cfg_path) if resident else None  # taken before the file is read
+    if (
+        stamp is not None
+        and previous is not None
+        and (previous.config_path, previous.config_stamp) == (cfg_path, stamp)
+    ):
+        profiles, sso_sessions = previous.profiles, previous.sso_sessions  # only the credentials file changed
+    else:
+        profiles, sso_sessions = _read_config(cfg_path, recall)
     # A caller that has read the credentials file already passes its sections.
     if credential_sections is None:
         credential_sections = _load(cred_path, "credentials")
@@ -165,14 +186,24 @@ def load(
     merged = merge(profiles, credential_sections)
     roles: dict[str, RoleProfile] = {}
     problems: dict[str, str] = {}
+    own: dict[str, RoleProfile | str] = {}
+    held: Mapping[str, RoleProfile | str] = previous.own if previous is not None else {}
+    held_values: Mapping[str, Mapping[str, object]] = previous.merged if previous is not None else {}
     for name in _maybe_roles(profiles, credential_sections):
         values = merged[name]
         if "role_arn" not in values or "web_identity_token_file" in values:
             continue
-        try:
-            roles[name] = _role(name, values)
-        except _Broken as exc:
-            problems[name] = str(exc)
+        checked = held.get(name)
+        if checked is None or held_values.get(name) != values:
+            try:
+                checked = _role(name, values)
+            except _Broken as exc:
+                checked = str(exc)
+        own[name] = checked
+        if isinstance(checked, str):
+            problems[name] = checked
+        else:
+            roles[name] = checked
     while True:  # a role is broken when anything up its chain is: repeat to a fixpoint
         found = {name: reason for name in roles if (reason := _chain_problem(name, roles, problems, merged))}
         if not found:
@@ -180,13 +211,9 @@ def load(
         for name, reason in found.items():
             problems[name] = reason
             del roles[name]
-    sso_sessions = {
-        name: values
-        for key, section in raw.items()
-        if key.startswith("sso-session")
-        for name, values in configloader.build_profile_map({key: section}).get("sso_sessions", {}).items()
-    }
-    config = AwsConfig(cfg_path, cred_path, profiles, credential_profiles, roles, problems, merged, sso_sessions)
+    config = AwsConfig(
+        cfg_path, cred_path, profiles, credential_profiles, roles, problems, merged, sso_sessions, own, stamp
+    )
     for name, role in list(roles.items()):
         if role.region is None:  # its own was checked; one from up the chain is checked here
             try:
@@ -195,6 +222,20 @@ def load(
                 problems[name] = str(exc)
                 del roles[name]
     return config
+
+
+def _read_config(
+    path: Path, recall: ini.Recall | None
+) -> tuple[dict[str, dict[str, object]], dict[str, Mapping[str, object]]]:
+    """The config file's profiles and ``[sso-session NAME]`` sections, botocore's view."""
+    raw = _load(path, "config", recall)
+    sso_sessions = {
+        name: values
+        for key, section in raw.items()
+        if key.startswith("sso-session")
+        for name, values in configloader.build_profile_map({key: section}).get("sso_sessions", {}).items()
+    }
+    return _profile_map(raw), sso_sessions
 
 
 def merge(

@@ -16,15 +16,16 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from trayapp.core import errors, ini, profiles, session_record, sso_config
+from trayapp.core import errors, session_record, sso_config
 from trayapp.core.credentials_file import CredentialsFile, managed_only
 from trayapp.core.mfa import UsedCodes, default_used_codes_path, normalise
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import AwsConfig, RoleProfile
 from trayapp.core.prompts import MfaPrompt, MfaRequest, SilentPrompt
+from trayapp.core.readings import Readings
 from trayapp.core.results import AssumeResult, MfaSession, RoleEntry
-from trayapp.core.session_record import KEY_EXPIRES, KEY_PROFILE, KEY_ROLE, KEY_SIGNED
-from trayapp.core.sessions import SESSION_SUFFIX, SessionInfo, session_name
+from trayapp.core.session_record import KEY_EXPIRES, KEY_SIGNED
+from trayapp.core.sessions import SessionInfo, session_name
 from trayapp.core.sso_config import SsoConfig, SsoProfile
 from trayapp.core.sts import (
     AssumedRole,
@@ -79,22 +80,23 @@ class Service:
         preferences: Callable[[], Preferences] = Preferences,
         used_codes: UsedCodes | None = None,
         mfa_sessions: bool = False,
+        resident: bool = False,
     ) -> None:
         """*mfa_sessions*: keep GetSessionToken sessions in memory to sign later
-        AssumeRoles without a code — worth it only in a long-lived process (the tray)."""
+        AssumeRoles without a code — worth it only in a long-lived process (the tray).
+        *resident*: the files will be read again after each change (the tray): keep what the last
+        reading found, so that the next one reads again only what changed (``ini.Recall``, the
+        profiles' own checks); the result is the same as a first reading's."""
         self._environ = environ
         self._clock = clock
         self._sts_clients: StsClientFactory = sts_clients or BotoStsClients()
         self._resolve_source = source_resolver or SourceCredentials()
         self._preferences = preferences
         self._used = used_codes or UsedCodes(time.time, default_used_codes_path())
-        self._config: AwsConfig | None = None
-        self._config_stamp: tuple[object, ...] | None = None
         self._lock = threading.RLock()
         self._mfa: dict[tuple[str, str], MfaSession] = {}
         self._mfa_enabled = mfa_sessions
-        self._credentials: CredentialsFile | None = None
-        self._sections_cache: tuple[tuple[int, ...] | None, dict[str, dict[str, str]]] | None = None
+        self._readings = Readings(environ, resident=resident)
         self._sso: tuple[AwsConfig, SsoConfig] | None = None
         self.sso_signins: SsoSignIns | None = None  # made on first use (core/sso.py)
         self.environ = environ
@@ -103,43 +105,15 @@ class Service:
 
     def config(self) -> AwsConfig:
         """The current config; re-read only when either file changed."""
-        with self._lock:
-            stamp = tuple(
-                ini.file_stamp(p)
-                for p in (profiles.config_path(self._environ), profiles.credentials_path(self._environ))
-            )
-            if self._config is None or stamp != self._config_stamp:
-                # One parse of the credentials file serves both the profiles and the sessions.
-                sections = self._sections()
-                self._config = profiles.load(self._environ, credential_sections=sections)
-                self._config_stamp = stamp
-            return self._config
+        return self._readings.config()
 
     def credentials_file(self) -> CredentialsFile:
         """One object per path: it remembers the bytes it last verified, so updates stay fast."""
-        path = profiles.credentials_path(self._environ)
-        with self._lock:
-            if self._credentials is None or self._credentials.path != path:
-                self._credentials = CredentialsFile(path)
-                self._sections_cache = None
-            return self._credentials
-
-    def _sections(self) -> dict[str, dict[str, str]]:
-        """Every section of the credentials file, parsed again only when the file changed."""
-        file = self.credentials_file()
-        stamp = ini.file_stamp(file.path)
-        with self._lock:
-            cached = self._sections_cache
-            if cached is not None and stamp is not None and cached[0] == stamp:
-                return cached[1]
-        sections = file.read_sections()
-        with self._lock:
-            self._sections_cache = (stamp, sections)
-        return sections
+        return self._readings.credentials_file()
 
     def _managed(self) -> dict[str, dict[str, str]]:
         """The applet's own sections."""
-        return managed_only(self._sections())
+        return managed_only(self._readings.sections())
 
     def warn_lead(self) -> timedelta:
         return timedelta(seconds=self._preferences().warn_seconds)
@@ -149,24 +123,11 @@ class Service:
 
     def sessions(self) -> dict[str, SessionInfo]:
         """Sessions the applet wrote, by role profile name."""
-        found: dict[str, SessionInfo] = {}
-        for section, values in self._managed().items():
-            profile = values.get(KEY_PROFILE) or section.removesuffix(SESSION_SUFFIX)
-            if session_name(profile) != section:
-                continue
-            found[profile] = SessionInfo(
-                profile,
-                values.get(KEY_ROLE, ""),
-                session_record.parse_expiry(values.get(KEY_EXPIRES)),
-                session_record.parse_duration(values),
-            )
-        return found
+        return self._readings.sessions()
 
     def roles(self, *, include_hidden: bool = False) -> list[RoleEntry]:
-        cfg = self.config()
-        sessions = self.sessions()
         hidden = set() if include_hidden else self._preferences().hidden
-        return [RoleEntry(role, sessions.get(name)) for name, role in cfg.roles.items() if name not in hidden]
+        return self._readings.roles(hidden)
 
     def sso(self) -> SsoConfig:
         """The IAM Identity Center sign-ins and SSO profiles of the current config."""

@@ -238,7 +238,10 @@ class TrayApp:
         keys = menu_model.keys_menu(self.keys.rows(), self.service.now(), prefs.key_max_age)
         autostart = self.actions.autostart_state()
         mfa_ended = self.renewer.mfa_ended
-        self.view.show(take_snapshot(self.service, prefs.favourites, autostart, keys, mfa_ended=mfa_ended))
+        shown = self.view.snapshot  # its unchanged role lines are reused
+        self.view.show(
+            take_snapshot(self.service, prefs.favourites, autostart, keys, mfa_ended=mfa_ended, previous=shown)
+        )
 
     def perform(self, action_id: str) -> None:
         """Run a menu action: Quit and a device code's Copy at once, the preferences on a window's
@@ -318,7 +321,7 @@ def _default_service(prefs: PrefsHolder) -> TrayService:
     from trayapp.core.service import Service
 
     # A long-lived process: keep MFA sessions in memory so one code serves many roles.
-    return Service(preferences=prefs, mfa_sessions=True)
+    return Service(preferences=prefs, mfa_sessions=True, resident=True)
 
 
 def run_tray(

@@ -15,12 +15,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trayapp import i18n
 from trayapp.core.sessions import time_left
 from trayapp.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from trayapp.core.keys import KeySource
     from trayapp.core.results import RoleEntry
+    from trayapp.core.sessions import State
     from trayapp.core.sso import SsoState
 
 
@@ -118,11 +120,12 @@ def parse_action(action_id: str) -> tuple[str, str | None]:
     return kind, (profile or None)
 
 
-def role_label(entry: RoleEntry, now: datetime, warn: timedelta) -> str:
+def role_label(entry: RoleEntry, now: datetime, warn: timedelta, state: State | None = None) -> str:
+    """*state*: the session's, when the caller has it already."""
     name = entry.role.name
     session = entry.session
     if session is not None:
-        if session.state(now, warn) == "expired":
+        if (state or session.state(now, warn)) == "expired":
             return _("{profile} — expired").format(profile=name)
         return _("{profile} — {left}").format(profile=name, left=time_left(session.left(now)))
     if entry.role.mfa_serial:
@@ -160,8 +163,54 @@ def role_menu(entry: RoleEntry, now: datetime, warn: timedelta, *, shell_kind: s
 
         shell_kind = detect()
     session = entry.session
-    live = session is not None and session.state(now, warn) != "expired"
-    return MenuNode(role_label(entry, now, warn), children=LazyChildren(_role_items, entry, live, shell_kind))
+    state = None if session is None else session.state(now, warn)
+    live = state is not None and state != "expired"
+    return MenuNode(role_label(entry, now, warn, state), children=LazyChildren(_role_items, entry, live, shell_kind))
+
+
+class RoleLines:
+    """The roles' lines of one menu, by role.  Built with the lines of the menu before it
+    (``RoleLines(before)``: the tray passes the shown snapshot's), a role whose entry, state, minutes
+    left and shell are unchanged keeps its line — and its submenu, built or not — in the new menu:
+    its label is made of nothing else.  With 10,000 roles a change of the files then makes new lines
+    only for what changed, and comparing the new menu with the one shown finds the same objects.
+    A change of language makes every line again."""
+
+    def __init__(self, before: RoleLines | None = None) -> None:
+        self._before = before
+        self._lines: dict[str, tuple[tuple[Any, ...], MenuNode]] = {}
+        self._language = ""
+
+    def build(self, roles: Sequence[RoleEntry], now: datetime, warn: timedelta, shell_kind: str) -> list[MenuNode]:
+        before, self._before = self._before, None  # the menu before is not held on to
+        language = i18n.language()
+        last = before.made_in(language) if before is not None else {}
+        lines: dict[str, tuple[tuple[Any, ...], MenuNode]] = {}
+        out: list[MenuNode] = []
+        for entry in roles:
+            session = entry.session
+            if session is None:
+                key: tuple[Any, ...] = (entry, None, None, shell_kind)
+            else:  # the minutes as time_left counts them
+                key = (entry, session.state(now, warn), int(session.left(now).total_seconds() // 60), shell_kind)
+            name = entry.role.name
+            held = last.get(name)
+            if held is not None and held[0] == key:
+                line = held[1]
+            else:
+                state = key[1]
+                live = state is not None and state != "expired"
+                line = MenuNode(
+                    role_label(entry, now, warn, state), children=LazyChildren(_role_items, entry, live, shell_kind)
+                )
+            lines[name] = (key, line)
+            out.append(line)
+        self._lines, self._language = lines, language
+        return out
+
+    def made_in(self, language: str) -> Mapping[str, tuple[tuple[Any, ...], MenuNode]]:
+        """Each role's line and what it was made of, if made in *language*."""
+        return self._lines if language == self._language else {}
 
 
 def _role_items(entry: RoleEntry, live: bool, shell_kind: str) -> tuple[MenuNode, ...]:
@@ -249,9 +298,10 @@ def build_menu(
     autostart: bool | None = None,
     keys: MenuNode | None = None,
     sso: Sequence[MenuNode] = (),
+    lines: RoleLines | None = None,
 ) -> tuple[MenuNode, ...]:
     """The whole menu: roles with their state, the SSO sign-ins (:func:`sso_menu`), broken profiles,
-    then Quit."""
+    then Quit.  *lines*: where the roles' lines go, reusing those of the menu before (see :class:`RoleLines`)."""
     items: list[MenuNode] = []
     if mfa_until is not None:
         until = mfa_until.astimezone().strftime("%H:%M")
@@ -273,7 +323,7 @@ def build_menu(
     from trayapp.core.shell import detect
 
     shell_kind = detect()  # once, not twice a role
-    items.extend(role_menu(entry, now, warn, shell_kind=shell_kind) for entry in roles)
+    items.extend((lines or RoleLines()).build(roles, now, warn, shell_kind))
     if sso:
         items.extend((SEPARATOR, *sso) if roles else sso)
     if problems:

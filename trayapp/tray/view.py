@@ -89,6 +89,8 @@ class Snapshot:
     menu: tuple[MenuNode, ...]
     state: OverallState = "none"
     roles: tuple[str, ...] = field(default=())
+    #: The roles' lines of :attr:`menu`, for the next snapshot to reuse (:class:`menu_model.RoleLines`).
+    lines: menu_model.RoleLines | None = field(default=None, compare=False, repr=False)
 
 
 #: Shown for the instant between the icon appearing and the first read of the files.
@@ -102,9 +104,11 @@ def take_snapshot(
     keys: MenuNode | None = None,
     *,
     mfa_ended: bool = False,
+    previous: Snapshot | None = None,
 ) -> Snapshot:
     """What the tray shows now.  *mfa_ended*: the MFA session that renewed sessions without a code
-    ran out (not ended from the menu) and none has started since (see :func:`needs_mfa`)."""
+    ran out (not ended from the menu) and none has started since (see :func:`needs_mfa`).
+    *previous*: the snapshot shown, whose unchanged role lines the new menu reuses."""
     try:
         config_path = service.config().config_path
         roles = service.roles() + sso_watch.as_roles(service)
@@ -119,6 +123,7 @@ def take_snapshot(
     if mfa_ended and not mfa:
         on_mfa = [entry.session for entry in roles if entry.session is not None and entry.role.mfa_serial]
         state = needs_mfa(state, on_mfa, now, warn)
+    lines = menu_model.RoleLines(previous.lines if previous is not None else None)
     return Snapshot(
         menu_model.build_menu(
             roles,
@@ -132,9 +137,11 @@ def take_snapshot(
             autostart=autostart,
             keys=keys,
             sso=menu_model.sso_menu(sign_ins, now),
+            lines=lines,
         ),
         state,
         tuple(entry.role.name for entry in roles),
+        lines,
     )
 
 

@@ -68,8 +68,9 @@ class CredentialsFile:
         """``{section: {key: value}}`` for every section trayapp wrote."""
         return managed_only(self.read_sections())
 
-    def read_sections(self) -> dict[str, dict[str, str]]:
-        """``{section: {key: value}}`` for every section, as botocore reads them; {} if no file."""
+    def read_sections(self, recall: ini.Recall | None = None) -> dict[str, dict[str, str]]:
+        """``{section: {key: value}}`` for every section, as botocore reads them; {} if no file.
+        *recall*: the last reading of this file by the same resident reader (``ini.Recall``)."""
         for attempt in range(3):
             try:
                 before = status(self.path)
@@ -84,7 +85,7 @@ class CredentialsFile:
                 text = decode(data, self.path, self.encoding)
                 del data  # a large file is held as few times as possible
                 # The plain shape is read in one tight loop; anything else by configparser.
-                plain = ini.parse_plain(text)
+                plain = ini.parse_plain(text, recall)
                 items = plain if plain is not None else own_items(parse(text, self.path), text)
                 del text
             except UnparsableFile:
