@@ -229,7 +229,7 @@ def tray(tmp_path: Path) -> tuple[TrayApp, Service, Sts, Clock, Timers, Recorder
     service = Service(environ={"HOME": str(tmp_path)}, clock=clock, sts_clients=sts.client, preferences=prefs,
                       source_resolver=lambda role: Credentials("AKIABASE", "s"),
                       used_codes=UsedCodes(lambda: clock().timestamp()), mfa_sessions=True)  # fmt: skip
-    app = TrayApp(service, notifier=notes, timer_factory=timers, watch=False, prefs=prefs,
+    app = TrayApp(service, notifier=notes, timer_factory=timers, monotonic=clock.monotonic, watch=False, prefs=prefs,
                   prompt_factory=lambda: ScriptedPrompt("123456"), copy=lambda text: None,
                   popup=lambda menu: None)  # fmt: skip
     app._start_services()
@@ -322,7 +322,7 @@ def test_sessions_that_ended_while_asleep_get_one_notice_that_lists_them(tray: A
     service.assume("prod", ScriptedPrompt("123456"))
     service.assume("dev", ScriptedPrompt())
     app.refresh()
-    clock.now = T0 + timedelta(hours=13)  # asleep through both sessions and the 12-hour MFA session
+    clock.sleep(T0 + timedelta(hours=13) - clock.now)  # asleep through both sessions and the 12-hour MFA session
     app._clock_moved()
     settle(app)
     timers.fire_all()
@@ -347,7 +347,7 @@ def test_an_mfa_session_that_ended_while_asleep_shows_needs_mfa_and_the_next_cli
     app.refresh()
     assert app.snapshot.state == "valid"
     assert any(label.startswith("MFA session active until") for label in labels(app))
-    clock.now = T0 + timedelta(hours=13)  # asleep through the 12-hour MFA session
+    clock.sleep(T0 + timedelta(hours=13) - clock.now)  # asleep through the 12-hour MFA session
     app._clock_moved()
     settle(app)
     timers.fire_all()

@@ -73,8 +73,8 @@ def test_renewed_silently_while_the_mfa_session_lasts_then_warned(home: dict[str
         prompts.append(ScriptedPrompt("123456"))
         return prompts[-1]
 
-    app = TrayApp(service, notifier=notes, timer_factory=timers, watch=False, prefs=prefs, prompt_factory=prompt,
-                  copy=lambda text: None, popup=lambda menu: None)  # fmt: skip
+    app = TrayApp(service, notifier=notes, timer_factory=timers, monotonic=clock.monotonic, watch=False, prefs=prefs,
+                  prompt_factory=prompt, copy=lambda text: None, popup=lambda menu: None)  # fmt: skip
     app._start_services()
     app.perform("assume:prod")
     wait(app)
@@ -130,8 +130,8 @@ def test_a_working_day_with_three_roles_takes_one_code(home: dict[str, str]) -> 
         prompts.append(ScriptedPrompt(f"{len(prompts) + 1:06d}"))
         return prompts[-1]
 
-    app = TrayApp(service, notifier=notes, timer_factory=timers, watch=False, prefs=prefs, prompt_factory=prompt,
-                  copy=lambda text: None, popup=lambda menu: None)  # fmt: skip
+    app = TrayApp(service, notifier=notes, timer_factory=timers, monotonic=clock.monotonic, watch=False, prefs=prefs,
+                  prompt_factory=prompt, copy=lambda text: None, popup=lambda menu: None)  # fmt: skip
     app._start_services()
     for name in ("prod", "stage", "audit"):
         app.perform(f"assume:{name}")

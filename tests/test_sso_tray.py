@@ -73,7 +73,8 @@ class Tray:
         prefs.set(Preferences())
         self.service = Service(environ=env, clock=self.clock, preferences=prefs, mfa_sessions=True)
         self.app = TrayApp(self.service, notifier=self.notes, timer_factory=self.timers, watch=False, prefs=prefs,
-                           copy=self.copied.append, popup=lambda menu: None)  # fmt: skip
+                           monotonic=self.clock.monotonic, copy=self.copied.append,
+                           popup=lambda menu: None)  # fmt: skip
         self.app._start_services()
         wait(self.app)
 
@@ -165,7 +166,7 @@ def test_a_refused_refresh_signs_out_with_one_notice_whose_sign_in_signs_in(tray
 def test_after_a_sleep_past_the_end_one_notice_and_no_browser(tray: Tray, sso_server: SsoServer) -> None:
     tray.sign_in()
     sso_server.refuse_refresh = True  # the refresh token too has ended while asleep
-    tray.clock.now += timedelta(hours=9)
+    tray.clock.sleep(timedelta(hours=9))
     tray.app._clock_moved()  # the resume hook (tray/wake.py)
     wait(tray.app)
     for _ in range(3):  # whatever the timer owes now

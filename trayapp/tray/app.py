@@ -28,6 +28,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,7 @@ class TrayApp:
         prefs: PrefsHolder | None = None,
         notifier: Notifier | None = None,
         timer_factory: TimerFactory | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
         watch: bool = True,
         open_url: Callable[[str], Any] | None = None,
         autostart: Autostart | None = None,
@@ -112,7 +114,8 @@ class TrayApp:
             stopping=self._stopping,
         )
         self.renewer = Renewer(service, self.prefs, say=self._say, submit=self._submit, refresh=self.refresh,
-                               clock_moved=self._clock_moved, timer_factory=timer_factory)  # fmt: skip
+                               clock_moved=self._clock_moved, timer_factory=timer_factory,
+                               monotonic=monotonic)  # fmt: skip
         self.signals = SignalWatch(self._signalled)
         self.services = Services(watch=watch)
 
@@ -291,8 +294,6 @@ class TrayApp:
 
     @staticmethod
     def _tzset() -> None:
-        import time
-
         time.tzset()  # a new time zone shows in the next message's "until 14:05"
 
     def _look_again(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -64,6 +65,7 @@ class Renewer:
         refresh: Callable[[], None],
         clock_moved: Callable[[], None],
         timer_factory: TimerFactory | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._service = service
         self._prefs = prefs
@@ -72,6 +74,7 @@ class Renewer:
         self._refresh = refresh
         self._clock_moved = clock_moved
         self._timers: TimerFactory = timer_factory or thread_timer
+        self._monotonic = monotonic  # what the timers wait on (tests: their clock's awake time)
         self.scheduler: Scheduler | None = None
         self.retries: Retries | None = None
         self._mfa_until: datetime | None = None
@@ -92,6 +95,7 @@ class Renewer:
             timer_factory=self._timers,
             on_jump=self._clock_moved,
             on_events=lambda events: self._submit(self._handle_events, events),
+            monotonic=self._monotonic,
         )
         self.retries = Retries(
             lambda p: self._submit(self._retry, p), clock=self._service.now, timer_factory=self._timers
