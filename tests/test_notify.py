@@ -193,6 +193,37 @@ def test_the_renew_action_calls_on_action_with_the_profile_on_the_listener_threa
 
 
 @pytest.mark.desktop
+def test_a_click_read_before_send_has_the_notifications_id_still_renews(
+    bus_desktop: Desktop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy machine the reader hands Notify's reply to the sender and reads a click on that
+    notification before the sender has noted whose it is: the click must not be lost."""
+    actions = Actions()
+    notifier = DbusNotifier(bus_desktop.bus_address, on_action=actions)
+    notify_call, invoked = DbusNotifier._notify, DbusNotifier._invoked
+    heard = threading.Event()
+
+    def heard_too(self: DbusNotifier, body: tuple[Any, ...]) -> None:
+        invoked(self, body)
+        heard.set()
+
+    def click_before_the_id_is_noted(self: DbusNotifier, n: Any) -> int:
+        nid = notify_call(self, n)
+        bus_desktop.invoke_action(nid, "renew", close=False)  # the user clicks as it shows
+        assert heard.wait(10)  # the reader has read the click: the sender is only now back
+        return nid
+
+    monkeypatch.setattr(DbusNotifier, "_invoked", heard_too)
+    monkeypatch.setattr(DbusNotifier, "_notify", click_before_the_id_is_noted)
+    try:
+        notifier.send(expiring_notice(PROD, T0))
+        assert actions.wait()
+        assert [c[:2] for c in actions.calls] == [("prod", "renew")]
+    finally:
+        notifier.close()
+
+
+@pytest.mark.desktop
 def test_another_apps_click_heard_while_connecting_does_not_lose_the_notification(
     bus_desktop: Desktop, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -8,8 +8,9 @@ The tray picks one with :func:`choose_notifier` (passing its icon, used off Linu
 ``on_action`` that hands a renewal to its worker), sends the warning and expiry notices the
 schedule's events call for, and closes it on quit.
 
-``on_action(profile, key)`` runs on the notifier's listener thread: it must
-only hand the work over (the key is ``"renew"``).  ``notifier.supports_actions``
+``on_action(profile, key)`` runs on the notifier's listener thread (or, for a click read
+before ``send`` had its notification's id, on the sender's thread): it must only hand the work
+over (the key is ``"renew"``).  ``notifier.supports_actions``
 tells whether a click can renew (to word a menu hint, say).
 
 Backends
@@ -246,6 +247,9 @@ class DbusNotifier:
         self._bus: Bus | None = None
         self._capabilities: frozenset[str] | None = None
         self._profiles: OrderedDict[int, str] = OrderedDict()  # notification id → profile
+        #: Actions read before the sender learnt its notification's id (a click as it shows, on a
+        #: busy machine: the reader hands Notify's reply over, then reads the click at once).
+        self._early: OrderedDict[int, str] = OrderedDict()
 
     # --- public ---------------------------------------------------------------
 
@@ -268,6 +272,9 @@ class DbusNotifier:
                 self._profiles[nid] = n.profile
                 while len(self._profiles) > _REMEMBERED:
                     self._profiles.popitem(last=False)
+                early = self._early.pop(nid, None)
+            if early is not None and self.on_action is not None:
+                self.on_action(n.profile, early)
 
     def close(self) -> None:
         with self._lock:
@@ -337,6 +344,10 @@ class DbusNotifier:
         nid, key = body
         with self._lock:
             profile = self._profiles.get(int(nid))
+            if profile is None:  # not ours, or ours before send() has its id: kept a while
+                self._early[int(nid)] = str(key)
+                while len(self._early) > _REMEMBERED:
+                    self._early.popitem(last=False)
         handler = self.on_action
         if profile is not None and handler is not None:
             handler(profile, str(key))
