@@ -315,3 +315,42 @@ def test_fault_sts_hang_malformed_and_refused(fault_sts: FaultSts) -> None:
     with pytest.raises(EndpointConnectionError):
         sts_client(refused_url()).get_caller_identity()
     assert fault_sts.pending == 0
+
+
+def test_visible_windows_lists_every_window_while_others_come_and_go(desktop: Desktop) -> None:
+    """The harness tells a new menu by the windows that were not there before: a listing that
+    misses windows because another one vanished meanwhile (xdotool's BadWindow) makes the panel and
+    the root look new, and the click meant for a menu entry lands elsewhere."""
+    import threading
+
+    from Xlib.display import Display
+
+    from tests.support.tray_desktop import visible_windows
+
+    display = Display(desktop.env["DISPLAY"])
+    screen = display.screen()
+    kept = screen.root.create_window(0, 0, 40, 40, 0, screen.root_depth)
+    kept.map()
+    display.sync()
+    stop = threading.Event()
+
+    def churn() -> None:  # menus opening and closing, as fast as the server allows
+        while not stop.is_set():
+            windows = [screen.root.create_window(5, 5, 20, 20, 0, screen.root_depth, override_redirect=True)
+                       for _ in range(20)]  # fmt: skip
+            for window in windows:
+                window.map()
+            display.sync()
+            for window in windows:
+                window.destroy()
+            display.sync()
+
+    thread = threading.Thread(target=churn, daemon=True)
+    thread.start()
+    try:
+        listings = [visible_windows(desktop) for _ in range(40)]
+    finally:
+        stop.set()
+        thread.join(10)
+        display.close()
+    assert all(kept.id in listing for listing in listings)

@@ -123,8 +123,17 @@ def bind_keysyms(desktop: Desktop, text: str) -> None:
 
 
 def dialog_exists(desktop: Desktop) -> bool:
-    result = subprocess.run(["xdotool", "search", "--name", TITLE], env=desktop.env, capture_output=True, timeout=10)
-    return result.returncode == 0 and bool(result.stdout.strip())
+    """Whether the dialog is there; a search that hit a window going away (BadWindow: no answer,
+    not "none") is made again."""
+
+    def search() -> tuple[bool] | None:
+        result = subprocess.run(["xdotool", "search", "--name", TITLE], env=desktop.env, capture_output=True,
+                                text=True, timeout=10)  # fmt: skip
+        if "X Error" in result.stderr:
+            return None
+        return (result.returncode == 0 and bool(result.stdout.strip()),)
+
+    return wait_until("xdotool to look for the dialog", search, 10, interval=0.01)[0]
 
 
 def wait_gone(desktop: Desktop, timeout: float = 5) -> None:
