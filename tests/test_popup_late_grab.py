@@ -190,3 +190,34 @@ def test_a_slow_click_on_the_tray_icon_opens_a_menu_that_escape_closes(desktop: 
     wait_until_closed(desktop, menu)  # before: the Escape went to another window, the menu stayed
     click_quit(desktop, icon)
     assert exit_status(tray, desktop) == 0, desktop.log("tray")
+
+
+@pytest.mark.desktop
+def test_a_leave_from_the_grab_between_press_and_release_still_chooses_the_entry(
+    desktop: Desktop, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Caught in a loaded run: press on Quit, then a Leave at the same spot (no motion: the grab's
+    crossing), then the release — Tk had forgotten the entry and closed the menu choosing nothing."""
+    import json
+    import tkinter as tk
+
+    from trayapp.tk.popup_menu import _Popup
+
+    monkeypatch.setenv("DISPLAY", desktop.env["DISPLAY"])
+    root = tk.Tk(className="trayapp-menu")
+    root.withdraw()
+    try:
+        popup = _Popup(root, [{"label": "Preferences…", "id": "prefs"}, {"label": "Quit", "id": "quit"}])
+        popup.menu.post(200, 200)
+        root.update()
+        quit_at = popup.menu.yposition(1) + 5
+        root.tk.eval(f"set ::tk::Priv(window) {popup.menu}")  # the pointer came in: Tk's Enter
+        popup.menu.activate(1)
+        popup.menu.event_generate("<Leave>", x=30, y=quit_at)  # inside: the grab's crossing
+        popup.menu.event_generate("<ButtonRelease-1>", x=30, y=quit_at)
+        root.update()
+    finally:
+        if not popup.done:
+            root.destroy()
+    choices = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"choice"' in line]
+    assert choices == [{"choice": "quit"}]

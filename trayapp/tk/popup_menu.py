@@ -73,6 +73,15 @@ class _Popup:
         self._fill(self.menu, items)
         self.menu.bind("<Map>", lambda e: self._announce(self.menu), add="+")
         self.menu.bind("<Unmap>", lambda e: root.after(100, self.finish), add="+")
+        self.menu.bind("<Leave>", self._leave)
+
+    def _leave(self, event: Any) -> str | None:
+        """A Leave with the pointer still inside the menu is the grab's, not the pointer's (seen
+        between a click's press and release on a busy machine): Tk's own handler would forget the
+        entry under the pointer and take the release for a drag off the menu, closing it with no
+        choice.  Only a real leave reaches Tk."""
+        inside = 0 <= event.x < self.menu.winfo_width() and 0 <= event.y < self.menu.winfo_height()
+        return "break" if inside else None
 
     def _fill(self, menu: tk.Menu, items: list[dict[str, Any]]) -> None:
         import tkinter as tk
