@@ -124,14 +124,6 @@ def bus_desktop() -> Iterator[Desktop]:
         yield d
 
 
-@pytest.fixture
-def bare_bus() -> Iterator[Desktop]:
-    """A private session bus with nobody serving notifications."""
-    require_tools("Xvfb", "dbus-daemon")
-    with Desktop(notifications=False, tray=False) as d:
-        yield d
-
-
 class Actions:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str]] = []

@@ -112,6 +112,14 @@ def desktop() -> Iterator[Desktop]:
 
 
 @pytest.fixture
+def bare_bus() -> Iterator[Desktop]:
+    """Xvfb and a private session bus with nobody on it (no tray host, no notification server)."""
+    require_tools("Xvfb", "dbus-daemon")
+    with Desktop(notifications=False, tray=False) as d:
+        yield d
+
+
+@pytest.fixture
 def desktop_keyring() -> Iterator[Desktop]:
     """Like ``desktop`` plus an unlocked gnome-keyring-daemon (SecretService)."""
     require_tools(*REQUIRED_TOOLS, "gnome-keyring-daemon")

@@ -9,6 +9,11 @@ of its own for the notifications' connection, :meth:`Bus.serve_in_thread`): it a
 on the exported objects, hands replies to callers waiting in :meth:`Bus.call` (any other thread) and
 runs signal handlers.  Handlers run on that thread and must not wait for a reply.
 
+A property read is worked out and answered before any signal another thread sends meanwhile goes
+out: a panel that reads ``Status`` "Passive" while the tray turns the item Active must get that
+reply *before* ``NewStatus`` "Active".  The other way round — the reply overtaken by the signal on a
+busy machine — Xfce's panel takes the stale reply last and keeps the item hidden for good.
+
 (jeepney's own ``DBusRouter`` would do the calls, but its reader dies with a traceback when the bus
 goes away, and it needs a second thread to consume signals.)
 """
@@ -54,7 +59,8 @@ class Interface:
         return {}
 
     def properties(self) -> dict[str, tuple[str, Any]]:
-        """Every property as ``name: (signature, value)``."""
+        """Every property as ``name: (signature, value)``.  Signals wait while it runs (see the module's
+        note): it must be quick and take no lock that a thread sending a signal may hold."""
         return {}
 
 
@@ -71,6 +77,8 @@ class Bus:
         self._pending: dict[int, Future[Any]] = {}
         self._signal_handlers: list[tuple[Callable[[Any], bool], Callable[[tuple[Any, ...]], None]]] = []
         self._lock = threading.Lock()
+        # Held while a property reply is worked out and sent, and while a signal is sent (see above).
+        self._in_order = threading.RLock()
         self._reader: threading.Thread | None = None
         self._own_reader = False
         self.alive = True
@@ -90,7 +98,8 @@ class Bus:
         if not self.alive:
             return
         try:
-            self._conn.send(new_signal(DBusAddress(path, interface=interface), member, signature, body))
+            with self._in_order:
+                self._conn.send(new_signal(DBusAddress(path, interface=interface), member, signature, body))
         except (OSError, ValueError) as exc:
             log.info("a D-Bus signal could not be sent (%s)", exc)
 
@@ -190,6 +199,15 @@ class Bus:
                 log.exception("a D-Bus signal could not be handled")
 
     def _answer(self, msg: Any) -> None:
+        from jeepney import HeaderFields
+
+        if msg.header.fields.get(HeaderFields.interface) == PROPS:  # cheap, and takes no other lock
+            with self._in_order:
+                self._reply(msg)
+        else:
+            self._reply(msg)
+
+    def _reply(self, msg: Any) -> None:
         from jeepney import HeaderFields, new_error, new_method_return
 
         fields = msg.header.fields
