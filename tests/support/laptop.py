@@ -205,9 +205,12 @@ class LaptopDay:
         self.sts.stop()
         self.bus.stop()
 
-    def write_session(self, profile: str, left: timedelta, duration: int = 3600) -> None:
-        """The credentials file: the IAM user's keys and one session with *left* to go (fake time)."""
-        self.credentials.write_text(CREDENTIALS + "\n" + session_section(profile, self.wall.now() + left, duration))
+    def write_session(self, profile: str, left: timedelta, duration: int = 3600) -> datetime:
+        """The credentials file: the IAM user's keys and one session with *left* to go (fake time);
+        returns when the session ends."""
+        expires = self.wall.now() + left
+        self.credentials.write_text(CREDENTIALS + "\n" + session_section(profile, expires, duration))
+        return expires
 
     # --- the tray ---------------------------------------------------------------------
 
