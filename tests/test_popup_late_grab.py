@@ -197,27 +197,33 @@ def test_a_leave_from_the_grab_between_press_and_release_still_chooses_the_entry
     desktop: Desktop, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Caught in a loaded run: press on Quit, then a Leave at the same spot (no motion: the grab's
-    crossing), then the release — Tk had forgotten the entry and closed the menu choosing nothing."""
+    crossing), then the release — Tk had forgotten the entry and closed the menu choosing nothing.
+    A role's submenu ("Assume role") the same: a press there grabs again for the whole menu.
+    (Both in one test: Tk in this process keeps its X connection, so one display for both.)"""
     import json
     import tkinter as tk
 
     from trayapp.tk.popup_menu import _Popup
 
     monkeypatch.setenv("DISPLAY", desktop.env["DISPLAY"])
-    root = tk.Tk(className="trayapp-menu")
-    root.withdraw()
-    try:
-        popup = _Popup(root, [{"label": "Preferences…", "id": "prefs"}, {"label": "Quit", "id": "quit"}])
-        popup.menu.post(200, 200)
-        root.update()
-        quit_at = popup.menu.yposition(1) + 5
-        root.tk.eval(f"set ::tk::Priv(window) {popup.menu}")  # the pointer came in: Tk's Enter
-        popup.menu.activate(1)
-        popup.menu.event_generate("<Leave>", x=30, y=quit_at)  # inside: the grab's crossing
-        popup.menu.event_generate("<ButtonRelease-1>", x=30, y=quit_at)
-        root.update()
-    finally:
-        if not popup.done:
-            root.destroy()
+    role = {"label": "prod", "children": [{"label": "Open AWS console", "id": "console:prod"}, ITEMS[0]]}
+    for where in ("menu", "submenu"):
+        root = tk.Tk(className="trayapp-menu")
+        root.withdraw()
+        try:
+            popup = _Popup(root, [role, {"label": "Quit", "id": "quit"}])
+            menu = popup.menu if where == "menu" else popup.menu.nametowidget(popup.menu.entrycget(0, "menu"))
+            wanted = 1  # Quit, or the submenu's "Assume role"
+            menu.post(200, 200)
+            root.update()
+            at = menu.yposition(wanted) + 5
+            root.tk.eval(f"set ::tk::Priv(window) {menu}")  # the pointer came in: Tk's Enter
+            menu.activate(wanted)
+            menu.event_generate("<Leave>", x=30, y=at)  # inside: the grab's crossing
+            menu.event_generate("<ButtonRelease-1>", x=30, y=at)
+            root.update()
+        finally:
+            if not popup.done:
+                root.destroy()
     choices = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"choice"' in line]
-    assert choices == [{"choice": "quit"}]
+    assert choices == [{"choice": "quit"}, {"choice": "assume:prod"}]

@@ -79,8 +79,10 @@ class _Popup:
         """A Leave with the pointer still inside the menu is the grab's, not the pointer's (seen
         between a click's press and release on a busy machine): Tk's own handler would forget the
         entry under the pointer and take the release for a drag off the menu, closing it with no
-        choice.  Only a real leave reaches Tk."""
-        inside = 0 <= event.x < self.menu.winfo_width() and 0 <= event.y < self.menu.winfo_height()
+        choice.  Only a real leave reaches Tk.  The same for a role's submenu (a press there grabs
+        again for the whole menu)."""
+        menu = event.widget
+        inside = 0 <= event.x < menu.winfo_width() and 0 <= event.y < menu.winfo_height()
         return "break" if inside else None
 
     def _fill(self, menu: tk.Menu, items: list[dict[str, Any]]) -> None:
@@ -98,6 +100,7 @@ class _Popup:
                 sub = tk.Menu(menu, name=f"trayapp_submenu{self._count}", **self.options)
                 self._fill(sub, children)
                 sub.bind("<Map>", self._announcer(sub), add="+")
+                sub.bind("<Leave>", self._leave)
                 menu.add_cascade(label=label, menu=sub, state=state)
             elif isinstance(item.get("checked"), bool):
                 ident = item.get("id")
