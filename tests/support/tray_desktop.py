@@ -101,17 +101,17 @@ def content_box(desktop: Desktop, tmp_path: Path) -> tuple[int, int, int, int]:
 
 
 def visible_windows(desktop: Desktop) -> set[int]:
-    """Every viewable window.  xdotool's search stops with BadWindow and prints nothing when a
-    window goes away while it looks (a menu closing): it looks again then — an empty answer made
-    the panel, the icon and the root "new windows" of the next menu, and a click meant for Quit
-    landed on the root's bottom third."""
+    """Every viewable window.  xdotool's search stops with an X error (BadWindow) and lists nothing
+    when a window goes away while it looks (a menu closing): it looks again then — an empty answer
+    made the panel, the icon and the root "new windows" of the next menu, and a click meant for Quit
+    landed on the root's bottom third.  (``dialog_exists`` follows the same rule.)"""
 
-    def search() -> set[int] | None:
+    def search() -> tuple[set[int]] | None:  # a tuple: an empty listing is an answer too
         done = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", ""], env=desktop.env,
                               capture_output=True, text=True, timeout=10)  # fmt: skip
-        return {int(w) for w in done.stdout.split()} if done.returncode == 0 else None
+        return None if "X Error" in done.stderr else ({int(w) for w in done.stdout.split()},)
 
-    return wait_until("xdotool to list the windows", search, 10, interval=0.01)
+    return wait_until("xdotool to list the windows", search, 10, interval=0.01)[0]
 
 
 def wait_for_new_windows(desktop: Desktop, before: set[int], timeout: float = 8) -> set[int]:
