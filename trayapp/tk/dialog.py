@@ -89,6 +89,7 @@ class Dialog:
         self.countdown_until: float | None = None
         self._shown = False
         self._last_good = ""
+        self._refused = False  # the "six digits" refusal shows: it goes as the code changes
         self._build()
 
     # --- layout ----------------------------------------------------------------
@@ -204,6 +205,8 @@ class Dialog:
             digits = self._last_good  # refuse letters and a seventh digit
         elif not text.isascii():
             self._set_status(_("Converted to half-width digits: the code above is what will be sent."))
+        elif self._refused and digits != self._last_good:
+            self._set_status("")  # the code is being fixed: the refusal of the old one no longer holds
         self._last_good = digits
         if digits != text:
             self.code.set(digits)
@@ -215,6 +218,7 @@ class Dialog:
         code = self.code.get()
         if len(code) != CODE_LENGTH:
             self._show_error(_("An MFA code is six digits."))
+            self._refused = True
             self.entry.focus_set()
             return
         self._answer({"code": code})
@@ -316,9 +320,11 @@ class Dialog:
         self.cancel_button.state(state)
 
     def _set_status(self, text: str) -> None:
+        self._refused = False
         self.status.configure(text=text, style="Status.TLabel")
 
     def _show_error(self, text: str) -> None:
+        self._refused = False
         self.status.configure(text=text, style="Error.TLabel")
 
     def _stop_countdown(self) -> None:
