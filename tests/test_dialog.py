@@ -92,6 +92,22 @@ def test_short_code_is_refused_inline_and_letters_never_enter(desktop: Desktop, 
 
 
 @pytest.mark.desktop
+def test_six_digits_error_stays_after_the_code_is_fixed(desktop: Desktop, prompt: DialogPrompt) -> None:
+    """The refusal of a short code goes as soon as the code changes: it stayed on screen beside the
+    six digits that fixed it, until OK was pressed."""
+    ask = Asker(lambda: prompt.ask(REQUEST))
+    wid = find_window(desktop)
+    type_into(desktop, "12345")
+    press(desktop, "Return")
+    wait_until("the refusal to show", lambda: error_shown(desktop, wid), 5)
+    type_into(desktop, "6")
+    wait_until("the refusal to go once the code is six digits", lambda: not error_shown(desktop, wid), 5)
+    assert ask.result == "pending"  # fixing the code sends nothing by itself
+    press(desktop, "Return")
+    assert ask.get() == "123456"
+
+
+@pytest.mark.desktop
 def test_one_window_serves_a_chain_of_two_roles(desktop: Desktop, prompt: DialogPrompt) -> None:
     first = Asker(lambda: prompt.ask(PARENT))
     wid = find_window(desktop)

@@ -17,7 +17,7 @@ import pytest
 from tests.support.fixtures import Desktop, require_tools
 from tests.support.procs import wait_until
 from trayapp.core.schedule import Event, Scheduler
-from trayapp.core.sessions import SessionInfo
+from trayapp.core.sessions import SessionInfo, clock_time
 from trayapp.tray import notify
 from trayapp.tray.notify import (
     DbusNotifier,
@@ -38,7 +38,7 @@ PROD = SessionInfo("prod", "arn:aws:iam::123456789012:role/admin", T0 + timedelt
 
 def test_the_warning_names_profile_session_and_local_end_time() -> None:
     n = expiring_notice(PROD, T0)
-    local = PROD.expires_at.astimezone().strftime("%H:%M")
+    local = clock_time(PROD.expires_at, T0)  # the time, and the day when it is not today here
     assert n.title == "prod expires in 10 min"
     assert n.body == f"Session prod-session ends at {local}. Renew to keep working."
     assert (n.profile, n.actions, n.urgency) == ("prod", (("renew", "Renew"),), "normal")

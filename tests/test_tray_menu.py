@@ -26,7 +26,7 @@ from tests.support.tray_fakes import (
 from trayapp.core.errors import ConfigUnreadable, NotAuthorised, WrongCode
 from trayapp.core.prompts import MfaRequest
 from trayapp.core.results import RoleEntry
-from trayapp.core.sessions import overall_state, time_left
+from trayapp.core.sessions import clock_time, overall_state, time_left
 from trayapp.tray import menu_model
 from trayapp.tray.app import TrayApp
 from trayapp.tray.menu_model import MenuNode, build_menu, role_label
@@ -100,7 +100,7 @@ def test_mfa_session_and_favourites_appear_in_the_menu() -> None:
     menu = build_menu([RoleEntry(PROD, None), RoleEntry(DEV, None)], {}, NOW, WARN, mfa_until=until,
                       favourites=("dev", "gone", "prod"))  # fmt: skip
     text = labels(menu)
-    assert text[0] == f"MFA session active until {until.astimezone():%H:%M} — roles renew without a code"
+    assert text[0] == f"MFA session active until {clock_time(until, NOW)} — roles renew without a code"
     assert "Assume favourites (dev, prod)" in text  # a favourite no longer in the config is left out
     assert text[-3:] == ["End MFA session", "Preferences…", "Quit"]
 

@@ -137,6 +137,7 @@ class Desktop:
         keyring: bool = False,
         keyring_password: str = "test-password",
         screen: str = "1280x800x24",
+        tray_align: str = "left",
         timeout: float = START_TIMEOUT,
         keep_dir: bool = False,
     ) -> None:
@@ -145,6 +146,7 @@ class Desktop:
         self.want_keyring = keyring
         self.keyring_password = keyring_password
         self.screen = screen
+        self.tray_align = tray_align  # trayer's panel along the bottom edge: left, center or right
         self.timeout = timeout
         self.keep_dir = keep_dir
 
@@ -371,7 +373,7 @@ class Desktop:
                 "--edge",
                 "bottom",
                 "--align",
-                "left",
+                self.tray_align,
                 "--widthtype",
                 "pixel",
                 "--width",

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title=_("commands"), metavar="COMMAND")
     for command in _commands()[0]:
         command.register(sub)
+    from trayapp.cli.common import describe_commands
+
+    describe_commands(parser)
     return parser
 
 

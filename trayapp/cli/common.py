@@ -13,6 +13,22 @@ from trayapp.i18n import _
 Subparsers = Any
 
 
+def describe_commands(parser: argparse.ArgumentParser) -> None:
+    """Give every command, sub-commands' too, a description for its ``--help``: the one line the
+    command list shows (its ``help=``), unless it has a description of its own."""
+    from trayapp.compat.stdlib import parser_actions, subcommand_helps
+
+    for action in parser_actions(parser):
+        if not isinstance(action.choices, dict):  # only sub-commands map names to parsers
+            continue
+        helps = subcommand_helps(action)
+        for name, child in action.choices.items():
+            line = helps.get(name, "")
+            if not child.description and line and line != argparse.SUPPRESS:
+                child.description = line[:1].upper() + line[1:]
+            describe_commands(child)
+
+
 def choose_prompt(args: argparse.Namespace, profile: str) -> MfaPrompt:
     if args.code is not None:
         return CodeOnce(args.code)

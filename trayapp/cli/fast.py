@@ -209,7 +209,7 @@ def _status(reply: dict[str, Any], *, json_out: bool) -> int:
 def assumed_message(s: SessionInfo, now: datetime) -> str:
     """What ``trayapp assume`` prints, whoever assumed (here: without the parser's modules)."""
     from trayapp.core import shell as shells
-    from trayapp.core.sessions import time_left
+    from trayapp.core.sessions import clock_time, time_left
     from trayapp.i18n import _
 
     def export_line(name: str, value: str) -> str:  # cli/common.py's, without argparse
@@ -218,7 +218,7 @@ def assumed_message(s: SessionInfo, now: datetime) -> str:
         except ValueError:
             return shells.set_line(name, value, shells.POSIX)
 
-    until = s.expires_at.astimezone().strftime("%H:%M:%S")
+    until = clock_time(s.expires_at, now, seconds=True)
     return _(
         "Assumed {profile}: session profile '{session}' is valid until {until} ({left}).\n"
         "Use it with: {line}   (EB CLI: {eb_line})"

@@ -89,6 +89,22 @@ def needs_mfa(state: OverallState, on_mfa: Iterable[SessionInfo], now: datetime,
     return state
 
 
+def clock_time(moment: datetime, now: datetime, *, seconds: bool = False) -> str:
+    """*moment* as a person reads it on their clock: ``06:45`` today, ``06:45 tomorrow``,
+    ``23:10 yesterday``, ``06:45 on 2030-01-03`` further away — local time, the day told whenever
+    it is not today (a session that ends after midnight said "until 06:45" with no date)."""
+    local = moment.astimezone()
+    shown = local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    days = (local.date() - now.astimezone().date()).days
+    if days == 0:
+        return shown
+    if days == 1:
+        return _("{time} tomorrow").format(time=shown)
+    if days == -1:
+        return _("{time} yesterday").format(time=shown)
+    return _("{time} on {date}").format(time=shown, date=local.date().isoformat())
+
+
 def time_left(left: timedelta) -> str:
     """``42 min left``, ``3 h 5 min left``, ``expired``: the same words everywhere."""
     if left <= timedelta(0):

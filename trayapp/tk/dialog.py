@@ -29,9 +29,7 @@ logged; the code only travels on the pipe.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import io
 import json
 import os
 import queue
@@ -47,39 +45,18 @@ from typing import Any
 from trayapp.core.typed import ascii_digits
 from trayapp.i18n import _
 from trayapp.protocol import print_message, report
+from trayapp.tk import style
 
 #: The English title (tests find the window by it); :func:`window_title` is the one shown.
 TITLE = "trayapp — MFA code"
 CODE_LENGTH = 6
 
-# A quiet palette that works with Tk's "clam" theme.
-BG = "#f5f6f8"
-CARD = "#ffffff"
-TEXT = "#1f2328"
-MUTED = "#5f6b7a"
-BORDER = "#d0d7de"
-ACCENT = "#1f6feb"
-ACCENT_DARK = "#1858c4"
-ERROR = "#c62828"
-ERROR_BG = "#fdecea"
-NOTE = "#8a5a00"
+ERROR_BG = style.ERROR_BG  # tests/support/dialog.py looks for it on screen
 
 
 def window_title() -> str:
     """``trayapp — MFA code`` with the part after the dash in the user's language."""
     return "trayapp — " + _("MFA code")
-
-
-def _icon_png(size: int) -> str | None:
-    """The tray icon, as base64 PNG for ``tk.PhotoImage`` (no Pillow-Tk glue)."""
-    try:
-        from trayapp.icons import render
-
-        buffer = io.BytesIO()
-        render("none", size).save(buffer, format="PNG")
-    except Exception:  # a missing Pillow only costs the picture
-        return None
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 class Dialog:
@@ -89,6 +66,7 @@ class Dialog:
         self.countdown_until: float | None = None
         self._shown = False
         self._last_good = ""
+        self._refused = False  # the "six digits" refusal shows: it goes as the code changes
         self._build()
 
     # --- layout ----------------------------------------------------------------
@@ -97,64 +75,25 @@ class Dialog:
         root = self.root
         # No title until a request arrives: a warm dialog waiting withdrawn is not "the dialog"
         # to a person or to the X tools that look for it by name.
-        root.configure(background=BG)
         root.resizable(False, False)
         root.attributes("-topmost", True)
         root.protocol("WM_DELETE_WINDOW", self.cancel)
-
-        base = tkfont.nametofont("TkDefaultFont")
-        base.configure(size=10)
-        family = base.actual("family")
-        self.f_title = tkfont.Font(family=family, size=13, weight="bold")
-        self.f_small = tkfont.Font(family=family, size=9)
-        self.f_value = tkfont.Font(family=family, size=9, weight="bold")
+        self.fonts = style.apply(root)
         self.f_code = tkfont.Font(family="DejaVu Sans Mono", size=22, weight="bold")
-
-        style = ttk.Style(root)
-        style.theme_use("clam")
-        style.configure(".", background=BG, foreground=TEXT)
-        style.configure("Card.TFrame", background=CARD, bordercolor=BORDER, relief="solid", borderwidth=1)
-        style.configure("Card.TLabel", background=CARD, foreground=TEXT)
-        style.configure("Muted.TLabel", background=CARD, foreground=MUTED, font=self.f_small)
-        style.configure("Value.TLabel", background=CARD, foreground=TEXT, font=self.f_value)
-        style.configure("Title.TLabel", background=BG, foreground=TEXT, font=self.f_title)
-        style.configure("Sub.TLabel", background=BG, foreground=MUTED)
-        style.configure("Status.TLabel", background=BG, foreground=MUTED, font=self.f_small)
-        style.configure("Error.TLabel", background=ERROR_BG, foreground=ERROR, font=self.f_small, padding=(8, 6))
-        style.configure("Count.TLabel", background=BG, foreground=NOTE, font=self.f_small)
-        style.configure(
-            "Code.TEntry", fieldbackground=CARD, foreground=TEXT, bordercolor=BORDER, lightcolor=CARD, padding=(6, 4)
+        ttk.Style(root).configure(
+            "Code.TEntry",
+            fieldbackground=style.CARD,
+            foreground=style.TEXT,
+            bordercolor=style.BORDER,
+            lightcolor=style.CARD,
+            padding=(6, 4),
         )
-        style.map("Code.TEntry", bordercolor=[("focus", ACCENT)], lightcolor=[("focus", ACCENT)])
-        style.configure("TButton", padding=(14, 5))
-        style.configure(
-            "Accent.TButton",
-            background=ACCENT,
-            foreground="#ffffff",
-            bordercolor=ACCENT_DARK,
-            lightcolor=ACCENT,
-            darkcolor=ACCENT_DARK,
-            focuscolor=ACCENT,
-        )
-        style.map(
-            "Accent.TButton",
-            background=[("disabled", "#9bbcf5"), ("pressed", ACCENT_DARK), ("active", "#2f7cf6")],
-            foreground=[("disabled", "#eef3fd")],
-        )
+        ttk.Style(root).map("Code.TEntry", bordercolor=[("focus", style.ACCENT)], lightcolor=[("focus", style.ACCENT)])
 
         outer = ttk.Frame(root, padding=(18, 16, 18, 14))
         outer.grid(sticky="nsew")
 
-        header = ttk.Frame(outer)
-        header.grid(row=0, column=0, sticky="ew")
-        data = _icon_png(40)
-        if data is not None:
-            self._icon = tk.PhotoImage(data=data)
-            ttk.Label(header, image=self._icon).grid(row=0, column=0, rowspan=2, padx=(0, 12))
-            root.iconphoto(True, self._icon)
-        ttk.Label(header, text=_("Enter your MFA code"), style="Title.TLabel").grid(row=0, column=1, sticky="w")
-        self.subtitle = ttk.Label(header, text="", style="Sub.TLabel")
-        self.subtitle.grid(row=1, column=1, sticky="w")
+        self.subtitle, self._icon = style.header(outer, root, _("Enter your MFA code"))
 
         card = ttk.Frame(outer, style="Card.TFrame", padding=(12, 10))
         card.grid(row=1, column=0, sticky="ew", pady=(12, 12))
@@ -204,6 +143,8 @@ class Dialog:
             digits = self._last_good  # refuse letters and a seventh digit
         elif not text.isascii():
             self._set_status(_("Converted to half-width digits: the code above is what will be sent."))
+        elif self._refused and digits != self._last_good:
+            self._set_status("")  # the code is being fixed: the refusal of the old one no longer holds
         self._last_good = digits
         if digits != text:
             self.code.set(digits)
@@ -215,6 +156,7 @@ class Dialog:
         code = self.code.get()
         if len(code) != CODE_LENGTH:
             self._show_error(_("An MFA code is six digits."))
+            self._refused = True
             self.entry.focus_set()
             return
         self._answer({"code": code})
@@ -316,9 +258,11 @@ class Dialog:
         self.cancel_button.state(state)
 
     def _set_status(self, text: str) -> None:
+        self._refused = False
         self.status.configure(text=text, style="Status.TLabel")
 
     def _show_error(self, text: str) -> None:
+        self._refused = False
         self.status.configure(text=text, style="Error.TLabel")
 
     def _stop_countdown(self) -> None:

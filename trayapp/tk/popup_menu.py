@@ -13,6 +13,10 @@ window's client holds the pointer; the menu stays up and takes them as soon as t
 button comes up, and closes without a choice if it could not within
 :data:`GRAB_PATIENCE` seconds.
 
+A role's submenu opens beside its parent at any screen edge (left of it when there is no
+room on the right, above its entry when there is none below): never on top of the entry
+under the pointer, where a double click would choose from it (:func:`beside`).
+
 The parent's side is :func:`trayapp.tray.popup.show_popup`.
 """
 
@@ -101,6 +105,7 @@ class _Popup:
                 self._fill(sub, children)
                 sub.bind("<Map>", self._announcer(sub), add="+")
                 sub.bind("<Leave>", self._leave)
+                self._open_beside(menu, sub)
                 menu.add_cascade(label=label, menu=sub, state=state)
             elif isinstance(item.get("checked"), bool):
                 ident = item.get("id")
@@ -110,6 +115,40 @@ class _Popup:
             else:
                 ident = item.get("id")
                 menu.add_command(label=label, state=state, command=self._chooser(ident))
+
+    def _open_beside(self, parent: tk.Menu, sub: tk.Menu) -> None:
+        """Post *sub* beside *parent* whatever the screen edge.
+
+        Tk posts a cascade with ``SUBMENU post X Y`` at the parent's right edge, then shifts a menu
+        that does not fit on the screen back onto it: at the right edge the submenu covered its
+        parent, with one of its entries under the pointer (a double click chose it).  The submenu's
+        widget command is wrapped so that its ``post`` takes the place :func:`beside` gives.
+        """
+        real = f"::trayapp_real{sub}".replace(".", "_")
+        place = self.root.register(lambda: " ".join(map(str, self._beside(parent, sub))))
+        self.root.tk.call("rename", str(sub), real)
+        self.root.tk.eval(
+            f"proc {sub} args {{\n"
+            '    if {[lindex $args 0] eq "post" && [llength $args] == 3} {\n'
+            f"        set args [list post {{*}}[{place}]]\n"
+            "    }\n"
+            f"    uplevel 1 [list {real} {{*}}$args]\n"
+            "}"
+        )
+
+    def _beside(self, parent: tk.Menu, sub: tk.Menu) -> tuple[int, int]:
+        entry = _cascade_index(parent, str(sub))
+        top = parent.yposition(entry)
+        last = parent.index("end")
+        bottom = parent.yposition(entry + 1) if last is not None and entry < last else parent.winfo_height()
+        if sub.winfo_reqwidth() <= 1:  # never laid out yet
+            sub.update_idletasks()
+        return beside(
+            parent=(parent.winfo_rootx(), parent.winfo_rooty(), parent.winfo_width(), parent.winfo_height()),
+            entry=(top, bottom),
+            size=(sub.winfo_reqwidth(), sub.winfo_reqheight()),
+            screen=(sub.winfo_screenwidth(), sub.winfo_screenheight()),
+        )
 
     def _announcer(self, menu: tk.Menu) -> Callable[[Any], None]:
         return lambda _event: self._announce(menu)
@@ -208,6 +247,36 @@ class _Popup:
         except Exception:  # its connection broke
             return False
         return bool(pointer.mask & _BUTTONS_DOWN)
+
+
+def _cascade_index(parent: tk.Menu, sub: str) -> int:
+    last = parent.index("end")
+    for index in range(0 if last is None else last + 1):
+        if parent.type(index) == "cascade" and str(parent.entrycget(index, "menu")) == sub:
+            return index
+    return 0
+
+
+def beside(
+    *, parent: tuple[int, int, int, int], entry: tuple[int, int], size: tuple[int, int], screen: tuple[int, int]
+) -> tuple[int, int]:
+    """Where a submenu of *size* (width, height) opens: right of its *parent* menu (x, y, width,
+    height on the screen), or left of it when there is no room on the right of the *screen*
+    (width, height); level with its *entry* (top, bottom, in the parent), or ending at the entry's
+    bottom when there is no room below.  Never on top of the parent while one side has room."""
+    px, py, pw, _ph = parent
+    width, height = size
+    screen_w, screen_h = screen
+    x = px + pw
+    if x + width > screen_w:
+        left = px - width
+        # No room on either side: the side with more of it, kept on the screen.
+        x = left if left >= 0 or px > screen_w - (px + pw) else x
+        x = max(0, min(x, screen_w - width))
+    y = py + entry[0]
+    if y + height > screen_h:
+        y = max(0, py + entry[1] - height)
+    return x, y
 
 
 def main() -> int:

@@ -7,14 +7,15 @@ Protocol (one shot)
     stdout  the edited preferences as one JSON object on Save; nothing on Cancel.
     exit    0 saved, 1 cancelled, 3 no display.
 
-The parent's side is :mod:`trayapp.tray.prefs_dialog`.
+It looks like the MFA dialog (:mod:`trayapp.tk.style`).  The parent's side is
+:mod:`trayapp.tray.prefs_dialog`.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from trayapp.core.preferences import KEYS, Preferences, from_json, to_json
@@ -38,6 +39,8 @@ DURATIONS: tuple[tuple[str, int], ...] = (
     ("12 h", 43200),
 )
 EXIT_SAVED, EXIT_CANCELLED, EXIT_NO_DISPLAY = 0, 1, 3
+#: Rows of the hidden-profiles list shown at once; a longer list scrolls.
+LIST_ROWS = 6
 
 
 def window_title() -> str:
@@ -87,71 +90,90 @@ class _Window:
         import tkinter as tk
         from tkinter import ttk
 
+        from trayapp.tk import style
+
         self.root = root
         self.prefs = prefs
         self.result: Preferences | None = None
 
         root.title(window_title())
-        root.resizable(False, True)
+        root.resizable(False, False)
         root.attributes("-topmost", True)
         root.protocol("WM_DELETE_WINDOW", self.cancel)
-        style = ttk.Style(root)
-        if "clam" in style.theme_names():
-            style.theme_use("clam")
+        self.fonts = style.apply(root)
 
-        outer = ttk.Frame(root, padding=(16, 14, 16, 12))
+        # Widgets are made in the order Tab walks them: the warning field (which has the focus),
+        # the check boxes, the hidden profiles, then the key age and the buttons.
+        outer = ttk.Frame(root, padding=(18, 16, 18, 14))
         outer.grid(sticky="nsew")
-        root.columnconfigure(0, weight=1)
-        root.rowconfigure(0, weight=1)
-        outer.columnconfigure(1, weight=1)
+        outer.columnconfigure(0, weight=1)
+        subtitle, self._icon = style.header(outer, root, _("Preferences"))
+        subtitle.configure(text=_("Sessions, warnings and the profiles the menu shows"))
 
+        card = ttk.Frame(outer, style="Card.TFrame", padding=(14, 10))
+        card.grid(row=1, column=0, sticky="ew", pady=(12, 0))
+        card.columnconfigure(1, weight=1)
         choices = {duration_label(seconds): seconds for _label, seconds in DURATIONS}
         if prefs.duration not in choices.values():
             choices[duration_label(prefs.duration)] = prefs.duration
         self.durations = dict(sorted(choices.items(), key=lambda kv: kv[1]))
         self.duration = tk.StringVar(value=duration_label(prefs.duration))
-        ttk.Label(outer, text=_("Default session length")).grid(row=0, column=0, sticky="w", pady=3)
+        ttk.Label(card, text=_("Default session length"), style="Card.TLabel").grid(row=0, column=0, sticky="w")
         self.duration_box = ttk.Combobox(
-            outer, textvariable=self.duration, values=list(self.durations), state="readonly", width=12
+            card, textvariable=self.duration, values=list(self.durations), state="readonly", width=12
         )
-        self.duration_box.grid(row=0, column=1, sticky="w", pady=3)
+        self.duration_box.grid(row=0, column=1, sticky="e", pady=3, padx=(16, 0))
 
         self.warn = tk.StringVar(value=str(prefs.warn_minutes))
-        ttk.Label(outer, text=_("Warn before expiry (minutes)")).grid(row=1, column=0, sticky="w", pady=3)
-        self.warn_box = ttk.Spinbox(outer, from_=0, to=720, increment=1, textvariable=self.warn, width=6)
-        self.warn_box.grid(row=1, column=1, sticky="w", pady=3)
+        ttk.Label(card, text=_("Warn before expiry (minutes)"), style="Card.TLabel").grid(row=1, column=0, sticky="w")
+        self.warn_box = ttk.Spinbox(card, from_=0, to=720, increment=1, textvariable=self.warn, width=6)
+        self.warn_box.grid(row=1, column=1, sticky="e", pady=3, padx=(16, 0))
 
         self.notifications = tk.BooleanVar(value=prefs.notifications)
-        ttk.Checkbutton(outer, text=_("Show notifications"), variable=self.notifications).grid(
-            row=2, column=0, columnspan=2, sticky="w", pady=3
-        )
+        ttk.Checkbutton(
+            card, text=_("Show notifications"), variable=self.notifications, style="Card.TCheckbutton"
+        ).grid(row=2, column=0, columnspan=2, sticky="w", pady=(6, 2))
         self.mfa_session = tk.BooleanVar(value=prefs.mfa_session)
         ttk.Checkbutton(
-            outer, text=_("Reuse one MFA code for several roles (MFA session)"), variable=self.mfa_session
-        ).grid(row=3, column=0, columnspan=2, sticky="w", pady=3)
+            card,
+            text=_("Reuse one MFA code for several roles (MFA session)"),
+            variable=self.mfa_session,
+            style="Card.TCheckbutton",
+        ).grid(row=3, column=0, columnspan=2, sticky="w", pady=2)
 
-        ttk.Label(outer, text=_("Hidden profiles")).grid(row=4, column=0, columnspan=2, sticky="w", pady=(10, 2))
-        self.hidden = self._profile_list(outer, sorted(set(profiles) | prefs.hidden), prefs.hidden, row=5)
-        outer.rowconfigure(5, weight=1)
+        ttk.Label(outer, text=_("Hidden profiles"), style="Section.TLabel").grid(
+            row=2, column=0, sticky="w", pady=(14, 0)
+        )
+        ttk.Label(outer, text=_("Ticked profiles are left out of the menu."), style="Status.TLabel").grid(
+            row=3, column=0, sticky="w", pady=(0, 4)
+        )
+        self.hidden = ProfileList(outer, sorted(set(profiles) | prefs.hidden), prefs.hidden, self._save_and_break)
+        self.hidden.frame.grid(row=4, column=0, sticky="ew")
 
-        # After the profiles: Tab from the warning field still reaches them first.
+        keys = ttk.Frame(outer, style="Card.TFrame", padding=(14, 8))
+        keys.grid(row=5, column=0, sticky="ew", pady=(12, 0))
+        keys.columnconfigure(1, weight=1)
         self.key_age = tk.StringVar(value=str(prefs.key_max_age))
-        ttk.Label(outer, text=_("Rotate keys older than (days)")).grid(row=6, column=0, sticky="w", pady=(10, 3))
-        self.key_age_box = ttk.Spinbox(outer, from_=1, to=3650, increment=1, textvariable=self.key_age, width=6)
-        self.key_age_box.grid(row=6, column=1, sticky="w", pady=(10, 3))
+        ttk.Label(keys, text=_("Rotate keys older than (days)"), style="Card.TLabel").grid(row=0, column=0, sticky="w")
+        self.key_age_box = ttk.Spinbox(keys, from_=1, to=3650, increment=1, textvariable=self.key_age, width=6)
+        self.key_age_box.grid(row=0, column=1, sticky="e", padx=(16, 0))
 
-        self.error = ttk.Label(outer, text="", foreground="#c62828")
-        self.error.grid(row=7, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        self.error = ttk.Label(outer, text="", style="Status.TLabel", wraplength=380, justify="left")
+        self.error.grid(row=6, column=0, sticky="ew", pady=(10, 0))
+        self.error.grid_remove()  # room for it only when there is something to say
 
         buttons = ttk.Frame(outer)
-        buttons.grid(row=8, column=0, columnspan=2, sticky="e", pady=(8, 0))
-        ttk.Button(buttons, text=_("Cancel"), command=self.cancel).grid(row=0, column=0, padx=(0, 6))
-        ttk.Button(buttons, text=_("Save"), command=self.save, default="active").grid(row=0, column=1)
+        buttons.grid(row=7, column=0, sticky="e", pady=(12, 0))
+        ttk.Button(buttons, text=_("Cancel"), command=self.cancel).grid(row=0, column=0, padx=(0, 8))
+        save = ttk.Button(buttons, text=_("Save"), style="Accent.TButton", command=self.save, default="active")
+        save.grid(row=0, column=1)
 
         root.bind("<Return>", lambda _e: self.save())
         root.bind("<KP_Enter>", lambda _e: self.save())
         root.bind("<Escape>", lambda _e: self.cancel())
 
+        root.update_idletasks()
+        self.hidden.fit()
         root.update_idletasks()
         x = (root.winfo_screenwidth() - root.winfo_reqwidth()) // 2
         y = (root.winfo_screenheight() - root.winfo_reqheight()) // 3
@@ -163,36 +185,6 @@ class _Window:
         self.warn_box.selection_range(0, "end")  # typing replaces the value
         self.warn_box.icursor("end")
         root.after(10, self._focus)
-
-    def _profile_list(self, parent: Any, names: Sequence[str], hidden: frozenset[str], row: int) -> dict[str, Any]:
-        """A scrolling column of check boxes, one per profile; ticked = hidden."""
-        import tkinter as tk
-        from tkinter import ttk
-
-        frame = ttk.Frame(parent)
-        frame.grid(row=row, column=0, columnspan=2, sticky="nsew")
-        frame.columnconfigure(0, weight=1)
-        frame.rowconfigure(0, weight=1)
-        # takefocus=0: Tab skips the text itself and walks through its check boxes
-        text = tk.Text(frame, height=min(max(len(names), 1), 8), width=36, cursor="arrow", borderwidth=1, takefocus=0)
-        text.grid(row=0, column=0, sticky="nsew")
-        if len(names) > 8:
-            bar = ttk.Scrollbar(frame, orient="vertical", command=text.yview)
-            bar.grid(row=0, column=1, sticky="ns")
-            text.configure(yscrollcommand=bar.set)
-        variables: dict[str, Any] = {}
-        for name in names:
-            var = tk.BooleanVar(value=name in hidden)
-            box = tk.Checkbutton(text, text=name, variable=var, anchor="w", background="white", borderwidth=0)
-            for key in ("<Return>", "<KP_Enter>"):  # Tk's check boxes toggle on Return: here it saves
-                box.bind(key, self._save_and_break)
-            text.window_create("end", window=box)
-            text.insert("end", "\n")
-            variables[name] = var
-        if not names:
-            text.insert("end", _("(no role profiles)"))
-        text.configure(state="disabled")
-        return variables
 
     def _focus(self) -> None:
         """Take the X focus for the widget that has Tk's focus now: the warning field, or wherever
@@ -210,7 +202,7 @@ class _Window:
         except ValueError:
             minutes = None
         if minutes is None:
-            self.error.configure(text=_("The warning must be {valid}.").format(valid=_(KEYS["warn-minutes"][2])))
+            self._show_error(_("The warning must be {valid}.").format(valid=_(KEYS["warn-minutes"][2])))
             self.warn_box.focus_set()
             return
         try:
@@ -218,14 +210,14 @@ class _Window:
         except ValueError:
             key_days = None
         if key_days is None:
-            self.error.configure(text=_("The key age must be {valid}.").format(valid=_(KEYS["key-max-age"][2])))
+            self._show_error(_("The key age must be {valid}.").format(valid=_(KEYS["key-max-age"][2])))
             self.key_age_box.focus_set()
             return
         self.result = Preferences(
             duration=self.durations.get(self.duration.get(), self.prefs.duration),
             warn_minutes=minutes,
             notifications=bool(self.notifications.get()),
-            hidden=frozenset(name for name, var in self.hidden.items() if var.get()),
+            hidden=self.hidden.ticked(),
             mfa_session=bool(self.mfa_session.get()),
             favourites=self.prefs.favourites,  # not edited here: kept as they were
             key_max_age=key_days,
@@ -235,6 +227,101 @@ class _Window:
     def cancel(self) -> None:
         self.result = None
         self.root.destroy()
+
+    def _show_error(self, text: str) -> None:
+        self.error.configure(text=text, style="Error.TLabel")
+        self.error.grid()
+
+
+class ProfileList:
+    """The hidden profiles: a white panel of check boxes (ticked = hidden) showing :data:`LIST_ROWS`
+    of them and scrolling the rest — with a scroll bar, the wheel and the keyboard (Tab and
+    Up/Down/Home/End move between the boxes; the box with the focus is always scrolled into view).
+    Names are plain text: a check box's label is never markup."""
+
+    def __init__(
+        self, parent: Any, names: Sequence[str], hidden: frozenset[str], on_return: Callable[[Any], str]
+    ) -> None:
+        import tkinter as tk
+        from tkinter import ttk
+
+        from trayapp.tk import style
+
+        self.frame = ttk.Frame(parent, style="Card.TFrame", padding=1)
+        self.frame.columnconfigure(0, weight=1)
+        self.canvas = tk.Canvas(self.frame, background=style.CARD, highlightthickness=0, borderwidth=0)
+        self.canvas.grid(row=0, column=0, sticky="nsew")
+        self.bar = ttk.Scrollbar(self.frame, orient="vertical", command=self.canvas.yview)
+        self.canvas.configure(yscrollcommand=self.bar.set, yscrollincrement=1)
+        self.inner = ttk.Frame(self.canvas, style="Card.TFrame", borderwidth=0, padding=(10, 4))
+        self.canvas.create_window(0, 0, window=self.inner, anchor="nw")
+        self.variables: dict[str, Any] = {}
+        self.boxes: list[Any] = []
+        for index, name in enumerate(names):
+            var = tk.BooleanVar(value=name in hidden)
+            box = ttk.Checkbutton(self.inner, text=name, variable=var, style="Card.TCheckbutton")
+            box.grid(sticky="w", pady=1)
+            box.bind("<FocusIn>", self._shower(box), add="+")
+            box.bind("<Down>", self._mover(index + 1))
+            box.bind("<Up>", self._mover(index - 1))
+            box.bind("<Home>", self._mover(0))
+            box.bind("<End>", self._mover(len(names) - 1))
+            for key in ("<Return>", "<KP_Enter>"):  # Return saves, as everywhere in the window
+                box.bind(key, on_return)
+            self.variables[name] = var
+            self.boxes.append(box)
+        if not names:
+            ttk.Label(self.inner, text=_("(no role profiles)"), style="Muted.TLabel").grid(sticky="w", pady=2)
+        for widget in (self.canvas, self.inner, *self.boxes):
+            widget.bind("<MouseWheel>", self._wheel, add="+")  # Windows and macOS
+            widget.bind("<Button-4>", lambda _e: self._scroll(-1), add="+")  # X11
+            widget.bind("<Button-5>", lambda _e: self._scroll(1), add="+")
+
+    def fit(self) -> None:
+        """Size the view to :data:`LIST_ROWS` rows (all of them when there are no more), wide enough
+        for the longest name; the scroll bar only when rows are out of view."""
+        width = max(self.inner.winfo_reqwidth(), 260)
+        full = self.inner.winfo_reqheight()
+        height = full
+        if len(self.boxes) > LIST_ROWS:
+            height = self.boxes[LIST_ROWS].winfo_reqheight() * LIST_ROWS + 2 * LIST_ROWS + 4
+        self.canvas.configure(width=width, height=height, scrollregion=(0, 0, width, full))
+        if full > height:
+            self.bar.grid(row=0, column=1, sticky="ns")
+
+    def ticked(self) -> frozenset[str]:
+        return frozenset(name for name, var in self.variables.items() if var.get())
+
+    def show(self, box: Any) -> None:
+        """Scroll so that *box* is wholly in view."""
+        full = self.inner.winfo_reqheight()
+        view = self.canvas.winfo_height()
+        if full <= view:
+            return
+        top, bottom = box.winfo_y() - 4, box.winfo_y() + box.winfo_height() + 4
+        first = self.canvas.canvasy(0)
+        if top < first:
+            self.canvas.yview_moveto(max(0, top) / full)
+        elif bottom > first + view:
+            self.canvas.yview_moveto(min(full, bottom - view) / full)
+
+    def _shower(self, box: Any) -> Callable[[Any], None]:
+        return lambda _event: self.show(box)
+
+    def _mover(self, index: int) -> Callable[[Any], str]:
+        def move(_event: Any) -> str:
+            self.boxes[max(0, min(index, len(self.boxes) - 1))].focus_set()
+            return "break"
+
+        return move
+
+    def _scroll(self, rows: int) -> str:
+        step = self.boxes[0].winfo_height() + 2 if self.boxes else 20
+        self.canvas.yview_scroll(rows * step, "units")
+        return "break"
+
+    def _wheel(self, event: Any) -> str:
+        return self._scroll(-1 if event.delta > 0 else 1)
 
 
 def _fix_x11_title(root: Any) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from trayapp.core.errors import Cancelled, TrayappError
 from trayapp.core.prompts import MfaPrompt
-from trayapp.core.sessions import session_name
+from trayapp.core.sessions import clock_time, session_name
 from trayapp.i18n import _
 from trayapp.tray import key_info, menu_model, sso_watch
 from trayapp.tray.dialog_prompt import desktop_prompt, show_early
@@ -247,7 +247,7 @@ class MenuActions:
             raise
         finally:
             self._active_prompt = None
-        until = result.session.expires_at.astimezone().strftime("%H:%M")
+        until = clock_time(result.session.expires_at, self._service.now())
         body = _("AWS_PROFILE={session} works until {until}.").format(
             session=result.session.session_profile, until=until
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trayapp import i18n
-from trayapp.core.sessions import time_left
+from trayapp.core.sessions import clock_time, time_left
 from trayapp.i18n import _, ngettext
 
 if TYPE_CHECKING:
@@ -304,7 +304,7 @@ def build_menu(
     then Quit.  *lines*: where the roles' lines go, reusing those of the menu before (see :class:`RoleLines`)."""
     items: list[MenuNode] = []
     if mfa_until is not None:
-        until = mfa_until.astimezone().strftime("%H:%M")
+        until = clock_time(mfa_until, now)
         label = _("MFA session active until {until} — roles renew without a code").format(until=until)
         items.append(MenuNode(label, enabled=False))
     elif mfa_ended:

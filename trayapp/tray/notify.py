@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from trayapp.core.sessions import SessionInfo
+from trayapp.core.sessions import SessionInfo, clock_time
 from trayapp.i18n import _
 from trayapp.tray.dbus_service import Bus
 
@@ -74,17 +74,13 @@ def renew_action() -> tuple[tuple[str, str], ...]:
     return (("renew", _("Renew")),)
 
 
-def _local_time(moment: datetime) -> str:
-    return moment.astimezone().strftime("%H:%M")
-
-
 def expiring_notice(session: SessionInfo, now: datetime) -> Notification:
     """``prod expires in 10 min`` — minutes rounded up, so a timer a few ms late still says 10."""
     minutes = max(1, math.ceil(session.left(now) / timedelta(minutes=1)))
     return Notification(
         title=_("{profile} expires in {minutes} min").format(profile=session.profile, minutes=minutes),
         body=_("Session {session} ends at {until}. Renew to keep working.").format(
-            session=session.session_profile, until=_local_time(session.expires_at)
+            session=session.session_profile, until=clock_time(session.expires_at, now)
         ),
         profile=session.profile,
         actions=renew_action(),
