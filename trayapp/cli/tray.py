@@ -19,9 +19,20 @@ def register(sub: Subparsers) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+def log_to_file() -> None:
+    """The tray logs what it does to the log file (core/logfile.py); when it can't, it says so once."""
+    from trayapp.core import logfile
+    from trayapp.protocol import report
+
+    file = logfile.setup(tray=True)
+    if file.refused is not None:
+        report("trayapp: " + _("nothing is logged to {path}: {reason}.").format(path=file.path, reason=file.refused))
+
+
 def cmd_tray(service: Service | None, args: argparse.Namespace) -> int:
     from trayapp.tray.app import run_tray
 
+    log_to_file()
     return run_tray()
 
 
@@ -38,5 +49,6 @@ def cmd_demo(service: Service | None, args: argparse.Namespace) -> int:
     if refusal is not None:
         report(f"trayapp: {refusal}")
         return 1
+    log_to_file()
     with demo_session(folder=args.dir, on_forced_exit=on_forced_exit):
         return run_tray()
