@@ -15,7 +15,7 @@ import urllib.parse
 from trayapp.core.errors import TrayappError
 from trayapp.i18n import _
 
-__all__ = ["sentence"]
+__all__ = ["os_reason", "sentence"]
 
 
 def _endpoint(url: object) -> str:
@@ -62,3 +62,8 @@ def sentence(exc: BaseException) -> str | None:
             return _("{path}: {reason}.").format(path=exc.filename, reason=exc.strerror)
         return exc.strerror + "."
     return None
+
+
+def os_reason(exc: OSError) -> str:
+    """An operating system error as the reason inside a sentence: its own words, never its kind."""
+    return exc.strerror or _("the system refused")
