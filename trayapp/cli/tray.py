@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,8 +26,23 @@ def log_to_file() -> None:
     from trayapp.protocol import report
 
     file = logfile.setup(tray=True)
+    threading.excepthook = _thread_failed
     if file.refused is not None:
         report("trayapp: " + _("nothing is logged to {path}: {reason}.").format(path=file.path, reason=file.refused))
+
+
+def _thread_failed(args: threading.ExceptHookArgs) -> None:
+    """A thread of the tray ended with an error nobody caught: its traceback to the log file, not to
+    standard error (the failure it caused is told where it shows)."""
+    import logging
+
+    from trayapp.core.logfile import FILE_ONLY
+
+    if args.exc_type is SystemExit:
+        return
+    exc = args.exc_value if args.exc_value is not None else args.exc_type()
+    name = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("trayapp").error("the thread %s failed", name, exc_info=exc, extra=FILE_ONLY)
 
 
 def cmd_tray(service: Service | None, args: argparse.Namespace) -> int:

@@ -87,6 +87,7 @@ def _what(kind: str) -> str:
         menu_model.ROTATE_KEY: _("Rotate key"),
         menu_model.SSO_LOGIN: _("Sign in…"),
         menu_model.SSO_LOGOUT: _("Sign out"),
+        menu_model.PREFS: _("Preferences…"),
     }
     return words.get(kind, _("Copy {line}").format(line="…") if kind.startswith("copy") else kind)
 
@@ -302,6 +303,9 @@ class MenuActions:
             prefs = prefs_dialog.edit_and_save(self._prefs.store, list(self._roles()))
         except TrayappError as exc:
             self._say(notify.Notification(_("Preferences not saved"), str(exc)))
+            return
+        except Exception as exc:  # a thread of its own: nobody else would tell
+            self._say(notify.Notification(_("Preferences not saved"), failed(menu_model.PREFS, exc)))
             return
         if prefs is not None:
             self._prefs.set(prefs)
