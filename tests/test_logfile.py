@@ -121,6 +121,31 @@ def test_a_display_that_is_not_there_is_a_sentence_with_no_class_name(tmp_path: 
 
 
 @pytest.mark.integration
+def test_the_tray_says_once_that_it_logs_nowhere_when_the_log_folder_is_a_link(tmp_path: Path) -> None:
+    """A log folder another program replaced with a symbolic link is not written through; the tray
+    says so in one sentence as it starts (here on a display that is not there, so it stops at once)."""
+    pytest.importorskip("Xlib", reason="python-xlib is pystray's X11 backend")
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "config").write_text(CONFIG)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (home / ".local" / "state").mkdir(parents=True)
+    log_of(home).parent.symlink_to(elsewhere)
+    env = aws_env(home, refused_url(), DISPLAY=free_display(), XDG_RUNTIME_DIR=str(tmp_path), PYTHONPATH=str(REPO))
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    result = trayapp(env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == (
+        f"trayapp: nothing is logged to {log_of(home)}: {log_of(home).parent} is not a folder of yours closed "
+        "to other users."
+    )
+    assert len(lines) == 2 and "X display" in lines[1] and "run it with TRAYAPP_LOG=debug" not in lines[1]
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.integration
 def test_no_key_token_secret_or_code_of_real_sign_ins_reaches_the_log(
     aws_home: Path, sso_server: SsoServer, moto_sts: MotoServer
 ) -> None:

@@ -251,19 +251,24 @@ def write_line(text: str) -> bool:
 
 
 class _NotFileOnly(logging.Filter):
-    """Standard error's filter: what the file takes alone stays off it while the file works."""
+    """Standard error's filter: what the file takes alone stays off it while the file works.  A
+    traceback logged with ``FILE_ONLY`` belongs to a failure already told in a sentence: it shows here
+    only to a developer who asked for tracebacks (``TRAYAPP_LOG=debug``); a notice with ``FILE_ONLY``
+    comes here when there is no file."""
 
-    def __init__(self, file: LogFile) -> None:
+    def __init__(self, file: LogFile, tracebacks: bool) -> None:
         super().__init__()
         self.file = file
+        self.tracebacks = tracebacks
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.file.refused is not None:
+        if record.exc_info is not None and self.tracebacks:
             return True
-        file_only = getattr(record, "trayapp_file_only", False) or (
-            record.exc_info is not None and record.levelno >= logging.ERROR
-        )
-        return not file_only or self.file.open() is None
+        if getattr(record, "trayapp_file_only", False):
+            return record.exc_info is None and self.file.open() is None
+        if record.exc_info is not None and record.levelno >= logging.ERROR:
+            return self.file.open() is None
+        return True
 
 
 def _wanted(environ: Mapping[str, str]) -> int | None:
@@ -290,8 +295,9 @@ def setup(*, tray: bool, environ: Mapping[str, str] | None = None) -> LogFile:
     file = LogFile(level=file_level)
     stream = logging.StreamHandler(sys.stderr)
     stream.setLevel(stderr_level)
-    stream.setFormatter(SentenceFormatter(tracebacks=wanted is not None and wanted <= logging.DEBUG))
-    stream.addFilter(_NotFileOnly(file))
+    tracebacks = wanted is not None and wanted <= logging.DEBUG
+    stream.setFormatter(SentenceFormatter(tracebacks))
+    stream.addFilter(_NotFileOnly(file, tracebacks))
     for handler in (file, stream):
         _installed.append(handler)
         root.addHandler(handler)
