@@ -92,7 +92,7 @@ def test_the_pystray_adapter_passes_body_and_title_and_swallows_failures(caplog:
     PystrayNotifier(icon).send(expired_notice(PROD))
     assert icon.calls == [("Session prod-session has expired. Renew to get a new one.", "prod expired")]
     PystrayNotifier(FakeIcon(fail=True)).send(expired_notice(PROD))  # xorg backend: NotImplementedError
-    assert "Could not show the notification 'prod expired'" in caplog.text
+    assert "notice: prod expired: " in caplog.text
     assert PystrayNotifier(icon).supports_actions is False
 
 
@@ -109,7 +109,7 @@ def test_an_unreachable_bus_is_logged_not_raised(tmp_path: Path, caplog: pytest.
     n = DbusNotifier(f"unix:path={tmp_path / 'no-bus'}")
     n.send(expired_notice(PROD))
     assert n.supports_actions is False
-    assert "Could not show the notification 'prod expired'" in caplog.text
+    assert "notice: prod expired: " in caplog.text
     n.close()
 
 
@@ -233,7 +233,7 @@ def test_another_apps_click_heard_while_connecting_does_not_lose_the_notificatio
     notifier = DbusNotifier(bus_desktop.bus_address, on_action=Actions())
     try:
         notifier.send(expired_notice(PROD))
-        assert "Could not show" not in caplog.text
+        assert "notice: " not in caplog.text
         bus_desktop.wait_for_notification(lambda n: n["summary"] == "prod expired")
     finally:
         notifier.close()
@@ -249,7 +249,7 @@ def test_no_server_on_the_bus_logs_and_goes_on_then_a_late_server_is_used(
     try:
         assert notifier.supports_actions is False
         notifier.send(expired_notice(PROD))
-        assert "Could not show the notification 'prod expired'" in caplog.text
+        assert "notice: prod expired: " in caplog.text
         assert "ServiceUnknown" in caplog.text
 
         out = bare_bus.tmp_dir / "late.jsonl"
@@ -278,7 +278,7 @@ def test_a_bus_that_goes_away_is_logged_not_raised(caplog: pytest.LogCaptureFixt
         desktop.stop()
     notifier.send(expired_notice(PROD))  # the bus is gone
     notifier.send(expired_notice(PROD))  # and reconnecting fails too
-    assert caplog.text.count("Could not show the notification 'prod expired'") == 2
+    assert caplog.text.count("notice: prod expired: ") == 2
     notifier.close()
 
 

@@ -213,7 +213,7 @@ def windowed_env(tmp_path: Path, base: dict[str, str] | None = None) -> dict[str
 
 
 def log_file(tmp_path: Path) -> Path:
-    return tmp_path / "state" / "trayapp" / "log" / "trayapp.log"
+    return tmp_path / "state" / "trayapp" / "trayapp.log"
 
 
 def no_stderr() -> None:

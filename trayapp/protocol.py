@@ -24,7 +24,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -104,12 +103,11 @@ def print_message(message: Mapping[str, Any]) -> None:
 
 
 def log_path() -> Path:
-    """Where a windowed trayapp writes what it can't print: ``trayapp.log`` in the user's log
-    folder (Linux ``~/.local/state/trayapp/log``, macOS ``~/Library/Logs/trayapp``, Windows
-    ``%LOCALAPPDATA%\\trayapp\\Logs``)."""
-    import platformdirs
+    """trayapp's log file (:mod:`trayapp.core.logfile`: Linux ``$XDG_STATE_HOME/trayapp/trayapp.log``,
+    macOS ``~/Library/Logs/trayapp/trayapp.log``, Windows ``%LOCALAPPDATA%\\trayapp\\Logs\\trayapp.log``)."""
+    from trayapp.core.logfile import log_path as path
 
-    return Path(platformdirs.user_log_dir("trayapp", appauthor=False)) / "trayapp.log"
+    return path()
 
 
 def report(text: str, *, box: bool = True) -> None:
@@ -124,11 +122,9 @@ def report(text: str, *, box: bool = True) -> None:
         except (OSError, ValueError, AttributeError):
             pass  # a closed or broken stderr: as if there were none
     with contextlib.suppress(Exception):
-        path = log_path()
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as log:
-            log.write(time.strftime("%Y-%m-%d %H:%M:%S ") + text + "\n")
+        from trayapp.core.logfile import write_line
+
+        write_line(text)
     if box:
         with contextlib.suppress(Exception):
             child = spawn("message_box", stdout=subprocess.DEVNULL)

@@ -65,13 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging() -> None:
-    """TRAYAPP_LOG sets trayapp's own level only: botocore's debug log prints request
-    and response bodies, keys and tokens included, so it stays at WARNING."""
-    import logging
+    """Warnings to standard error as sentences and to the log file (core/logfile.py); TRAYAPP_LOG
+    lowers trayapp's own level only: botocore's debug log prints request and response bodies, keys
+    and tokens included, so it stays at WARNING."""
+    from trayapp.core import logfile
 
-    logging.basicConfig(level=logging.WARNING, format="trayapp: %(message)s")
-    level = os.environ.get("TRAYAPP_LOG", "WARNING").upper()
-    logging.getLogger("trayapp").setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
+    logfile.setup(tray=False)
 
 
 def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Service] | None = None) -> int:
@@ -85,12 +84,9 @@ def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Ser
             return 141
         if status is not None:
             return status
-    import logging
-
     from trayapp.core import errors
     from trayapp.i18n import _
 
-    log = logging.getLogger("trayapp")
     configure_logging()
     args = build_parser().parse_args(argv)
     from trayapp.cli.completion import cmd_completion
@@ -115,11 +111,28 @@ def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Ser
         # The reader went away (`| head`): nothing to say, and nobody to say it to.
         _quiet_stdout()
         return 141
-    except Exception as exc:  # last resort: a traceback could quote secrets, so name the type only
-        log.debug("unexpected error", exc_info=True)
-        hint = _("unexpected error ({error}); run with TRAYAPP_LOG=debug to see details.")
-        print(f"trayapp: {hint.format(error=type(exc).__name__)}", file=sys.stderr)
+    except Exception as exc:  # last resort: a traceback could quote secrets, so it goes to the log file only
+        print(f"trayapp: {unexpected(exc)}", file=sys.stderr)
         return 1
+
+
+def unexpected(exc: BaseException) -> str:
+    """The sentence for an error no command put into words: what it means when trayapp can tell (the
+    network, the file system), else where the details are.  The traceback goes to the log file."""
+    import logging
+
+    from trayapp.core import logfile, reasons
+    from trayapp.i18n import _
+
+    logging.getLogger("trayapp").error("unexpected error", exc_info=exc, extra=logfile.FILE_ONLY)
+    reason = reasons.sentence(exc)
+    if reason is not None:
+        return reason
+    file = logfile.current()
+    path = file.open() if file is not None else None
+    if path is None:
+        return _("something unexpected went wrong; run with TRAYAPP_LOG=debug to see details.")
+    return _("something unexpected went wrong; the details are in {path}.").format(path=path)
 
 
 def _quiet_stdout() -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from trayapp.cli.common import Subparsers, add_region, choose_prompt, seconds
 from trayapp.core import errors
+from trayapp.core.reasons import os_reason
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
@@ -210,6 +211,6 @@ def run(command: list[str], env: dict[str, str]) -> int:
     except FileNotFoundError:
         raise CommandNotFound(command=command[0]) from None
     except OSError as exc:
-        raise CommandNotRunnable(command=command[0], reason=exc.strerror or type(exc).__name__) from None
+        raise CommandNotRunnable(command=command[0], reason=os_reason(exc)) from None
     except ValueError:  # a NUL byte in a word
         raise CommandNotRunnable(command=command[0], reason=_("a word of it holds a NUL byte")) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,9 +20,35 @@ def register(sub: Subparsers) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+def log_to_file() -> None:
+    """The tray logs what it does to the log file (core/logfile.py); when it can't, it says so once."""
+    from trayapp.core import logfile
+    from trayapp.protocol import report
+
+    file = logfile.setup(tray=True)
+    threading.excepthook = _thread_failed
+    if file.refused is not None:
+        report("trayapp: " + _("nothing is logged to {path}: {reason}.").format(path=file.path, reason=file.refused))
+
+
+def _thread_failed(args: threading.ExceptHookArgs) -> None:
+    """A thread of the tray ended with an error nobody caught: its traceback to the log file, not to
+    standard error (the failure it caused is told where it shows)."""
+    import logging
+
+    from trayapp.core.logfile import FILE_ONLY
+
+    if args.exc_type is SystemExit:
+        return
+    exc = args.exc_value if args.exc_value is not None else args.exc_type()
+    name = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("trayapp").error("the thread %s failed", name, exc_info=exc, extra=FILE_ONLY)
+
+
 def cmd_tray(service: Service | None, args: argparse.Namespace) -> int:
     from trayapp.tray.app import run_tray
 
+    log_to_file()
     return run_tray()
 
 
@@ -38,5 +65,6 @@ def cmd_demo(service: Service | None, args: argparse.Namespace) -> int:
     if refusal is not None:
         report(f"trayapp: {refusal}")
         return 1
+    log_to_file()
     with demo_session(folder=args.dir, on_forced_exit=on_forced_exit):
         return run_tray()

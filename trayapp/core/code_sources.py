@@ -31,6 +31,7 @@ from typing import Any, TextIO
 from trayapp.core import errors
 from trayapp.core.mfa import normalise
 from trayapp.core.prompts import MfaPrompt, MfaRequest
+from trayapp.core.reasons import os_reason
 from trayapp.i18n import _
 
 #: How long a code source may take (a touch included) before it is stopped.
@@ -102,7 +103,7 @@ class Running:
                 **_own_group(),
             )
         except OSError as exc:
-            reason = _("it could not be started ({error})").format(error=exc.strerror or type(exc).__name__)
+            reason = _("it could not be started ({error})").format(error=os_reason(exc))
             self._failure = errors.CodeSourceFailed(source=source, reason=reason)
             self._done.set()
             return

@@ -198,6 +198,10 @@ class StsRefused(StsError):
     template = "AWS STS refused the request ({code}); see the AWS documentation for {code}."
 
 
+class StsFailed(StsError):
+    template = "AWS STS could not be asked to assume {role_arn}; try again, and see the log file if it fails again."
+
+
 class SigninFailed(TrayappError):
     template = "The AWS console sign-in for '{profile}' failed: {reason}."
 

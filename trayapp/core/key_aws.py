@@ -57,7 +57,7 @@ def _iam_error(exc: Exception, source: str, action: str) -> errors.TrayappError:
         return errors.InvalidSourceKeys(source=source, role_arn="")
     return KeysError(
         reason=_("AWS IAM refused {action} for '{source}' ({code}); the stored key was kept.").format(
-            action=action, source=source, code=code or type(exc).__name__
+            action=action, source=source, code=code or _("no error code")
         )
     )
 

@@ -106,8 +106,8 @@ class KeyStore:
             backend = module.get_keyring()
         except NoSessionBus:
             raise KeyringUnavailable(backend=_("no session bus")) from None
-        except Exception as exc:  # keyring raises its own and backend-specific errors
-            raise KeyringUnavailable(backend=type(exc).__name__) from None
+        except Exception:  # keyring raises its own and backend-specific errors
+            raise KeyringUnavailable(backend=_("the keyring did not answer")) from None
         kind = f"{type(backend).__module__}.{type(backend).__name__}"
         chained = getattr(backend, "backends", None)
         if kind.startswith(_PLAINTEXT_BACKENDS) or (chained is not None and not chained):
@@ -136,8 +136,8 @@ class KeyStore:
         try:
             with self._waiting():
                 text = backend.get_password(SERVICE, username(source))
-        except Exception as exc:
-            raise KeyringUnavailable(backend=type(exc).__name__) from None
+        except Exception:
+            raise KeyringUnavailable(backend=_("the keyring did not answer")) from None
         return None if text is None else _parse_entry(text)
 
     def put(self, source: str, key: StoredKey, **extra: Any) -> None:
@@ -147,8 +147,8 @@ class KeyStore:
             with self._waiting():
                 backend.set_password(SERVICE, username(source), text)
                 back = backend.get_password(SERVICE, username(source))
-        except Exception as exc:
-            raise KeyringUnavailable(backend=type(exc).__name__) from None
+        except Exception:
+            raise KeyringUnavailable(backend=_("the keyring did not answer")) from None
         if back != text:
             raise KeysError(reason=_("The keyring did not give back the keys just stored; nothing else was changed."))
 
@@ -159,8 +159,8 @@ class KeyStore:
                 if backend.get_password(SERVICE, username(source)) is None:
                     return False
                 backend.delete_password(SERVICE, username(source))
-        except Exception as exc:
-            raise KeyringUnavailable(backend=type(exc).__name__) from None
+        except Exception:
+            raise KeyringUnavailable(backend=_("the keyring did not answer")) from None
         return True
 
 

@@ -160,10 +160,10 @@ class PreferenceStore:
     def save(self, prefs: Preferences) -> None:
         try:
             self._backend().set_password(SERVICE, USERNAME, to_json(prefs))
-        except Exception as exc:
+        except Exception:
             raise UsageError(
                 reason=_("Preferences can't be saved: no usable keyring was found ({error}).").format(
-                    error=type(exc).__name__
+                    error=_("the keyring did not answer")
                 )
             ) from None
 

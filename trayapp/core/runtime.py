@@ -23,7 +23,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["private_runtime_dir", "safe_folder"]
+__all__ = ["private_folder", "private_runtime_dir", "safe_folder"]
 
 _APP = "trayapp"
 
@@ -49,7 +49,7 @@ def safe_folder(path: Path, *, own: bool) -> bool:
     return not mode & 0o022 or bool(mode & stat.S_ISVTX)
 
 
-def _ensure(path: Path) -> Path | None:
+def private_folder(path: Path) -> Path | None:
     """*path*, created 0700 if missing, when it is (then) a safe folder of this user's."""
     with contextlib.suppress(FileExistsError, FileNotFoundError, PermissionError, OSError):
         os.mkdir(path, 0o700)
@@ -89,11 +89,11 @@ def private_runtime_dir(environ: Mapping[str, str] | None = None) -> Path | None
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path if path.is_dir() else None
     for parent in _candidates(env):
-        if safe_folder(parent, own=False) and (found := _ensure(parent / _APP)) is not None:
+        if safe_folder(parent, own=False) and (found := private_folder(parent / _APP)) is not None:
             return found
     fallback = _cache_fallback(env)
     with contextlib.suppress(OSError):
         fallback.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if safe_folder(fallback.parent, own=False):
-        return _ensure(fallback)
+        return private_folder(fallback)
     return None

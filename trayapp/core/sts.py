@@ -6,6 +6,7 @@ sit on the path from start to icon shown.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -375,4 +376,5 @@ def translate(exc: BaseException, role: RoleProfile, *, duration: int, endpoint:
     if isinstance(exc, (ValueError, KeyError, TypeError, IndexError, OverflowError, RecursionError)):
         # botocore's parsers raise these on a body that is not STS's XML (a bad date, a proxy's page).
         return errors.MalformedResponse(**fields)
-    return errors.StsRefused(code=type(exc).__name__, **fields)
+    logging.getLogger(__name__).warning("AssumeRole failed unexpectedly", exc_info=exc)  # the kind: the log only
+    return errors.StsFailed(**fields)

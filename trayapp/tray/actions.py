@@ -74,6 +74,43 @@ REDRAWN = frozenset(
 ONE_AT_A_TIME = frozenset({menu_model.ASSUME, menu_model.SSO_LOGIN})
 
 
+def _what(kind: str) -> str:
+    """The menu item an action came from, as the menu words it."""
+    words = {
+        menu_model.ASSUME: _("Assume role"),
+        menu_model.CONSOLE: _("Open AWS console"),
+        menu_model.FORGET: _("Forget session"),
+        menu_model.FAVOURITES: _("Assume favourites ({profiles})").format(profiles="…"),
+        menu_model.END_MFA: _("End MFA session"),
+        menu_model.AUTOSTART: _("Start at login"),
+        menu_model.MOVE_KEYS: _("Move keys to the keyring"),
+        menu_model.ROTATE_KEY: _("Rotate key"),
+        menu_model.SSO_LOGIN: _("Sign in…"),
+        menu_model.SSO_LOGOUT: _("Sign out"),
+        menu_model.PREFS: _("Preferences…"),
+    }
+    return words.get(kind, _("Copy {line}").format(line="…") if kind.startswith("copy") else kind)
+
+
+def failed(kind: str, exc: BaseException) -> str:
+    """A notice's body for an action that failed with an error no trayapp code put into words: the
+    reason when trayapp can tell it (the network, the file system), else where the details are.
+    The traceback goes to the log file only."""
+    from trayapp.core import logfile, reasons
+
+    log.error("the action %s failed", kind, exc_info=exc, extra=logfile.FILE_ONLY)
+    reason = reasons.sentence(exc)
+    if reason is not None:
+        return _("{action} failed: {reason}").format(action=_what(kind), reason=reason)
+    file = logfile.current()
+    path = file.open() if file is not None else None
+    if path is None:
+        return _("{action} failed unexpectedly; run trayapp with TRAYAPP_LOG=debug to see why.").format(
+            action=_what(kind)
+        )
+    return _("{action} failed unexpectedly; the details are in {path}.").format(action=_what(kind), path=path)
+
+
 class MenuActions:
     """The menu's actions.  *say* sends a notification, *roles* gives the role names shown now,
     *changed* asks for a redraw (from any thread), *stopping* is set while the tray ends."""
@@ -126,11 +163,8 @@ class MenuActions:
             self._act(kind, profile)
         except TrayappError as exc:
             self.tell(f"trayapp: {profile}" if profile else APP_NAME, str(exc))
-        except Exception:
-            log.exception("action %s for %s failed", kind, profile)
-            self.tell(
-                APP_NAME, _("Something went wrong with '{profile}'; see the log for details.").format(profile=profile)
-            )
+        except Exception as exc:
+            self.tell(f"trayapp: {profile}" if profile else APP_NAME, failed(kind, exc))
         finally:
             if profile is not None:
                 with self._lock:
@@ -269,6 +303,9 @@ class MenuActions:
             prefs = prefs_dialog.edit_and_save(self._prefs.store, list(self._roles()))
         except TrayappError as exc:
             self._say(notify.Notification(_("Preferences not saved"), str(exc)))
+            return
+        except Exception as exc:  # a thread of its own: nobody else would tell
+            self._say(notify.Notification(_("Preferences not saved"), failed(menu_model.PREFS, exc)))
             return
         if prefs is not None:
             self._prefs.set(prefs)

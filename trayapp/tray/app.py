@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -61,8 +62,10 @@ Notify = Callable[[str, str], None]
 
 
 def log_notify(title: str, body: str) -> None:
-    """The default notifier until a desktop one is plugged in: the log."""
-    log.warning("%s: %s", title, body)
+    """The default notifier until a desktop one is plugged in: the log file."""
+    from trayapp.core.logfile import FILE_ONLY
+
+    log.warning("%s: %s", title, body, extra=FILE_ONLY)
 
 
 class TrayApp:
@@ -373,7 +376,26 @@ def run_tray(
     try:
         app.run()
     except Exception as exc:  # pystray raises display and D-Bus errors of many kinds
-        log.debug("tray failed", exc_info=True)
-        report(f"trayapp: the tray icon can't be shown: {type(exc).__name__}: {exc}")
+        report("trayapp: " + cannot_show(exc))
         return 1
     return 0 if app.stopped_by is None else 128 + app.stopped_by
+
+
+def cannot_show(exc: BaseException) -> str:
+    """Why the icon can't be shown, in a sentence (the traceback and the error's kind go to the log
+    file only)."""
+    from trayapp.core import logfile, reasons
+
+    log.error("the tray failed", exc_info=exc, extra=logfile.FILE_ONLY)
+    xlib = sys.modules.get("Xlib.error")
+    if xlib is not None and isinstance(exc, xlib.DisplayError):  # pystray's xorg backend opens the display
+        return _("the tray icon can't be shown: the X display {display} can't be opened; check that it is running "
+                 "and that DISPLAY names it.").format(display=os.environ.get("DISPLAY", ""))  # fmt: skip
+    reason = reasons.sentence(exc)
+    if reason is not None:
+        return _("the tray icon can't be shown: {reason}").format(reason=reason)
+    file = logfile.current()
+    path = file.open() if file is not None else None
+    if path is None:
+        return _("the tray icon can't be shown; run it with TRAYAPP_LOG=debug to see why.")
+    return _("the tray icon can't be shown; the details are in {path}.").format(path=path)

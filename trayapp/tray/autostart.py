@@ -34,6 +34,7 @@ from typing import Any
 
 from trayapp.core import launch
 from trayapp.core.errors import TrayappError
+from trayapp.core.reasons import os_reason
 
 APP_NAME = "trayapp"
 LAUNCH_AGENT_LABEL = "com.trayapp.agent"
@@ -179,7 +180,7 @@ class _FileLogin(_Login):
         except FileNotFoundError:
             return False
         except OSError as exc:
-            raise AutostartError(action="checked", path=self.path, reason=exc.strerror or type(exc).__name__) from None
+            raise AutostartError(action="checked", path=self.path, reason=os_reason(exc)) from None
         return self._enabled_in(data)
 
     def enable(self) -> Path | str:
@@ -191,7 +192,7 @@ class _FileLogin(_Login):
         except ValueError as exc:
             raise AutostartError(action="turned on", path=path, reason=str(exc)) from None
         except OSError as exc:
-            raise AutostartError(action="turned on", path=path, reason=exc.strerror or type(exc).__name__) from None
+            raise AutostartError(action="turned on", path=path, reason=os_reason(exc)) from None
         return path
 
     def disable(self) -> bool:
@@ -201,9 +202,7 @@ class _FileLogin(_Login):
         except FileNotFoundError:
             return False
         except OSError as exc:
-            raise AutostartError(
-                action="turned off", path=self.path, reason=exc.strerror or type(exc).__name__
-            ) from None
+            raise AutostartError(action="turned off", path=self.path, reason=os_reason(exc)) from None
         return True
 
 
@@ -261,7 +260,7 @@ class RunKeyAutostart(_Login):
         return winreg
 
     def _fail(self, action: str, exc: OSError) -> AutostartError:
-        return AutostartError(action=action, path=self.location, reason=exc.strerror or type(exc).__name__)
+        return AutostartError(action=action, path=self.location, reason=os_reason(exc))
 
     def status(self) -> bool:
         reg = self._winreg()

@@ -20,6 +20,7 @@ from trayapp.core.code_sources import Running, SourcedPrompt, Starter, Stopped
 from trayapp.core.errors import ReusedCode, TrayappError, WrongCode
 from trayapp.core.mfa import seconds_to_next_code
 from trayapp.core.prompts import MfaPrompt, MfaRequest
+from trayapp.core.reasons import os_reason
 from trayapp.i18n import _
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ class DialogPrompt:
         try:
             self._proc = self._spawn()
         except OSError as exc:
-            raise DialogUnavailable(reason=exc.strerror or type(exc).__name__, profile=request.profile) from None
+            raise DialogUnavailable(reason=os_reason(exc), profile=request.profile) from None
         self._shown = None
         return self._proc
 

@@ -19,7 +19,11 @@ Backends
                          (:mod:`trayapp.tray.dbus_service`; Linux, BSD); actions where the
                          server has them.
     ``PystrayNotifier``  pystray's ``Icon.notify`` (macOS, Windows); no actions.
-    ``LogNotifier``      the fallback: a log line.
+    ``LogNotifier``      the fallback: a line in the log file.
+
+A notice that can't be shown (no session bus, no notification server on it, a server that fails)
+becomes a line in the log file (:mod:`trayapp.core.logfile`), and standard error gets one sentence
+saying so — once, not per notice (again only after notices were shown meanwhile).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from trayapp.core import logfile
 from trayapp.core.sessions import SessionInfo, clock_time
 from trayapp.i18n import _
 from trayapp.tray.dbus_service import Bus
@@ -54,6 +59,8 @@ _IFACE = "org.freedesktop.Notifications"
 _URGENCY_BYTE = {"low": 0, "normal": 1, "critical": 2}
 _CALL_TIMEOUT = 3.0  # seconds; a hung server must not hold the tray's worker
 _REMEMBERED = 64  # notification ids kept for ActionInvoked
+#: The bus's answers when nobody owns org.freedesktop.Notifications.
+_NO_SERVER = frozenset({"org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"})
 
 
 @dataclass(frozen=True)
@@ -137,16 +144,44 @@ class Notifier(Protocol):
         """Release the backend's resources; never raises."""
 
 
+class ToLog:
+    """Where notices go when the desktop can't show them: the log file, one line each; the first
+    one (since the last notice the desktop showed) says so on standard error in one sentence."""
+
+    def __init__(self) -> None:
+        self._told = False
+
+    def send(self, n: Notification, *, no_server: bool = True) -> None:
+        if not self._told:
+            self._told = True
+            from trayapp.protocol import report
+
+            file = logfile.current()
+            path = file.open() if file is not None else None
+            where = str(path) if path is not None else _("standard error")
+            if no_server:
+                text = _("no notification server: notices go to {path}.").format(path=where)
+            else:
+                text = _("the notification server did not show a notice: notices go to {path}.").format(path=where)
+            report("trayapp: " + text, box=False)
+        log.warning("notice: %s: %s", n.title, n.body, extra=logfile.FILE_ONLY)
+
+    def shown(self) -> None:
+        """The desktop showed a notice: a later failure is told again."""
+        self._told = False
+
+
 class LogNotifier:
-    """The fallback: each notification becomes a log line."""
+    """The fallback: each notification becomes a line of the log file."""
 
     supports_actions = False
 
     def __init__(self, on_action: ActionHandler | None = None) -> None:
         self.on_action = on_action
+        self._log = ToLog()
 
     def send(self, n: Notification) -> None:
-        log.warning("%s: %s", n.title, n.body)
+        self._log.send(n)
 
     def close(self) -> None:
         pass
@@ -203,6 +238,7 @@ class PystrayNotifier:
         self._icon = icon
         self.on_action = on_action
         self._platform = sys.platform if platform is None else platform
+        self._log = ToLog()
 
     def send(self, n: Notification) -> None:
         title, body = n.title, n.body
@@ -211,7 +247,10 @@ class PystrayNotifier:
         try:
             self._icon.notify(body, title)
         except Exception as exc:  # NotImplementedError on xorg, backend errors elsewhere
-            log.warning("Could not show the notification '%s' (%s); it said: %s", n.title, exc, n.body)
+            log.info("the tray backend did not show a notice (%s)", _why(exc))
+            self._log.send(n, no_server=False)
+            return
+        self._log.shown()
 
     def close(self) -> None:
         pass
@@ -246,6 +285,7 @@ class DbusNotifier:
         #: Actions read before the sender learnt its notification's id (a click as it shows, on a
         #: busy machine: the reader hands Notify's reply over, then reads the click at once).
         self._early: OrderedDict[int, str] = OrderedDict()
+        self._log = ToLog()
 
     # --- public ---------------------------------------------------------------
 
@@ -261,8 +301,10 @@ class DbusNotifier:
         try:
             nid = self._notify(n)
         except Exception as exc:  # any failure of an optional feature is only logged
-            log.warning("Could not show the notification '%s' (%s); it said: %s", n.title, _why(exc), n.body)
+            log.info("the notification server did not take a notice (%s)", _why(exc))
+            self._log.send(n, no_server=getattr(exc, "name", None) in _NO_SERVER)
             return
+        self._log.shown()
         if n.profile is not None and n.actions:
             with self._lock:
                 self._profiles[nid] = n.profile
