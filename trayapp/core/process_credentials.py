@@ -67,6 +67,8 @@ def _windows_of(service: Service, name: str) -> tuple[timedelta, timedelta]:
 
 def keys(service: Service, name: str, prompt_for: PromptFor) -> tuple[Credentials, datetime]:
     """The keys and expiry to hand out for *name* (see the module's notes)."""
+    if service.login().profile(name) is not None:
+        return service.session_credentials(name)  # an aws login: refreshed at 7 min left, nobody asked
     found = _usable(service, name, ADVISORY)  # the common case, without reading the preferences
     if found is not None:
         return found
