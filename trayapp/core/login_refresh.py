@@ -134,8 +134,6 @@ class LoginSessions:
         self._clock = clock
         self._clients = clients or SigninClients()
         self._lock = threading.Lock()
-        #: cache file → digest of the refresh token the service said has ended (never sent again).
-        self._ended: dict[Path, str] = {}
 
     # --- reading ---------------------------------------------------------------------------
     def path(self, profile: LoginProfile) -> Path:
@@ -144,9 +142,29 @@ class LoginSessions:
     def token(self, profile: LoginProfile) -> LoginToken | None:
         return login_cache.read(self.path(profile))
 
+    def _ended_mark(self, profile: LoginProfile) -> Path:
+        """Where every trayapp process learns that a refresh token was refused for good: the SHA-256 of
+        that token (never the token), in the private runtime folder.  A new ``aws login`` writes a new
+        token, which the mark no longer matches."""
+        folder = private_runtime_dir(self._environ) or login_cache.cache_dir(self._environ)
+        return folder / f"login-{login_cache.cache_key(profile.session)}.ended"
+
     def _has_ended(self, profile: LoginProfile, token: LoginToken | None) -> bool:
-        told = self._ended.get(self.path(profile))
-        return told is not None and token is not None and _digest(token.refresh_token or "") == told
+        if token is None or not token.refresh_token:
+            return False
+        try:
+            told = self._ended_mark(profile).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return False
+        return told == _digest(token.refresh_token)
+
+    def _mark_ended(self, profile: LoginProfile, token: LoginToken) -> None:
+        mark = self._ended_mark(profile)
+        with contextlib.suppress(OSError):
+            os.makedirs(mark.parent, mode=0o700, exist_ok=True)
+            fd = os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as file:
+                file.write(_digest(token.refresh_token or ""))
 
     def state(self, profile: LoginProfile) -> LoginState:
         token = self.token(profile)
@@ -246,7 +264,7 @@ class LoginSessions:
         code = response.get("Error", {}).get("Code") or "?"
         kind = response.get("error")
         if code == "AccessDeniedException" and kind in ("TOKEN_EXPIRED", "USER_CREDENTIALS_CHANGED"):
-            self._ended[self.path(profile)] = _digest(token.refresh_token or "")
+            self._mark_ended(profile, token)
             log.info("the aws login sign-in of %s has ended (%s)", profile.name, kind)
             return errors.LoginEnded(profile=profile.name)
         if code == "AccessDeniedException" and kind == "INSUFFICIENT_PERMISSIONS":
