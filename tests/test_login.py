@@ -135,19 +135,6 @@ def test_botocore_uses_the_file_trayapp_refreshed_without_refreshing_again(
     assert signin_server.refreshes == ["refreshed"]  # botocore found more than 5 minutes: no refresh
 
 
-def test_the_stand_in_refreshes_for_botocores_own_login_provider(
-    home: Path, env: dict[str, str], signin_server: SigninServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The stand-in speaks what botocore speaks: its LoginProvider refreshes through it (DPoP checked)."""
-    import botocore.session
-
-    signed_in(signin_server, home, timedelta(minutes=3))
-    frozen = botocore.session.Session(profile="dev").get_credentials().get_frozen_credentials()
-    data = json.loads(cache_path(cache(home), ARN).read_text())
-    assert signin_server.refreshes == ["refreshed"]
-    assert frozen.access_key == data["accessToken"]["accessKeyId"]
-
-
 def test_keys_with_more_than_7_minutes_are_handed_out_as_they_are_and_7_or_less_are_refreshed(
     home: Path, env: dict[str, str], signin_server: SigninServer
 ) -> None:
@@ -225,8 +212,9 @@ def test_a_nonsense_answer_writes_nothing(
     path = cache_path(cache(home), ARN)
     before = path.read_bytes()
     signin_server.answer = answer
-    with pytest.raises(errors.TrayappError) as caught:
+    with pytest.raises(errors.TrayappError, match="the sign-in service sent an answer trayapp can't use") as caught:
         Service(environ=env).session_credentials("dev")
+    assert signin_server.refreshes == ["refreshed"]  # asked, and the answer refused
     assert path.read_bytes() == before
     assert "Traceback" not in str(caught.value) and "\n" not in str(caught.value)
 
@@ -384,3 +372,18 @@ def test_a_cache_file_others_can_change_is_refused(
     run = trayapp(env, "env", "dev")
     assert run.returncode == 1
     assert "other users can change it" in run.stderr and signin_server.refreshes == []
+
+
+def test_no_network_is_one_sentence_and_the_file_is_kept(
+    home: Path, env: dict[str, str], signin_server: SigninServer
+) -> None:
+    from tests.support.procs import refused_url
+
+    signed_in(signin_server, home, timedelta(minutes=2))
+    before = cache_path(cache(home), ARN).read_bytes()
+    run = trayapp(env | {"AWS_ENDPOINT_URL_SIGNIN": refused_url()}, "env", "dev")
+    assert run.returncode == 1
+    assert run.stderr.strip() == (
+        "trayapp: The aws login sign-in of 'dev' could not be refreshed: the sign-in service can't be reached."
+    )
+    assert cache_path(cache(home), ARN).read_bytes() == before

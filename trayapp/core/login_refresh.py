@@ -257,7 +257,15 @@ class LoginSessions:
         return fresh
 
     def _refusal(self, profile: LoginProfile, token: LoginToken, exc: Exception) -> errors.TrayappError:
+        from botocore.exceptions import ConnectionError as Unreachable
+        from botocore.exceptions import HTTPClientError
+
         response = getattr(exc, "response", None)
+        if not isinstance(response, dict) and not isinstance(exc, (Unreachable, HTTPClientError)):
+            log.info("the sign-in service's answer for %s could not be read: nothing written", profile.name)
+            return errors.LoginRefreshFailed(
+                profile=profile.name, reason=_("the sign-in service sent an answer trayapp can't use")
+            )
         if not isinstance(response, dict):
             log.info("refreshing %s failed (%s)", profile.name, type(exc).__name__)
             return errors.LoginRefreshFailed(profile=profile.name, reason=_("the sign-in service can't be reached"))
