@@ -387,3 +387,17 @@ def test_no_network_is_one_sentence_and_the_file_is_kept(
         "trayapp: The aws login sign-in of 'dev' could not be refreshed: the sign-in service can't be reached."
     )
     assert cache_path(cache(home), ARN).read_bytes() == before
+
+
+def test_a_role_whose_source_is_a_login_profile_is_assumed_with_its_fresh_keys(
+    home: Path, signin_server: SigninServer, moto_sts: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (home / ".aws" / "config").write_text(
+        CONFIG + "\n[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/Deploy\nsource_profile = dev\n"
+    )
+    env = aws_env(home, moto_sts.url, **signin_server.env(), XDG_RUNTIME_DIR=str(home))
+    signed_in(signin_server, home, timedelta(minutes=6))  # botocore's own provider would not refresh yet
+    run = trayapp(env, "assume", "deploy")
+    assert run.returncode == 0, run.stderr
+    assert signin_server.refreshes == ["refreshed"]  # the source's keys had less than 7 minutes
+    assert "[deploy-session]" in (home / ".aws" / "credentials").read_text()

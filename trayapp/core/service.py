@@ -61,8 +61,6 @@ def utc_now() -> datetime:
 
 #: IAM Identity Center gives role keys for the permission set's session duration, an hour at least.
 SSO_SESSION_SECONDS = 3600
-#: The keys of an ``aws login`` sign-in last 15 minutes (refreshed for up to 12 hours).
-LOGIN_KEY_SECONDS = 900
 
 
 def _session_user() -> str:
@@ -319,6 +317,10 @@ class Service:
 
                 interactive = not isinstance(prompt, SilentPrompt)  # silent renewal never opens a browser
                 return sign_ins(self).role_credentials(sso_source, interactive=interactive), True
+            if src is not None and (login_source := self.login().profile(src)) is not None:
+                from trayapp.core.login_refresh import keys  # session keys: AssumeRole as from a role's
+
+                return keys(self, login_source)[0], True
             return self._resolve_source(role), False
         parent = cfg.roles[src]
         existing = self._valid_credentials(parent, MIN_PARENT_LEFT)
@@ -434,8 +436,7 @@ class Service:
             raise errors.UsageError(reason=reason) from None
 
     def session_credentials(self, name: str, min_left: timedelta = timedelta(0)) -> tuple[Credentials, datetime]:
-        """The keys of *name*'s valid session (for credential_process and the console); an ``aws login``
-        profile's from its sign-in, refreshed first when 7 minutes or less are left."""
+        """The keys of *name*'s valid session (for credential_process and the console; core/login_refresh.py)."""
         if (login_profile := self.login().profile(name)) is not None:
             from trayapp.core.login_refresh import keys
 
@@ -451,7 +452,7 @@ class Service:
         if self.sso().profile(name) is not None:
             return SSO_SESSION_SECONDS
         if self.login().profile(name) is not None:
-            return LOGIN_KEY_SECONDS
+            return 900  # an aws login's keys last 15 minutes (refreshed for up to 12 hours)
         return self.config().role(name).duration_seconds or self._preferences().duration
 
     def session_region(self, name: str) -> str:
