@@ -401,3 +401,25 @@ def test_a_role_whose_source_is_a_login_profile_is_assumed_with_its_fresh_keys(
     assert run.returncode == 0, run.stderr
     assert signin_server.refreshes == ["refreshed"]  # the source's keys had less than 7 minutes
     assert "[deploy-session]" in (home / ".aws" / "credentials").read_text()
+
+
+def test_status_through_a_running_trays_channel_lists_the_sign_ins_too(
+    home: Path, env: dict[str, str], signin_server: SigninServer
+) -> None:
+    from trayapp.tray.channel import ChannelServer
+
+    data = signed_in(signin_server, home, timedelta(minutes=12))
+    server = ChannelServer(Service(environ=env), env)
+    assert server.start()
+    try:
+        answer = trayapp(env, "status", "--json")
+        text = trayapp(env, "status")
+    finally:
+        server.stop()
+    assert server.served == 2  # the tray answered, not the command's own reading
+    assert [(r["profile"], r["kind"], r["state"]) for r in json.loads(answer.stdout)] == [
+        ("dev", "login", "valid"),
+        ("ops", "login", "signed-out"),
+    ]
+    until = datetime.fromisoformat(data["accessToken"]["expiresAt"].replace("Z", "+00:00")).astimezone()
+    assert f"dev\taws login\tvalid\tkeys valid until {until:%H:%M}" in text.stdout.splitlines()
