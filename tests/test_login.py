@@ -423,3 +423,21 @@ def test_status_through_a_running_trays_channel_lists_the_sign_ins_too(
     ]
     until = datetime.fromisoformat(data["accessToken"]["expiresAt"].replace("Z", "+00:00")).astimezone()
     assert f"dev\taws login\tvalid\tkeys valid until {until:%H:%M}" in text.stdout.splitlines()
+
+
+def test_credential_process_through_a_running_tray_is_refreshed_by_the_tray(
+    home: Path, env: dict[str, str], signin_server: SigninServer
+) -> None:
+    from trayapp.tray.channel import ChannelServer
+
+    signed_in(signin_server, home, timedelta(minutes=3))
+    server = ChannelServer(Service(environ=env), env)
+    assert server.start()
+    try:
+        run = trayapp(env, "credential-process", "dev")
+    finally:
+        server.stop()
+    assert run.returncode == 0, run.stderr
+    assert server.served == 1 and signin_server.refreshes == ["refreshed"]
+    fresh = json.loads(cache_path(cache(home), ARN).read_text())
+    assert json.loads(run.stdout)["AccessKeyId"] == fresh["accessToken"]["accessKeyId"]
