@@ -189,3 +189,12 @@ def test_without_the_aws_cli_v2_the_notice_only_says_what_to_run(
     tray.run_timer_for(timedelta(seconds=1))
     (notice,) = tray.notes.sent
     assert "aws login --profile dev" in notice.body and notice.actions == ()
+
+
+def test_keys_that_ended_before_the_tray_started_are_refreshed_at_once(
+    tmp_path: Path, signin_server: SigninServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tray = Tray(tmp_path, signin_server, monkeypatch, left=-timedelta(hours=2))  # the sign-in still has 10 h
+    assert signin_server.refreshes == ["refreshed"]
+    assert tray.login_line() == f"dev — keys valid until {until(tray.cached())}"
+    assert tray.app.snapshot.state == "valid" and not tray.notes.sent

@@ -171,6 +171,20 @@ class LoginWatch:
         self._say = say
         self._run = run or _start
         self._told: set[tuple[str, datetime | None]] = set()
+        self._tried: set[tuple[str, datetime | None]] = set()
+
+    def look(self) -> list[LoginState]:
+        """Before each redraw: the sign-ins, after one try at those whose keys ended while no timer
+        ran (the tray started later, or the computer slept) but which may still be refreshed — the
+        timer drops a session first seen expired.  One try per expiry: never a storm."""
+        found = states(self._service)
+        now = self._service.now()
+        late = [s for s in found if s.word(now) == "expired" and (s.profile, s.expires_at) not in self._tried]
+        for state in late:
+            self._tried.add((state.profile, state.expires_at))
+            assert state.expires_at is not None
+            self.due(state.profile, state.expires_at)
+        return states(self._service) if late else found
 
     def due(self, name: str, expires_at: datetime) -> None:
         """The timer: *name*'s keys have 7 min or less left (or ended): refresh them silently (and the

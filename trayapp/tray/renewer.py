@@ -109,7 +109,7 @@ class Renewer:
             with contextlib.suppress(TrayappError):
                 sessions = [s for s in self._service.sessions().values() if s.profile not in hidden]
                 sessions += sso_watch.infos(sso_watch.states(self._service))  # refreshed at 20 min left
-                sessions += login_watch.infos(login_watch.states(self._service))  # refreshed at 7 min left
+                sessions += login_watch.infos(self.logins.look())  # refreshed at 7 min left
                 self.scheduler.reschedule(sessions, warn=self._service.warn_lead())
 
     def network_back(self) -> None:
