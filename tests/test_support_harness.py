@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import open_dbus_connection
 
 from tests.support.desktop import Desktop
-from tests.support.fixtures import aws_env
+from tests.support.fixtures import SigninServer, aws_env
 from tests.support.procs import HarnessError, refused_url
 from tests.support.sts import PRESETS, FaultSts, MotoServer, run_aws
 
@@ -354,3 +355,26 @@ def test_visible_windows_lists_every_window_while_others_come_and_go(desktop: De
         thread.join(10)
         display.close()
     assert all(kept.id in listing for listing in listings)
+
+
+def test_the_signin_stand_in_refreshes_for_botocores_own_login_provider(
+    aws_home: Path, signin_server: SigninServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The `aws login` stand-in speaks what botocore speaks: botocore's LoginProvider (botocore[crt])
+    refreshes a sign-in with 3 minutes left through it, its DPoP proof verified, the token rotated."""
+    import botocore.session
+
+    from tests.support.signin import cache_path, write_cache
+
+    arn = "arn:aws:iam::123456789012:user/alice"
+    (aws_home / ".aws" / "config").write_text(f"[profile dev]\nlogin_session = {arn}\nregion = eu-west-1\n")
+    for name, value in aws_env(aws_home, "http://127.0.0.1:9", **signin_server.env()).items():
+        monkeypatch.setenv(name, value)
+    folder = aws_home / ".aws" / "login" / "cache"
+    old = signin_server.sign_in(arn, left=timedelta(minutes=3))
+    write_cache(folder, arn, old)
+    frozen = botocore.session.Session(profile="dev").get_credentials().get_frozen_credentials()
+    data = json.loads(cache_path(folder, arn).read_text())
+    assert signin_server.refreshes == ["refreshed"]
+    assert frozen.access_key == data["accessToken"]["accessKeyId"] != old["accessToken"]["accessKeyId"]
+    assert data["refreshToken"] == signin_server.current_refresh_token(arn) != old["refreshToken"]

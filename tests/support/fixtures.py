@@ -9,6 +9,7 @@ Fixtures
     ``desktop_keyring`` (function) the same plus an unlocked gnome-keyring (secrets)
     ``aws_home``      (function) an empty HOME with ``.aws/`` (0700); tests write the files
     ``sso_server``    (function) a running IAM Identity Center stand-in (``SsoServer``); ``.env()``
+    ``signin_server`` (function) a running sign-in service stand-in for ``aws login`` (``SigninServer``)
 Helpers
     ``aws_env(home, sts_url, base=None, **extra)`` a clean env dict for the app/aws CLI
     ``refused_url()`` an http URL where nothing listens
@@ -27,6 +28,7 @@ import pytest
 
 from .desktop import REQUIRED_TOOLS, Desktop, clean_base_env, missing_tools
 from .procs import HarnessError, refused_url
+from .signin import SigninServer
 from .sso import SsoServer
 from .sts import FaultSts, MotoServer
 
@@ -35,6 +37,7 @@ __all__ = [
     "FaultSts",
     "HarnessError",
     "MotoServer",
+    "SigninServer",
     "SsoServer",
     "aws_env",
     "aws_home",
@@ -44,6 +47,7 @@ __all__ = [
     "moto_sts",
     "refused_url",
     "require_tools",
+    "signin_server",
     "sso_server",
 ]
 
@@ -134,6 +138,13 @@ def aws_home(tmp_path: Path) -> Path:
     home.mkdir()
     (home / ".aws").mkdir(mode=0o700)
     return home
+
+
+@pytest.fixture
+def signin_server() -> Iterator[SigninServer]:
+    """An AWS sign-in service (``aws login``) stand-in for one test (``.env()``, ``.sign_in()``, ``.refreshes``)."""
+    with SigninServer() as server:
+        yield server
 
 
 @pytest.fixture

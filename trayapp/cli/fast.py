@@ -201,7 +201,14 @@ def _status(reply: dict[str, Any], *, json_out: bool) -> int:
         SessionInfo(p, arn, datetime.fromisoformat(at), rest[0] if rest and type(rest[0]) is int else None)
         for p, arn, at, *rest in reply["sessions"]
     ]
-    print_status(sessions, datetime.now(UTC), timedelta(seconds=reply["warn_seconds"]), json_out=json_out)
+    from trayapp.core.login_refresh import LoginState
+
+    logins = [
+        LoginState(p, arn, datetime.fromisoformat(at) if at else None, bool(refreshable), bool(ended))
+        for p, arn, at, refreshable, ended in reply.get("logins", ())
+    ]
+    now, warn = datetime.now(UTC), timedelta(seconds=reply["warn_seconds"])
+    print_status(sessions, now, warn, json_out=json_out, logins=logins)
     sys.stdout.flush()
     return 0
 

@@ -44,11 +44,12 @@ def _site() -> None:
 def role_profile_names(environ: Mapping[str, str]) -> list[str]:
     """The role profiles that can be used (sorted); [] when the files can't be read."""
     _site()
-    from trayapp.core import profiles, sso_config
+    from trayapp.core import login_config, profiles, sso_config
 
     try:
         config = profiles.load(environ)
-        usable = [*config.roles, *sso_config.load(config).profiles]  # SSO profiles are assumed too
+        # SSO and aws login profiles are assumed too
+        usable = [*config.roles, *sso_config.load(config).profiles, *login_config.load(config).profiles]
     except Exception:
         return []
     return sorted(name for name in usable if name.isprintable())

@@ -8,13 +8,16 @@ import sys
 from typing import TYPE_CHECKING
 
 from trayapp.cli.common import Subparsers
+from trayapp.cli.login import login_rows, print_login_lines
 from trayapp.cli.sso import print_sso_lines, sso_rows
 from trayapp.core.sessions import time_left
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime, timedelta
 
+    from trayapp.core.login_refresh import LoginState
     from trayapp.core.service import Service
     from trayapp.core.sessions import SessionInfo
 
@@ -50,9 +53,9 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
             }
             for e in entries
         ]
-        print(json.dumps(rows + sso_rows(service), indent=2))
+        print(json.dumps(rows + sso_rows(service) + login_rows(service), indent=2))
     else:
-        if not entries and not service.problems() and not service.sso().profiles:
+        if not entries and not service.problems() and not service.sso().profiles and not service.login().profiles:
             print(
                 _("No role profiles in {path}; add one with role_arn and source_profile.").format(path=cfg.config_path)
             )
@@ -61,6 +64,7 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
             state = time_left(e.session.left(now)) if e.session else none
             print(f"{e.role.name}\t{e.role.role_arn}\t{state}")
         print_sso_lines(service)
+        print_login_lines(service)
     for name, reason in service.problems().items():
         problem = _("profile '{profile}' can't be used: {reason}.").format(profile=name, reason=reason)
         print(f"trayapp: {problem}", file=sys.stderr)
@@ -68,16 +72,24 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
 
 
 def cmd_status(service: Service, args: argparse.Namespace) -> int:
-    print_status(service.status(), service.now(), service.warn_lead(), json_out=args.json)
+    from trayapp.cli.login import states
+
+    print_status(service.status(), service.now(), service.warn_lead(), json_out=args.json, logins=states(service))
     return 0
 
 
-def print_status(sessions: list[SessionInfo], now: datetime, warn: timedelta, *, json_out: bool) -> None:
-    """What ``trayapp status`` prints (here and when the running tray answered: cli/fast.py)."""
+def print_status(
+    sessions: list[SessionInfo], now: datetime, warn: timedelta, *, json_out: bool, logins: Sequence[LoginState] = ()
+) -> None:
+    """What ``trayapp status`` prints (here and when the running tray answered: cli/fast.py); the
+    ``aws login`` sign-ins after the sessions (``kind: login``)."""
+    from trayapp.cli import login
+
     if json_out:
-        print(json.dumps([s.as_json(now, warn) for s in sessions], indent=2))
+        print(json.dumps([s.as_json(now, warn) for s in sessions] + login.status_rows(logins, now), indent=2))
         return
-    if not sessions:
+    login.print_status_lines(logins, now, warn)
+    if not sessions and not logins:
         print(_("No sessions; assume a role with 'trayapp assume PROFILE'."))
     for s in sessions:
         until = s.expires_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")

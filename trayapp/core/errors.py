@@ -233,3 +233,29 @@ class SsoRefused(TrayappError):
 
 class SsoUnreachable(TrayappError):
     template = "IAM Identity Center at {endpoint} can't be reached; check your network connection."
+
+
+# --- `aws login` sessions (login_session) ----------------------------------------
+
+
+class LoginSignedOut(TrayappError):
+    template = "'{profile}' has no aws login sign-in on this computer; run 'aws login --profile {profile}' first."
+
+
+class LoginEnded(TrayappError):
+    template = "The aws login sign-in of '{profile}' has ended; run 'aws login --profile {profile}' to sign in again."
+
+
+class LoginNotPermitted(TrayappError):
+    template = (
+        "AWS refused to refresh the aws login sign-in of '{profile}': the identity needs the "
+        "SignInLocalDevelopmentAccess policy (signin:CreateOAuth2Token); ask your administrator."
+    )
+
+
+class LoginRefreshFailed(TrayappError):
+    template = "The aws login sign-in of '{profile}' could not be refreshed: {reason}."
+
+
+class LoginCacheRefused(TrayappError):
+    template = "The aws login cache {path} was not used: {reason}."

@@ -51,6 +51,11 @@ def windows(session_seconds: int) -> tuple[timedelta, timedelta]:
 
 def needs_renewal(service: Service, name: str) -> bool:
     """True when :func:`keys` would try to renew *name*'s session (a quick look, no STS)."""
+    if (login := service.login().profile(name)) is not None:
+        from trayapp.core.login_refresh import REFRESH_LEAD, engine
+
+        state = engine(service).state(login)  # the cache file only: no sign-in service
+        return state.expires_at is None or state.expires_at - service.now() <= REFRESH_LEAD
     return _usable(service, name, ADVISORY) is None and _usable(service, name, _windows_of(service, name)[0]) is None
 
 
@@ -67,6 +72,8 @@ def _windows_of(service: Service, name: str) -> tuple[timedelta, timedelta]:
 
 def keys(service: Service, name: str, prompt_for: PromptFor) -> tuple[Credentials, datetime]:
     """The keys and expiry to hand out for *name* (see the module's notes)."""
+    if service.login().profile(name) is not None:
+        return service.session_credentials(name)  # an aws login: refreshed at 7 min left, nobody asked
     found = _usable(service, name, ADVISORY)  # the common case, without reading the preferences
     if found is not None:
         return found

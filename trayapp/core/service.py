@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from trayapp.core import errors, session_record, sso_config
+from trayapp.core import errors, login_config, session_record, sso_config
 from trayapp.core.credentials_file import CredentialsFile, managed_only
+from trayapp.core.login_config import LoginConfig
 from trayapp.core.mfa import UsedCodes, default_used_codes_path, normalise
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import AwsConfig, RoleProfile
@@ -40,6 +41,7 @@ from trayapp.core.sts import (
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
+    from trayapp.core.login_refresh import LoginSessions
     from trayapp.core.sso import SsoSignIns
 
 T = TypeVar("T")
@@ -99,6 +101,8 @@ class Service:
         self._readings = Readings(environ, resident=resident)
         self._sso: tuple[AwsConfig, SsoConfig] | None = None
         self.sso_signins: SsoSignIns | None = None  # made on first use (core/sso.py)
+        self._login: tuple[AwsConfig, LoginConfig] | None = None
+        self.login_sessions: LoginSessions | None = None  # made on first use (core/login_refresh.py)
         self.environ = environ
 
     # --- reading -------------------------------------------------------------
@@ -137,6 +141,14 @@ class Service:
                 self._sso = (cfg, sso_config.load(cfg))
             return self._sso[1]
 
+    def login(self) -> LoginConfig:
+        """The ``aws login`` profiles (``login_session``) of the current config."""
+        cfg = self.config()
+        with self._lock:
+            if self._login is None or self._login[0] is not cfg:
+                self._login = (cfg, login_config.load(cfg))
+            return self._login[1]
+
     def problems(self) -> Mapping[str, str]:
         return self.config().problems
 
@@ -151,6 +163,11 @@ class Service:
         if (sso_profile := self.sso().profile(name)) is not None:
             prompt.close()
             return self._assume_sso(sso_profile, interactive=not isinstance(prompt, SilentPrompt))
+        if (login_profile := self.login().profile(name)) is not None:
+            from trayapp.core.login_refresh import bridge  # the keys of an aws login, for older tools
+
+            prompt.close()
+            return bridge(self, login_profile)
         cfg = self.config()
         role = cfg.role(name)
         try:
@@ -250,6 +267,10 @@ class Service:
 
     def can_renew_silently(self, name: str) -> bool:
         """True when *name* can be assumed again now without asking for a code."""
+        if (login_profile := self.login().profile(name)) is not None:
+            from trayapp.core.login_refresh import renewable
+
+            return renewable(self, login_profile)
         cfg = self.config()
         role = cfg.roles.get(name)
         if role is None or (role.mfa_serial is None and role.source_profile in self.sso().profiles):
@@ -296,6 +317,10 @@ class Service:
 
                 interactive = not isinstance(prompt, SilentPrompt)  # silent renewal never opens a browser
                 return sign_ins(self).role_credentials(sso_source, interactive=interactive), True
+            if src is not None and (login_source := self.login().profile(src)) is not None:
+                from trayapp.core.login_refresh import keys  # session keys: AssumeRole as from a role's
+
+                return keys(self, login_source)[0], True
             return self._resolve_source(role), False
         parent = cfg.roles[src]
         existing = self._valid_credentials(parent, MIN_PARENT_LEFT)
@@ -411,7 +436,11 @@ class Service:
             raise errors.UsageError(reason=reason) from None
 
     def session_credentials(self, name: str, min_left: timedelta = timedelta(0)) -> tuple[Credentials, datetime]:
-        """The keys of *name*'s valid session (for credential_process and the console)."""
+        """The keys of *name*'s valid session (for credential_process and the console; core/login_refresh.py)."""
+        if (login_profile := self.login().profile(name)) is not None:
+            from trayapp.core.login_refresh import keys
+
+            return keys(self, login_profile)
         found = self._session_keys(self.sso().profile(name) or self.config().role(name), min_left)
         if found is None:
             raise errors.NoSession(profile=name)
@@ -422,12 +451,18 @@ class Service:
         SSO profile: an hour, the shortest session a permission set gives)."""
         if self.sso().profile(name) is not None:
             return SSO_SESSION_SECONDS
+        if self.login().profile(name) is not None:
+            return 900  # an aws login's keys last 15 minutes (refreshed for up to 12 hours)
         return self.config().role(name).duration_seconds or self._preferences().duration
 
     def session_region(self, name: str) -> str:
         """The region *name*'s session is used in: the profile's, else up its chain, else us-east-1."""
         if (sso_profile := self.sso().profile(name)) is not None:
             return sso_profile.region or sso_profile.session.region
+        if (login_profile := self.login().profile(name)) is not None:
+            from trayapp.core.login_refresh import region
+
+            return region(login_profile, self._environ)
         cfg = self.config()
         return cfg.source_region(cfg.role(name)) or DEFAULT_REGION
 
@@ -438,7 +473,7 @@ class Service:
         from trayapp.core.console import signin_url
 
         cfg = self.config()
-        role = self.sso().profile(name) or cfg.role(name)
+        role = self.sso().profile(name) or self.login().profile(name) or cfg.role(name)
         creds, expires = self.session_credentials(name)
         long_term = self._managed().get(role.session_profile, {}).get(KEY_SIGNED) == "long-term"
         left = int((expires - self._clock()).total_seconds())
@@ -455,6 +490,7 @@ class Service:
     def forget(self, name: str) -> bool:
         """Remove the applet's section for *name*; False when there was none."""
         cfg = self.config()
-        if name not in cfg.roles and name not in cfg.problems and name not in self.sessions():
+        known = name in cfg.roles or name in cfg.problems or name in self.login().profiles
+        if not known and name not in self.sessions():
             raise errors.UnknownProfile(profile=name, path=cfg.config_path)
         return self.credentials_file().remove_section(session_name(name))

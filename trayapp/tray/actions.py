@@ -19,7 +19,7 @@ from trayapp.core.errors import Cancelled, TrayappError
 from trayapp.core.prompts import MfaPrompt
 from trayapp.core.sessions import clock_time, session_name
 from trayapp.i18n import _
-from trayapp.tray import key_info, menu_model, sso_watch
+from trayapp.tray import key_info, login_watch, menu_model, sso_watch
 from trayapp.tray.dialog_prompt import desktop_prompt, show_early
 from trayapp.tray.prefs import PrefsHolder
 
@@ -146,6 +146,7 @@ class MenuActions:
         self._active_prompt: MfaPrompt | None = None
         self._prefs_window: threading.Thread | None = None
         self._sign_ins = sso_watch.SignIns(service, say)
+        self.logins = login_watch.LoginWatch(service, say)
 
     def claim(self, kind: str, profile: str | None) -> bool:
         """False when this action is already under way (an assume whose dialog is open, a sign-in)."""
@@ -209,6 +210,7 @@ class MenuActions:
             menu_model.ROTATE_KEY: lambda source: self.tell(f"trayapp: {source}", self._keys.rotate(source)),
             menu_model.SSO_LOGIN: self._sign_ins.sign_in,
             menu_model.SSO_LOGOUT: self._sign_ins.sign_out,
+            login_watch.SIGN_IN: lambda p: self.logins.sign_in(p),
         }
         if kind in global_actions:
             global_actions[kind]()
@@ -224,7 +226,7 @@ class MenuActions:
     def notice_action(self, profile: str, key: str) -> str | None:
         """The menu action a click on a notification stands for: "Renew" (or the notice itself) of a
         session, "Rotate" of an old key's notice, "Sign in" of a sign-in that ended; None for nothing."""
-        if (signed_out := sso_watch.notice_action(profile, key)) is not None:
+        if (signed_out := sso_watch.notice_action(profile, key) or login_watch.notice_action(profile, key)) is not None:
             return signed_out
         if key == key_info.ROTATE and profile:
             return menu_model.action(menu_model.ROTATE_KEY, profile)

@@ -279,12 +279,21 @@ class ChannelServer:
         try:
             sessions = self.service.status()
             warn = self.service.warn_lead()
+            logins = []
+            if self.service.login().profiles:  # the aws login sign-ins: no key, no token
+                from trayapp.core.login_refresh import states
+
+                logins = states(self.service)
         except TrayappError:
             return {"fallback": "error"}
         return {
             # The duration too: a short session is "expiring" at half its life, as on the direct path.
             "sessions": [[s.profile, s.role_arn, s.expires_at.isoformat(), s.duration] for s in sessions],
             "warn_seconds": warn.total_seconds(),
+            "logins": [
+                [s.profile, s.session, s.expires_at.isoformat() if s.expires_at else None, s.refreshable, s.ended]
+                for s in logins
+            ],
         }
 
     def _assume(self, profile: str, duration: object, conn: socket.socket, deadline: float) -> dict[str, Any] | None:

@@ -137,6 +137,9 @@ def _shorten(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
+shorten = _shorten  # the other menus' labels (tray/login_watch.py)
+
+
 def _home_relative(path: Path | str) -> str:
     text, home = str(path), os.path.expanduser("~")
     if home not in ("", "~", "/") and (text == home or text.startswith(home + os.sep)):

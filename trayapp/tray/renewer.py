@@ -20,7 +20,7 @@ from trayapp.core.errors import TrayappError
 from trayapp.core.prompts import SilentPrompt
 from trayapp.core.renewal import Retries, is_transient
 from trayapp.core.schedule import Scheduler, TimerFactory, thread_timer
-from trayapp.tray import notices, notify, sso_watch
+from trayapp.tray import login_watch, notices, notify, sso_watch
 from trayapp.tray.prefs import PrefsHolder
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ class Renewer:
         self._mfa_ended = False  # the MFA session ran out (not ended by the user) and none since
         self._failed: set[tuple[str, datetime]] = set()
         self.sign_ins = sso_watch.SignIns(service, say)
+        self.logins = login_watch.LoginWatch(service, say)
 
     @property
     def mfa_ended(self) -> bool:
@@ -108,6 +109,7 @@ class Renewer:
             with contextlib.suppress(TrayappError):
                 sessions = [s for s in self._service.sessions().values() if s.profile not in hidden]
                 sessions += sso_watch.infos(sso_watch.states(self._service))  # refreshed at 20 min left
+                sessions += login_watch.infos(self.logins.look())  # refreshed at 7 min left
                 self.scheduler.reschedule(sessions, warn=self._service.warn_lead())
 
     def network_back(self) -> None:
@@ -144,7 +146,7 @@ class Renewer:
             if e.kind == "expire" and e.profile in sessions and sessions[e.profile].expires_at == e.expires_at
         ]
         for event in events:
-            if sso_watch.session_of(event.profile) is not None:
+            if sso_watch.session_of(event.profile) is not None or login_watch.profile_of(event.profile) is not None:
                 self._sign_in_due(event)
             elif event.kind == "warn":
                 self._handle_event(event, refresh=False)
@@ -157,9 +159,12 @@ class Renewer:
         name = sso_watch.session_of(event.profile)
         if name is not None and event.kind != "label":
             self.sign_ins.due(name, event.expires_at)
+        login = login_watch.profile_of(event.profile)
+        if login is not None and event.kind != "label":
+            self.logins.due(login, event.expires_at)
 
     def _handle_event(self, event: Event, *, refresh: bool = True) -> None:
-        if sso_watch.session_of(event.profile) is not None:
+        if sso_watch.session_of(event.profile) is not None or login_watch.profile_of(event.profile) is not None:
             self._sign_in_due(event)
         elif event.kind != "label":
             session = self._service.sessions().get(event.profile)

@@ -22,7 +22,7 @@ from trayapp.core.errors import TrayappError
 from trayapp.core.prompts import MfaPrompt
 from trayapp.core.sessions import OverallState, needs_mfa, overall_state
 from trayapp.i18n import N_, _
-from trayapp.tray import backend, menu_model, sso_watch
+from trayapp.tray import backend, login_watch, menu_model, sso_watch
 from trayapp.tray.menu_model import MenuNode
 from trayapp.tray.popup import show_popup
 from trayapp.tray.xorg_clicks import enable_clicks, keep_docked
@@ -117,9 +117,9 @@ def take_snapshot(
         return Snapshot(menu_model.build_menu([], {}, service.now(), timedelta(0), error=str(exc)))
     now, warn = service.now(), service.warn_lead()
     mfa = service.mfa_sessions()
-    sign_ins = sso_watch.states(service)
+    sign_ins, logins = sso_watch.states(service), login_watch.states(service)
     sessions: list[SessionInfo] = [entry.session for entry in roles if entry.session is not None]
-    state = overall_state([*sessions, *sso_watch.infos(sign_ins)], now, warn)
+    state = overall_state([*sessions, *sso_watch.infos(sign_ins), *login_watch.infos(logins)], now, warn)
     if mfa_ended and not mfa:
         on_mfa = [entry.session for entry in roles if entry.session is not None and entry.role.mfa_serial]
         state = needs_mfa(state, on_mfa, now, warn)
@@ -136,7 +136,7 @@ def take_snapshot(
             favourites=favourites,
             autostart=autostart,
             keys=keys,
-            sso=menu_model.sso_menu(sign_ins, now),
+            sso=login_watch.menu(logins, now, service.sessions(), after=menu_model.sso_menu(sign_ins, now)),
             lines=lines,
         ),
         state,

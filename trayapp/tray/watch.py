@@ -232,8 +232,11 @@ def watch_aws_files(
     on_change: Callable[[], None], environ: Mapping[str, str] | None = None, **options: float
 ) -> FileWatcher:
     """A started watcher of the config and credentials files botocore would read, and of the SSO
-    token cache (a sign-in, a refresh or a sign-out by the AWS CLI or by trayapp)."""
+    token cache (a sign-in, a refresh or a sign-out by the AWS CLI or by trayapp) and the ``aws login``
+    cache (``aws login``, or a refresh by botocore or trayapp)."""
+    from trayapp.core import login_cache
     from trayapp.core.sso_cache import cache_dir
 
     paths = [profiles.config_path(environ), profiles.credentials_path(environ)]
-    return FileWatcher(paths, on_change, folders=[cache_dir(environ)], **options).start()
+    folders = [cache_dir(environ), login_cache.cache_dir(environ)]
+    return FileWatcher(paths, on_change, folders=folders, **options).start()
