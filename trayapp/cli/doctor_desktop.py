@@ -80,7 +80,7 @@ def _session_bus(environ: Mapping[str, str]) -> Finding:
     name = _("session bus")
     address = backend.session_bus_address(environ)
     if address is not None and backend.session_bus_reachable(environ, timeout=BUS_TIMEOUT):
-        return Finding(name, OK, address)
+        return Finding(name, OK, address.split(",guid=")[0])
     return Finding(
         name,
         WARN,
