@@ -27,6 +27,8 @@ from trayapp.cli import doctor_files
 from trayapp.cli.doctor_desktop import FAIL, NOTE, OK, WARN
 
 NOBODY = 65534
+CHECKS = ("session bus", "tray backend", "tray host", "notifications", "keyring", "Tk", "botocore", "AWS config file",
+          "AWS credentials file", "SSO cache folder", "running tray", "start at login")  # fmt: skip
 
 
 def doctor(env: dict[str, str], *args: str, argv: list[str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -39,8 +41,7 @@ def lines(out: str) -> dict[str, str]:
     """Each check's line by its name (the second column)."""
     found = {}
     for line in out.splitlines():
-        for name in ("session bus", "tray backend", "tray host", "notifications", "keyring", "Tk", "botocore",
-                     "AWS config file", "AWS credentials file", "SSO cache folder", "running tray", "start at login"):  # fmt: skip
+        for name in CHECKS:
             if line[6:].startswith(name + " "):  # after the mark's column (ok, note, warn, FAIL)
                 found[name] = line
     return found
@@ -111,7 +112,8 @@ def test_doctor_never_hangs_on_a_bus_that_never_answers(tmp_path: Path) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
         silent.bind(str(path))
         silent.listen(16)
-        env = {**os.environ, "HOME": str(tmp_path), "DISPLAY": ":31999", "DBUS_SESSION_BUS_ADDRESS": f"unix:path={path}"}
+        env = {**os.environ, "HOME": str(tmp_path), "DISPLAY": ":31999"}
+        env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={path}"
         env.pop("PYSTRAY_BACKEND", None)
         done = doctor(env)
     found = lines(done.stdout)

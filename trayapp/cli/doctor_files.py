@@ -148,7 +148,7 @@ def botocore(environ: Mapping[str, str]) -> list[Finding]:
     if bound.specifier.contains(version, prereleases=True):
         return [Finding(name, OK, _("{version} (tested: {bounds})").format(version=version, bounds=bounds))]
     text = _("{version} is outside the versions trayapp was tested with ({bounds})")
-    fix = _("reinstall trayapp so that its installer picks botocore{bounds}")
+    fix = _("reinstall trayapp so that its installer picks botocore {bounds}")
     return [Finding(name, WARN, text.format(version=version, bounds=bounds), fix.format(bounds=bounds))]
 
 
