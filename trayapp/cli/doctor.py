@@ -88,15 +88,12 @@ def run(environ: Mapping[str, str], deadline: float = DEADLINE) -> list[Finding]
 def _run_one(name: str, check: Check, environ: Mapping[str, str], box: list[list[Finding]]) -> None:
     try:
         box.append(check(environ))
-    except Exception as exc:  # a check that breaks is one line, never a traceback
+    except Exception:  # a check that breaks is one line, never a traceback
         import logging
 
         logging.getLogger("trayapp").debug("doctor: %s failed", name, exc_info=True)
-        box.append([Finding(name, WARN, _("could not be checked ({error})").format(error=_plain(exc)))])
-
-
-def _plain(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else _("no reason given")
+        text = _("could not be checked; run with TRAYAPP_LOG=debug to see why")
+        box.append([Finding(name, WARN, text)])
 
 
 def cmd_doctor(service: Service | None, args: argparse.Namespace) -> int:
@@ -134,7 +131,7 @@ def render(findings: Sequence[Finding]) -> str:
         if not f.fix:
             text = f.text
         elif f.status == NOTE:  # nothing is wrong: the fix is a suggestion that says itself
-            text = f"{f.text}; {f.fix}"
+            text = _("{text}; {fix}").format(text=f.text, fix=f.fix)
         else:
             text = _("{text}; fix: {fix}").format(text=f.text, fix=f.fix)
         lines.append(f"{_pad(marks[f.status], mark_width)}  {_pad(f.check, name_width)}  {text}")

@@ -62,7 +62,7 @@ def tray(environ: Mapping[str, str]) -> list[Finding]:
     problem = backend.choose_backend(env)
     bus = _session_bus(environ)
     if problem is not None:  # the sentence names the fix
-        return [bus, Finding(name, FAIL, problem.rstrip("."))]
+        return [bus, Finding(name, FAIL, problem.rstrip(".。"))]
     chosen = env.get("PYSTRAY_BACKEND", "")
     watcher = bus.status == OK and backend.watcher_present(environ, timeout=BUS_TIMEOUT)
     if requested:
@@ -79,7 +79,7 @@ def _session_bus(environ: Mapping[str, str]) -> Finding:
 
     name = _("session bus")
     address = backend.session_bus_address(environ)
-    if address is not None and backend.session_bus_reachable(environ, timeout=BUS_TIMEOUT):
+    if address is not None and backend.session_bus_reachable(environ, timeout=BUS_TIMEOUT) and _answers(address):
         return Finding(name, OK, address.split(",guid=")[0])
     return Finding(
         name,
@@ -87,6 +87,17 @@ def _session_bus(environ: Mapping[str, str]) -> Finding:
         _("no D-Bus session bus can be reached: no StatusNotifierItem, notifications or keyring"),
         _("start trayapp inside your desktop session (or as: dbus-run-session trayapp)"),
     )
+
+
+def _answers(address: str) -> bool:
+    """Whether the bus at *address* lets us in (a socket that accepts and never speaks does not)."""
+    from jeepney.io.blocking import open_dbus_connection
+
+    try:
+        open_dbus_connection(bus=address, auth_timeout=BUS_TIMEOUT).close()
+    except Exception:  # refused, timed out, an address jeepney can't use
+        return False
+    return True
 
 
 def _tray_host(environ: Mapping[str, str], chosen: str, watcher: bool) -> Finding:
@@ -125,7 +136,7 @@ def notifications(environ: Mapping[str, str]) -> list[Finding]:
 
     fix = _("start your desktop's notification daemon (or one such as dunst, mako or xfce4-notifyd)")
     address = backend.session_bus_address(environ)
-    if address is None or not backend.session_bus_reachable(environ, timeout=BUS_TIMEOUT):
+    if address is None or not backend.session_bus_reachable(environ, timeout=BUS_TIMEOUT) or not _answers(address):
         return [Finding(name, WARN, _("no session bus: notices go to trayapp's log only"), fix)]
     from jeepney import DBusAddress, MessageType, new_method_call
     from jeepney.io.blocking import open_dbus_connection
@@ -157,7 +168,7 @@ def keyring(environ: Mapping[str, str]) -> list[Finding]:
     prefs = PreferenceStore().load()
     if prefs.notice:
         fix = _("start or unlock your desktop's keyring (GNOME Keyring, KWallet); until then defaults are used")
-        return [Finding(name, WARN, prefs.notice.rstrip("."), fix)]
+        return [Finding(name, WARN, prefs.notice.rstrip(".。"), fix)]
     import keyring as keyring_module
 
     backend = keyring_module.get_keyring()
