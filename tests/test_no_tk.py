@@ -10,9 +10,13 @@ says it too.
 
 from __future__ import annotations
 
+import os
+import pty
+import select
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +26,7 @@ from tests.support.desktop import Desktop
 from tests.support.sni_host import Host, Watcher
 from tests.support.sts import MotoServer
 from tests.support.tray_desktop import aws_env, exit_status, wait_for, write_aws_files
-from trayapp.core import launch
+from trayapp.core import launch, tk_check
 
 SENTENCE = "Tk (tkinter) is missing from this Python"
 NO_MENU = "the icon on this XEmbed tray has no menu"
@@ -126,3 +130,75 @@ def test_cli_assume_on_a_display_without_tk_or_terminal_says_the_sentence(
     assert "Traceback" not in done.stderr and "ModuleNotFoundError" not in done.stderr, done.stderr
     assert done.stderr.startswith("trayapp: " + SENTENCE), done.stderr
     assert "[prod-session]" not in credentials.read_text()
+
+
+@pytest.mark.desktop
+def test_cli_assume_on_a_display_without_tk_asks_on_the_terminal(
+    desktop: Desktop, moto_sts: MotoServer, tmp_path: Path
+) -> None:
+    """A terminal at hand: the code is asked there (getpass, on the controlling terminal) and the
+    role is assumed, where the old command line started the dialog child and failed with its traceback."""
+    no_tk.require()
+    credentials = write_aws_files(desktop.home)
+    argv = no_tk.without_tk([sys.executable, "-m", "trayapp", "assume", "prod"], tmp_path / "empty")
+    env = aws_env(desktop, moto_sts.url)
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the pty is its controlling terminal
+        os.execvpe(argv[0], argv, env)
+    seen = b""
+    try:
+        seen = _read_until(terminal, b"MFA code for prod")
+        os.write(terminal, b"123456\n")
+        seen += _read_until(terminal, None)
+    finally:
+        _pid, status = os.waitpid(pid, 0)
+        os.close(terminal)
+    text = seen.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "Traceback" not in text
+    assert "[prod-session]" in credentials.read_text()
+
+
+def _read_until(fd: int, marker: bytes | None, timeout: float = 120) -> bytes:
+    """What the terminal shows until *marker* (None: until the other side closes it); the deadline
+    only guards the suite."""
+    got = b""
+    end = time.monotonic() + timeout
+    while (marker is None or marker not in got) and time.monotonic() < end:
+        ready, _w, _x = select.select([fd], [], [], 1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        got += chunk
+    if marker is not None and marker not in got:
+        raise AssertionError(f"the terminal never showed {marker!r}: {got!r}")
+    return got
+
+
+# --- the fix named for each platform ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("platform", "release", "prefix", "fix"),
+    [
+        ("linux", {"ID": "debian"}, "/usr", "sudo apt install python3-tk"),
+        ("linux", {"ID": "linuxmint", "ID_LIKE": "ubuntu debian"}, "/usr", "sudo apt install python3-tk"),
+        ("linux", {"ID": "fedora"}, "/usr", "sudo dnf install python3-tkinter"),
+        ("linux", {"ID": "arch"}, "/usr", "sudo pacman -S tk"),
+        ("linux", {"ID": "gentoo"}, "/usr", "python3-tk on Debian and Ubuntu, python3-tkinter on Fedora, tk on Arch"),
+        ("linux", {"ID": "debian"}, "/root/.pyenv/versions/3.11.7", "tk-dev"),
+        ("darwin", {}, "/opt/homebrew/Cellar/python@3.11/3.11.9/Frameworks/Python.framework/Versions/3.11",
+         "brew install python-tk@3.11"),
+        ("darwin", {}, "/Library/Frameworks/Python.framework/Versions/3.11", "python.org installer of Python 3.11"),
+        ("win32", {}, "C:\\Python311", "tick 'tcl/tk and IDLE'"),
+    ],
+)  # fmt: skip
+def test_the_tk_sentence_names_the_fix_for_the_platform(
+    platform: str, release: dict[str, str], prefix: str, fix: str
+) -> None:
+    assert fix in tk_check.fix(platform, release, prefix, (3, 11))
