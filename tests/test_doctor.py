@@ -183,3 +183,24 @@ def test_completion_offers_doctor() -> None:
         [sys.executable, "-m", "trayapp", "completion", "bash"], capture_output=True, text=True, timeout=60, check=False
     )
     assert "doctor" in done.stdout.split("commands=", 1)[-1].splitlines()[0] or " doctor " in done.stdout
+
+
+@pytest.mark.integration
+def test_doctor_loads_no_toolkit_and_no_botocore(tmp_path: Path) -> None:
+    """Tk is tried in a child, pystray never runs here, botocore's version is read from its metadata."""
+    code = (
+        "import sys\nfrom trayapp.cli import main\nstatus = main(['doctor'])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('pystray', 'tkinter', '_tkinter', 'botocore', 'boto3', 'PIL', 'gi')))"
+    )
+    env = {**os.environ, "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+def test_doctor_looks_at_the_sso_cache_botocore_uses() -> None:
+    from trayapp.core import sso_cache
+
+    assert doctor_files.SSO_CACHE == sso_cache.CACHE_DIR

@@ -18,6 +18,10 @@ from pathlib import Path
 from trayapp.cli.doctor_desktop import FAIL, NOTE, OK, WARN, Finding
 from trayapp.i18n import _
 
+#: ``trayapp.core.sso_cache.CACHE_DIR``, written again: that module loads botocore's config reader
+#: (24 ms), which doctor never needs.
+SSO_CACHE = "~/.aws/sso/cache"
+
 
 def aws_files(environ: Mapping[str, str]) -> list[Finding]:
     from trayapp.core import aws_paths
@@ -93,10 +97,10 @@ def _aws_file(name: str, path: Path, *, secret: bool) -> Finding:
 
 def sso_cache(environ: Mapping[str, str]) -> list[Finding]:
     """``~/.aws/sso/cache``: the IAM Identity Center tokens botocore and the AWS CLI share."""
-    from trayapp.core.sso_cache import cache_dir
+    from trayapp.core.aws_paths import expand
 
     name = _("SSO cache folder")
-    folder = cache_dir(environ)
+    folder = expand(SSO_CACHE, environ)
     if os.name == "nt":
         return [Finding(name, OK, str(folder))]
     try:
