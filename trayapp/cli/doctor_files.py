@@ -144,7 +144,14 @@ def botocore(environ: Mapping[str, str]) -> list[Finding]:
     try:
         version = metadata.version("botocore")
     except metadata.PackageNotFoundError:
-        return [Finding(name, FAIL, _("botocore is not installed"), _("reinstall trayapp with its dependencies"))]
+        return [
+            Finding(
+                name,
+                FAIL,
+                _("botocore is not installed"),
+                _("reinstall it with its dependencies: pipx reinstall aws-session-tray"),
+            )
+        ]
     bound = next((r for r in map(Requirement, _requirements()) if r.name == "botocore"), None)
     if bound is None:
         return [Finding(name, OK, version)]
@@ -152,7 +159,7 @@ def botocore(environ: Mapping[str, str]) -> list[Finding]:
     if bound.specifier.contains(version, prereleases=True):
         return [Finding(name, OK, _("{version} (tested: {bounds})").format(version=version, bounds=bounds))]
     text = _("{version} is outside the versions trayapp was tested with ({bounds})")
-    fix = _("reinstall trayapp so that its installer picks botocore {bounds}")
+    fix = _("reinstall it so that a botocore {bounds} is picked: pipx reinstall aws-session-tray")
     return [Finding(name, WARN, text.format(version=version, bounds=bounds), fix.format(bounds=bounds))]
 
 
