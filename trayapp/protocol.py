@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from trayapp.core import launch
+from trayapp.core import launch, tk_check
 
 #: The folder holding the ``trayapp`` package (a child is told it: it finds this trayapp even
 #: when the applet runs from a source checkout that is not installed).
@@ -47,14 +47,21 @@ def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def command(program: str, *args: str) -> list[str]:
     """The command line of the Tk program *program* (``dialog``, ``popup_menu``…): an isolated
-    interpreter that runs this trayapp's ``trayapp.tk.<program>`` whatever the folder."""
+    interpreter that runs this trayapp's ``trayapp.tk.<program>`` whatever the folder.
+
+    Raises :class:`~trayapp.core.tk_check.TkMissing` (the sentence naming the fix) when this
+    Python has no Tk: no child is started only to print a traceback."""
+    missing = tk_check.problem()
+    if missing is not None:
+        raise missing
     return [*launch.module_argv(f"trayapp.tk.{program}"), *args]
 
 
 def spawn(
     program: str, *args: str, stdout: int | None = subprocess.PIPE, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen[str]:
-    """``python -m trayapp.tk.<program> ARGS`` with pipes for JSON lines (*env*: default ours)."""
+    """``python -m trayapp.tk.<program> ARGS`` with pipes for JSON lines (*env*: default ours);
+    raises ``TkMissing`` as :func:`command` does."""
     return subprocess.Popen(
         command(program, *args),
         stdin=subprocess.PIPE,

@@ -32,11 +32,11 @@ def __getattr__(name: str) -> Any:
 
 
 def _commands() -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    from trayapp.cli import completion, console, keys, prefs, roles, sessions, sso, tray
+    from trayapp.cli import completion, console, doctor, keys, prefs, roles, sessions, sso, tray
     from trayapp.cli import exec as exec_command
 
-    commands = (roles, sessions, sso, exec_command, console, prefs, keys, tray, completion)
-    no_service = (tray.cmd_tray, tray.cmd_demo, completion.cmd_completion, *keys.NO_SERVICE)
+    commands = (roles, sessions, sso, exec_command, console, prefs, keys, tray, doctor, completion)
+    no_service = (tray.cmd_tray, tray.cmd_demo, completion.cmd_completion, doctor.cmd_doctor, *keys.NO_SERVICE)
     return commands, no_service
 
 
@@ -90,8 +90,9 @@ def main(argv: Sequence[str] | None = None, *, service_factory: Callable[[], Ser
     configure_logging()
     args = build_parser().parse_args(argv)
     from trayapp.cli.completion import cmd_completion
+    from trayapp.cli.doctor import cmd_doctor
 
-    if args.func is not cmd_completion:  # the one command that never reads the AWS files (botocore: 24 ms)
+    if args.func not in (cmd_completion, cmd_doctor):  # they never read the AWS files (botocore: 24 ms)
         from trayapp.core import ini
 
         ini.install_in_botocore()  # botocore's sessions read each AWS file once, quickly (compat/botocore.py)

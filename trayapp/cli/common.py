@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from trayapp.core import tk_check
 from trayapp.core.prompts import CodeOnce, MfaPrompt, NoPrompt, TerminalPrompt, has_display
 from trayapp.i18n import _
 
@@ -36,7 +37,8 @@ def choose_prompt(args: argparse.Namespace, profile: str) -> MfaPrompt:
         return CodeOnce(sys.stdin.readline())
     from trayapp.core.code_sources import SourcedPrompt  # mfa_process or a YubiKey first, then ask
 
-    if has_display():
+    if has_display() and (tk_check.problem() is None or not sys.stdin.isatty()):
+        # Without Tk a terminal asks instead; with no terminal either, the dialog's TkMissing says why.
         from trayapp.tray.dialog_prompt import DialogPrompt
 
         return SourcedPrompt(DialogPrompt())

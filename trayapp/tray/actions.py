@@ -221,7 +221,10 @@ class MenuActions:
         """**Copy** on a device code's notice: at once, not on the worker (it waits for that sign-in)."""
         code = self._sign_ins.codes.get(name or "")
         if code:
-            self._copy(code)
+            try:
+                self._copy(code)
+            except TrayappError as exc:  # no Tk for the clipboard: say why
+                self.tell(APP_NAME, str(exc))
 
     def notice_action(self, profile: str, key: str) -> str | None:
         """The menu action a click on a notification stands for: "Renew" (or the notice itself) of a

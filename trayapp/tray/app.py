@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QUIT_GRACE_SECONDS = 3.0
+APP = "trayapp"
 
 Notify = Callable[[str, str], None]
 
@@ -102,7 +103,7 @@ class TrayApp:
         #: The signal that stopped the tray (SIGINT, SIGTERM), or None.
         self.stopped_by: int | None = None
         popup = popup if isinstance(popup, Popup) else Popup(popup)
-        self.view = PystrayView(self.perform, popup, self._stopping)
+        self.view = PystrayView(self.perform, popup, self._stopping, tell=lambda text: self.actions.tell(APP, text))
         self.actions = MenuActions(
             service,
             prompts=prompt_factory if isinstance(prompt_factory, Prompts) else Prompts(prompt_factory),
@@ -120,7 +121,7 @@ class TrayApp:
                                clock_moved=self._clock_moved, timer_factory=timer_factory,
                                monotonic=monotonic)  # fmt: skip
         self.signals = SignalWatch(self._signalled)
-        self.services = Services(watch=watch)
+        self.services = Services(watch=watch, tell=lambda text: self.actions.tell(APP, text))
 
     # --- what the tests and the rooms reach -------------------------------------------------
 

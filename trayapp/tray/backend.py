@@ -329,6 +329,22 @@ def tray_host_problem(environ: Mapping[str, str], connection: Any = None) -> str
     ).format(display=environ["DISPLAY"])
 
 
+def xembed_tray_present(environ: Mapping[str, str]) -> bool | None:
+    """Whether an XEmbed system tray owns ``_NET_SYSTEM_TRAY_S<screen>`` on ``DISPLAY`` (what pystray's
+    xorg backend docks in); None when it can't be told (no display, no python-xlib, refused)."""
+    connection = _x_connection(environ) if environ.get("DISPLAY") else None
+    if connection is None:
+        return None
+    try:
+        atom = connection.intern_atom(f"_NET_SYSTEM_TRAY_S{connection.get_default_screen()}")
+        return connection.get_selection_owner(atom) not in (0, None)
+    except Exception:
+        return None
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
 class _Stopped(Exception):
     def __init__(self, signum: int) -> None:
         self.signum = signum

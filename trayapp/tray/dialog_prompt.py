@@ -21,6 +21,7 @@ from trayapp.core.errors import ReusedCode, TrayappError, WrongCode
 from trayapp.core.mfa import seconds_to_next_code
 from trayapp.core.prompts import MfaPrompt, MfaRequest
 from trayapp.core.reasons import os_reason
+from trayapp.core.tk_check import EXIT_NO_TK, TkMissing, fix
 from trayapp.i18n import _
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,8 @@ class DialogPrompt:
         answer = protocol.receive(proc.stdout)
         if answer is None:
             self._reap()
+            if proc.returncode == EXIT_NO_TK:  # Tk found but it could not load (a missing libtk)
+                raise TkMissing(fix=fix())
             if proc.returncode not in (0, None):
                 raise DialogUnavailable(reason=f"exit status {proc.returncode}", profile=request.profile)
             return None  # window closed: the same as Cancel

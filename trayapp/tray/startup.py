@@ -24,8 +24,10 @@ class Stoppable(Protocol):
 class Services:
     """The started services; *watch* False (tests) starts neither the file nor the wake watch."""
 
-    def __init__(self, *, watch: bool) -> None:
+    def __init__(self, *, watch: bool, tell: Callable[[str], None] | None = None) -> None:
+        """*tell*: a sentence for the user (a notification), such as "Tk is missing"."""
         self._watch = watch
+        self._tell = tell or (lambda text: None)
         self.watcher: Stoppable | None = None
         self.wake: Stoppable | None = None
         self.channel: Stoppable | None = None
@@ -57,12 +59,16 @@ class Services:
         if channel is not None:  # a tray the watchdog has to end still takes its socket away
             on_forced_exit(channel.stop)
 
-    @staticmethod
-    def warm(icon: object, *, dialog: bool, popup: bool) -> None:
-        """The next click's window, started ahead and waiting withdrawn (issue 14)."""
+    def warm(self, icon: object, *, dialog: bool, popup: bool) -> None:
+        """The next click's window, started ahead and waiting withdrawn (issue 14); when this Python
+        has no Tk, that is said once, on stderr and in a notification, and no window is started."""
+        from trayapp.protocol import report
         from trayapp.tray import warm
 
-        warm.start(icon, dialog=dialog, popup=popup)
+        missing = warm.start(icon, dialog=dialog, popup=popup)
+        if missing is not None:
+            report(f"trayapp: {missing}")
+            self._tell(missing)
 
     def stop(self) -> None:
         """The channel first: a tray on its way out answers no command line, and its socket goes

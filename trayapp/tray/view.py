@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from trayapp.core import tk_check
 from trayapp.core.errors import TrayappError
 from trayapp.core.prompts import MfaPrompt
 from trayapp.core.sessions import OverallState, needs_mfa, overall_state
@@ -185,8 +186,16 @@ class PystrayView:
     """The icon, its title and its menu with pystray.  Every change to the icon runs through
     :attr:`on_main` (AppKit's main thread on macOS, a plain call elsewhere)."""
 
-    def __init__(self, perform: Callable[[str], None], popup: Popup, stopping: threading.Event) -> None:
+    def __init__(
+        self,
+        perform: Callable[[str], None],
+        popup: Popup,
+        stopping: threading.Event,
+        tell: Callable[[str], None] | None = None,
+    ) -> None:
+        """*tell*: how a sentence reaches the user (a notification) when the popup can't open."""
         self._perform = perform
+        self._tell = tell or (lambda text: log.warning("%s", text))
         self.popup = popup
         self._stopping = stopping
         self.icon: Any = None
@@ -335,6 +344,9 @@ class PystrayView:
         self._ready.wait(3)  # a click in the first instant shows the real menu, not "Reading…"
         try:
             choice = self.popup.show(self._snapshot.menu)
+        except tk_check.TkMissing:  # the icon's only menu is Tk's: say so at each click
+            self._tell(str(tk_check.TkMissingNoMenu(fix=tk_check.fix())))
+            return
         except Exception:
             log.exception("the popup menu failed")
             return

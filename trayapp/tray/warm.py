@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 
 from trayapp import protocol
+from trayapp.core.errors import TrayappError
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class Spare:
             self._discard_locked()
             try:
                 self._ready = self._spawn(self.program)
-            except OSError as exc:  # the window will be started on the click instead
+            except (OSError, TrayappError) as exc:  # the window will be started on the click instead
                 log.warning("the %s program could not be started ahead: %s", self.program, exc)
                 self._ready = None
 
@@ -84,19 +85,28 @@ DIALOG = Spare("dialog")
 POPUP = Spare("popup_menu")
 
 
-def start(icon: object, *, dialog: bool, popup: bool) -> None:
+def start(icon: object, *, dialog: bool, popup: bool) -> str | None:
     """Keep the spares the tray will use: the dialog when *dialog* (the tray asks with
     :func:`trayapp.tray.dialog_prompt.desktop_prompt`), the popup menu when *popup* and the
-    backend has no menu of its own.  Nothing on a backend without a screen (``dummy``)."""
+    backend has no menu of its own.  Nothing on a backend without a screen (``dummy``).
+
+    When this Python has no Tk, nothing is started: the sentence to tell (it says the icon has no
+    menu when it would need the popup), else None."""
+    from trayapp.core import tk_check
     from trayapp.core.prompts import has_display
     from trayapp.tray import backend
 
-    if icon is None or backend.name(icon) == "dummy" or not has_display():
-        return
-    if popup and not getattr(icon, "HAS_MENU", True):
+    if icon is None or backend.name(icon) == "dummy" or not has_display() or not (dialog or popup):
+        return None
+    needs_popup = popup and not getattr(icon, "HAS_MENU", True)
+    if tk_check.problem() is not None:
+        missing = tk_check.TkMissingNoMenu if needs_popup else tk_check.TkMissing
+        return str(missing(fix=tk_check.fix()))
+    if needs_popup:
         POPUP.start()  # the first click opens the menu: this one first
     if dialog:
         DIALOG.start()
+    return None
 
 
 def stop() -> None:
