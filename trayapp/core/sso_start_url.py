@@ -134,6 +134,9 @@ def _follow(session: SsoSession, url: str, ask: Asker, timeout: float) -> str:
         if not location:
             reason = _("{url} redirects without saying where").format(url=_shown(url))
             raise SsoStartUrlRefused(session=session.name, reason=reason)
+        if len(location) > 2048 or not location.strip().isprintable():
+            reason = _("it redirects to {url}, which is not a valid address").format(url=_shown(location))
+            raise SsoStartUrlRefused(session=session.name, reason=reason)
         url = urllib.parse.urljoin(url, location.strip())
         parts = urllib.parse.urlsplit(url)
         if parts.scheme != "https" or not parts.hostname:
@@ -167,6 +170,7 @@ def _why(exc: BaseException) -> str:
 def _asker(environ: Mapping[str, str] | None) -> Asker:
     """HEAD (GET when HEAD is refused) through urllib, certificates as botocore checks them
     (``AWS_CA_BUNDLE``, else botocore's bundle); a redirect is answered, not followed."""
+    import http.client
     import os
     import ssl
 
@@ -179,8 +183,12 @@ def _asker(environ: Mapping[str, str] | None) -> Asker:
         context.load_verify_locations(capath=bundle)
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        """A redirect comes back as an answer (an HTTPError), its Location unread by urllib."""
+
+        def http_error_302(self, *args: Any, **kwargs: Any) -> None:
             return None
+
+        http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
     opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=context))
 
@@ -194,7 +202,7 @@ def _asker(environ: Mapping[str, str] | None) -> Asker:
                 if exc.code in (405, 501) and method == "HEAD":
                     continue
                 return exc.code, exc.headers.get("Location")
-            except (urllib.error.URLError, OSError, ValueError) as exc:
+            except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
                 raise SsoStartUrlUnreachable(url, exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
