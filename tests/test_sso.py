@@ -236,7 +236,7 @@ def test_logout_ends_the_sign_in_for_every_tool(home: Path, env: dict[str, str],
     assert trayapp(env, "sso", "login", "corp").returncode == 0
     token = cached(home)["accessToken"]
     result = trayapp(env, "sso", "logout", "corp")
-    assert result.returncode == 0 and "Signed out of 'corp'." in result.stdout
+    assert result.returncode == 0 and "Signed out of 'corp' at IAM Identity Center." in result.stdout
     assert not cache_file(home).exists()
     assert [r.token for r in sso_server.operations("Logout")] == [token]
     status = json.loads(trayapp(env, "sso", "status", "--json").stdout)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fixtures import SsoServer
-from trayapp.core import errors, sso_cache, sso_signin
+from trayapp.core import errors, sso_cache, sso_registration, sso_signin
 from trayapp.core.profiles import AwsConfig
 from trayapp.core.sso import SsoSignIns, SsoState
 from trayapp.core.sso_cache import SsoToken
@@ -92,20 +92,24 @@ def test_the_callback_listens_on_127_0_0_1_only(home: Path) -> None:
 
 def test_a_browser_that_never_answers_ends_the_sign_in(home: Path, sso_server: SsoServer) -> None:
     oidc = SsoClients()("sso-oidc", "eu-west-1")
-    client = sso_signin.register(oidc, CORP)
+    client = sso_registration.register(oidc, CORP, "pkce", issuer_url=CORP.start_url, now=datetime.now(UTC)).as_client()
     with pytest.raises(errors.SsoSignInFailed, match="no answer came from the browser"):
         sso_signin.authorization_code(oidc, CORP, client, opener=lambda url: None, limit=0.5)
     assert sso_server.grants() == []
 
 
-def test_a_refresh_token_sso_refuses_signs_the_session_out(home: Path, sso_server: SsoServer) -> None:
+def test_a_refresh_token_sso_refuses_signs_the_session_out_once_the_token_ends(
+    home: Path, sso_server: SsoServer
+) -> None:
     engine = signins(home)
     engine.ensure(CORP, interactive=True)
     _expire(engine)
     sso_server.refuse_refresh = True
     with pytest.raises(errors.SsoSignedOut, match="run 'trayapp sso login corp'"):
         engine.ensure(CORP, interactive=False)
-    assert not engine.path(CORP).exists()
+    assert "refreshToken" not in json.loads(engine.path(CORP).read_text())  # never tried again
+    with pytest.raises(errors.SsoSignedOut):
+        engine.ensure(CORP, interactive=False)
     assert sso_server.grants() == ["authorization_code", "refresh_token"]
 
 
@@ -124,7 +128,10 @@ def test_a_valid_token_that_cannot_be_refreshed_is_used_without_a_new_sign_in(
         CORP.start_url, CORP.region, "at-old", datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
     )
     sso_cache.write(engine.path(CORP), token)
-    assert engine.ensure(CORP, interactive=True) == (token, "valid")
+    told: list[tuple[str, datetime]] = []
+    engine.ending = lambda name, at: told.append((name, at))
+    assert engine.ensure(CORP, interactive=True) == (token, "ending")
+    assert told == [("corp", token.expires_at)]  # "sign in again before HH:MM"
     assert sso_server.requests == []
 
 
@@ -230,7 +237,7 @@ def test_silent_renewal_never_opens_a_browser_and_renews_once_signed_in(home: Pa
         service.assume("corp-admin", SilentPrompt())
     assert opened == [] and sso_server.requests == []
     service.sso_signins.opener = follow
-    service.sso_signins.ensure(CORP, interactive=True)
+    service.sso_signins.ensure(CORP, interactive=True, asked=True)  # `trayapp sso login`
     assert service.can_renew_silently("corp-admin")
     result = service.assume("corp-admin", SilentPrompt())
     assert result.session.session_profile == "corp-admin-session"

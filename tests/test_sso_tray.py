@@ -6,12 +6,14 @@ under the test's control (its clock moved by hand).
   and the SSO profiles like roles; **Sign in…** opens the browser once and the label follows;
 - the icon counts the sign-in; at 20 min left the timer refreshes it with the refresh token,
   silently (no browser, no notice);
-- a refresh token SSO refuses means "signed out": one notice with **Sign in**, whose click signs in;
+- a refresh token SSO refuses keeps the sign-in to its end: one notice "sign in again before HH:MM"
+  with **Sign in**, whose click signs in; **Sign out** ends the sign-in's sessions too;
 - after a sleep past the token's end, one notice and no browser opening by itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import webbrowser
 from datetime import UTC, datetime, timedelta
@@ -66,6 +68,7 @@ class Tray:
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(webbrowser, "_tryorder", None)  # BROWSER is read again, not the last test's
         self.cache = tmp_path / ".aws" / "sso" / "cache"
+        self.token_file = self.cache / (hashlib.sha1(b"corp").hexdigest() + ".json")  # beside the registration
         # The stand-in dates the client's registration on the real clock: start there.
         self.copied: list[str] = []
         self.clock, self.timers, self.notes = Clock(datetime.now(UTC).replace(microsecond=0)), Timers(), Recorder()
@@ -128,39 +131,52 @@ def test_the_menu_shows_the_sign_in_and_sign_in_opens_the_browser_once(tray: Tra
     tray.app.perform("sso-logout:corp")
     wait(tray.app)
     assert "corp — signed out" in labels(tray.app.snapshot.menu)
-    assert not list(tray.cache.glob("*.json"))
+    assert not tray.token_file.exists()
+    # Sign out ends what the sign-in made: the SSO profile's session too (it stayed before).
+    assert "[corp-admin-session]" not in (Path(tray.service.environ["HOME"]) / ".aws" / "credentials").read_text()
+    assert labels(tray.app.snapshot.menu)[1] == "corp-admin"
 
 
 def test_the_timer_refreshes_the_sign_in_at_20_min_left_silently(tray: Tray, sso_server: SsoServer) -> None:
     tray.sign_in()
-    first = json.loads(next(tray.cache.glob("*.json")).read_text())["accessToken"]
+    first = json.loads(tray.token_file.read_text())["accessToken"]
     tray.run_timer_for(timedelta(minutes=39))
     assert sso_server.grants().count("refresh_token") == 0  # 21 min left: not yet
     tray.run_timer_for(timedelta(minutes=1, seconds=1))
     assert sso_server.grants().count("refresh_token") == 1  # at 20 min left
-    token = json.loads(next(tray.cache.glob("*.json")).read_text())
+    token = json.loads(tray.token_file.read_text())
     assert token["accessToken"] != first
     assert labels(tray.app.snapshot.menu)[2] in ("corp — signed in, 58 min left", "corp — signed in, 59 min left")
     assert tray.app.snapshot.state == "valid"
     assert len(tray.browsed()) == 1 and not tray.notes.sent
 
 
-def test_a_refused_refresh_signs_out_with_one_notice_whose_sign_in_signs_in(tray: Tray, sso_server: SsoServer) -> None:
+def test_a_refused_refresh_keeps_the_sign_in_to_its_end_with_one_notice_whose_sign_in_signs_in(
+    tray: Tray, sso_server: SsoServer
+) -> None:
     tray.sign_in()
+    token = json.loads(tray.token_file.read_text())["accessToken"]
     sso_server.refuse_refresh = True
     tray.run_timer_for(timedelta(minutes=41))
-    assert "corp — signed out" in labels(tray.app.snapshot.menu)
-    assert not list(tray.cache.glob("*.json"))
+    assert labels(tray.app.snapshot.menu)[2] in ("corp — signed in, 18 min left", "corp — signed in, 19 min left")
+    kept = json.loads(tray.token_file.read_text())  # it was deleted: "signed out" with 19 min left
+    assert kept["accessToken"] == token
+    assert tray.app.snapshot.state == "expiring"
     (notice,) = tray.notes.sent
-    assert notice.title == "corp — signed out"
+    end = datetime.fromisoformat(kept["expiresAt"]).astimezone().strftime("%H:%M")
+    assert notice.title == f"corp — sign in again before {end}"
     assert notice.actions == (("sso-login", "Sign in"),)
     assert len(tray.browsed()) == 1  # no browser by itself
+    tray.run_timer_for(timedelta(minutes=10))
+    assert len(tray.notes.sent) == 1 and sso_server.grants().count("refresh_token") == 1  # no retry storm
+    assert submenu(tray.app, "corp — ")[0].enabled  # Sign in… is offered again
 
     sso_server.refuse_refresh = False
     tray.app._on_notification_action(notice.profile or "", "sso-login")
     wait(tray.app)
     assert len(tray.browsed()) == 2
-    assert "corp — signed in, 1 h 0 min left" in labels(tray.app.snapshot.menu)
+    assert labels(tray.app.snapshot.menu)[2] in ("corp — signed in, 1 h 0 min left", "corp — signed in, 59 min left")
+    assert json.loads(tray.token_file.read_text())["accessToken"] != token
 
 
 def test_after_a_sleep_past_the_end_one_notice_and_no_browser(tray: Tray, sso_server: SsoServer) -> None:
@@ -186,7 +202,8 @@ def test_a_sign_in_that_can_not_be_refreshed_shows_expiring_then_expired(tray: T
     assert sso_server.grants().count("refresh_token") == 0
     tray.run_timer_for(timedelta(minutes=20))
     assert tray.app.snapshot.state == "expired"
-    assert [n.title for n in tray.notes.sent] == ["corp — signed out"]
+    titles = [n.title for n in tray.notes.sent]
+    assert titles[0].startswith("corp — sign in again before ") and titles[1:] == ["corp — signed out"]
     assert len(tray.browsed()) == 1
 
 

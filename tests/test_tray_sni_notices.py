@@ -14,6 +14,7 @@ tray process never maps GTK, GObject introspection or Tk (``/proc/PID/maps``).
 from __future__ import annotations
 
 import configparser
+import hashlib
 import json
 import subprocess
 import sys
@@ -187,11 +188,12 @@ def test_renew_on_the_expired_notice_asks_for_the_code_and_renews_the_session(
 
 
 @pytest.mark.desktop
-def test_sign_in_on_the_signed_out_notice_signs_in_again(
+def test_sign_in_on_the_sign_in_again_notice_signs_in_again(
     desktop: Desktop, moto_sts: MotoServer, sso_server: SsoServer, sni_tray: SniTray, tmp_path: Path
 ) -> None:
-    """IAM Identity Center (issue 23) on the same backend: a refresh SSO refuses is told once with
-    Sign in; its click opens the browser, and the ``aws`` CLI gets the role's keys with the new token."""
+    """IAM Identity Center (issues 23, 30) on the same backend: a refresh SSO refuses is told once
+    ("sign in again before HH:MM") with Sign in, the token kept meanwhile; its click opens the
+    browser, and the ``aws`` CLI gets the role's keys with the new token."""
     write_aws_files(desktop.home)
     (desktop.home / ".aws" / "config").write_text(CORP_CONFIG)
     browsed = tmp_path / "browser.log"
@@ -200,18 +202,20 @@ def test_sign_in_on_the_signed_out_notice_signs_in_again(
     login = subprocess.run([sys.executable, "-m", "trayapp", "sso", "login", "corp"], env=sni_tray.env,
                            capture_output=True, text=True, timeout=scaled(40))  # fmt: skip
     assert login.returncode == 0, login.stderr
-    cache = desktop.home / ".aws" / "sso" / "cache"
+    token_file = desktop.home / ".aws" / "sso" / "cache" / (hashlib.sha1(b"corp").hexdigest() + ".json")
+    token = json.loads(token_file.read_text())["accessToken"]
     sso_server.refuse_refresh = True
     sso_server.token_seconds = 8 * 3600
 
     sni_tray.start(ready="corp-admin")
-    told = notice(desktop, lambda n: n["summary"] == "corp — signed out", timeout=30)
+    told = notice(desktop, lambda n: n["summary"].startswith("corp — sign in again before "), timeout=30)
     assert told["actions"] == ["sso-login", "Sign in"]
-    wait_for("the refused token to be gone", lambda: not list(cache.glob("*.json")), 10, desktop)
+    kept = json.loads(token_file.read_text())
+    assert kept["accessToken"] == token and "refreshToken" not in kept  # serves to its end, never retried
 
     sso_server.refuse_refresh = False
     desktop.invoke_action(told["id"], "sso-login")
-    wait_for("the sign-in from the notice", lambda: list(cache.glob("*.json")), 30, desktop)
+    wait_for("the sign-in from the notice", lambda: "refreshToken" in json.loads(token_file.read_text()), 30, desktop)
     assert len(browsed.read_text().splitlines()) == 2  # the command line's sign-in, then the notice's
     # The CLI signs with the role's keys from the portal, through the token the notice's sign-in got.
     before = len(sso_server.operations("GetRoleCredentials"))

@@ -42,7 +42,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["DEVICE_GRANT", "SsoRequest", "SsoServer", "browser_script"]
+__all__ = ["DEVICE_GRANT", "CustomDomain", "SsoRequest", "SsoServer", "browser_script"]
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 _OIDC_ERRORS = {
@@ -358,3 +358,68 @@ def browser_script(path: Path, log: Path | None = None) -> Path:
     path.write_text(f'#!/bin/sh\n{record}exec curl -sS -L -o /dev/null --max-time 30 "$1"\n', encoding="utf-8")
     path.chmod(0o755)
     return path
+
+
+class CustomDomain:
+    """An organisation's own start URL: ``https://localhost:PORT/start`` with a certificate from a
+    test CA (``ca_file``, for ``AWS_CA_BUNDLE``), answering every request with ``status`` and
+    ``location`` (a redirect to the AWS access portal, by default).  ``head_status`` answers HEAD
+    alone (405: the client must fall back to GET); ``silent`` accepts and never answers.  Every
+    request is recorded in ``requests`` as (method, path)."""
+
+    def __init__(self, folder: Path, location: str = "https://d-9067a1b2c3.awsapps.com/start/") -> None:
+        self.folder = folder
+        self.location: str | None = location
+        self.status = 302
+        self.head_status: int | None = None
+        self.silent = False
+        self.requests: list[tuple[str, str]] = []
+        self.ca_file = folder / "custom-domain-ca.pem"
+        self._httpd: ThreadingHTTPServer | None = None
+        self._stop = threading.Event()
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None
+        return f"https://localhost:{self._httpd.server_address[1]}/start"
+
+    def __enter__(self) -> CustomDomain:
+        import ssl
+
+        import trustme
+
+        ca = trustme.CA()
+        ca.cert_pem.write_to_path(str(self.ca_file))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ca.issue_cert("localhost").configure_cert(context)
+        domain = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_HEAD(self) -> None:
+                domain.requests.append((self.command, self.path))
+                if domain.silent:
+                    domain._stop.wait(30)
+                    return
+                status = domain.head_status if self.command == "HEAD" and domain.head_status else domain.status
+                self.send_response(status)
+                if domain.location is not None and status in (301, 302, 303, 307, 308):
+                    self.send_header("Location", domain.location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_HEAD
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._stop.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()

@@ -27,8 +27,12 @@ def register(sub: Subparsers) -> None:
         "--device-code", action="store_true", help=_("confirm a code on a page instead of a browser on this computer")
     )
     login.set_defaults(func=cmd_login)
-    logout = commands.add_parser("logout", help=_("sign out and remove the cached sign-in"))
-    logout.add_argument("session", metavar="SESSION", nargs="?", help=_("an sso-session name or an SSO profile"))
+    logout = commands.add_parser(
+        "logout", help=_("sign out: the cached sign-in, its profiles' sessions and the AWS CLI's cached keys")
+    )
+    which = logout.add_mutually_exclusive_group()
+    which.add_argument("session", metavar="SESSION", nargs="?", help=_("an sso-session name or an SSO profile"))
+    which.add_argument("--all", action="store_true", help=_("sign out of every sign-in, as 'aws sso logout' does"))
     logout.set_defaults(func=cmd_logout)
     profiles = commands.add_parser("profiles", help=_("list every account and role the sign-in can use as profiles"))
     profiles.add_argument("session", metavar="SESSION", nargs="?", help=_("an sso-session name or an SSO profile"))
@@ -53,23 +57,24 @@ def sign_ins(service: Service) -> SsoSignIns:
 
 def cmd_login(service: Service, args: argparse.Namespace) -> int:
     session = sso_config(service).session(args.session)
-    token, outcome = sign_ins(service).ensure(session, interactive=True, device=args.device_code or None)
+    token, outcome = sign_ins(service).ensure(session, interactive=True, device=args.device_code or None, asked=True)
     left = time_left(token.expires_at - service.now())
     messages = {
         "valid": _("Already signed in to '{session}' ({left})."),
         "refreshed": _("Refreshed the sign-in to '{session}' ({left})."),
         "signed-in": _("Signed in to '{session}' ({left})."),
+        "ending": _("Already signed in to '{session}' ({left})."),
     }
     print(messages[outcome].format(session=session.name, left=left))
     return 0
 
 
 def cmd_logout(service: Service, args: argparse.Namespace) -> int:
-    session = sso_config(service).session(args.session)
-    if sign_ins(service).logout(session):
-        print(_("Signed out of '{session}'.").format(session=session.name))
-    else:
-        print(_("'{session}' was not signed in.").format(session=session.name))
+    from trayapp.core import sso_logout
+
+    session = None if args.all else sso_config(service).session(args.session)
+    for sentence in sso_logout.sign_out(service, session):
+        print(sentence)
     return 0
 
 

@@ -235,6 +235,17 @@ class SsoUnreachable(TrayappError):
     template = "IAM Identity Center at {endpoint} can't be reached; check your network connection."
 
 
+class SsoStartUrlRefused(TrayappError):
+    template = "The start URL of '{session}' can't be used: {reason}."
+
+
+class SsoNobodyToAsk(TrayappError):
+    template = (
+        "Signing in to '{session}' needs a browser or a terminal, and this command has neither; "
+        "run 'trayapp sso login {session}' first."
+    )
+
+
 # --- `aws login` sessions (login_session) ----------------------------------------
 
 

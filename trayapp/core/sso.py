@@ -5,7 +5,10 @@ Terraform use it too.  trayapp refreshes the access token with the refresh token
 :data:`REFRESH_LEAD` (20 min) or less is left — before the SDKs' own 15-minute window, so they
 never race trayapp for the same (single-use) refresh token — and signs in again only when there is
 no token left to refresh.  A refresh token SSO refuses (``InvalidGrantException``) signs the
-session out.  One sign-in at a time per session across every trayapp process: the work happens
+session out only when its access token ends: until then the token is served as it is and the user
+is told once to sign in again (core/sso_refresh.py).  The OIDC client registration is the AWS CLI's
+(core/sso_registration.py) and a custom-domain start URL is resolved as the CLI resolves it
+(core/sso_start_url.py).  One sign-in at a time per session across every trayapp process: the work happens
 under a file lock in the private runtime folder, and whoever waited reads the token the first
 one got instead of opening another browser tab.
 """
@@ -13,15 +16,17 @@ one got instead of opening another browser tab.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from trayapp.core import errors, sso_cache, sso_signin
+from trayapp.core import errors, sso_cache, sso_refresh, sso_registration, sso_signin, sso_start_url
 from trayapp.core.prompts import has_display
 from trayapp.core.runtime import private_runtime_dir
 from trayapp.core.sso_cache import SsoToken
@@ -38,7 +43,8 @@ log = logging.getLogger(__name__)
 REFRESH_LEAD = timedelta(minutes=20)
 #: How long a process waits for another one's sign-in before giving up.
 LOCK_WAIT = sso_signin.SIGN_IN_LIMIT + 60
-Outcome = Literal["valid", "refreshed", "signed-in"]
+#: "ending": a token that can't be refreshed, served with :data:`REFRESH_LEAD` or less left.
+Outcome = Literal["valid", "refreshed", "signed-in", "ending"]
 
 
 @dataclass(frozen=True)
@@ -74,12 +80,18 @@ class SsoSignIns:
         clients: Callable[[str, str], Any] | None = None,
         opener: Opener = open_browser,
         notice: Callable[[DeviceCode], object] = print_device_code,
+        ending: Callable[[str, datetime], object] = sso_refresh.print_sign_in_before,
+        sees_codes: Callable[[], bool] = sys.stderr.isatty,
     ) -> None:
         self._environ = environ
         self._clock = clock
         self._clients = clients or SsoClients()
         self.opener = opener
         self.notice = notice
+        #: Told of a token served that can't be refreshed (session, its end): "sign in again before".
+        self.ending = ending
+        #: Whether a person sees what :attr:`notice` shows (a device code on a terminal).
+        self.sees_codes = sees_codes
 
     def client(self, service: str, region: str) -> Any:
         """botocore's ``sso-oidc`` or ``sso`` (the portal) client for *region*."""
@@ -110,30 +122,49 @@ class SsoSignIns:
         )
 
     # --- keeping it alive ---------------------------------------------------------------------
-    def ensure(self, session: SsoSession, *, interactive: bool, device: bool | None = None) -> tuple[SsoToken, Outcome]:
+    def ensure(
+        self, session: SsoSession, *, interactive: bool, device: bool | None = None, asked: bool = False
+    ) -> tuple[SsoToken, Outcome]:
         """A token with more than :data:`REFRESH_LEAD` left when one can be had: the cached one,
         a refreshed one, or (when *interactive*) a new sign-in — in the browser, or by device code
-        when *device* or (None) when there is no display and no ``BROWSER`` to open the page in."""
+        when *device* or (None) when there is no display and no ``BROWSER`` to open the page in.
+
+        A token that can't be refreshed (refused, or nothing to refresh it with) is served to its
+        end ("ending", and :attr:`ending` told) unless the user *asked* for a sign-in.  A device code
+        nobody would see (not *asked*, no terminal) is never waited for: a sentence at once."""
         token = self.token(session)
         if token is not None and token.expires_at - self._clock() > REFRESH_LEAD:
             return token, "valid"
         with self._one_at_a_time(session):
-            token = self.token(session)  # another process may have just done it
-            now = self._clock()
-            if token is not None and token.expires_at - now > REFRESH_LEAD:
-                return token, "valid"
-            if token is not None and self._refreshable(token, now):
-                refreshed = self._refresh(session, token)
-                if refreshed is not None:
-                    return refreshed, "refreshed"
-                token = self.token(session)
-            if token is not None and token.expires_at > self._clock():
-                return token, "valid"
-            if not interactive:
-                raise errors.SsoSignedOut(session=session.name)
-            if device is None:
-                device = not (has_display(self._environ) or (self._environ or os.environ).get("BROWSER"))
-            return self._sign_in(session, device), "signed-in"
+            token, outcome = self._ensure_locked(session, interactive, device, asked)
+        if outcome == "ending":
+            self.ending(session.name, token.expires_at)
+        return token, outcome
+
+    def _ensure_locked(
+        self, session: SsoSession, interactive: bool, device: bool | None, asked: bool
+    ) -> tuple[SsoToken, Outcome]:
+        token = self.token(session)  # another process may have just done it
+        now = self._clock()
+        if token is not None and token.expires_at - now > REFRESH_LEAD:
+            return token, "valid"
+        if token is not None and self._refreshable(token, now):
+            refreshed = self._refresh(session, token)
+            if refreshed is not None:
+                return refreshed, "refreshed"
+            token = self.token(session)
+        now = self._clock()
+        if token is not None and token.expires_at > now:
+            refreshable = self._refreshable(token, now)  # still: the network failed, try again later
+            if refreshable or not (asked and interactive):
+                return token, "valid" if refreshable else "ending"
+        if not interactive:
+            raise errors.SsoSignedOut(session=session.name)
+        if device is None:
+            device = not (has_display(self._environ) or (self._environ or os.environ).get("BROWSER"))
+            if device and not asked and not self.sees_codes():
+                raise errors.SsoNobodyToAsk(session=session.name)
+        return self._sign_in(session, device), "signed-in"
 
     def _refresh(self, session: SsoSession, token: SsoToken) -> SsoToken | None:
         oidc = self._clients("sso-oidc", session.region)
@@ -144,9 +175,11 @@ class SsoSignIns:
                 grantType="refresh_token",
                 refreshToken=token.refresh_token,
             )
-        except (oidc.exceptions.InvalidGrantException, oidc.exceptions.InvalidClientException):
-            log.info("the refresh token for %s was refused: signed out", session.name)
-            sso_cache.remove(self.path(session))
+        except (oidc.exceptions.InvalidGrantException, oidc.exceptions.InvalidClientException) as exc:
+            log.info("the refresh token for %s was refused: the token serves to its end", session.name)
+            sso_refresh.keep_without_refresh(self.path(session), token)
+            if isinstance(exc, oidc.exceptions.InvalidClientException) and token.client_id:
+                sso_registration.forget(session, token.client_id, self._environ)  # a new sign-in registers anew
             return None
         except Exception as exc:  # the network, a throttle: keep the token, try again later
             log.info("refreshing %s failed (%s)", session.name, type(exc).__name__)
@@ -157,10 +190,21 @@ class SsoSignIns:
 
     def _sign_in(self, session: SsoSession, device: bool) -> SsoToken:
         oidc = self._clients("sso-oidc", session.region)
-        client = sso_signin.register(oidc, session)  # a fresh registration: never one about to expire
         try:
+            issuer = sso_start_url.resolve(session, environ=self._environ)  # a custom domain: the portal's URL
+            registration = sso_registration.registration(
+                oidc,
+                session,
+                "device" if device else "pkce",
+                issuer_url=issuer,
+                now=self._clock(),
+                environ=self._environ,
+            )
+            client = registration.as_client()
             if device:
-                answer = sso_signin.device_authorization(oidc, session, client, self._device_notice)
+                # The device page is asked for with the resolved URL; the cache keeps the configured one.
+                asked_with = dataclasses.replace(session, start_url=issuer)
+                answer = sso_signin.device_authorization(oidc, asked_with, client, self._device_notice)
             else:
                 answer = sso_signin.authorization_code(oidc, session, client, self.opener)
         except errors.TrayappError:
@@ -170,8 +214,7 @@ class SsoSignIns:
             raise errors.SsoSignInFailed(
                 session=session.name, reason=_("AWS answered {code}").format(code=code)
             ) from None
-        expires = datetime.fromtimestamp(int(client["clientSecretExpiresAt"]), UTC)
-        return self._store(session, answer, client["clientId"], client["clientSecret"], expires)
+        return self._store(session, answer, registration.client_id, registration.client_secret, registration.expires_at)
 
     def _device_notice(self, code: DeviceCode) -> None:
         self.notice(code)
@@ -209,16 +252,12 @@ class SsoSignIns:
             reason = _("another trayapp was still signing in after 10 minutes")
             raise errors.SsoSignInFailed(session=session.name, reason=reason) from None
 
-    # --- signing out, and the portal -------------------------------------------------------------
-    def logout(self, session: SsoSession) -> bool:
-        """End the sign-in at AWS (best effort) and remove the cached token; False if there was none."""
+    # --- signing out (core/sso_logout.py), and the portal ------------------------------------------
+    @contextlib.contextmanager
+    def locked(self, session: SsoSession) -> Iterator[None]:
+        """No other trayapp signs in to or refreshes *session* meanwhile (a sign-out)."""
         with self._one_at_a_time(session):
-            token = self.token(session)
-            if token is None:
-                return False
-            with contextlib.suppress(Exception):
-                self._clients("sso", session.region).logout(accessToken=token.access_token)
-            return sso_cache.remove(self.path(session))
+            yield
 
     def role_credentials(self, profile: SsoProfile, *, interactive: bool) -> Credentials:
         """The permission set's keys (GetRoleCredentials), signing in first when needed."""

@@ -90,6 +90,9 @@ def _parse_time(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+parse_time = _parse_time
+
+
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     return expand(CACHE_DIR, environ)
 
@@ -110,6 +113,13 @@ def _refusal(path: Path, st: os.stat_result) -> str | None:
 
 def read(path: Path) -> SsoToken | None:
     """The cached token, None when there is none (or it is not a token botocore could use)."""
+    data = read_json(path)
+    return SsoToken.from_json(data) if data is not None else None
+
+
+def read_json(path: Path) -> dict[str, object] | None:
+    """A cache file's JSON object (a token, or the AWS CLI's client registration), None when there
+    is none or it is not one; a file another user owns or could change is refused."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -124,7 +134,7 @@ def read(path: Path) -> SsoToken | None:
             data = json.loads(file.read(1 << 20))
         except (ValueError, UnicodeDecodeError):
             return None
-    return SsoToken.from_json(data) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
 
 
 def _private_folder(folder: Path) -> None:
@@ -142,6 +152,11 @@ def _private_folder(folder: Path) -> None:
 
 def write(path: Path, token: SsoToken) -> None:
     """Replace the cache file at once: a reader sees the old token or the new one, never half."""
+    write_json(path, token.as_json())
+
+
+def write_json(path: Path, data: Mapping[str, object]) -> None:
+    """Replace the cache file *path* with *data* at once (0600, in a private folder)."""
     try:
         _private_folder(path.parent)
         with contextlib.suppress(FileNotFoundError):
@@ -151,7 +166,7 @@ def write(path: Path, token: SsoToken) -> None:
         fd, temp = tempfile.mkstemp(prefix=".trayapp-", suffix=".tmp", dir=path.parent)  # 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as file:
-                json.dump(token.as_json(), file)
+                json.dump(data, file)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temp, path)

@@ -36,6 +36,9 @@ class SsoSession:
     region: str
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     legacy: bool = False
+    #: Whether ``sso_registration_scopes`` was set: the AWS CLI keys its registration on the scopes
+    #: as configured (none → ``null``), see core/sso_registration.py.
+    scopes_set: bool = True
 
     @property
     def cache_key(self) -> str:
@@ -108,8 +111,9 @@ def _session(name: str, values: Mapping[str, object], legacy: bool) -> SsoSessio
     if problem:
         raise _Broken(problem)
     raw_scopes = _text(values, "sso_registration_scopes")
-    scopes = tuple(s.strip() for s in (raw_scopes or "").split(",") if s.strip()) or DEFAULT_SCOPES
-    return SsoSession(name, start_url, region, scopes, legacy)
+    # The AWS CLI reads sso_registration_scopes of an [sso-session] only (a legacy profile's: none).
+    configured = () if legacy else tuple(s.strip() for s in (raw_scopes or "").split(",") if s.strip())
+    return SsoSession(name, start_url, region, configured or DEFAULT_SCOPES, legacy, bool(configured))
 
 
 def load(cfg: AwsConfig) -> SsoConfig:

@@ -27,9 +27,7 @@ from trayapp.i18n import _
 
 SIGN_IN_LIMIT = 600.0
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-GRANT_TYPES = ["authorization_code", DEVICE_GRANT, "refresh_token"]
-CALLBACK_PATH = "/oauth/callback"
-REDIRECT_URI = "http://127.0.0.1" + CALLBACK_PATH  # registered; the port is the loopback's own (RFC 8252)
+CALLBACK_PATH = "/oauth/callback"  # registered without the port (core/sso_registration.py, RFC 8252)
 
 _DONE_PAGE = (
     b"<!doctype html><meta charset=utf-8><title>trayapp</title>"
@@ -88,20 +86,6 @@ def open_browser(url: str) -> bool:
     return webbrowser.open(url)
 
 
-def register(oidc: Any, session: SsoSession) -> dict[str, Any]:
-    """A new public OIDC client able to use every grant trayapp uses."""
-    return dict(
-        oidc.register_client(
-            clientName="trayapp",
-            clientType="public",
-            scopes=list(session.scopes),
-            grantTypes=GRANT_TYPES,
-            redirectUris=[REDIRECT_URI],
-            issuerUrl=session.start_url,
-        )
-    )
-
-
 def _pkce() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=")
@@ -158,7 +142,9 @@ def authorization_code(
         "scopes": " ".join(session.scopes),
         "code_challenge": challenge,
     }
-    url = f"{oidc.meta.endpoint_url.rstrip('/')}/authorize?{urllib.parse.urlencode(query)}"
+    # Percent-encoded as the AWS CLI does (scopes joined with %20, not '+').
+    encoded = urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+    url = f"{oidc.meta.endpoint_url.rstrip('/')}/authorize?{encoded}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()
     try:

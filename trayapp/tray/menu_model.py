@@ -251,7 +251,9 @@ def sso_menu(states: Sequence[SsoState], now: datetime) -> tuple[MenuNode, ...]:
         MenuNode(
             _shorten(sso_label(state, now)),
             children=(
-                MenuNode(_("Sign in…"), action(SSO_LOGIN, state.session), enabled=not state.signed_in),
+                MenuNode(
+                    _("Sign in…"), action(SSO_LOGIN, state.session), enabled=not (state.signed_in and state.refreshable)
+                ),
                 MenuNode(_("Sign out"), action(SSO_LOGOUT, state.session), enabled=state.expires_at is not None),
             ),
         )

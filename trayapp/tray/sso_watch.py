@@ -112,6 +112,19 @@ def signed_out_notice(session: str) -> notify.Notification:
     )
 
 
+def sign_in_before_notice(session: str, expires_at: datetime) -> notify.Notification:
+    """The one notice of a sign-in IAM Identity Center won't refresh: it works to its end, and
+    **Sign in** signs in again before then."""
+    at = expires_at.astimezone().strftime("%H:%M")
+    return notify.Notification(
+        _("{session} — sign in again before {time}").format(session=session, time=at),
+        _("IAM Identity Center did not refresh the sign-in; it keeps working until then."),
+        profile=PREFIX + session,
+        actions=((SIGN_IN, _("Sign in")),),
+        icon="expiring",
+    )
+
+
 def device_code_notice(code: DeviceCode) -> notify.Notification:
     """No browser to open: the code to confirm on the sign-in page; **Copy** puts it on the clipboard."""
     return notify.Notification(
@@ -150,7 +163,7 @@ class SignIns:
     def __init__(self, service: Any, say: Callable[[notify.Notification], None]) -> None:
         self._service = service
         self._say = say
-        self._told: set[tuple[str, datetime | None]] = set()
+        self._told: set[tuple[object, ...]] = set()
         #: The device code of each sign-in under way without a browser, for **Copy**.
         self.codes: dict[str, str] = {}
         self._waiting: threading.Event | None = None  # set when the sign-in under way ends
@@ -161,8 +174,10 @@ class SignIns:
         session = self._service.sso().sessions.get(name)
         if session is None:
             return
+        engine = _engine(self._service)
+        engine.ending = self._ending  # "sign in again before HH:MM", once, however it was found out
         try:
-            _token, outcome = _engine(self._service).ensure(session, interactive=False)
+            _token, outcome = engine.ensure(session, interactive=False)
         except TrayappError as exc:
             log.info("the sign-in %s can't be kept (%s)", name, exc)
             if (name, expires_at) not in self._told:
@@ -170,6 +185,11 @@ class SignIns:
                 self._say(signed_out_notice(name))
             return
         log.info("the sign-in %s: %s, without a browser", name, outcome)
+
+    def _ending(self, name: str, expires_at: datetime) -> None:
+        if ("ending", name, expires_at) not in self._told:
+            self._told.add(("ending", name, expires_at))
+            self._say(sign_in_before_notice(name, expires_at))
 
     def sign_in(self, name: str) -> None:
         """Worker: **Sign in…**: the browser — or, with none to open, a device code shown in a
@@ -182,7 +202,7 @@ class SignIns:
 
         def sign_in() -> None:  # a thread of its own, so that Quit need not wait for the browser
             try:
-                engine.ensure(session, interactive=True, device=not has_browser())
+                engine.ensure(session, interactive=True, device=not has_browser(), asked=True)
             except BaseException as exc:
                 failed.append(exc)
             finally:
@@ -208,4 +228,8 @@ class SignIns:
         self._say(device_code_notice(code))
 
     def sign_out(self, name: str) -> None:
-        _engine(self._service).logout(self._service.sso().session(name))
+        """Worker: **Sign out**: the token, its profiles' sessions, the AWS CLI's cached keys."""
+        from trayapp.core import sso_logout
+
+        for sentence in sso_logout.sign_out(self._service, self._service.sso().session(name)):
+            log.info("%s", sentence)
