@@ -274,6 +274,8 @@ CLIENT_SECRET = "secret-" + secrets.token_hex(16)
         (f"clientSecret: {CLIENT_SECRET}", [CLIENT_SECRET]),
         ("the MFA code=864209 was refused", ["864209"]),
     ],
+    # the secrets are new each run: named ids keep the collection alike on every xdist worker
+    ids=["key-line", "key-in-text", "key-id", "session-token", "sso-json", "callback", "client-secret", "mfa-code"],
 )
 def test_secrets_that_reach_a_line_by_accident_are_redacted(
     line: str, hidden: list[str], tmp_path: Path, handler_of: list[logging.Handler]
