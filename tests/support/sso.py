@@ -33,6 +33,8 @@ import base64
 import hashlib
 import json
 import secrets
+import shlex
+import sys
 import threading
 import time
 import urllib.parse
@@ -351,10 +353,25 @@ region = eu-central-1
 """
 
 
+#: Reads trayapp's private forwarding page (``file://…``) as a browser does: the address it sends
+#: the browser on to (its ``<meta http-equiv="refresh">``); any other URL is printed as it is.
+_FORWARDED = (
+    "import html,re,sys,urllib.parse,urllib.request\n"
+    "url = sys.argv[1]\n"
+    "if url.startswith('file:'):\n"
+    "    page = open(urllib.request.url2pathname(urllib.parse.urlsplit(url).path), encoding='utf-8').read()\n"
+    '    url = html.unescape(re.search(r\'http-equiv="refresh" content="0;url=([^"]*)"\', page).group(1))\n'
+    "print(url)\n"
+)
+
+
 def browser_script(path: Path, log: Path | None = None) -> Path:
-    """A ``BROWSER`` program: curl follows the URL (the authorize page redirects to the app's
-    loopback callback); each URL it was given is appended to *log*."""
+    """A ``BROWSER`` program: curl follows the URL (trayapp's private forwarding page, then the
+    authorize page, which redirects to the app's loopback callback); each URL it was given (its
+    command line) is appended to *log*."""
     record = f'printf "%s\\n" "$1" >> "{log}"\n' if log else ""
-    path.write_text(f'#!/bin/sh\n{record}exec curl -sS -L -o /dev/null --max-time 30 "$1"\n', encoding="utf-8")
+    forwarded = f'url=$("{sys.executable}" -I -c {shlex.quote(_FORWARDED)} "$1") || exit 1\n'
+    body = f'#!/bin/sh\n{record}{forwarded}exec curl -sS -L -o /dev/null --max-time 30 "$url"\n'
+    path.write_text(body, encoding="utf-8")
     path.chmod(0o755)
     return path

@@ -1,4 +1,4 @@
-"""botocore's insides trayapp relies on: the reader of the AWS files (botocore<1.45).
+"""botocore's insides trayapp relies on: the reader of the AWS files, a client's sender (botocore<1.45).
 
 botocore reads ``~/.aws/config`` and ``~/.aws/credentials`` with
 ``botocore.configloader.raw_config_parse``, looked up in its module at each call (by
@@ -29,6 +29,14 @@ PRIVATE: tuple[Private, ...] = (
     *(
         Private(module, "botocore.configloader.raw_config_parse", "uses", _WHY, _NO_SEAM)
         for module in ("botocore.session", "botocore.credentials")
+    ),
+    Private(
+        "botocore.client",
+        "BaseClient._endpoint",
+        "self",
+        "an answer of IAM Identity Center is read with a size limit (core/sso_wire.py): botocore reads every "
+        "body whole before any event sees it, so the request is sent with the endpoint's own HTTP session",
+        "no upstream issue found (botocore has no limit on the size of a response body)",
     ),
 )
 
@@ -70,3 +78,11 @@ def restore_config_reader() -> None:
         if _original is not None:
             configloader.raw_config_parse = _original
             _original = None
+
+
+def http_sender(client: Any) -> Callable[[Any], Any]:
+    """The function *client* sends its prepared requests with (its endpoint's HTTP session, set up
+    with the client's proxies, CA bundle and timeouts); it returns botocore's ``AWSResponse``,
+    whose body is left unread when the request's ``stream_output`` is true."""
+    send: Callable[[Any], Any] = client._endpoint.http_session.send
+    return send
