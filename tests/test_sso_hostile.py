@@ -4,6 +4,7 @@ token it had, opens no page that is not the service's own and prints no terminal
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -16,7 +17,6 @@ import pytest
 
 from tests.support.fixtures import SsoServer, aws_env, refused_url
 from tests.support.sso import CORP_CONFIG, HUGE, browser_script
-from tests.test_sso import cache_file, cached
 
 pytestmark = pytest.mark.integration
 PYTHON = sys.executable
@@ -32,6 +32,14 @@ def home(aws_home: Path) -> Path:
 def env(home: Path, sso_server: SsoServer) -> dict[str, str]:
     browser = browser_script(home / "browser.sh", log=home / "browser.log")
     return aws_env(home, "http://127.0.0.1:9", **sso_server.env(), BROWSER=str(browser))
+
+
+def cache_file(home: Path) -> Path:
+    return home / ".aws" / "sso" / "cache" / (hashlib.sha1(b"corp").hexdigest() + ".json")
+
+
+def cached(home: Path) -> dict[str, str]:
+    return dict(json.loads(cache_file(home).read_text()))
 
 
 def trayapp(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
