@@ -10,6 +10,11 @@ once, on purpose, by the process at start-up (``trayapp.cli.main``: the tray and
 line's full path), with :func:`install_config_reader`; a process that never calls it reads as
 botocore does, only slower.  ``tests/test_compat.py`` checks that botocore still looks the
 reader up at each call, so a change upstream fails in CI instead of silently reading twice.
+
+botocore also reads every answer's body whole before any event or parser sees it, and has no limit
+on its size.  :func:`http_sender` hands out the function a client sends its requests with (its
+endpoint's HTTP session, with the client's proxies, CA bundle and timeouts), so ``core/sso_wire.py``
+can send from botocore's ``before-send`` event and read the body with a bound.
 """
 
 from __future__ import annotations

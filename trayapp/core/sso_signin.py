@@ -1,11 +1,14 @@
 """Signing in to IAM Identity Center the way the AWS CLI does: in the user's browser.
 
 Authorization code with PKCE (RFC 7636, S256): trayapp listens on ``127.0.0.1`` only, on a port
-the system picks, opens the authorize page with a fresh ``state``, and takes the code only from a
-callback that carries that same ``state`` (anything else on the port is answered 400 and ignored);
-the code is worthless without the verifier, which never leaves this process.  Device authorization
-(RFC 8628) is the fallback: the user opens a page and confirms a short code.  Both give up after
-:data:`SIGN_IN_LIMIT` seconds.  The OIDC client is botocore's ``sso-oidc``.
+the system picks (core/sso_callback.py), opens the authorize page with a fresh ``state``, and takes
+the code only from a callback that carries that same ``state`` (anything else on the port is
+answered 400 and ignored); the code is worthless without the verifier, which never leaves this
+process.  Device authorization (RFC 8628) is the fallback: the user opens a page and confirms a
+short code; the page and the code are checked first (core/sso_answers.py).  The browser is given a
+private page that forwards it (:func:`open_browser`), never the address itself.  Both give up after
+:data:`SIGN_IN_LIMIT` seconds.  The OIDC client is botocore's ``sso-oidc``, its answers bounded
+(core/sso_wire.py).
 """
 
 from __future__ import annotations
