@@ -21,7 +21,8 @@ Portal
 Every request is recorded in ``requests`` (``SsoRequest``: the operation, its fields).  Knobs:
 ``token_seconds`` (access token lifetime), ``registration_seconds``, ``interval`` (device polling),
 ``deny`` (the user refuses in the browser), ``refuse_refresh`` (every refresh is ``invalid_grant``),
-``assignments`` (account id → (name, [roles])).
+``assignments`` (account id → (name, [roles])), ``hostile`` (operation → one of :data:`HOSTILE`: the
+answer a hostile or broken server gives instead of the real one, until the key is removed).
 
 ``browser_script(path)`` writes a ``BROWSER`` program that opens the URL it is given with curl,
 following redirects — the authorize page's redirect lands on the app's loopback callback.
@@ -33,6 +34,8 @@ import base64
 import hashlib
 import json
 import secrets
+import shlex
+import sys
 import threading
 import time
 import urllib.parse
@@ -42,7 +45,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["DEVICE_GRANT", "CustomDomain", "SsoRequest", "SsoServer", "browser_script"]
+__all__ = ["DEVICE_GRANT", "HOSTILE", "CustomDomain", "SsoRequest", "SsoServer", "browser_script"]
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 _OIDC_ERRORS = {
@@ -98,6 +101,8 @@ class SsoServer:
         self.access: dict[str, float] = {}  # token → expiry (epoch)
         self.refresh: dict[str, str] = {}  # refresh token → client id
         self._httpd: ThreadingHTTPServer | None = None
+        self.hostile: dict[str, str] = {}  # operation → one of HOSTILE: how it is answered instead
+        self._stopped = threading.Event()
 
     # --- lifecycle ---------------------------------------------------------------------------
     @property
@@ -123,6 +128,7 @@ class SsoServer:
         return self
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._stopped.set()  # a "silent" answer ends
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -186,6 +192,10 @@ class SsoServer:
         except _Error as exc:
             error = {"error": exc.error, "error_description": exc.description} if exc.error else {}
             self._send(h, exc.status, error or {"message": exc.description}, exc.kind)
+            return
+        kind = self.hostile.get(operation)
+        if kind is not None:
+            _send_hostile(h, kind, status, payload, self._stopped)
             return
         self._send(h, status, payload, None, headers)
 
@@ -351,11 +361,26 @@ region = eu-central-1
 """
 
 
+#: Reads trayapp's private forwarding page (``file://…``) as a browser does: the address it sends
+#: the browser on to (its ``<meta http-equiv="refresh">``); any other URL is printed as it is.
+_FORWARDED = (
+    "import html,re,sys,urllib.parse,urllib.request\n"
+    "url = sys.argv[1]\n"
+    "if url.startswith('file:'):\n"
+    "    page = open(urllib.request.url2pathname(urllib.parse.urlsplit(url).path), encoding='utf-8').read()\n"
+    '    url = html.unescape(re.search(r\'http-equiv="refresh" content="0;url=([^"]*)"\', page).group(1))\n'
+    "print(url)\n"
+)
+
+
 def browser_script(path: Path, log: Path | None = None) -> Path:
-    """A ``BROWSER`` program: curl follows the URL (the authorize page redirects to the app's
-    loopback callback); each URL it was given is appended to *log*."""
+    """A ``BROWSER`` program: curl follows the URL (trayapp's private forwarding page, then the
+    authorize page, which redirects to the app's loopback callback); each URL it was given (its
+    command line) is appended to *log*."""
     record = f'printf "%s\\n" "$1" >> "{log}"\n' if log else ""
-    path.write_text(f'#!/bin/sh\n{record}exec curl -sS -L -o /dev/null --max-time 30 "$1"\n', encoding="utf-8")
+    forwarded = f'url=$("{sys.executable}" -I -c {shlex.quote(_FORWARDED)} "$1") || exit 1\n'
+    body = f'#!/bin/sh\n{record}{forwarded}exec curl -sS -L -o /dev/null --max-time 30 "$url"\n'
+    path.write_text(body, encoding="utf-8")
     path.chmod(0o755)
     return path
 
@@ -423,3 +448,97 @@ class CustomDomain:
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
+
+
+# --- a hostile or broken server ---------------------------------------------------------------------
+
+HUGE = 200 * 1024 * 1024
+#: The hostile answers ``SsoServer.hostile`` knows (each for any operation unless it says which).
+HOSTILE = {
+    "huge": "200 MB of JSON, its length declared",
+    "huge-unsized": "200 MB of JSON, no length: read until the connection closes",
+    "silent": "the request is read and never answered",
+    "bad-json": "a cut-off JSON object",
+    "huge-number": "expiresIn 1e400 (a float beyond any time)",
+    "huge-integer": "expiresIn of 5,000 digits",
+    "deep": "an object nested 100,000 deep",
+    "negative-expiry": "the real answer with expiresIn -3600 (CreateToken)",
+    "object-token": "the real answer with an object as accessToken (CreateToken)",
+    "server-error": "HTTP 500 InternalServerException",
+    "throttled": "HTTP 429 TooManyRequestsException",
+    "option-page": "verificationUriComplete a browser option (StartDeviceAuthorization)",
+    "foreign-page": "verificationUriComplete on another host (StartDeviceAuthorization)",
+    "escaped-code": "userCode with terminal escapes and a bidi override (StartDeviceAuthorization)",
+}
+#: What ``escaped-code`` hides around the real code.
+ESCAPES = "\x1b]0;owned\x07\x1b[2J\u202e", "\x1b[0m\r\n"
+
+
+def _send_hostile(h: BaseHTTPRequestHandler, kind: str, status: int, payload: Any, stopped: threading.Event) -> None:
+    if kind not in HOSTILE:
+        raise ValueError(f"unknown hostile answer {kind!r}")
+    if kind == "silent":
+        stopped.wait(120)  # until the stand-in stops: the client gives up first
+        return
+    headers: dict[str, str] = {}
+    if kind == "server-error":
+        status, headers = 500, {"x-amzn-ErrorType": "InternalServerException"}
+        body = b'{"message": "internal error"}'
+    elif kind == "throttled":
+        status, headers = 429, {"x-amzn-ErrorType": "TooManyRequestsException"}
+        body = b'{"message": "Too many requests"}'
+    elif kind == "bad-json":
+        body = b'{"accessToken": "at-cut-off'
+    elif kind == "huge-number":
+        body = b'{"accessToken": "at-x", "tokenType": "Bearer", "expiresIn": 1e400}'
+    elif kind == "huge-integer":
+        body = b'{"accessToken": "at-x", "tokenType": "Bearer", "expiresIn": ' + b"9" * 5000 + b"}"
+    elif kind == "deep":
+        body = b'{"accessToken": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    elif kind in ("huge", "huge-unsized"):
+        _send_huge(h, sized=kind == "huge")
+        return
+    else:
+        body = json.dumps(_tampered(kind, dict(payload))).encode()
+    try:
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        for key, value in headers.items():
+            h.send_header(key, value)
+        h.end_headers()
+        h.wfile.write(body)
+    except OSError:
+        pass  # the client went away
+
+
+def _tampered(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    if kind == "negative-expiry":
+        return payload | {"expiresIn": -3600}
+    if kind == "object-token":
+        return payload | {"accessToken": {"token": payload.get("accessToken")}}
+    if kind == "option-page":
+        return payload | {"verificationUriComplete": "--renderer-cmd-prefix=touch /tmp/trayapp-owned"}
+    if kind == "foreign-page":
+        return payload | {"verificationUriComplete": "https://sso.example.net/device?user_code=X"}
+    before, after = ESCAPES
+    return payload | {"userCode": before + str(payload.get("userCode")) + after}
+
+
+def _send_huge(h: BaseHTTPRequestHandler, *, sized: bool) -> None:
+    """A JSON object of :data:`HUGE` bytes, written as fast as the client reads."""
+    head, tail = b'{"accessToken": "', b'", "expiresIn": 3600}'
+    block = b"a" * (1 << 20)
+    try:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        if sized:
+            h.send_header("Content-Length", str(HUGE))
+        h.end_headers()  # unsized: HTTP/1.0, the body ends when the connection closes
+        h.wfile.write(head)
+        for _ in range(HUGE // len(block) - 1):
+            h.wfile.write(block)
+        h.wfile.write(b"a" * (len(block) - len(head) - len(tail)) + tail)
+    except OSError:
+        pass  # the client stopped reading and closed: what a bounded reader does
+    h.close_connection = True

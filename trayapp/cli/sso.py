@@ -15,7 +15,8 @@ from trayapp.i18n import _, ngettext
 if TYPE_CHECKING:
     from trayapp.core.service import Service
     from trayapp.core.sso import SsoSignIns
-    from trayapp.core.sso_config import SsoConfig
+    from trayapp.core.sso_config import SsoConfig, SsoSession
+    from trayapp.core.sso_directory import Assignment
 
 
 def register(sub: Subparsers) -> None:
@@ -83,7 +84,7 @@ def cmd_profiles(service: Service, args: argparse.Namespace) -> int:
 
     config = sso_config(service)
     session = config.session(args.session)
-    found = sso_directory.assignments(sign_ins(service), session)
+    found = _assignments(service, session)
     sections = sso_directory.missing_profiles(service.config(), config, session, found)
     if not args.write:
         print(sso_directory.as_text(sections), end="")
@@ -100,6 +101,21 @@ def cmd_profiles(service: Service, args: argparse.Namespace) -> int:
     else:
         print(_("Every account and role of '{session}' has a profile already.").format(session=session.name))
     return 0
+
+
+def _assignments(service: Service, session: SsoSession) -> list[Assignment]:
+    """The directory's accounts and roles; no network, throttled, refused or nonsense: one sentence."""
+    from trayapp.core import errors, sso_directory, sso_wire
+
+    signins = sign_ins(service)
+
+    def refused(code: str) -> errors.TrayappError:
+        if code == "UnauthorizedException":
+            return errors.SsoSignedOut(session=session.name)
+        return errors.SsoRefused(profile=session.name, code=code)
+
+    with sso_wire.plain_errors(signins.client("sso", session.region), refused):
+        return sso_directory.assignments(signins, session)
 
 
 def cmd_status(service: Service, args: argparse.Namespace) -> int:

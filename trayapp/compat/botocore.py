@@ -1,4 +1,4 @@
-"""botocore's insides trayapp relies on: the reader of the AWS files (botocore<1.45).
+"""botocore's insides trayapp relies on: the reader of the AWS files, a client's sender (botocore<1.45).
 
 botocore reads ``~/.aws/config`` and ``~/.aws/credentials`` with
 ``botocore.configloader.raw_config_parse``, looked up in its module at each call (by
@@ -10,6 +10,11 @@ once, on purpose, by the process at start-up (``trayapp.cli.main``: the tray and
 line's full path), with :func:`install_config_reader`; a process that never calls it reads as
 botocore does, only slower.  ``tests/test_compat.py`` checks that botocore still looks the
 reader up at each call, so a change upstream fails in CI instead of silently reading twice.
+
+botocore also reads every answer's body whole before any event or parser sees it, and has no limit
+on its size.  :func:`http_sender` hands out the function a client sends its requests with (its
+endpoint's HTTP session, with the client's proxies, CA bundle and timeouts), so ``core/sso_wire.py``
+can send from botocore's ``before-send`` event and read the body with a bound.
 """
 
 from __future__ import annotations
@@ -29,6 +34,14 @@ PRIVATE: tuple[Private, ...] = (
     *(
         Private(module, "botocore.configloader.raw_config_parse", "uses", _WHY, _NO_SEAM)
         for module in ("botocore.session", "botocore.credentials")
+    ),
+    Private(
+        "botocore.client",
+        "BaseClient._endpoint",
+        "self",
+        "an answer of IAM Identity Center is read with a size limit (core/sso_wire.py): botocore reads every "
+        "body whole before any event sees it, so the request is sent with the endpoint's own HTTP session",
+        "no upstream issue found (botocore has no limit on the size of a response body)",
     ),
 )
 
@@ -70,3 +83,11 @@ def restore_config_reader() -> None:
         if _original is not None:
             configloader.raw_config_parse = _original
             _original = None
+
+
+def http_sender(client: Any) -> Callable[[Any], Any]:
+    """The function *client* sends its prepared requests with (its endpoint's HTTP session, set up
+    with the client's proxies, CA bundle and timeouts); it returns botocore's ``AWSResponse``,
+    whose body is left unread when the request's ``stream_output`` is true."""
+    send: Callable[[Any], Any] = client._endpoint.http_session.send
+    return send

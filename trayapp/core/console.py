@@ -218,11 +218,11 @@ def _ask_token(federation: str, session: str, seconds: int | None, opener: Opene
 # --- handing the URL to the browser without a command line ----------------------------
 
 
-def forwarding_page(url: str) -> str:
+def forwarding_page(url: str, label: str | None = None) -> str:
     """A page that sends the browser on to *url* at once (meta refresh, script, and a link)."""
     attribute = html.escape(url, quote=True)
     script = json.dumps(url).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    label = html.escape(_("Open AWS console"))
+    label = html.escape(label or _("Open AWS console"))
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">\n'
         '<meta name="referrer" content="no-referrer">\n'
@@ -267,7 +267,7 @@ def sweep_leftovers(parent: Path, older_than: float, now: float | None = None) -
                         shutil.rmtree(entry, ignore_errors=True)
 
 
-def write_page(url: str, parent: Path | None = None) -> Path:
+def write_page(url: str, parent: Path | None = None, label: str | None = None) -> Path:
     """The forwarding page for *url*: 0600, alone in a new 0700 folder under *parent*."""
     parent = _page_parent() if parent is None else parent
     folder = Path(tempfile.mkdtemp(prefix=PAGE_PREFIX, dir=parent))  # 0700, a name nobody could guess
@@ -276,7 +276,7 @@ def write_page(url: str, parent: Path | None = None) -> Path:
     try:
         fd = os.open(page, flags, 0o600)
         with os.fdopen(fd, "wb") as f:
-            f.write(forwarding_page(url).encode("utf-8"))
+            f.write(forwarding_page(url, label).encode("utf-8"))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -333,8 +333,10 @@ def open_signin_page(
     browser: Browser | None = None,
     parent: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    label: str | None = None,
 ) -> bool:
-    """Open the console sign-in *url* in the browser through a private forwarding page.
+    """Open the console sign-in *url* (or any address with a secret in it: an SSO sign-in's
+    authorize page) in the browser through a private forwarding page; *label* is its link's text.
 
     Returns what the browser launcher said (False: no browser could be opened; the page is
     then removed at once).
@@ -346,7 +348,7 @@ def open_signin_page(
     seconds = page_seconds(environ)
     parent = _page_parent() if parent is None else parent
     sweep_leftovers(parent, older_than=max(seconds, PAGE_SECONDS))
-    page = write_page(url, parent)
+    page = write_page(url, parent, label)
     try:
         opened = bool(browser(page.as_uri()))
     except BaseException:

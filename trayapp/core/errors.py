@@ -235,6 +235,24 @@ class SsoUnreachable(TrayappError):
     template = "IAM Identity Center at {endpoint} can't be reached; check your network connection."
 
 
+class SsoTimeout(SsoUnreachable):
+    template = "IAM Identity Center at {endpoint} did not answer within {seconds} s; check your network."
+
+
+class SsoThrottled(SsoUnreachable):
+    template = "IAM Identity Center at {endpoint} is throttling requests right now; wait a few seconds and try again."
+
+
+class SsoServerError(SsoUnreachable):
+    template = "IAM Identity Center at {endpoint} failed with an error of its own (HTTP {status}); try again later."
+
+
+class SsoMalformedAnswer(TrayappError):
+    """A hostile or broken sign-in server: *reason* names what was wrong, never the value."""
+
+    template = "IAM Identity Center at {endpoint} sent an answer trayapp can't use ({reason}); nothing was changed."
+
+
 class SsoStartUrlRefused(TrayappError):
     template = "The start URL of '{session}' can't be used: {reason}."
 

@@ -26,7 +26,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from trayapp.core import errors, sso_cache, sso_refresh, sso_registration, sso_signin, sso_start_url
+from trayapp.core import (
+    errors,
+    sso_answers,
+    sso_cache,
+    sso_refresh,
+    sso_registration,
+    sso_signin,
+    sso_start_url,
+    sso_wire,
+)
 from trayapp.core.prompts import has_display
 from trayapp.core.runtime import private_runtime_dir
 from trayapp.core.sso_cache import SsoToken
@@ -175,22 +184,37 @@ class SsoSignIns:
                 grantType="refresh_token",
                 refreshToken=token.refresh_token,
             )
+            return self._store(
+                session, answer, token.client_id or "", token.client_secret or "", token.registration_expires_at, token
+            )
         except (oidc.exceptions.InvalidGrantException, oidc.exceptions.InvalidClientException) as exc:
             log.info("the refresh token for %s was refused: the token serves to its end", session.name)
             sso_refresh.keep_without_refresh(self.path(session), token)
             if isinstance(exc, oidc.exceptions.InvalidClientException) and token.client_id:
                 sso_registration.forget(session, token.client_id, self._environ)  # a new sign-in registers anew
             return None
-        except Exception as exc:  # the network, a throttle: keep the token, try again later
-            log.info("refreshing %s failed (%s)", session.name, type(exc).__name__)
+        except Exception as exc:  # the network, a throttle, nonsense: the token is kept as it is
+            if isinstance(exc, errors.TrayappError) and not isinstance(exc, errors.SsoMalformedAnswer):
+                raise  # the cache can't be written: said as it is
+            said = sso_wire.failure(exc, sso_wire.endpoint_of(oidc))
+            if said is None and not sso_wire.error_code(exc):
+                raise  # not the service's answer: a bug of trayapp's, shown as one
+            if said is not None and token.expires_at <= self._clock():
+                raise said from None  # nothing left to keep using: say why, not "signed out"
+            if isinstance(said, errors.SsoMalformedAnswer):
+                log.warning("%s", said)
+            else:
+                log.info("refreshing %s failed: %s", session.name, said or sso_wire.error_code(exc))
             return None
-        return self._store(
-            session, answer, token.client_id or "", token.client_secret or "", token.registration_expires_at
-        )
 
     def _sign_in(self, session: SsoSession, device: bool) -> SsoToken:
         oidc = self._clients("sso-oidc", session.region)
-        try:
+        endpoint = sso_wire.endpoint_of(oidc)
+
+        def refused(code: str) -> errors.TrayappError:
+            return errors.SsoSignInFailed(session=session.name, reason=_("AWS answered {code}").format(code=code))
+
+        with sso_wire.plain_errors(oidc, refused):  # no network, throttled, nonsense: one sentence
             issuer = sso_start_url.resolve(session, environ=self._environ)  # a custom domain: the portal's URL
             registration = sso_registration.registration(
                 oidc,
@@ -199,6 +223,7 @@ class SsoSignIns:
                 issuer_url=issuer,
                 now=self._clock(),
                 environ=self._environ,
+                endpoint=endpoint,
             )
             client = registration.as_client()
             if device:
@@ -207,14 +232,9 @@ class SsoSignIns:
                 answer = sso_signin.device_authorization(oidc, asked_with, client, self._device_notice)
             else:
                 answer = sso_signin.authorization_code(oidc, session, client, self.opener)
-        except errors.TrayappError:
-            raise
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
-            raise errors.SsoSignInFailed(
-                session=session.name, reason=_("AWS answered {code}").format(code=code)
-            ) from None
-        return self._store(session, answer, registration.client_id, registration.client_secret, registration.expires_at)
+            return self._store(
+                session, answer, registration.client_id, registration.client_secret, registration.expires_at
+            )
 
     def _device_notice(self, code: DeviceCode) -> None:
         self.notice(code)
@@ -223,17 +243,31 @@ class SsoSignIns:
                 self.opener(code.verification_uri_complete)
 
     def _store(
-        self, session: SsoSession, answer: Mapping[str, Any], client_id: str, secret: str, registered: datetime | None
+        self,
+        session: SsoSession,
+        answer: Mapping[str, Any],
+        client_id: str,
+        secret: str,
+        registered: datetime | None,
+        old: SsoToken | None = None,
     ) -> SsoToken:
+        """Write CreateToken's *answer*, checked first: nonsense, or a refreshed token that would
+        end before the *old* one it replaces, is refused and the cache is left as it was."""
+        endpoint = sso_wire.endpoint_of(self._clients("sso-oidc", session.region))
+        new = sso_answers.new_token(answer, endpoint)
+        expires = sso_answers.expiry(new, self._clock())
+        if old is not None and expires < old.expires_at:
+            reason = _("its token would end before the one it replaces")
+            raise errors.SsoMalformedAnswer(endpoint=endpoint, reason=reason)
         token = SsoToken(
             start_url=session.start_url,
             region=session.region,
-            access_token=answer["accessToken"],
-            expires_at=self._clock() + timedelta(seconds=int(answer["expiresIn"])),
+            access_token=new.access_token,
+            expires_at=expires,
             client_id=client_id,
             client_secret=secret,
             registration_expires_at=registered,
-            refresh_token=answer.get("refreshToken"),
+            refresh_token=new.refresh_token,
         )
         sso_cache.write(self.path(session), token)
         return token
@@ -263,23 +297,17 @@ class SsoSignIns:
         """The permission set's keys (GetRoleCredentials), signing in first when needed."""
         token, _outcome = self.ensure(profile.session, interactive=interactive)
         portal = self._clients("sso", profile.session.region)
-        try:
+
+        def refused(code: str) -> errors.TrayappError:
+            if code == "UnauthorizedException":
+                return errors.SsoSignedOut(session=profile.session.name)
+            return errors.SsoRefused(profile=profile.name, code=code)
+
+        with sso_wire.plain_errors(portal, refused):
             answer = portal.get_role_credentials(
                 roleName=profile.role_name, accountId=profile.account_id, accessToken=token.access_token
-            )["roleCredentials"]
-        except portal.exceptions.UnauthorizedException:
-            raise errors.SsoSignedOut(session=profile.session.name) from None
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            if code is None:
-                raise errors.SsoUnreachable(endpoint=portal.meta.endpoint_url) from None
-            raise errors.SsoRefused(profile=profile.name, code=code) from None
-        return Credentials(
-            answer["accessKeyId"],
-            answer["secretAccessKey"],
-            answer["sessionToken"],
-            datetime.fromtimestamp(int(answer["expiration"]) / 1000, UTC),
-        )
+            )
+            return sso_answers.role_credentials(answer, sso_wire.endpoint_of(portal), self._clock())
 
 
 def sign_ins(service: Service) -> SsoSignIns:

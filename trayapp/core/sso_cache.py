@@ -5,7 +5,9 @@ refreshes (``startUrl``, ``region``, ``accessToken``, ``expiresAt``, ``clientId`
 ``registrationExpiresAt``, ``refreshToken``), so every tool sees one sign-in.  It is written 0600,
 atomically (a temporary file in the folder, fsync, rename) into a 0700 folder; a file another user
 owns or could change is refused, never read (it could hand us a token of someone else's choosing,
-or be read by them).
+or be read by them), and nothing is written where another user could change the folders on the
+way (``~/.aws/sso`` linked into their folder: they could then remove the sign-in), as ``ssh``
+checks ``~/.ssh``.
 """
 
 from __future__ import annotations
@@ -150,6 +152,19 @@ def _private_folder(folder: Path) -> None:
         os.chmod(folder, 0o700)
 
 
+def _safe_location(path: Path) -> None:
+    """Refuse, as ``ssh`` does, a cache path another local user could change: a folder on the way
+    that is theirs or that they can write into (``~/.aws/sso`` linked into their folder), a
+    symbolic link of theirs.  Checked before the folder is made, then again (POSIX only)."""
+    if os.name != "posix" or not hasattr(os, "geteuid"):
+        return
+    from trayapp.core.credentials_file.strict_modes import unsafe_location
+
+    reason = unsafe_location(path)
+    if reason is not None:
+        raise SsoCacheRefused(path=path, reason=reason)
+
+
 def write(path: Path, token: SsoToken) -> None:
     """Replace the cache file at once: a reader sees the old token or the new one, never half."""
     write_json(path, token.as_json())
@@ -158,7 +173,9 @@ def write(path: Path, token: SsoToken) -> None:
 def write_json(path: Path, data: Mapping[str, object]) -> None:
     """Replace the cache file *path* with *data* at once (0600, in a private folder)."""
     try:
+        _safe_location(path.parent)  # ~/.aws/sso and above, before anything is made there
         _private_folder(path.parent)
+        _safe_location(path)
         with contextlib.suppress(FileNotFoundError):
             reason = _refusal(path, os.lstat(path))
             if reason:

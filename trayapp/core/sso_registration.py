@@ -28,7 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from trayapp.core import sso_cache
+from trayapp.core import sso_answers, sso_cache
+from trayapp.core.errors import TrayappError
 from trayapp.core.sso_config import DEFAULT_SCOPES, SsoSession
 
 Flow = Literal["pkce", "device"]
@@ -122,20 +123,38 @@ def registration(
     now: datetime,
     environ: Mapping[str, str] | None = None,
     on_register: Callable[[], object] | None = None,
+    endpoint: str = "",
 ) -> Registration:
-    """The cached registration for *flow* while it lasts, else a new one (written for the CLI too)."""
+    """The cached registration for *flow* while it lasts, else a new one (written for the CLI too).
+    Both are checked as an answer of the service at *endpoint* is: a cached file is another tool's
+    word, and one that fails the check is replaced, not used."""
     path = cache_path(session, environ)
     found = read(path)
-    if found is not None and usable(found, flow, now):
+    if found is not None and usable(found, flow, now) and _sound(found, endpoint, now):
         return found
-    made = register(oidc, session, flow, issuer_url=issuer_url, now=now)
+    made = register(oidc, session, flow, issuer_url=issuer_url, now=now, endpoint=endpoint)
     if on_register is not None:
         on_register()
     sso_cache.write_json(path, made.as_json())
     return made
 
 
-def register(oidc: Any, session: SsoSession, flow: Flow, *, issuer_url: str, now: datetime) -> Registration:
+def _sound(found: Registration, endpoint: str, now: datetime) -> bool:
+    as_answer = {
+        "clientId": found.client_id,
+        "clientSecret": found.client_secret,
+        "clientSecretExpiresAt": int(found.expires_at.timestamp()),
+    }
+    try:
+        sso_answers.registration(as_answer, endpoint, now)
+    except TrayappError:
+        return False
+    return True
+
+
+def register(
+    oidc: Any, session: SsoSession, flow: Flow, *, issuer_url: str, now: datetime, endpoint: str = ""
+) -> Registration:
     """RegisterClient as the AWS CLI's fetcher for *flow* calls it."""
     kwargs: dict[str, Any] = {"clientName": client_name(session, now), "clientType": "public"}
     if flow == "pkce":
@@ -152,12 +171,11 @@ def register(oidc: Any, session: SsoSession, flow: Flow, *, issuer_url: str, now
         if scopes:
             kwargs["scopes"] = scopes
         grants = None
-    answer = oidc.register_client(**kwargs)
-    expires = datetime.fromtimestamp(int(answer["clientSecretExpiresAt"]), UTC)
+    answer = sso_answers.registration(oidc.register_client(**kwargs), endpoint, now)  # checked before use
     return Registration(
-        str(answer["clientId"]),
-        str(answer["clientSecret"]),
-        expires,
+        answer.client_id,
+        answer.client_secret,
+        answer.expires_at,
         tuple(scopes) if scopes else None,
         grants,
     )

@@ -1,11 +1,14 @@
 """Signing in to IAM Identity Center the way the AWS CLI does: in the user's browser.
 
 Authorization code with PKCE (RFC 7636, S256): trayapp listens on ``127.0.0.1`` only, on a port
-the system picks, opens the authorize page with a fresh ``state``, and takes the code only from a
-callback that carries that same ``state`` (anything else on the port is answered 400 and ignored);
-the code is worthless without the verifier, which never leaves this process.  Device authorization
-(RFC 8628) is the fallback: the user opens a page and confirms a short code.  Both give up after
-:data:`SIGN_IN_LIMIT` seconds.  The OIDC client is botocore's ``sso-oidc``.
+the system picks (core/sso_callback.py), opens the authorize page with a fresh ``state``, and takes
+the code only from a callback that carries that same ``state`` (anything else on the port is
+answered 400 and ignored); the code is worthless without the verifier, which never leaves this
+process.  Device authorization (RFC 8628) is the fallback: the user opens a page and confirms a
+short code; the page and the code are checked first (core/sso_answers.py).  The browser is given a
+private page that forwards it (:func:`open_browser`), never the address itself.  Both give up after
+:data:`SIGN_IN_LIMIT` seconds.  The OIDC client is botocore's ``sso-oidc``, its answers bounded
+(core/sso_wire.py).
 """
 
 from __future__ import annotations
@@ -18,21 +21,16 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
+from trayapp.core import sso_answers, sso_wire
 from trayapp.core.errors import SsoSignInFailed
+from trayapp.core.sso_callback import Callback
 from trayapp.core.sso_config import SsoSession
 from trayapp.i18n import _
 
 SIGN_IN_LIMIT = 600.0
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-CALLBACK_PATH = "/oauth/callback"  # registered without the port (core/sso_registration.py, RFC 8252)
-
-_DONE_PAGE = (
-    b"<!doctype html><meta charset=utf-8><title>trayapp</title>"
-    b"<p>Signed in. You can close this tab and return to trayapp.</p>"
-)
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,8 @@ class SsoClients:
                 self._session = self._session or aws_clients.session()
                 # SSO OIDC and the portal take no SigV4 signature: the bearer token is the proof.
                 config = aws_clients.client_config().merge(Config(signature_version=UNSIGNED))
-                self._clients[service, region] = self._session.create_client(service, region, config=config)
+                client = self._session.create_client(service, region, config=config)
+                self._clients[service, region] = sso_wire.bound(client)  # answers of at most 1 MB
             return self._clients[service, region]
 
 
@@ -80,10 +79,13 @@ def print_device_code(code: DeviceCode) -> None:
 
 
 def open_browser(url: str) -> bool:
-    """The user's browser (``BROWSER`` first, as Python's ``webbrowser`` and ``xdg-open`` do)."""
-    import webbrowser
+    """The user's browser (``BROWSER`` first, as Python's ``webbrowser`` and ``xdg-open`` do), given
+    only the ``file://`` address of a private page that forwards it to *url*: the authorize URL's
+    ``state`` and code challenge, or a device page's code, are on no command line another local
+    user could read (``ps``) and use to sign this user in with their own identity."""
+    from trayapp.core.console import open_signin_page
 
-    return webbrowser.open(url)
+    return open_signin_page(url, label=_("Continue to the sign-in page"))
 
 
 def _pkce() -> tuple[str, str]:
@@ -92,69 +94,29 @@ def _pkce() -> tuple[str, str]:
     return verifier, challenge.decode("ascii")
 
 
-class _Callback(HTTPServer):
-    """The loopback listener: the first request with the right ``state`` ends the wait."""
-
-    def __init__(self, state: str) -> None:
-        super().__init__(("127.0.0.1", 0), _CallbackHandler)
-        self.expected_state = state
-        self.result: dict[str, str] | None = None
-        self.done = threading.Event()
-
-
-class _CallbackHandler(BaseHTTPRequestHandler):
-    server: _Callback
-
-    def do_GET(self) -> None:
-        url = urllib.parse.urlsplit(self.path)
-        query = dict(urllib.parse.parse_qsl(url.query))
-        state = query.get("state", "")
-        if url.path != CALLBACK_PATH or not secrets.compare_digest(state, self.server.expected_state):
-            self.send_error(400)  # another program on this machine guessing at the port
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(_DONE_PAGE)))
-        self.end_headers()
-        self.wfile.write(_DONE_PAGE)
-        if self.server.result is None:
-            self.server.result = query
-            self.server.done.set()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the query holds the code: never logged
-
-
 def authorization_code(
     oidc: Any, session: SsoSession, client: dict[str, Any], opener: Opener, limit: float = SIGN_IN_LIMIT
 ) -> dict[str, Any]:
     """CreateToken's answer after the user approved in the browser."""
     verifier, challenge = _pkce()
     state = secrets.token_urlsafe(32)
-    server = _Callback(state)
-    redirect = f"http://127.0.0.1:{server.server_address[1]}{CALLBACK_PATH}"
-    query = {
-        "response_type": "code",
-        "client_id": client["clientId"],
-        "redirect_uri": redirect,
-        "state": state,
-        "code_challenge_method": "S256",
-        "scopes": " ".join(session.scopes),
-        "code_challenge": challenge,
-    }
-    # Percent-encoded as the AWS CLI does (scopes joined with %20, not '+').
-    encoded = urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
-    url = f"{oidc.meta.endpoint_url.rstrip('/')}/authorize?{encoded}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    thread.start()
-    try:
-        opener(url)
-        if not server.done.wait(limit):
-            raise SsoSignInFailed(session=session.name, reason=_("no answer came from the browser within 10 minutes"))
-    finally:
-        server.shutdown()
-        server.server_close()
-    answer = server.result or {}
+    with Callback(state) as server:
+        redirect = server.redirect_uri
+        query = {
+            "response_type": "code",
+            "client_id": client["clientId"],
+            "redirect_uri": redirect,
+            "state": state,
+            "code_challenge_method": "S256",
+            "scopes": " ".join(session.scopes),
+            "code_challenge": challenge,
+        }
+        # Percent-encoded as the AWS CLI does (scopes joined with %20, not '+').
+        encoded = urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+        opener(f"{oidc.meta.endpoint_url.rstrip('/')}/authorize?{encoded}")
+        answer = server.wait(limit)
+    if answer is None:
+        raise SsoSignInFailed(session=session.name, reason=_("no answer came from the browser within 10 minutes"))
     if "code" not in answer:
         error = answer.get("error", "")
         reason = _("the sign-in was refused in the browser") if error else _("the browser sent no code")
@@ -180,12 +142,14 @@ def device_authorization(
     sleep: Callable[[float], object] = time.sleep,
 ) -> dict[str, Any]:
     """CreateToken's answer after the user confirmed the code on the device page."""
-    start = oidc.start_device_authorization(
+    endpoint = str(oidc.meta.endpoint_url)
+    answer = oidc.start_device_authorization(
         clientId=client["clientId"], clientSecret=client["clientSecret"], startUrl=session.start_url
     )
-    notice(DeviceCode(session.name, start["userCode"], start["verificationUri"], start.get("verificationUriComplete")))
-    interval = float(start.get("interval") or 5)
-    deadline = time.monotonic() + min(limit, float(start.get("expiresIn") or limit))
+    start = sso_answers.device_start(answer, endpoint, session.start_url)  # its pages and code, checked
+    notice(DeviceCode(session.name, start.user_code, start.verification_uri, start.verification_uri_complete))
+    interval = float(start.interval)
+    deadline = time.monotonic() + min(limit, float(start.expires_in))
     errors = oidc.exceptions
     while time.monotonic() < deadline:
         sleep(interval)
@@ -195,7 +159,7 @@ def device_authorization(
                     clientId=client["clientId"],
                     clientSecret=client["clientSecret"],
                     grantType=DEVICE_GRANT,
-                    deviceCode=start["deviceCode"],
+                    deviceCode=start.device_code,
                 )
             )
         except errors.AuthorizationPendingException:
