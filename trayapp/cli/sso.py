@@ -78,14 +78,20 @@ def cmd_profiles(service: Service, args: argparse.Namespace) -> int:
 
     config = sso_config(service)
     session = config.session(args.session)
-    found = sso_directory.assignments(sign_ins(service), session)
-    sections = sso_directory.missing_profiles(service.config(), config, session, found)
+    directory = sso_directory.assignments(sign_ins(service), session)
+    for sentence in directory.skipped:
+        print(f"trayapp: {sentence}", file=sys.stderr)
     if not args.write:
-        print(sso_directory.as_text(sections), end="")
-        if not sections:
+        plan = sso_directory.missing_profiles(service.config(), config, session, directory.assignments)
+        for sentence in plan.skipped:
+            print(f"trayapp: {sentence}", file=sys.stderr)
+        print(sso_directory.as_text(plan.sections), end="")
+        if not plan.sections:
             print(_("Every account and role of '{session}' has a profile already.").format(session=session.name))
         return 0
-    written = sso_directory.write(service.config(), sections)
+    written, skipped, notes = sso_directory.write(service.config(), config, session, directory.assignments)
+    for sentence in [*skipped, *notes]:
+        print(f"trayapp: {sentence}", file=sys.stderr)
     path = service.config().config_path
     if written:
         added = ngettext(
