@@ -69,7 +69,7 @@ def measure(
                 requests = throttled = 0
                 for _ in range(runs):
                     config.write_text(CORP_CONFIG)
-                    server.throttle_every, server.throttled = every, 0
+                    server.throttle_every, server.throttled, server.pages_asked = every, 0, None
                     before = len(server.operations("ListAccounts", "ListAccountRoles"))
                     took, finished = _trayapp(env, home, limit, "sso", "profiles", "corp", "--write")
                     times.append(took)

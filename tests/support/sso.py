@@ -333,21 +333,29 @@ class SsoServer:
     # --- a large or hostile directory: paging, throttling (ListAccounts, ListAccountRoles) ---------
     #: Items per page (the real portal pages its listings with ``nextToken``); None: one page.
     page_size: int | None = None
-    #: Every Nth listing request is answered HTTP 429 ``TooManyRequestsException``; 0: never.
+    #: Every Nth listing (one page of one list) is answered HTTP 429 ``TooManyRequestsException``
+    #: the first ``throttle_times`` times it is asked; 0: never.
     throttle_every: int = 0
+    throttle_times: int = 1
     #: A server that never ends: past the last item, empty pages each with a new ``nextToken``.
     endless: bool = False
     #: Entries put into ``accountList`` as they are (duplicates, missing or odd fields).
     raw_accounts: tuple[Any, ...] = ()
-    _listings: int = 0
     #: Listing requests answered 429 so far.
     throttled: int = 0
+    #: Each listing page asked for: [its number, how often it was refused] (None: start counting afresh).
+    pages_asked: dict[tuple[str, str, str], list[int]] | None = None
 
     def _listing(self, key: str, items: list[Any], f: dict[str, Any]) -> Reply:
-        self._listings += 1
-        if self.throttle_every and self._listings % self.throttle_every == 0:
-            self.throttled += 1
-            raise _Error(429, "TooManyRequestsException", "", "Rate exceeded")
+        if self.throttle_every:
+            if self.pages_asked is None:
+                self.pages_asked = {}
+            page_id = (key, str(f.get("account_id", "")), str(f.get("next_token", "")))
+            seen = self.pages_asked.setdefault(page_id, [len(self.pages_asked) + 1, 0])
+            if seen[0] % self.throttle_every == 0 and seen[1] < self.throttle_times:
+                seen[1] += 1
+                self.throttled += 1
+                raise _Error(429, "TooManyRequestsException", "", "Rate exceeded")
         try:
             start = int(base64.urlsafe_b64decode(str(f.get("next_token", ""))).decode() or 0)
         except ValueError:

@@ -149,7 +149,8 @@ class _Lister:
             account = entry.get("accountId") if isinstance(entry, dict) else entry
             if not valid_account_id(account):
                 text = _("Skipped account '{account}': its id is not a 12-digit account number.")
-                self.skipped.append(text.format(account=shown(account)))
+                named = entry.get("accountName") if account is None and isinstance(entry, dict) else account
+                self.skipped.append(text.format(account=shown(named)))
                 continue
             name = entry.get("accountName")
             found.setdefault(account, name if isinstance(name, str) else "")

@@ -61,9 +61,9 @@ def _ascii(text: str) -> str:
 def readable_name(account_id: str, account_name: str, role_name: str) -> str:
     """``production-admin``: the account's name and the role, lower case, dashes; the account id
     stands in for a name with nothing readable left."""
-    name = _ascii(account_name) or account_id
-    text = f"{name}-{_ascii(role_name)}".strip("-")[:NAME_MAX]
-    return text.rstrip("-")
+    role = _ascii(role_name)[: NAME_MAX // 2].rstrip("-")
+    name = (_ascii(account_name) or account_id)[: NAME_MAX - len(role) - 1].rstrip("-")
+    return f"{name}-{role}".strip("-")
 
 
 def key(name: str) -> str:
