@@ -128,7 +128,11 @@ def test_a_hostile_directory_injects_no_section_or_key_and_each_bad_entry_skips_
     home: Path, env: dict[str, str], sso_server: SsoServer
 ) -> None:
     sso_server.assignments = hostile_directory()
-    sso_server.raw_accounts = ({"accountId": "444444444444", "accountName": "Ops again"}, {"accountName": "no id"})
+    sso_server.raw_accounts = (
+        {"accountId": "444444444444", "accountName": "Ops again"},  # listed twice: once
+        {"accountName": "no id"},
+        {"accountId": 123456789012, "accountName": ["not text"]},
+    )
     config = home / ".aws" / "config"
     before = config.read_bytes()
     result = trayapp(env, "sso", "profiles", "corp", "--write")
@@ -153,7 +157,7 @@ def test_a_hostile_directory_injects_no_section_or_key_and_each_bad_entry_skips_
     }
     assert "profile unicode-production-admin" in added  # accents folded, not dropped
     skipped = [line.removeprefix("trayapp: ") for line in result.stderr.splitlines() if "Skipped" in line]
-    assert len(skipped) == 8, result.stderr  # 3 account ids, 4 role names, an entry without an id
+    assert len(skipped) == 9, result.stderr  # 3 account ids, 4 role names, no id, an id that is a number
     assert "Skipped account 'deploy': its id is not a 12-digit account number." in skipped
     assert "Skipped role '#comment' of account 444444444444: it is not a valid role name." in skipped
     assert all(line.isprintable() and len(line) < 160 for line in result.stderr.splitlines()), result.stderr
@@ -224,3 +228,17 @@ def test_profiles_are_written_all_at_once_or_not_at_all(
     assert seen, result.stderr
     assert len(new_sections(before, seen[0])) == 120  # the first change anyone saw held them all
     assert result.returncode == 0, result.stderr
+
+
+def test_a_page_botocore_cannot_read_ends_the_run_in_one_sentence_and_writes_nothing(
+    home: Path, env: dict[str, str], sso_server: SsoServer
+) -> None:
+    sso_server.raw_accounts = ("an account that is a string",)
+    before = (home / ".aws" / "config").read_bytes()
+    result = trayapp(env, "sso", "profiles", "corp", "--write")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "trayapp: The accounts of 'corp' could not be listed: "
+        "IAM Identity Center sent a page trayapp could not understand.\n"
+    )
+    assert (home / ".aws" / "config").read_bytes() == before

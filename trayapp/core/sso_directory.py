@@ -6,7 +6,10 @@ The directory is a server's answer, so it is read as hostile and possibly huge (
 * listings are paged (botocore's paginators, 100 a page) with a bound on pages and items, so a server
   that never ends stops the run with a sentence; the accounts' roles are listed :data:`WORKERS` at a
   time, and a throttled listing (HTTP 429, ``TooManyRequestsException``) is retried by botocore's
-  ``standard`` retry mode with its exponential backoff and jitter, up to :data:`LIST_ATTEMPTS` tries;
+  ``standard`` retry mode with its exponential backoff and jitter, up to :data:`LIST_ATTEMPTS` tries
+  (measured on the stand-in, 1,000 accounts with one listing in seven refused: 17 s; ``adaptive``
+  mode's client-side rate limit shrank at every 429 and had not finished after 300 s; one listing
+  at a time took 86 s);
 * an entry with an id that is not 12 digits or a role name outside IAM's characters skips itself,
   with one sentence; duplicates are listed once;
 * names are made safe and never equal an existing one (:mod:`trayapp.core.sso_names`), and no
@@ -16,6 +19,7 @@ The directory is a server's answer, so it is read as hostile and possibly huge (
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +35,8 @@ from trayapp.i18n import _
 if TYPE_CHECKING:
     from trayapp.core.profiles import AwsConfig
     from trayapp.core.sso import SsoSignIns
+
+log = logging.getLogger(__name__)
 
 #: Role listings in flight at once (botocore clients are thread-safe; its pool holds 10 connections).
 WORKERS = 8
@@ -109,13 +115,18 @@ def assignments(signins: SsoSignIns, session: SsoSession, *, portal: Any = None)
     except portal.exceptions.UnauthorizedException:
         raise errors.SsoSignedOut(session=session.name) from None
     except Exception as exc:
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-        if code is None:
+        from botocore.exceptions import ConnectionError, HTTPClientError
+
+        if isinstance(exc, ConnectionError | HTTPClientError):
             raise errors.SsoUnreachable(endpoint=portal.meta.endpoint_url) from None
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
         if code == "TooManyRequestsException":
             reason = _("IAM Identity Center kept answering 'too many requests'; try again in a minute")
-        else:
+        elif code is not None:
             reason = _("IAM Identity Center refused it ({code})").format(code=shown(code))
+        else:  # botocore could not read a page (an entry that is not an object, a body that is not JSON)
+            log.debug("a listing page was not understood", exc_info=True)
+            reason = _("IAM Identity Center sent a page trayapp could not understand")
         raise DirectoryUnusable(session=session.name, reason=reason) from None
     directory = Directory(skipped=lister.skipped)
     for items, skipped in found:
