@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -49,8 +50,26 @@ def measure(
     (home / ".aws").mkdir(mode=0o700)
     config = home / ".aws" / "config"
     config.write_text(CORP_CONFIG)
-    browser = browser_script(home / "browser.sh")
     rows: list[dict[str, object]] = []
+    try:
+        _measure(home, config, sizes, roles, runs, page, limit, code, rows)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return rows
+
+
+def _measure(
+    home: Path,
+    config: Path,
+    sizes: list[int],
+    roles: int,
+    runs: int,
+    page: int,
+    limit: float,
+    code: str | None,
+    rows: list[dict[str, object]],
+) -> None:
+    browser = browser_script(home / "browser.sh")
     with SsoServer() as server:
         extra = {"BROWSER": str(browser), **server.env()}
         if code:
@@ -91,7 +110,6 @@ def measure(
                     }
                 )
                 print(json.dumps(rows[-1]), flush=True)
-    return rows
 
 
 def main() -> None:
