@@ -22,7 +22,10 @@ Every request is recorded in ``requests`` (``SsoRequest``: the operation, its fi
 ``token_seconds`` (access token lifetime), ``registration_seconds``, ``interval`` (device polling),
 ``deny`` (the user refuses in the browser), ``refuse_refresh`` (every refresh is ``invalid_grant``),
 ``assignments`` (account id → (name, [roles])), ``hostile`` (operation → one of :data:`HOSTILE`: the
-answer a hostile or broken server gives instead of the real one, until the key is removed).
+answer a hostile or broken server gives instead of the real one, until the key is removed);
+a large or hostile directory: ``page_size``,
+``throttle_every`` (every Nth listing answered 429), ``endless`` (pages that never end),
+``raw_accounts`` (entries listed as they are); ``hostile_directory()`` is one such directory.
 
 ``browser_script(path)`` writes a ``BROWSER`` program that opens the URL it is given with curl,
 following redirects — the authorize page's redirect lands on the app's loopback callback.
@@ -45,7 +48,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["DEVICE_GRANT", "HOSTILE", "CustomDomain", "SsoRequest", "SsoServer", "browser_script"]
+__all__ = ["DEVICE_GRANT", "HOSTILE", "CustomDomain", "SsoRequest", "SsoServer", "browser_script", "hostile_directory"]
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 _OIDC_ERRORS = {
@@ -327,16 +330,54 @@ class SsoServer:
 
     def _accounts(self, f: dict[str, Any], token: str | None) -> Reply:
         self._bearer(token)
-        accounts = [
+        accounts: list[Any] = [
             {"accountId": a, "accountName": name, "emailAddress": f"aws+{a}@example.com"}
             for a, (name, _roles) in self.assignments.items()
         ]
-        return 200, {"accountList": accounts}, {}
+        return self._listing("accountList", accounts + list(self.raw_accounts), f)
 
     def _roles(self, f: dict[str, Any], token: str | None) -> Reply:
         self._bearer(token)
         _name, roles = self.assignments.get(f.get("account_id", ""), ("", []))
-        return 200, {"roleList": [{"roleName": r, "accountId": f.get("account_id")} for r in roles]}, {}
+        return self._listing("roleList", [{"roleName": r, "accountId": f.get("account_id")} for r in roles], f)
+
+    # --- a large or hostile directory: paging, throttling (ListAccounts, ListAccountRoles) ---------
+    #: Items per page (the real portal pages its listings with ``nextToken``); None: one page.
+    page_size: int | None = None
+    #: Every Nth listing (one page of one list) is answered HTTP 429 ``TooManyRequestsException``
+    #: the first ``throttle_times`` times it is asked; 0: never.
+    throttle_every: int = 0
+    throttle_times: int = 1
+    #: A server that never ends: past the last item, empty pages each with a new ``nextToken``.
+    endless: bool = False
+    #: Entries put into ``accountList`` as they are (duplicates, missing or odd fields).
+    raw_accounts: tuple[Any, ...] = ()
+    #: Listing requests answered 429 so far.
+    throttled: int = 0
+    #: Each listing page asked for: [its number, how often it was refused] (None: start counting afresh).
+    pages_asked: dict[tuple[str, str, str], list[int]] | None = None
+
+    def _listing(self, key: str, items: list[Any], f: dict[str, Any]) -> Reply:
+        if self.throttle_every:
+            if self.pages_asked is None:
+                self.pages_asked = {}
+            page_id = (key, str(f.get("account_id", "")), str(f.get("next_token", "")))
+            seen = self.pages_asked.setdefault(page_id, [len(self.pages_asked) + 1, 0])
+            if seen[0] % self.throttle_every == 0 and seen[1] < self.throttle_times:
+                seen[1] += 1
+                self.throttled += 1
+                raise _Error(429, "TooManyRequestsException", "", "Rate exceeded")
+        try:
+            start = int(base64.urlsafe_b64decode(str(f.get("next_token", ""))).decode() or 0)
+        except ValueError:
+            raise _Error(400, "InvalidRequestException", "", "bad nextToken") from None
+        size = self.page_size or max(len(items), 1)
+        if f.get("max_result"):
+            size = min(size, int(f["max_result"]))
+        page: dict[str, Any] = {key: items[start : start + size]}
+        if start + size < len(items) or self.endless:
+            page["nextToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        return 200, page, {}
 
     def _signin_token(self, f: dict[str, Any], token: str | None) -> Reply:
         return 200, {"SigninToken": "signin-" + secrets.token_hex(8)}, {}
@@ -542,3 +583,24 @@ def _send_huge(h: BaseHTTPRequestHandler, *, sized: bool) -> None:
     except OSError:
         pass  # the client stopped reading and closed: what a bounded reader does
     h.close_connection = True
+
+
+def hostile_directory() -> dict[str, tuple[str, list[str]]]:
+    """A directory (account id → (name, [roles])) that tries to break the config file: a header
+    closed early, line breaks, a ``[profile x]`` injection, comment marks, control characters, a
+    huge name, names equal after sanitising, bad account ids and role names.  Two entries are
+    usable as they are: ``333333333333`` (``Team``/``Deploy``) and ``444444444444`` (``Ops``/``Admin``)."""
+    return {
+        "333333333333": ("Team", ["Deploy"]),
+        "444444444444": ("Ops", ["Admin", "Bad]Role", "x\n[profile evil]", "#comment", "a" * 65]),
+        "555555555555": ("Evil]\n[profile evil]\ncredential_process = sh -c id\n[x", ["Admin"]),
+        "666666666666": ("tab\there\x1b[31m red \x00; # not a comment", ["ReadOnly"]),
+        "777777777777": ("N" * 5000, ["Admin"]),
+        "888888888888": ("Team!", ["Deploy"]),  # 'team-deploy' again once sanitised
+        "999999999999": ("TEAM", ["deploy"]),
+        "deploy": ("Team", ["Admin"]),  # the id of issue 30: not 12 digits
+        "12345678901\n": ("Newline", ["Admin"]),
+        "１２３４５６７８９０１２": ("Fullwidth digits", ["Admin"]),
+        "000000000001": ("Ünïcödé Prödüctïön", ["Admin"]),
+        "000000000002": ("\u202eevil\u200b", ["Admin"]),
+    }

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from trayapp.core.service import Service
     from trayapp.core.sso import SsoSignIns
     from trayapp.core.sso_config import SsoConfig, SsoSession
-    from trayapp.core.sso_directory import Assignment
+    from trayapp.core.sso_directory import Directory
 
 
 def register(sub: Subparsers) -> None:
@@ -84,14 +84,20 @@ def cmd_profiles(service: Service, args: argparse.Namespace) -> int:
 
     config = sso_config(service)
     session = config.session(args.session)
-    found = _assignments(service, session)
-    sections = sso_directory.missing_profiles(service.config(), config, session, found)
+    directory = _assignments(service, session)
+    for sentence in directory.skipped:
+        print(f"trayapp: {sentence}", file=sys.stderr)
     if not args.write:
-        print(sso_directory.as_text(sections), end="")
-        if not sections:
+        plan = sso_directory.missing_profiles(service.config(), config, session, directory.assignments)
+        for sentence in plan.skipped:
+            print(f"trayapp: {sentence}", file=sys.stderr)
+        print(sso_directory.as_text(plan.sections), end="")
+        if not plan.sections:
             print(_("Every account and role of '{session}' has a profile already.").format(session=session.name))
         return 0
-    written = sso_directory.write(service.config(), sections)
+    written, skipped, notes = sso_directory.write(service.config(), config, session, directory.assignments)
+    for sentence in [*skipped, *notes]:
+        print(f"trayapp: {sentence}", file=sys.stderr)
     path = service.config().config_path
     if written:
         added = ngettext(
@@ -103,19 +109,20 @@ def cmd_profiles(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-def _assignments(service: Service, session: SsoSession) -> list[Assignment]:
+def _assignments(service: Service, session: SsoSession) -> Directory:
     """The directory's accounts and roles; no network, throttled, refused or nonsense: one sentence."""
     from trayapp.core import errors, sso_directory, sso_wire
 
     signins = sign_ins(service)
+    portal = sso_directory.listing_client(session.region)
 
     def refused(code: str) -> errors.TrayappError:
         if code == "UnauthorizedException":
             return errors.SsoSignedOut(session=session.name)
         return errors.SsoRefused(profile=session.name, code=code)
 
-    with sso_wire.plain_errors(signins.client("sso", session.region), refused):
-        return sso_directory.assignments(signins, session)
+    with sso_wire.plain_errors(portal, refused):
+        return sso_directory.assignments(signins, session, portal=portal)
 
 
 def cmd_status(service: Service, args: argparse.Namespace) -> int:
