@@ -51,7 +51,7 @@ def home(aws_home: Path) -> Path:
 
 @pytest.fixture
 def env(home: Path, sso_server: SsoServer) -> dict[str, str]:
-    browser = browser_script(home / "browser.sh", log=home / "browser.log")
+    browser = browser_script(home / "browser.sh", log=home / "browser.log", forwarded_log=home / "forwarded.log")
     return aws_env(home, "http://127.0.0.1:9", **sso_server.env(), BROWSER=str(browser))
 
 
@@ -91,7 +91,7 @@ def test_two_sign_ins_register_once_in_the_aws_clis_file(
     assert data["expiresAt"].endswith("Z") and len(data["expiresAt"]) == 20
     assert {r.fields["client_id"] for r in sso_server.operations("Authorize")} == {data["clientId"]}
     # The authorize URL's scopes as the CLI writes them: joined with %20, not '+'.
-    for url in (home / "browser.log").read_text().splitlines():
+    for url in (home / "forwarded.log").read_text().splitlines():  # the browser is given a private page
         assert "scopes=sso%3Aaccount%3Aaccess%20codewhisperer%3Acompletions" in urllib.parse.urlsplit(url).query
 
 

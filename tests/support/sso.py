@@ -414,12 +414,14 @@ _FORWARDED = (
 )
 
 
-def browser_script(path: Path, log: Path | None = None) -> Path:
+def browser_script(path: Path, log: Path | None = None, forwarded_log: Path | None = None) -> Path:
     """A ``BROWSER`` program: curl follows the URL (trayapp's private forwarding page, then the
     authorize page, which redirects to the app's loopback callback); each URL it was given (its
-    command line) is appended to *log*."""
+    command line) is appended to *log*, and the address the page forwarded to, to *forwarded_log*."""
     record = f'printf "%s\\n" "$1" >> "{log}"\n' if log else ""
     forwarded = f'url=$("{sys.executable}" -I -c {shlex.quote(_FORWARDED)} "$1") || exit 1\n'
+    if forwarded_log:
+        forwarded += f'printf "%s\\n" "$url" >> "{forwarded_log}"\n'
     body = f'#!/bin/sh\n{record}{forwarded}exec curl -sS -L -o /dev/null --max-time 30 "$url"\n'
     path.write_text(body, encoding="utf-8")
     path.chmod(0o755)

@@ -117,8 +117,13 @@ def assignments(signins: SsoSignIns, session: SsoSession, *, portal: Any = None)
     except portal.exceptions.UnauthorizedException:
         raise errors.SsoSignedOut(session=session.name) from None
     except Exception as exc:
-        from botocore.exceptions import ConnectionError, HTTPClientError
+        from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
+        from trayapp.core import sso_wire
+
+        said = sso_wire.failure(exc, sso_wire.endpoint_of(portal))  # no network, 5xx, too large: as every SSO call
+        if said is not None and (isinstance(exc, ClientError) or not isinstance(said, errors.SsoMalformedAnswer)):
+            raise said from None
         if isinstance(exc, ConnectionError | HTTPClientError):
             raise errors.SsoUnreachable(endpoint=portal.meta.endpoint_url) from None
         code = getattr(exc, "response", {}).get("Error", {}).get("Code")

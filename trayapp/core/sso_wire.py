@@ -14,6 +14,7 @@ answer that isn't what it should be.  Which exception classes botocore raises is
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,6 +22,8 @@ from typing import Any
 from trayapp.core import errors
 from trayapp.core.aws_clients import ATTEMPTS, READ_TIMEOUT
 from trayapp.i18n import _
+
+log = logging.getLogger(__name__)
 
 MAX_ANSWER = 1 << 20
 #: The whole body of one answer, however it trickles in.
@@ -153,4 +156,8 @@ def plain_errors(client: Any, refused: Callable[[str], errors.TrayappError]) -> 
         said = failure(exc, endpoint_of(client))
         if said is None and not error_code(exc):
             raise  # not the service's answer: a bug of trayapp's, shown as one
+        from trayapp.core.logfile import FILE_ONLY
+
+        # The cause, for a developer: the log file only (the person is told the sentence below).
+        log.warning("a call to %s failed", endpoint_of(client), exc_info=True, extra=FILE_ONLY)
         raise (said or refused(error_code(exc))) from None
