@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import unicodedata
@@ -143,16 +142,24 @@ def test_a_200_mb_answer_is_refused_without_being_read_whole(
     home: Path, env: dict[str, str], sso_server: SsoServer, kind: str
 ) -> None:
     sso_server.hostile["CreateToken"] = kind
-    err = home / "stderr"
+    err, peak = home / "stderr", home / "peak"
+    # A small launcher starts trayapp and reads its peak RSS: a child forked straight from this test
+    # process counts this process's own pages (a loaded pytest worker holds ~200 MB) in its peak.
+    launcher = (
+        "import os, subprocess, sys\n"
+        "p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL)\n"
+        "_, status, usage = os.wait4(p.pid, 0)\n"
+        "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+        "sys.exit(os.waitstatus_to_exitcode(status))\n"
+    )
     with err.open("w") as stderr:
-        proc = subprocess.Popen(
-            [PYTHON, "-m", "trayapp", "sso", "login", "corp"], env=env, stdout=subprocess.DEVNULL, stderr=stderr
-        )
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.run(
+            [PYTHON, "-I", "-c", launcher, str(peak), PYTHON, "-m", "trayapp", "sso", "login", "corp"],
+            env=env, stdout=subprocess.DEVNULL, stderr=stderr, timeout=120,
+        )  # fmt: skip
     result = subprocess.CompletedProcess(proc.args, proc.returncode, "", err.read_text())
     one_sentence(result, f"IAM Identity Center at {sso_server.url} sent an answer trayapp can't use (it was larger")
-    assert usage.ru_maxrss * 1024 < HUGE / 2  # the answer was never held in memory (it took RSS to 452 MB)
+    assert int(peak.read_text()) * 1024 < HUGE / 2  # the answer was never held in memory (it took RSS to 452 MB)
     assert not cache_file(home).exists()
 
 

@@ -236,8 +236,10 @@ def test_the_dialog_without_stderr_keeps_its_pipe_clean_and_logs_why(tmp_path: P
 
 def test_report_never_raises_without_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from trayapp import protocol
+    from trayapp.core import logfile
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr(logfile, "_current", None)  # another test in this worker may have set one up
     monkeypatch.setattr(sys, "stderr", None)
     boxes: list[str] = []
     monkeypatch.setattr(protocol, "spawn", lambda *a, **k: boxes.append("box") or pytest.fail("no box asked"))

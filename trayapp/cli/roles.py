@@ -73,8 +73,15 @@ def cmd_list(service: Service, args: argparse.Namespace) -> int:
 
 def cmd_status(service: Service, args: argparse.Namespace) -> int:
     from trayapp.cli.login import states
+    from trayapp.core.errors import TrayappError
 
-    print_status(service.status(), service.now(), service.warn_lead(), json_out=args.json, logins=states(service))
+    sessions = service.status()  # the credentials file alone: a config file that can't be read stops nothing here
+    try:
+        logins = states(service)
+    except TrayappError as exc:  # the config file (aws login profiles live there): said, the sessions still shown
+        print(f"trayapp: {exc}", file=sys.stderr)
+        logins = []
+    print_status(sessions, service.now(), service.warn_lead(), json_out=args.json, logins=logins)
     return 0
 
 
