@@ -43,18 +43,24 @@ def _mark_path(source: str) -> Path | None:
     return None if folder is None else folder / f"keys-{source}.changed"
 
 
+#: Changes made by this process, by source: seen at once, also without a private runtime folder.
+_changes: dict[str, int] = {}
+
+
 def change_mark(source: str) -> object:
     """What says *source*'s keyring entry is unchanged since it was read (in this process or any
-    other of this user's): the stamp of a file in the private runtime folder that every store and
-    delete replaces.  The file holds no secret, only the moment of the change."""
+    other of this user's): this process's count of its changes, and the stamp of a file in the
+    private runtime folder that every store and delete replaces.  The file holds no secret, only the
+    moment of the change."""
     from trayapp.core.ini import file_stamp
 
     path = _mark_path(source)
-    return None if path is None else file_stamp(path)
+    return (_changes.get(source, 0), None if path is None else file_stamp(path))
 
 
 def mark_changed(source: str) -> None:
     """Tell every trayapp of this user that *source*'s keyring entry changed (a new file: a new stamp)."""
+    _changes[source] = _changes.get(source, 0) + 1
     path = _mark_path(source)
     if path is None:
         return

@@ -10,7 +10,7 @@ it, the provider that holds it, the chain that asks them in turn), an assume is 
   (``trayapp keys import``), a ``credential_process``.  Held while nothing they came from changed:
   the files' stamps (:class:`~trayapp.core.sts.SourceCredentials`) and the keyring's change mark
   (:func:`trayapp.core.key_store.change_mark`, bumped by every import, rotation, export and removal,
-  in this process or another).  :meth:`SourceKeys.invalidate` drops one source at once.
+  in this process or another: a count in the process, a file in the private runtime folder).
 * :class:`MfaSessions` — GetSessionToken sessions signed by those keys, one per (source, MFA device),
   in memory only.  Ended by the user (the menu), by running out, or :meth:`MfaSessions.end` for one
   source; a rotated key leaves them alone (STS keeps a session made with a deleted key valid until
@@ -44,19 +44,13 @@ MIN_PARENT_LEFT = timedelta(minutes=2)
 
 class SourceKeys:
     """The first link: a role's source keys, from *resolver* (which holds them while their files and
-    the keyring's change mark are unchanged); :meth:`invalidate` forgets what it holds for a source."""
+    the keyring's change mark are unchanged: :class:`~trayapp.core.sts.SourceCredentials`)."""
 
     def __init__(self, resolver: SourceResolver) -> None:
         self._resolve = resolver
 
     def get(self, role: RoleProfile) -> Credentials:
         return self._resolve(role)
-
-    def invalidate(self, source: str) -> None:
-        """*source*'s keys changed (a rotation, an import): read them again at the next ask."""
-        forget = getattr(self._resolve, "forget_keyring", None)
-        if forget is not None:
-            forget(source)
 
 
 MfaKey = tuple[str, str]

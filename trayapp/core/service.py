@@ -234,12 +234,6 @@ class Service(SessionViews):
     def end_mfa_sessions(self) -> None:
         self._mfa.end()
 
-    def source_changed(self, source: str) -> None:
-        """*source*'s long-term keys changed in this process (a rotation, an import): the next
-        assume signs with the keys stored now.  Another process's change is seen by itself
-        (the keyring's change mark, :mod:`trayapp.core.providers`)."""
-        self.source_keys.invalidate(source)
-
     def _mfa_session(self, role: RoleProfile, creds: Credentials, region: str, prompt: MfaPrompt) -> MfaSession:
         current = self._mfa.live(role)
         if current is not None:

@@ -150,12 +150,6 @@ class SourceCredentials:
                 self._keyring[source] = held
         return held[1]
 
-    def forget_keyring(self, source: str) -> None:
-        """Read *source*'s keys from the keyring again next time (after a rotation)."""
-        with self._lock:
-            self._keyring.pop(source, None)
-            self._cache.pop(source, None)
-
 
 @dataclass(frozen=True)
 class _Held:
