@@ -174,3 +174,27 @@ def test_a_9_hour_working_day_of_short_sleeps_renews_on_time_and_stays_flat(day:
     assert "Traceback" not in day.log()
     assert threads <= baseline[1] + 1
     assert rss <= baseline[0] + 10 * 1024
+
+
+def test_after_a_52_minute_sleep_a_role_on_the_mfa_session_is_renewed_not_warned(day: LaptopDay) -> None:
+    """Issue 29: prod, assumed through the tray with a code for an hour, has 8 minutes left after the
+    lid was closed 52 minutes: the MFA session (12 hours) renews it silently, for the hour it was
+    assumed with.  The tray decided on the profile's own duration (two hours: too long for a role
+    signed by an MFA session) and warned, though the renewal keeps the session's hour."""
+    config = day.desktop.home / ".aws" / "config"
+    config.write_text(
+        config.read_text().replace("region = eu-west-1\n", "region = eu-west-1\nduration_seconds = 7200\n", 1)
+    )
+    day.start_tray()
+    done = day.trayapp("assume", "prod", "--code", "123456", "--duration", "3600")
+    assert done.returncode == 0, done.stderr
+    first = day.access_key()
+    day.wait("the tray to show the session", lambda: day.status() == {"prod": "active"}, NOTICED)
+
+    day.sleep(hours=52 / 60)  # 8 min left: inside the 10-minute lead
+
+    day.wait("prod renewed", lambda: day.access_key() != first, NOTICED)
+    assert timedelta(minutes=55) <= day.expiry("prod") - day.wall.now() <= timedelta(minutes=60)
+    assert day.status() == {"prod": "active"}
+    assert not [n for n in day.notices() if "prod" in n], day.notices()  # renewed silently, never warned
+    assert "Traceback" not in day.log()

@@ -271,8 +271,18 @@ class _Service:
     def config(self) -> _Service:
         return self
 
-    def can_renew_silently(self, name: str) -> bool:
-        return name in self.silent
+    def role(self, name: str) -> _Role:
+        return self.roles[name]
+
+    def sessions(self) -> dict[str, object]:
+        return {}
+
+    def needs_code(self, name: str, duration: int | None = None) -> bool:
+        """The engine's answer (Service.needs_code), as the real one decides it."""
+        role = self.roles.get(name)
+        if role is None or not role.mfa_serial or role.mfa_process or role.source_profile in self.roles:
+            return False
+        return name not in self.silent
 
 
 class _Recorder:

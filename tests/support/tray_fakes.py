@@ -77,8 +77,11 @@ class FakeService:
     def sessions(self) -> dict[str, SessionInfo]:
         return {e.role.name: e.session for e in self.entries if e.session is not None}
 
-    def can_renew_silently(self, name: str) -> bool:
+    def can_renew_silently(self, name: str, duration: int | None = None) -> bool:
         return False
+
+    def needs_code(self, name: str, duration: int | None = None) -> bool:
+        return any(e.role.name == name and e.role.mfa_serial for e in self.entries)
 
     def console_url(self, name: str) -> str:
         return f"https://console.example/{name}"

@@ -4,12 +4,16 @@ is stored: never a plaintext file of ours."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from trayapp.core import errors
@@ -30,6 +34,43 @@ class KeyringUnavailable(KeysError):
         "No usable OS keyring was found ({backend}); trayapp keeps long-term keys only in the keyring, "
         "never in a file of its own, so nothing was moved."
     )
+
+
+def _mark_path(source: str) -> Path | None:
+    from trayapp.core.runtime import private_runtime_dir
+
+    folder = private_runtime_dir()
+    return None if folder is None else folder / f"keys-{source}.changed"
+
+
+#: Changes made by this process, by source: seen at once, also without a private runtime folder.
+_changes: dict[str, int] = {}
+
+
+def change_mark(source: str) -> object:
+    """What says *source*'s keyring entry is unchanged since it was read (in this process or any
+    other of this user's): this process's count of its changes, and the stamp of a file in the
+    private runtime folder that every store and delete replaces.  The file holds no secret, only the
+    moment of the change."""
+    from trayapp.core.ini import file_stamp
+
+    path = _mark_path(source)
+    return (_changes.get(source, 0), None if path is None else file_stamp(path))
+
+
+def mark_changed(source: str) -> None:
+    """Tell every trayapp of this user that *source*'s keyring entry changed (a new file: a new stamp)."""
+    _changes[source] = _changes.get(source, 0) + 1
+    path = _mark_path(source)
+    if path is None:
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        tmp.write_text(f"{time.time_ns()}\n")
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def short_id(key_id: str) -> str:
@@ -149,6 +190,8 @@ class KeyStore:
                 back = backend.get_password(SERVICE, username(source))
         except Exception:
             raise KeyringUnavailable(backend=_("the keyring did not answer")) from None
+        finally:
+            mark_changed(source)  # whatever the keyring holds now, whoever held it reads it again
         if back != text:
             raise KeysError(reason=_("The keyring did not give back the keys just stored; nothing else was changed."))
 
@@ -161,6 +204,8 @@ class KeyStore:
                 backend.delete_password(SERVICE, username(source))
         except Exception:
             raise KeyringUnavailable(backend=_("the keyring did not answer")) from None
+        finally:
+            mark_changed(source)
         return True
 
 

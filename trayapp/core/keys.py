@@ -9,7 +9,8 @@ JSON ``{access_key_id, secret_access_key, created}``), and writes
 into SOURCE's profile of the config file, so every other tool (the ``aws`` CLI,
 SDKs) still gets the keys — from trayapp, which reads the keyring.  trayapp itself
 skips that process: :class:`~trayapp.core.sts.SourceCredentials` recognises the
-line and reads the keyring directly (once per process).
+line and reads the keyring directly (once per process, and again after a change of the entry:
+:func:`~trayapp.core.key_store.change_mark`).
 
 Without a usable keyring backend nothing moves: never a plaintext file of ours.
 

@@ -8,7 +8,6 @@ so the shells (tray, dialog, CLI) stay thin and tests need no display.
 from __future__ import annotations
 
 import getpass
-import os
 import re
 import threading
 import time
@@ -23,9 +22,10 @@ from trayapp.core.mfa import UsedCodes, default_used_codes_path, normalise
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import AwsConfig, RoleProfile
 from trayapp.core.prompts import MfaPrompt, MfaRequest, SilentPrompt
+from trayapp.core.providers import MIN_PARENT_LEFT, MfaSessions, SourceKeys, section_keys
 from trayapp.core.readings import Readings
 from trayapp.core.results import AssumeResult, MfaSession, RoleEntry
-from trayapp.core.session_record import KEY_EXPIRES, KEY_SIGNED
+from trayapp.core.session_views import DEFAULT_REGION, SSO_SESSION_SECONDS, SessionViews
 from trayapp.core.sessions import SessionInfo, session_name
 from trayapp.core.sso_config import SsoConfig, SsoProfile
 from trayapp.core.sts import (
@@ -47,20 +47,14 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: GetSessionToken length for an IAM user's MFA session (held in memory only).
 MFA_SESSION_SECONDS = 12 * 3600
-DEFAULT_REGION = "us-east-1"
 CHAIN_LIMIT = 3600  # STS caps sessions of roles assumed from a role session at one hour
-#: A parent session with less than this left is renewed before it signs a chained call.
-MIN_PARENT_LEFT = timedelta(minutes=2)
+__all__ = ["CHAIN_LIMIT", "DEFAULT_REGION", "MFA_SESSION_SECONDS", "MIN_PARENT_LEFT", "SSO_SESSION_SECONDS", "Service"]
 
 _SHADOWING_KEYS = ("role_arn", "credential_process", "sso_session", "sso_start_url", "web_identity_token_file")
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-#: IAM Identity Center gives role keys for the permission set's session duration, an hour at least.
-SSO_SESSION_SECONDS = 3600
 
 
 def _session_user() -> str:
@@ -71,7 +65,7 @@ def _session_user() -> str:
     return re.sub(r"[^\w+=,.@-]", "-", f"trayapp-{user}")[:64]
 
 
-class Service:
+class Service(SessionViews):
     def __init__(
         self,
         *,
@@ -92,11 +86,11 @@ class Service:
         self._environ = environ
         self._clock = clock
         self._sts_clients: StsClientFactory = sts_clients or BotoStsClients()
-        self._resolve_source = source_resolver or SourceCredentials()
+        self.source_keys = SourceKeys(source_resolver or SourceCredentials())  # the chain's first link
         self._preferences = preferences
         self._used = used_codes or UsedCodes(time.time, default_used_codes_path())
         self._lock = threading.RLock()
-        self._mfa: dict[tuple[str, str], MfaSession] = {}
+        self._mfa = MfaSessions(clock)  # its second link (in a resident process only)
         self._mfa_enabled = mfa_sessions
         self._readings = Readings(environ, resident=resident)
         self._sso: tuple[AwsConfig, SsoConfig] | None = None
@@ -233,22 +227,15 @@ class Service:
             and self._preferences().mfa_session
         )
 
-    def _mfa_key(self, role: RoleProfile) -> tuple[str, str]:
-        return (role.source, role.mfa_serial or "")
-
     def mfa_sessions(self) -> list[MfaSession]:
         """MFA sessions alive now (in memory only), soonest ending first."""
-        now = self._clock()
-        with self._lock:
-            alive = [m for m in self._mfa.values() if m.expires_at - now > MIN_PARENT_LEFT]
-        return sorted(alive, key=lambda m: m.expires_at)
+        return self._mfa.alive()
 
     def end_mfa_sessions(self) -> None:
-        with self._lock:
-            self._mfa.clear()
+        self._mfa.end()
 
     def _mfa_session(self, role: RoleProfile, creds: Credentials, region: str, prompt: MfaPrompt) -> MfaSession:
-        current = self._live_mfa(role)
+        current = self._mfa.live(role)
         if current is not None:
             return current
         client = self._sts_clients(creds, region)
@@ -261,12 +248,31 @@ class Service:
             self._used.remember(role.mfa_serial, code)
         assert token.expiration is not None
         session = MfaSession(role.source, role.mfa_serial or "", token, token.expiration)
-        with self._lock:
-            self._mfa[self._mfa_key(role)] = session
+        self._mfa.put(session)
         return session
 
-    def can_renew_silently(self, name: str) -> bool:
-        """True when *name* can be assumed again now without asking for a code."""
+    def needs_code(self, name: str, duration: int | None = None) -> bool:
+        """True when assuming role profile *name* now (for *duration* seconds, None: as ``assume``
+        would) asks a person for an MFA code first: it has an MFA device and no ``mfa_process``, is
+        not chained from another role (that one is asked about first), and no MFA session signs it."""
+        cfg = self.config()
+        role = cfg.roles.get(name)
+        if role is None or not role.mfa_serial or role.mfa_process:
+            return False
+        if role.source_profile is not None and role.source_profile in cfg.roles:
+            return False
+        return not self._signed_by_mfa_session(role, duration)
+
+    def _signed_by_mfa_session(self, role: RoleProfile, duration: int | None) -> bool:
+        """An MFA session is alive and signs *role* for *duration* (None: the profile's or the
+        preference's, as ``assume`` takes it)."""
+        if duration is None:
+            duration = role.duration_seconds or self._preferences().duration
+        return self._mfa_session_fits(role, False, duration) and self._mfa.live(role) is not None
+
+    def can_renew_silently(self, name: str, duration: int | None = None) -> bool:
+        """True when *name* can be assumed again now, for *duration* seconds (None: as ``assume``
+        would; a renewal passes the duration its session was assumed with), without asking anyone."""
         if (login_profile := self.login().profile(name)) is not None:
             from trayapp.core.login_refresh import renewable
 
@@ -283,15 +289,7 @@ class Service:
             return role.mfa_serial is None and (parent_ok or self.can_renew_silently(src))
         if role.mfa_serial is None:
             return True
-        duration = role.duration_seconds or self._preferences().duration
-        return self._mfa_session_fits(role, False, duration) and self._live_mfa(role) is not None
-
-    def _live_mfa(self, role: RoleProfile) -> MfaSession | None:
-        with self._lock:
-            current = self._mfa.get(self._mfa_key(role))
-        if current is not None and current.expires_at - self._clock() > MIN_PARENT_LEFT:
-            return current
-        return None
+        return self._signed_by_mfa_session(role, duration)
 
     def _precheck(self, cfg: AwsConfig, role: RoleProfile) -> list[str]:
         """Refuse a foreign section before asking for a code; note a shadowing profile."""
@@ -321,7 +319,7 @@ class Service:
                 from trayapp.core.login_refresh import keys  # session keys: AssumeRole as from a role's
 
                 return keys(self, login_source)[0], True
-            return self._resolve_source(role), False
+            return self.source_keys.get(role), False
         parent = cfg.roles[src]
         existing = self._valid_credentials(parent, MIN_PARENT_LEFT)
         if existing is not None:
@@ -341,19 +339,7 @@ class Service:
         """The one path to a session's keys: trayapp's own section, all three keys present,
         more than *min_left* left; else None.  Used by assume (a parent session), renewal,
         ``env``, ``credential-process`` and the console."""
-        values = self._managed().get(role.session_profile)
-        if not values:
-            return None
-        expires = session_record.parse_expiry(values.get(KEY_EXPIRES))
-        if expires - self._clock() <= min_left:
-            return None
-        try:
-            keys = Credentials(
-                values["aws_access_key_id"], values["aws_secret_access_key"], values["aws_session_token"]
-            )
-        except KeyError:
-            return None
-        return keys, expires
+        return section_keys(self._managed().get(role.session_profile), self._clock(), min_left)
 
     def _with_code(self, role: RoleProfile, prompt: MfaPrompt, call: Callable[[str], T]) -> tuple[T, str]:
         """Ask for a code and make *call* with it until it succeeds or the user gives up.
@@ -414,26 +400,7 @@ class Service:
         values = session_record.values(profile, role_arn, c, expiration, region, long_term, duration)
         return self.credentials_file().write_section(session_name(profile), values)
 
-    # --- the rest ---------------------------------------------------------------
-
-    def env_lines(self, name: str, shell: str = "posix", region: str | None = None) -> str:
-        """The three ``export`` lines of the manual method, for ``eval`` (in *shell*'s syntax:
-        see :mod:`trayapp.core.shell`); with *region*, ``AWS_REGION`` and ``AWS_DEFAULT_REGION`` too."""
-        from trayapp.core.shell import set_line
-
-        keys, _expires = self.session_credentials(name)
-        pairs = [
-            ("AWS_ACCESS_KEY_ID", keys.access_key_id),
-            ("AWS_SECRET_ACCESS_KEY", keys.secret_access_key),
-            ("AWS_SESSION_TOKEN", keys.session_token or ""),
-        ]
-        if region:
-            pairs += [("AWS_REGION", region), ("AWS_DEFAULT_REGION", region)]
-        try:
-            return "".join(set_line(k, v, shell) + "\n" for k, v in pairs)
-        except ValueError:
-            reason = _("The session's keys can't be written in {shell} syntax.").format(shell=shell)
-            raise errors.UsageError(reason=reason) from None
+    # --- the rest (env lines, the console, a session's length and region: core/session_views.py) ----
 
     def session_credentials(self, name: str, min_left: timedelta = timedelta(0)) -> tuple[Credentials, datetime]:
         """The keys of *name*'s valid session (for credential_process and the console; core/login_refresh.py)."""
@@ -445,47 +412,6 @@ class Service:
         if found is None:
             raise errors.NoSession(profile=name)
         return found
-
-    def session_seconds(self, name: str) -> int:
-        """How long a session of *name* lasts when assumed now: the profile's, else the preference (an
-        SSO profile: an hour, the shortest session a permission set gives)."""
-        if self.sso().profile(name) is not None:
-            return SSO_SESSION_SECONDS
-        if self.login().profile(name) is not None:
-            return 900  # an aws login's keys last 15 minutes (refreshed for up to 12 hours)
-        return self.config().role(name).duration_seconds or self._preferences().duration
-
-    def session_region(self, name: str) -> str:
-        """The region *name*'s session is used in: the profile's, else up its chain, else us-east-1."""
-        if (sso_profile := self.sso().profile(name)) is not None:
-            return sso_profile.region or sso_profile.session.region
-        if (login_profile := self.login().profile(name)) is not None:
-            from trayapp.core.login_refresh import region
-
-            return region(login_profile, self._environ)
-        cfg = self.config()
-        return cfg.source_region(cfg.role(name)) or DEFAULT_REGION
-
-    def console_url(self, name: str, region: str | None = None) -> str:
-        """A sign-in URL for the AWS console as *name*'s session (partition-aware), in *region*
-        (default: the profile's).  The console session lasts as long as the session has left when
-        long-term keys signed its AssumeRole; AWS takes no ``SessionDuration`` otherwise."""
-        from trayapp.core.console import signin_url
-
-        cfg = self.config()
-        role = self.sso().profile(name) or self.login().profile(name) or cfg.role(name)
-        creds, expires = self.session_credentials(name)
-        long_term = self._managed().get(role.session_profile, {}).get(KEY_SIGNED) == "long-term"
-        left = int((expires - self._clock()).total_seconds())
-        environ = dict(os.environ if self._environ is None else self._environ)
-        return signin_url(
-            name,
-            creds,
-            role.role_arn,
-            region or (cfg.source_region(role) if isinstance(role, RoleProfile) else self.session_region(name)),
-            environ=environ,
-            session_duration=left if long_term else None,
-        )
 
     def forget(self, name: str) -> bool:
         """Remove the applet's section for *name*; False when there was none."""

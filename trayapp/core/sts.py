@@ -81,25 +81,30 @@ class BotoStsClients:
 
 
 class SourceCredentials:
-    """:func:`resolve_source` with a memory: one botocore credentials object per source
-    profile while the AWS files are unchanged (it refreshes itself when it can expire)."""
+    """:func:`resolve_source` with a memory: one botocore credentials object per source profile
+    while the AWS files are unchanged (it refreshes itself when it can expire), and keys that
+    ``trayapp keys import`` put in the keyring while their entry is unchanged: the keyring's change
+    mark (:func:`trayapp.core.key_store.change_mark`) moves with every store, here or in another
+    process, so a rotation is seen by the next ask (see :mod:`trayapp.core.providers`)."""
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = environ
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[object, Any]] = {}
-        self._keyring: dict[str, _Held] = {}
+        self._keyring: dict[str, tuple[object, _Held]] = {}
 
-    def _stamp(self) -> object:
+    def _stamp(self, source: str) -> object:
         from trayapp.core.ini import file_stamp
+        from trayapp.core.key_store import change_mark
         from trayapp.core.profiles import config_path, credentials_path
 
-        return tuple(file_stamp(path) for path in (config_path(self._environ), credentials_path(self._environ)))
+        files = tuple(file_stamp(path) for path in (config_path(self._environ), credentials_path(self._environ)))
+        return (*files, change_mark(source))
 
     def __call__(self, role: RoleProfile) -> Credentials:
         if role.source_profile is None:
             return resolve_source(role)  # credential_source: the environment may change
-        stamp = self._stamp()
+        stamp = self._stamp(role.source_profile)
         with self._lock:
             cached = self._cache.get(role.source_profile)
         if cached is None or cached[0] != stamp:
@@ -126,28 +131,24 @@ class SourceCredentials:
         return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
 
     def _from_keyring(self, source: str, scoped: Mapping[str, Any]) -> Any:
-        """Keys that ``trayapp keys import`` put in the keyring: read once per process (one unlock
-        per login in the tray), not through the credential_process that other tools run."""
+        """Keys that ``trayapp keys import`` put in the keyring: read once per change of their entry
+        (one unlock per login in the tray), not through the credential_process other tools run."""
         from trayapp.core import keys
+        from trayapp.core.key_store import change_mark
 
         if "aws_access_key_id" in scoped or keys.bridged_source(scoped.get("credential_process")) != source:
             return None
+        mark = change_mark(source)
         with self._lock:
             held = self._keyring.get(source)
-        if held is None:
+        if held is None or held[0] != mark:
             pair = keys.keyring_credentials(source)
             if pair is None:
                 raise errors.NoSourceCredentials(source=source)
-            held = _Held(Credentials(*pair))
+            held = (mark, _Held(Credentials(*pair)))
             with self._lock:
                 self._keyring[source] = held
-        return held
-
-    def forget_keyring(self, source: str) -> None:
-        """Read *source*'s keys from the keyring again next time (after a rotation)."""
-        with self._lock:
-            self._keyring.pop(source, None)
-            self._cache.pop(source, None)
+        return held[1]
 
 
 @dataclass(frozen=True)

@@ -219,22 +219,18 @@ def show_early(prompt: MfaPrompt, service: Any, profile: str) -> bool:
     """Open the dialog for *profile* at the click, while *service* gets ready to ask (the first
     assume imports botocore and builds the STS client: ~0.3 s the user would wait for a window).
 
-    Only when the first question is sure: the role has an MFA device, no ``mfa_process`` (that
-    may answer without a window), is not chained from another role (the parent would be asked
-    first), and no MFA session can sign it.  True when the dialog was shown."""
+    Only when the engine says the first question is a code (``Service.needs_code``: an MFA device,
+    no ``mfa_process``, not chained from another role, no MFA session that signs it), for the
+    duration the assume will keep.  True when the dialog was shown."""
     dialog = getattr(prompt, "fallback", prompt)
     show = getattr(dialog, "show", None)
     if show is None:
         return False
     try:
-        cfg = service.config()
-        role = cfg.roles.get(profile)
-        if role is None or not role.mfa_serial or role.mfa_process:
+        held = service.sessions().get(profile)
+        if not service.needs_code(profile, held.duration if held is not None else None):
             return False
-        if role.source_profile is not None and role.source_profile in cfg.roles:
-            return False
-        if service.can_renew_silently(profile):
-            return False
+        role = service.config().role(profile)
         show(MfaRequest(role.name, role.role_arn, role.mfa_serial, role.mfa_process))
     except Exception:  # the assume itself will say what is wrong
         log.debug("the dialog could not be shown early", exc_info=True)

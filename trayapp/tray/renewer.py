@@ -181,7 +181,9 @@ class Renewer:
 
     def _renew_silently(self, profile: str, session: SessionInfo) -> bool:
         """Renew before expiry without a prompt while the MFA session lasts; False to warn instead."""
-        if profile in self._prefs().hidden or not self._service.can_renew_silently(profile):
+        # Decided for the duration the renewal keeps (issue 29: the profile's own, longer than an
+        # MFA session may sign, made a role that renews on it warned instead).
+        if profile in self._prefs().hidden or not self._service.can_renew_silently(profile, session.duration):
             return False
         try:
             # The duration it was assumed with, not the profile's default (issue 21).
@@ -209,6 +211,6 @@ class Renewer:
         session = self._service.sessions().get(profile)
         if session is None or session.left(self._service.now()).total_seconds() <= 0:
             return
-        if self._service.can_renew_silently(profile):
+        if self._service.can_renew_silently(profile, session.duration):
             self._renew_silently(profile, session)
         self._refresh()
