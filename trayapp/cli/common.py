@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from trayapp.core import tk_check
+from trayapp.core import commands, tk_check
 from trayapp.core.prompts import CodeOnce, MfaPrompt, NoPrompt, TerminalPrompt, has_display
 from trayapp.i18n import _
 
@@ -30,11 +30,18 @@ def describe_commands(parser: argparse.ArgumentParser) -> None:
             describe_commands(child)
 
 
+def given_code(text: str) -> str:
+    """A code given with ``--code`` or ``--code-stdin``, checked as on every path
+    (:func:`trayapp.core.commands.code`): a malformed one is refused (``InvalidCode``) whether or
+    not the role will need it."""
+    return commands.code(text)
+
+
 def choose_prompt(args: argparse.Namespace, profile: str) -> MfaPrompt:
     if args.code is not None:
-        return CodeOnce(args.code)
+        return CodeOnce(given_code(args.code))
     if args.code_stdin:
-        return CodeOnce(sys.stdin.readline())
+        return CodeOnce(given_code(sys.stdin.readline()))
     from trayapp.core.code_sources import SourcedPrompt  # mfa_process or a YubiKey first, then ask
 
     if has_display() and (tk_check.problem() is None or not sys.stdin.isatty()):
@@ -57,27 +64,15 @@ def export_line(name: str, value: str) -> str:
         return shells.set_line(name, value, shells.POSIX)
 
 
-def seconds(text: str) -> int:
-    from trayapp.core.typed import typed_int
-
-    try:
-        seconds = typed_int(text)  # ３６００ from an input method is 3600
-    except ValueError:
-        seconds = 0
-    if not 900 <= seconds <= 43200:
-        raise argparse.ArgumentTypeError(_("must be a number of seconds between 900 and 43200"))
-    return seconds
+#: ``--duration SECONDS`` and ``--region R``: the checks of :mod:`trayapp.core.commands`, which the
+#: fast path and the tray's channel use too.
+seconds = commands.argparse_type(commands.duration)
+region = commands.argparse_type(commands.region)
 
 
-def region(text: str) -> str:
-    """``--region R``: a region name botocore accepts, checked as a profile's ``region`` is."""
-    from trayapp.core.profiles import region_problem
-
-    value = text.strip()
-    problem = region_problem(value, _("the region"))
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
-    return value
+def duration_help(what: str) -> str:
+    """*what* (a sentence with ``{low}`` and ``{high}``) with the bounds of a session's length."""
+    return what.format(low=commands.MIN_DURATION, high=commands.MAX_DURATION)
 
 
 def add_region(parser: argparse.ArgumentParser, what: str) -> None:

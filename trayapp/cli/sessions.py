@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from trayapp.cli.common import Subparsers, add_region, choose_prompt, seconds
+from trayapp.cli.common import Subparsers, add_region, choose_prompt, duration_help, seconds
 from trayapp.core import errors
 from trayapp.i18n import _
 
@@ -22,7 +22,9 @@ def register(sub: Subparsers) -> None:
     codes = p.add_mutually_exclusive_group()
     codes.add_argument("--code-stdin", action="store_true", help=_("read the MFA code from standard input"))
     codes.add_argument("--code", metavar="CODE", help=_("the MFA code (visible to other users in the process list)"))
-    p.add_argument("--duration", type=seconds, metavar="SECONDS", help=_("session length, 900-43200 s"))
+    p.add_argument(
+        "--duration", type=seconds, metavar="SECONDS", help=duration_help(_("session length, {low}-{high} s"))
+    )
     p.set_defaults(func=cmd_assume)
 
     p = sub.add_parser("env", help=_("print export lines of a valid session, for eval"))

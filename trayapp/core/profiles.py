@@ -22,6 +22,7 @@ from botocore.exceptions import ConfigNotFound, ConfigParseError
 
 from trayapp.core import ini
 from trayapp.core.aws_paths import config_path, credentials_path, expand
+from trayapp.core.commands import MAX_DURATION, MIN_DURATION, REGION_NAME
 from trayapp.core.errors import BrokenProfile, ConfigUnreadable, UnknownProfile
 from trayapp.core.sessions import session_name
 from trayapp.i18n import N_, _
@@ -41,7 +42,6 @@ __all__ = [
 ]
 
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
-MIN_DURATION, MAX_DURATION = 900, 43200
 
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
 
@@ -420,8 +420,8 @@ def _duration(values: Mapping[str, object]) -> int | None:
         seconds = 0
     if not MIN_DURATION <= seconds <= MAX_DURATION:
         raise _Broken(
-            _("duration_seconds '{value}' is not a number of seconds between 900 and 43200").format(
-                value=_shown(duration)
+            _("duration_seconds '{value}' is not a number of seconds between {low} and {high}").format(
+                value=_shown(duration), low=MIN_DURATION, high=MAX_DURATION
             )
         )
     return seconds
@@ -438,9 +438,8 @@ def _region(region: str | None, where: str) -> str | None:
     return region
 
 
-#: ``botocore.utils.validate_region_name``'s pattern (a DNS host label), copied so that reading
-#: the profiles does not import botocore.utils (with urllib3: ~0.2 s); a test keeps them equal.
-_REGION_NAME = re.compile(r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{,63}(?<!-)$")
+#: ``botocore.utils.validate_region_name``'s pattern (:data:`trayapp.core.commands.REGION_NAME`).
+_REGION_NAME = re.compile(REGION_NAME)
 
 
 def region_problem(region: str, where: str = "--region") -> str | None:

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from trayapp.core import channel
+from trayapp.core import channel, commands
 from trayapp.core.errors import TrayappError
 
 log = logging.getLogger(__name__)
@@ -214,12 +214,12 @@ class ChannelServer:
             return {"fallback": "version"}
         if request.get("paths") != list(self._paths) or request.get("engine") != self._fingerprint:
             return {"fallback": "environment"}
+        if not commands.well_formed(request):
+            return {"fallback": "request"}  # the command line's parser says what is wrong
         command = request.get("command")
-        profile = request.get("profile")
+        profile = str(request.get("profile") or "")
         if command == "status":
             reply = self._status()
-        elif not isinstance(profile, str) or not profile:
-            return {"fallback": "request"}
         elif command == "credential-process":
             reply = self._credential_process(profile, conn)
         elif command == "env":
@@ -264,12 +264,7 @@ class ChannelServer:
 
     def _env(self, profile: str, shell: object, region: object) -> dict[str, Any]:
         if not isinstance(shell, str) or (region is not None and not isinstance(region, str)):
-            return {"fallback": "request"}
-        if region is not None:
-            from trayapp.core.profiles import region_problem
-
-            if region_problem(region):
-                return {"fallback": "region"}  # the command line says what is wrong with it
+            return {"fallback": "request"}  # (checked by commands.well_formed when given)
         try:
             return {"stdout": self.service.env_lines(profile, shell, region=region)}
         except TrayappError:
@@ -313,6 +308,8 @@ class ChannelServer:
             if not isinstance(code, str):
                 return None
             try:
+                # Checked as on the direct path, whether or not the MFA session makes it unneeded.
+                code = commands.code(code)
                 result = self.service.assume(profile, CodeOnce(code), duration=duration)
             except TrayappError as exc:
                 return {"error": str(exc), "exit": exc.exit_code}
