@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from trayapp.core import commands, tk_check
+from trayapp.core import commands, errors, tk_check
 from trayapp.core.prompts import CodeOnce, MfaPrompt, NoPrompt, TerminalPrompt, has_display
 from trayapp.i18n import _
+
+if TYPE_CHECKING:
+    from trayapp.core.service import Service
 
 #: Each command module's ``register(sub)`` adds its subcommand(s) to the parser.
 Subparsers = Any
@@ -37,12 +40,16 @@ def given_code(text: str) -> str:
     return commands.code(text)
 
 
-def choose_prompt(args: argparse.Namespace, profile: str) -> MfaPrompt:
+def choose_prompt(args: argparse.Namespace, profile: str, service: Service | None = None) -> MfaPrompt:
+    """Who gives *profile*'s MFA code: the one given, else a code source, the dialog, the terminal.
+    With nobody at all (no code, no display, no terminal) and a *service* to ask, a profile that
+    would need a person is refused at once, before any AWS call: a caller such as an SDK running
+    ``credential-process`` sees the sentence now, not after the engine's start."""
     if args.code is not None:
         return CodeOnce(given_code(args.code))
     if args.code_stdin:
         return CodeOnce(given_code(sys.stdin.readline()))
-    from trayapp.core.code_sources import SourcedPrompt  # mfa_process or a YubiKey first, then ask
+    from trayapp.core.code_sources import SourcedPrompt, ykman_path  # mfa_process or a YubiKey first
 
     if has_display() and (tk_check.problem() is None or not sys.stdin.isatty()):
         # Without Tk a terminal asks instead; with no terminal either, the dialog's TkMissing says why.
@@ -51,7 +58,29 @@ def choose_prompt(args: argparse.Namespace, profile: str) -> MfaPrompt:
         return SourcedPrompt(DialogPrompt())
     if sys.stdin.isatty():
         return SourcedPrompt(TerminalPrompt(), interactive=True)
+    if service is not None and ykman_path() is None:
+        waiting = needs_a_person(service, profile)
+        if waiting is not None:
+            raise errors.NoPrompt(profile=waiting)
     return SourcedPrompt(NoPrompt(), interactive=False)
+
+
+def needs_a_person(service: Service, profile: str) -> str | None:
+    """The profile of *profile*'s chain whose MFA code only a person could give now (no MFA
+    session to sign with, no ``mfa_process``), or None.  Sign-ins (IAM Identity Center) say so
+    themselves (``SsoNobodyToAsk``)."""
+    roles = service.config().roles
+    seen: set[str] = set()
+    name: str | None = profile
+    while name is not None and name in roles and name not in seen:
+        seen.add(name)
+        if service.can_renew_silently(name):
+            return None
+        role = roles[name]
+        if role.mfa_serial is not None and role.mfa_process is None:
+            return name
+        name = role.source_profile
+    return None
 
 
 def export_line(name: str, value: str) -> str:

@@ -171,7 +171,7 @@ def session_for(service: Service, args: argparse.Namespace) -> tuple[Credentials
         pass
     if args.code_stdin:
         args.code, args.code_stdin = read_code_line(), False
-    result = service.assume(args.profile, choose_prompt(args, args.profile), duration=args.duration)
+    result = service.assume(args.profile, choose_prompt(args, args.profile, service), duration=args.duration)
     for note in result.notes:
         print(f"trayapp: {note}", file=sys.stderr)
     return service.session_credentials(args.profile)

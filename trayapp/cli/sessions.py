@@ -56,7 +56,7 @@ def register(sub: Subparsers) -> None:
 
 
 def cmd_assume(service: Service, args: argparse.Namespace) -> int:
-    prompt = choose_prompt(args, args.profile)
+    prompt = choose_prompt(args, args.profile, service)
     result = service.assume(args.profile, prompt, duration=args.duration)
     for note in result.notes:
         print(f"trayapp: {note}", file=sys.stderr)
@@ -98,7 +98,7 @@ def cmd_credential_process(service: Service, args: argparse.Namespace) -> int:
     args.code, args.code_stdin = None, False
 
     def prompt_for(silent: bool) -> MfaPrompt:
-        return process_credentials.silent_prompt() if silent else choose_prompt(args, args.profile)
+        return process_credentials.silent_prompt() if silent else choose_prompt(args, args.profile, service)
 
     creds, expires = process_credentials.keys(service, args.profile, prompt_for)
     print(
