@@ -12,10 +12,10 @@ from trayapp.core import key_aws
 
 
 def main() -> int:
-    step, args = sys.argv[1], sys.argv[2:]
+    wanted, args = sys.argv[1], sys.argv[2:]
 
-    def reached(at: str) -> None:
-        if at == step:
+    def reached(step: str) -> None:
+        if step == wanted:
             os.kill(os.getpid(), signal.SIGKILL)
 
     key_aws.reached = reached

@@ -41,6 +41,7 @@ from trayapp.core.sts import Credentials
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
+    from trayapp.core.hosts import SignInHost
     from trayapp.core.results import AssumeResult
     from trayapp.core.service import Service
 
@@ -318,7 +319,7 @@ def _checked(answer: Any) -> tuple[dict[str, str], int, str] | None:
 # --- the service's use of it -----------------------------------------------------------------
 
 
-def engine(service: Service) -> LoginSessions:
+def engine(service: SignInHost) -> LoginSessions:
     """The service's engine (one per service: a long-lived tray keeps its clients and what ended)."""
     if service.login_sessions is None:
         service.login_sessions = LoginSessions(environ=service.environ, clock=service.now)
@@ -378,7 +379,7 @@ def describe(state: LoginState, now: datetime) -> str:
     return _("not signed in: run aws login --profile {profile}").format(profile=state.profile)
 
 
-def states(service: Service) -> list[LoginState]:
+def states(service: SignInHost) -> list[LoginState]:
     """Each login profile's sign-in (no key), sorted by profile; a refused cache file says so in the log."""
     found = []
     for name, profile in sorted(service.login().profiles.items()):
