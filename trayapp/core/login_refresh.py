@@ -41,7 +41,7 @@ from trayapp.core.sts import Credentials
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
-    from trayapp.core.hosts import SignInHost
+    from trayapp.core.hosts import Engine, SignInHost
     from trayapp.core.results import AssumeResult
     from trayapp.core.service import Service
 
@@ -326,7 +326,7 @@ def engine(service: SignInHost) -> LoginSessions:
     return service.login_sessions
 
 
-def keys(service: Service, profile: LoginProfile) -> tuple[Credentials, datetime]:
+def keys(service: SignInHost, profile: LoginProfile) -> tuple[Credentials, datetime]:
     """*profile*'s keys with more than :data:`REFRESH_LEAD` left (refreshed first when needed)."""
     token, _outcome = engine(service).ensure(profile)
     creds = Credentials(token.access_key_id, token.secret_access_key, token.session_token, token.expires_at)
@@ -353,7 +353,7 @@ def renewable(service: Service, profile: LoginProfile) -> bool:
     return state.word(service.now()) in ("valid", "expired")
 
 
-def bridge(service: Service, profile: LoginProfile) -> AssumeResult:
+def bridge(service: Engine, profile: LoginProfile) -> AssumeResult:
     """``assume`` of a login profile: its keys written as ``[<profile>-session]`` for the tools that
     have no login provider.  The duration recorded is twice the refresh lead, so the tray's timer warns
     about (and renews) the section when the keys have :data:`REFRESH_LEAD` left — when they refresh."""

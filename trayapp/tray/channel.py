@@ -29,10 +29,14 @@ import stat
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trayapp.core import channel, commands
 from trayapp.core.errors import TrayappError
+
+if TYPE_CHECKING:
+    from trayapp.core.hosts import Engine
+    from trayapp.core.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ MAX_CONNECTIONS = 8
 class ChannelServer:
     """Serves :data:`trayapp.core.channel.COMMANDS` for *service* on the tray's socket."""
 
-    def __init__(self, service: Any, environ: dict[str, str] | None = None) -> None:
+    def __init__(self, service: Service, environ: dict[str, str] | None = None) -> None:
         self.service = service
         self._environ = environ
         self._sock: socket.socket | None = None
@@ -324,7 +328,7 @@ class ChannelServer:
         }
 
 
-def start_channel(service: Any) -> ChannelServer | None:
+def start_channel(service: Engine) -> ChannelServer | None:
     """The tray's channel, listening; None when it can't be had (the command line works without it)
     or *service* is not the engine itself (a stand-in answers no command line)."""
     from trayapp.core.service import Service
