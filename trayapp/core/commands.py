@@ -78,17 +78,33 @@ def code(text: str) -> str:
 REGION_NAME = r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{,63}(?<!-)$"
 
 
-def region(text: str) -> str:
-    """``--region``: a region name botocore accepts, checked as a profile's ``region`` is."""
+def region_problem(value: str, where: str) -> str | None:
+    """Why *value* is not a region name botocore accepts (*where* names it: a profile's key, the
+    option), or None.  A profile's ``region`` is checked here too (core/profiles.py)."""
     import re
 
-    value = text.strip()
     if re.match(REGION_NAME, value):
-        return value
-    from trayapp.core.profiles import region_problem  # the sentence, in the profile's words
+        return None
     from trayapp.i18n import _
 
-    raise Invalid(region_problem(value, _("the region")) or value)
+    return _("{where} '{value}' is not a region name like eu-west-1").format(where=where, value=shown(value))
+
+
+def region(text: str) -> str:
+    """``--region``: a region name botocore accepts, checked as a profile's ``region`` is."""
+    from trayapp.i18n import _
+
+    value = text.strip()
+    problem = region_problem(value, _("the region"))
+    if problem:
+        raise Invalid(problem)
+    return value
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """A value for a message: control characters escaped, long ones cut."""
+    text = value.encode("unicode_escape").decode("ascii") if not value.isprintable() else value
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def shell(text: str) -> str:
