@@ -32,7 +32,7 @@ def parsed(argv: list[str]) -> argparse.Namespace | None:
             return None
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(st.sampled_from(sorted(commands.TABLE)), st.lists(st.sampled_from(WORDS), max_size=5))
 def test_what_the_fast_path_takes_the_parser_takes_alike(command: str, words: list[str]) -> None:
     argv = [command, *words]

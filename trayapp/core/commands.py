@@ -193,8 +193,7 @@ def parse(argv: Sequence[str]) -> dict[str, Any] | None:
     while rest:
         word = rest.pop(0)
         if word == "--":
-            positional += rest
-            break
+            return None  # argparse's own reading of what follows (`status --` is an error there)
         if not word.startswith("-") or word == "-":
             positional.append(word)
             continue
