@@ -141,3 +141,21 @@ def test_nobody_to_ask_is_told_before_the_engine_reads_a_key_or_starts_an_sts_cl
         assert main(args, service_factory=service) == 2
         assert "needs an MFA code, but there is no display and no terminal" in capsys.readouterr().err
     assert touched == []
+
+
+def test_with_nobody_to_ask_a_session_that_has_not_ended_still_serves(aws_home: Path, env: dict[str, str]) -> None:
+    """5 min left (inside the 10 min in which a code would be asked for): nobody can give one, so the
+    session is handed out as it is until it ends — not refused because a renewal needs a person."""
+    from tests.support.aws_files import OLD_TOKEN, write_session
+
+    write_session(aws_home / ".aws" / "credentials", "prod", minutes=5)
+    done = subprocess.run(
+        [sys.executable, "-m", "trayapp", "credential-process", "prod"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert OLD_TOKEN in done.stdout
