@@ -8,12 +8,13 @@ Three readers share this table, so the same input gets the same answer on every 
   before the parser and the engine are imported: :func:`parse` gives the request, or None for
   anything it can't take exactly — a bad value among them, so the parser (the one place that puts a
   bad value into words on the command line) answers it;
-- the tray's end of the channel (``tray/channel.py``): :func:`check_request` refuses a request
-  whose values the parser would have refused.
+- the tray's end of the channel (``tray/channel.py``): :func:`well_formed` refuses a request
+  whose values the parser would have refused, and :func:`code` checks the code it is handed.
 
 The checks are here once: a duration (:data:`MIN_DURATION`–:data:`MAX_DURATION` seconds), an MFA
 code (six digits, as a person types them: :func:`trayapp.core.mfa.normalise`), a region, a shell.
-Each raises :class:`Invalid` with the one sentence the user sees.
+Each raises a ValueError whose text is the one sentence the user sees (:class:`Invalid`, or for a
+code ``InvalidCode``, the error the command line prints).
 
 This module is on the fast path (a bare interpreter start is the yardstick for
 ``credential-process``): it imports nothing at load time, and each check imports what it needs.
@@ -133,8 +134,10 @@ def argparse_type(check: Callable[[str], Any]) -> Callable[[str], Any]:
 
 # --- the commands -------------------------------------------------------------------------------
 
-#: Whether a command may ask a person: never; for an MFA code (the dialog, the terminal, a code
-#: source); or for a sign-in too (an SSO profile's browser or device code).
+#: Whether a command may ask a person on the command line's own path: never, or for what its
+#: profile needs (an MFA code: a code source, the dialog, the terminal; a sign-in: the browser or a
+#: device code) — and then, with nobody to ask, it says so at once (``cli/common.choose_prompt``,
+#: ``SsoNobodyToAsk``).  Through the tray none of them asks: the tray answers only what needs nobody.
 NEVER, CODE = "never", "code"
 
 
