@@ -68,6 +68,7 @@ BAD_INPUTS = {
     "region-spaces": (["env", "dev", "--region", "eu west 1"], ""),
     "region-digits": (["env", "dev", "--region", "123"], ""),
     "region-dash": (["env", "dev", "--region=-eu-west-1"], ""),
+    "region-empty": (["env", "dev", "--region", ""], ""),  # not "the profile's region", silently
     "shell-unknown": (["env", "dev", "--shell", "klingon"], ""),
     "status-with-a-name": (["status", "prod"], ""),
 }

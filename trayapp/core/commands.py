@@ -79,12 +79,13 @@ def code(text: str) -> str:
 REGION_NAME = r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{,63}(?<!-)$"
 
 
-def region_problem(value: str, where: str) -> str | None:
+def region_problem(value: str, where: str, *, empty: bool = True) -> str | None:
     """Why *value* is not a region name botocore accepts (*where* names it: a profile's key, the
-    option), or None.  A profile's ``region`` is checked here too (core/profiles.py)."""
+    option), or None.  A profile's ``region`` is checked here too (core/profiles.py); *empty*
+    False: an empty name is refused as well (an option given no region)."""
     import re
 
-    if re.match(REGION_NAME, value):
+    if re.match(REGION_NAME, value) and (value or empty):
         return None
     from trayapp.i18n import _
 
@@ -92,11 +93,12 @@ def region_problem(value: str, where: str) -> str | None:
 
 
 def region(text: str) -> str:
-    """``--region``: a region name botocore accepts, checked as a profile's ``region`` is."""
+    """``--region``: a region name botocore accepts, checked as a profile's ``region`` is; not an
+    empty one, which would silently mean "the profile's region"."""
     from trayapp.i18n import _
 
     value = text.strip()
-    problem = region_problem(value, _("the region"))
+    problem = region_problem(value, _("the region"), empty=False)
     if problem:
         raise Invalid(problem)
     return value
