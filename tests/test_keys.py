@@ -139,9 +139,12 @@ class User:
         self.env.pop("PYTHON_KEYRING_BACKEND", None)
         self.env["PYTHONPATH"] = str(REPO_ROOT)
 
-    def trayapp(self, *args: str, python: str = PYTHON, **extra: str) -> subprocess.CompletedProcess[str]:
+    def trayapp(
+        self, *args: str, python: str = PYTHON, module: tuple[str, ...] = ("trayapp",), **extra: str
+    ) -> subprocess.CompletedProcess[str]:
+        """``trayapp ARGS`` (or *module*'s wrapper of it, such as tests.support.kill_at's)."""
         return subprocess.run(
-            [python, "-m", "trayapp", *args],
+            [python, "-m", *module, *args],
             env={**self.env, **extra},
             cwd=REPO_ROOT,
             capture_output=True,
@@ -274,7 +277,7 @@ STEPS = ["marked", "created", "pending", "verified", "stored", "deleted"]
 @pytest.mark.parametrize("step", STEPS)
 def test_a_rotation_killed_at_each_step_keeps_a_working_key_and_the_next_one_finishes(user: User, step: str) -> None:
     assert user.trayapp("keys", "import", "me").returncode == 0
-    done = user.trayapp("keys", "rotate", "me", TRAYAPP_TEST_KILL_AT=step)
+    done = user.trayapp("keys", "rotate", "me", module=("tests.support.kill_at", step))
     assert done.returncode == -9, done.stderr
     stored = user.stored()
     assert stored is not None

@@ -60,7 +60,9 @@ def env_for(home: Path, sts_url: str, **extra: str) -> dict[str, str]:
     """aws_env plus a private runtime dir, so the shared used-code memory is per test."""
     run = home / "run"
     run.mkdir(mode=0o700, exist_ok=True)
-    return aws_env(home, sts_url, **{"XDG_RUNTIME_DIR": str(run), **extra})
+    env = aws_env(home, sts_url)
+    env.update({"XDG_RUNTIME_DIR": str(run), **extra})
+    return env
 
 
 def write_aws_files(home: Path, config: str = CONFIG, credentials: str = CREDENTIALS) -> Path:

@@ -85,7 +85,7 @@ class FakeYkman:
 
     def pid_file(self, name: str, timeout: float = 10) -> int:
         path = self.dir / name
-        return int(wait_until(name, lambda: path.exists() and path.read_text().strip(), timeout))
+        return int(wait_until(name, lambda: (path.read_text().strip() or None) if path.exists() else None, timeout))
 
 
 def alive(pid: int) -> bool:

@@ -98,7 +98,7 @@ def error_shown(desktop: Desktop, wid: int) -> bool:
     from tests.support.screen_state import window_image
 
     colours = {rgb: n for n, rgb in window_image(desktop, wid).getcolors(maxcolors=1 << 20) or []}
-    return colours.get(ERROR_BG, 0) > 2000
+    return int(colours.get(ERROR_BG, 0)) > 2000
 
 
 def bind_keysyms(desktop: Desktop, text: str) -> None:

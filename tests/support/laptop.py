@@ -166,7 +166,7 @@ class SystemBus:
 
     def time_settings_changed(self) -> None:
         """systemd-timedated's ``PropertiesChanged`` (a time zone or NTP change)."""
-        body = ("org.freedesktop.timedate1", {}, ["Timezone"])
+        body: tuple[str, dict[str, object], list[str]] = ("org.freedesktop.timedate1", {}, ["Timezone"])
         self._emit(
             "/org/freedesktop/timedate1", "org.freedesktop.DBus.Properties", "PropertiesChanged", "sa{sv}as", body
         )
@@ -245,6 +245,7 @@ class LaptopDay:
                 self.tray.wait(10)
         # The tray listens on the system bus before it serves the command line (tray/app.py).
         self.wait_for_log("serving the command line", 30)  # status goes through the tray
+        assert self.tray is not None
         return self.tray
 
     @property

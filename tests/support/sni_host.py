@@ -81,8 +81,12 @@ class Watcher:
 
     def wait_for_item(self, count: int = 1, timeout: float = 15) -> tuple[str, str]:
         """The *count*-th registration (waits for it)."""
-        return wait_until(f"registration #{count} with the watcher", lambda: (self.items()[count - 1:] or [None])[0],
-                          timeout, interval=0.02)  # fmt: skip
+
+        def registered() -> tuple[str, str] | None:
+            items = self.items()
+            return items[count - 1] if len(items) >= count else None
+
+        return wait_until(f"registration #{count} with the watcher", registered, timeout, interval=0.02)
 
     def _serve(self, conn: Any) -> None:
         from jeepney.io.threading import ReceiveStopped

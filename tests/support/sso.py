@@ -324,7 +324,10 @@ class SsoServer:
         if account is None or f.get("role_name") not in account[1]:
             raise _Error(403, "ForbiddenException", "", "No access")
         expiration = int((time.time() + 3600) * 1000)
-        creds = {"accessKeyId": "ASIA" + secrets.token_hex(8).upper(), "secretAccessKey": secrets.token_hex(20)}
+        creds: dict[str, str | int] = {
+            "accessKeyId": "ASIA" + secrets.token_hex(8).upper(),
+            "secretAccessKey": secrets.token_hex(20),
+        }
         creds |= {"sessionToken": "sso-session-" + secrets.token_hex(16), "expiration": expiration}
         return 200, {"roleCredentials": creds}, {}
 

@@ -8,11 +8,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from trayapp.core.errors import Cancelled, ConfigUnreadable
+from trayapp.core.login_config import LoginConfig
+from trayapp.core.login_refresh import LoginSessions
 from trayapp.core.preferences import Preferences
 from trayapp.core.profiles import RoleProfile
 from trayapp.core.prompts import MfaRequest
 from trayapp.core.results import AssumeResult, RoleEntry
 from trayapp.core.sessions import SessionInfo
+from trayapp.core.sso import SsoSignIns
+from trayapp.core.sso_config import SsoConfig
+from trayapp.core.sts import Credentials
 from trayapp.tray.app import TrayApp
 from trayapp.tray.prefs import PrefsHolder
 
@@ -38,6 +43,28 @@ class FakeService:
     fail: Exception | None = None
     forgotten: list[str] = field(default_factory=list)
     prompts: list[Any] = field(default_factory=list)
+    #: The engine's sign-in parts (trayapp.core.hosts.Engine): no SSO, no aws login here.
+    sso_signins: SsoSignIns | None = None
+    login_sessions: LoginSessions | None = None
+    environ: Mapping[str, str] | None = None
+
+    def sso(self) -> SsoConfig:
+        return SsoConfig()
+
+    def login(self) -> LoginConfig:
+        return LoginConfig()
+
+    def write_session(
+        self,
+        profile: str,
+        role_arn: str,
+        c: Credentials,
+        expiration: datetime,
+        region: str,
+        long_term: bool = False,
+        duration: int = 0,
+    ) -> list[str]:
+        raise AssertionError("the tray's stand-in service writes no session of an aws login")
 
     def config(self) -> Any:
         if isinstance(self.fail, ConfigUnreadable):

@@ -29,7 +29,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -130,9 +130,10 @@ def windows_files(root: str | os.PathLike[str] | None = None, *, pread: bool = F
                 perms = 0o666
             else:
                 perms = 0o444  # the read-only attribute
-            cls, (seq, rest) = st.__reduce__()  # type: ignore[misc]
+            reduced: Any = st.__reduce__()  # (os.stat_result, (the fields, the extra fields))
+            cls, (seq, rest) = reduced
             seq = (kind | perms, seq[1], seq[2], seq[3], 0, 0, *seq[6:])
-            return cls(seq, rest)  # type: ignore[no-any-return]
+            return cast(os.stat_result, cls(seq, rest))
 
         return call
 

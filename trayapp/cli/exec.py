@@ -17,7 +17,7 @@ from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from trayapp.cli.common import Subparsers, add_region, choose_prompt, seconds
+from trayapp.cli.common import Subparsers, add_region, choose_prompt, duration_help, given_code, seconds
 from trayapp.core import errors
 from trayapp.core.reasons import os_reason
 from trayapp.i18n import _
@@ -94,7 +94,10 @@ def register(sub: Subparsers) -> None:
 def add_options(p: argparse.ArgumentParser) -> None:
     add_region(p, _("AWS_REGION and AWS_DEFAULT_REGION for COMMAND (default: the profile's region)"))
     p.add_argument(
-        "--duration", type=seconds, metavar="SECONDS", help=_("session length if one is assumed, 900-43200 s")
+        "--duration",
+        type=seconds,
+        metavar="SECONDS",
+        help=duration_help(_("session length if one is assumed, {low}-{high} s")),
     )
     codes = p.add_mutually_exclusive_group()
     codes.add_argument(
@@ -131,6 +134,8 @@ def cmd_exec(service: Service, args: argparse.Namespace) -> int:
         )
     if not command:
         raise errors.UsageError(reason=_("Name the command to run after '--', e.g. trayapp exec prod -- aws s3 ls."))
+    if args.code is not None:
+        args.code = given_code(args.code)  # refused at once, whether or not a session is assumed
     check_nesting(service, args.profile, os.environ)
     creds, expires = session_for(service, args)
     region = args.region or service.session_region(args.profile)
@@ -166,7 +171,7 @@ def session_for(service: Service, args: argparse.Namespace) -> tuple[Credentials
         pass
     if args.code_stdin:
         args.code, args.code_stdin = read_code_line(), False
-    result = service.assume(args.profile, choose_prompt(args, args.profile), duration=args.duration)
+    result = service.assume(args.profile, choose_prompt(args, args.profile, service), duration=args.duration)
     for note in result.notes:
         print(f"trayapp: {note}", file=sys.stderr)
     return service.session_credentials(args.profile)

@@ -26,71 +26,17 @@ if TYPE_CHECKING:
 
 
 def parse(argv: Sequence[str]) -> dict[str, Any] | None:
-    """The request for *argv* when it is one of the served forms, else None."""
-    if not argv or argv[0] not in channel.COMMANDS:
-        return None
-    command, rest = argv[0], list(argv[1:])
-    request: dict[str, Any] = {"command": command}
-    positional: list[str] = []
-    options: dict[str, str | None] = {}
-    takes_value = {
-        "assume": ("--code", "--duration"),
-        "env": ("--shell", "--region"),
-    }.get(command, ())
-    flags = {"assume": ("--code-stdin",), "status": ("--json",)}.get(command, ())
-    while rest:
-        word = rest.pop(0)
-        if word == "--":
-            positional += rest
-            break
-        if not word.startswith("-") or word == "-":
-            positional.append(word)
-            continue
-        name, eq, value = word.partition("=")
-        if name in takes_value:
-            if not eq:
-                if not rest:
-                    return None
-                value = rest.pop(0)
-            if name in options:
-                return None
-            options[name] = value
-        elif name in flags and not eq:
-            if name in options:
-                return None
-            options[name] = None
-        else:
-            return None  # --help, a typo, an abbreviation: the parser's business
-    if command == "status":
-        if positional:
-            return None
-        request["json"] = "--json" in options
-        return request
-    if len(positional) != 1 or not positional[0]:
-        return None
-    request["profile"] = positional[0]
-    if command == "assume":
-        if ("--code" in options) == ("--code-stdin" in options):
-            return None  # no code (a prompt is the command line's own) or both (a usage error)
-        if "--code" in options:
-            request["code"] = options["--code"]
-        duration = options.get("--duration")
-        if duration is not None:
-            if not (duration.isascii() and duration.isdigit() and 900 <= int(duration) <= 43200):
-                return None
-            request["duration"] = int(duration)
-        else:
-            request["duration"] = None
-    elif command == "env":
-        from trayapp.core import shell as shells
+    """The request for *argv* when it is one of the served forms with good values, else None
+    (:func:`trayapp.core.commands.parse`: the one table of the commands, their options and checks)."""
+    from trayapp.core import commands
 
-        shell = options.get("--shell")
-        if shell is not None:
-            if shell.lower() not in shells.NAMES:
-                return None
-            shell = shells.named(shell)
-        request["shell"] = shell
-        request["region"] = options.get("--region")
+    request = commands.parse(argv)
+    if request is None:
+        return None
+    if request["command"] == "assume" and request.pop("code_stdin") == (request["code"] is not None):
+        return None  # no code (a prompt is the command line's own) or both (a usage error)
+    if request["command"] == "assume" and request["code"] is None:
+        del request["code"]  # read from standard input by run()
     return request
 
 
@@ -103,7 +49,12 @@ def run(argv: Sequence[str]) -> int | None:
     if request["command"] == "assume" and "code" not in request:
         line = sys.stdin.readline()  # before connecting: the tray's deadline is not the user's
         _put_back(line)  # the usual path reads it there if the tray doesn't take it
-        request["code"] = line
+        from trayapp.core import commands
+
+        try:
+            request["code"] = commands.code(line)
+        except ValueError:
+            return None  # the usual path refuses it, in the same words as a bad --code
     connection = channel.connect()
     if connection is None:
         return None

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from trayapp.cli.common import Subparsers, add_region, choose_prompt, seconds
+from trayapp.cli.common import Subparsers, add_region, choose_prompt, duration_help, seconds
 from trayapp.core import errors
 from trayapp.i18n import _
 
@@ -22,7 +22,9 @@ def register(sub: Subparsers) -> None:
     codes = p.add_mutually_exclusive_group()
     codes.add_argument("--code-stdin", action="store_true", help=_("read the MFA code from standard input"))
     codes.add_argument("--code", metavar="CODE", help=_("the MFA code (visible to other users in the process list)"))
-    p.add_argument("--duration", type=seconds, metavar="SECONDS", help=_("session length, 900-43200 s"))
+    p.add_argument(
+        "--duration", type=seconds, metavar="SECONDS", help=duration_help(_("session length, {low}-{high} s"))
+    )
     p.set_defaults(func=cmd_assume)
 
     p = sub.add_parser("env", help=_("print export lines of a valid session, for eval"))
@@ -54,7 +56,7 @@ def register(sub: Subparsers) -> None:
 
 
 def cmd_assume(service: Service, args: argparse.Namespace) -> int:
-    prompt = choose_prompt(args, args.profile)
+    prompt = choose_prompt(args, args.profile, service)
     result = service.assume(args.profile, prompt, duration=args.duration)
     for note in result.notes:
         print(f"trayapp: {note}", file=sys.stderr)
@@ -96,7 +98,7 @@ def cmd_credential_process(service: Service, args: argparse.Namespace) -> int:
     args.code, args.code_stdin = None, False
 
     def prompt_for(silent: bool) -> MfaPrompt:
-        return process_credentials.silent_prompt() if silent else choose_prompt(args, args.profile)
+        return process_credentials.silent_prompt() if silent else choose_prompt(args, args.profile, service)
 
     creds, expires = process_credentials.keys(service, args.profile, prompt_for)
     print(

@@ -37,6 +37,7 @@ import stat
 import sys
 
 import trayapp
+from trayapp.core import commands
 
 TYPE_CHECKING = False  # typing itself costs more than a request to the tray
 if TYPE_CHECKING:
@@ -46,8 +47,8 @@ if TYPE_CHECKING:
 #: Bumped when the requests or replies change meaning; a tray of another version is not asked.
 PROTOCOL = 2
 VERSION = f"{PROTOCOL}/{trayapp.__version__}"
-#: The commands the channel serves.
-COMMANDS = ("assume", "credential-process", "env", "status")
+#: The commands the channel serves (defined, with their options and checks, in core/commands.py).
+COMMANDS = tuple(commands.TABLE)
 #: Set (to anything but "" or "0") to never use the channel.
 DISABLE_ENV = "TRAYAPP_NO_CHANNEL"
 #: A request or reply line longer than this is not ours.

@@ -38,6 +38,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from trayapp.core.commands import MAX_DURATION, MIN_DURATION
 from trayapp.core.errors import ConfigError, SigninFailed
 from trayapp.core.sts import Credentials
 from trayapp.i18n import _
@@ -60,7 +61,7 @@ PAGE_SECONDS = 60.0
 PAGE_SECONDS_ENV = "TRAYAPP_CONSOLE_PAGE_SECONDS"
 PAGE_PREFIX = "trayapp-console-"
 #: ``SessionDuration`` bounds of the federation endpoint (a console session of 15 min to 12 h).
-MIN_CONSOLE_SECONDS, MAX_CONSOLE_SECONDS = 900, 43200
+MIN_CONSOLE_SECONDS, MAX_CONSOLE_SECONDS = MIN_DURATION, MAX_DURATION
 PAGE_NAME = "signin.html"
 
 Opener = Callable[..., Any]
@@ -148,8 +149,8 @@ def signin_url(
 ) -> str:
     """The console sign-in URL for *credentials*.
 
-    AWS's rules for the federation endpoint's ``SessionDuration`` (900-43200 s): it may be sent
-    only for keys of a role that an IAM user's long-term keys assumed; for a role assumed with
+    AWS's rules for the federation endpoint's ``SessionDuration`` (a role session's bounds): it may
+    be sent only for keys of a role that an IAM user's long-term keys assumed; for a role assumed with
     temporary keys (an MFA session's, or another role's: role chaining) the endpoint refuses the
     request.  So *session_duration* (the session's seconds left) is passed only for the first
     kind, and when the endpoint still refuses it (HTTP 400) the request is sent once more without

@@ -102,7 +102,9 @@ class NoPrompt(TrayappError):
     )
 
 
-class InvalidCode(TrayappError):
+class InvalidCode(TrayappError, ValueError):
+    """Also a ValueError: what :mod:`trayapp.core.commands`' checks raise for a bad value."""
+
     exit_code = 2
     template = "An MFA code is six digits; {problem}."
 

@@ -3,8 +3,6 @@ refusals turned into one sentence each."""
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,15 +11,14 @@ from trayapp.core import errors
 from trayapp.core.key_store import KeysError
 from trayapp.i18n import _
 
-#: Test hook: the step of a rotation at which the process SIGKILLs itself.
-KILL_AT_ENV = "TRAYAPP_TEST_KILL_AT"
 #: Seconds between GetCallerIdentity tries for a new key.
 VERIFY_PAUSE = 1.5
 
 
-def kill_at(step: str) -> None:
-    if os.environ.get(KILL_AT_ENV) == step:
-        os.kill(os.getpid(), signal.SIGKILL)
+def reached(step: str) -> None:
+    """A rotation has reached *step* (``marked``, ``created``, ``pending``, ``verified``,
+    ``stored``, ``deleted``): each leaves the key store in a state a later rotation finishes from.
+    Nothing happens here; the tests replace this function to kill the process at a step."""
 
 
 def client(service: str, secret_pair: str) -> Any:

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from trayapp.core import errors, launch, profiles
+from trayapp.core import errors, key_aws, launch, profiles
 from trayapp.core.credentials_file import CredentialsFile, managed_only
-from trayapp.core.key_aws import KILL_AT_ENV, VERIFY_PAUSE, caller, delete_key, iam_call, kill_at, works
+from trayapp.core.key_aws import VERIFY_PAUSE, caller, delete_key, iam_call, works
 from trayapp.core.key_aws import client as aws_client
 from trayapp.core.key_store import (
     SERVICE,
@@ -52,7 +52,6 @@ from trayapp.core.key_store import utc_now as now_utc
 from trayapp.i18n import _
 
 __all__ = [
-    "KILL_AT_ENV",
     "SERVICE",
     "KeySource",
     "KeyStore",
@@ -343,17 +342,17 @@ class Keys:
                 ).format(source=source, other=short_id(others[0]), key=short_id(key.access_key_id))
             )
         self.store.put(source, key, rotation={"before": ids, "started": iso(self._clock())})
-        kill_at("marked")
+        key_aws.reached("marked")
         made = iam_call(lambda: iam.create_access_key()["AccessKey"], source, "CreateAccessKey")
         new = {
             "access_key_id": str(made["AccessKeyId"]),
             "secret_access_key": str(made["SecretAccessKey"]),
             "created": iso(made.get("CreateDate") or self._clock()),
         }
-        kill_at("created")
+        key_aws.reached("created")
         key = StoredKey(key.access_key_id, key.secret_access_key, key.created, {})
         self.store.put(source, key, pending=new)
-        kill_at("pending")
+        key_aws.reached("pending")
         if not works(client("sts", new), identity, tries=VERIFY_TRIES):
             delete_key(iam, new["access_key_id"], source)
             self.store.put(source, key)
@@ -363,14 +362,14 @@ class Keys:
                     "the stored key {key} is unchanged."
                 ).format(source=source, seconds=int(VERIFY_TRIES * VERIFY_PAUSE), key=short_id(key.access_key_id))
             )
-        kill_at("verified")
+        key_aws.reached("verified")
         return self._promote(source, iam, key, new)
 
     def _promote(self, source: str, iam: Any, old: StoredKey, new: Mapping[str, str]) -> StoredKey:
         key = StoredKey(new["access_key_id"], new["secret_access_key"], new.get("created") or iso(self._clock()), {})
         self.store.put(source, key, retired=old.access_key_id)
-        kill_at("stored")
+        key_aws.reached("stored")
         delete_key(iam, old.access_key_id, source)
-        kill_at("deleted")
+        key_aws.reached("deleted")
         self.store.put(source, key)
         return key

@@ -41,6 +41,7 @@ from trayapp.core.sts import Credentials
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
+    from trayapp.core.hosts import Engine, SignInHost
     from trayapp.core.results import AssumeResult
     from trayapp.core.service import Service
 
@@ -318,14 +319,14 @@ def _checked(answer: Any) -> tuple[dict[str, str], int, str] | None:
 # --- the service's use of it -----------------------------------------------------------------
 
 
-def engine(service: Service) -> LoginSessions:
+def engine(service: SignInHost) -> LoginSessions:
     """The service's engine (one per service: a long-lived tray keeps its clients and what ended)."""
     if service.login_sessions is None:
         service.login_sessions = LoginSessions(environ=service.environ, clock=service.now)
     return service.login_sessions
 
 
-def keys(service: Service, profile: LoginProfile) -> tuple[Credentials, datetime]:
+def keys(service: SignInHost, profile: LoginProfile) -> tuple[Credentials, datetime]:
     """*profile*'s keys with more than :data:`REFRESH_LEAD` left (refreshed first when needed)."""
     token, _outcome = engine(service).ensure(profile)
     creds = Credentials(token.access_key_id, token.secret_access_key, token.session_token, token.expires_at)
@@ -352,7 +353,7 @@ def renewable(service: Service, profile: LoginProfile) -> bool:
     return state.word(service.now()) in ("valid", "expired")
 
 
-def bridge(service: Service, profile: LoginProfile) -> AssumeResult:
+def bridge(service: Engine, profile: LoginProfile) -> AssumeResult:
     """``assume`` of a login profile: its keys written as ``[<profile>-session]`` for the tools that
     have no login provider.  The duration recorded is twice the refresh lead, so the tray's timer warns
     about (and renews) the section when the keys have :data:`REFRESH_LEAD` left — when they refresh."""
@@ -378,7 +379,7 @@ def describe(state: LoginState, now: datetime) -> str:
     return _("not signed in: run aws login --profile {profile}").format(profile=state.profile)
 
 
-def states(service: Service) -> list[LoginState]:
+def states(service: SignInHost) -> list[LoginState]:
     """Each login profile's sign-in (no key), sorted by profile; a refused cache file says so in the log."""
     found = []
     for name, profile in sorted(service.login().profiles.items()):

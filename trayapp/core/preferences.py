@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from trayapp.core import commands
 from trayapp.core.errors import UsageError
 from trayapp.core.typed import typed_int
 from trayapp.i18n import N_, _
@@ -65,10 +66,7 @@ def _bool(text: str) -> bool:
 
 
 def _duration(text: str) -> int:
-    value = typed_int(text)
-    if not 900 <= value <= 43200:
-        raise ValueError(text)
-    return value
+    return commands.duration(text)  # commands.Invalid is a ValueError
 
 
 def _minutes(text: str) -> int:
@@ -99,7 +97,7 @@ def _favourites(text: str) -> tuple[str, ...]:
 
 #: key → (field name, parser, what a valid value is)
 KEYS: dict[str, tuple[str, Callable[[str], Any], str]] = {
-    "duration": ("duration", _duration, N_("a number of seconds between 900 and 43200")),
+    "duration": ("duration", _duration, N_("a number of seconds between {low} and {high}")),
     "warn-minutes": ("warn_minutes", _minutes, N_("a number of minutes between 0 and 720")),
     "notifications": ("notifications", _bool, N_("on or off")),
     "hidden": ("hidden", _hidden, N_("a comma-separated list of profile names")),
@@ -117,7 +115,11 @@ def with_value(prefs: Preferences, key: str, text: str) -> Preferences:
     try:
         value = parse(text)
     except ValueError:
-        raise UsageError(reason=_("The value for '{key}' must be {valid}.").format(key=key, valid=_(valid))) from None
+        raise UsageError(
+            reason=_("The value for '{key}' must be {valid}.").format(
+                key=key, valid=_(valid).format(low=commands.MIN_DURATION, high=commands.MAX_DURATION)
+            )
+        ) from None
     return replace(prefs, **{name: value})
 
 

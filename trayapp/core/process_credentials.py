@@ -91,10 +91,10 @@ def keys(service: Service, name: str, prompt_for: PromptFor) -> tuple[Credential
         except errors.TrayappError:
             return current  # a code is needed, or STS is out of reach: this one still serves
         return service.session_credentials(name)
-    prompt = prompt_for(False)
-    if prompt is None:
-        raise errors.NoSession(profile=name)
     try:
+        prompt = prompt_for(False)  # with nobody to ask, NoPrompt may come from here already
+        if prompt is None:
+            raise errors.NoSession(profile=name)
         service.assume(name, prompt)
     except (errors.NoPrompt, errors.Cancelled):
         last = _usable(service, name, timedelta(0))  # nobody to ask, or not now: it serves while it lasts

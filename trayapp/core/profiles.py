@@ -20,8 +20,9 @@ from typing import Any
 from botocore import configloader
 from botocore.exceptions import ConfigNotFound, ConfigParseError
 
-from trayapp.core import ini
+from trayapp.core import commands, ini
 from trayapp.core.aws_paths import config_path, credentials_path, expand
+from trayapp.core.commands import MAX_DURATION, MIN_DURATION
 from trayapp.core.errors import BrokenProfile, ConfigUnreadable, UnknownProfile
 from trayapp.core.sessions import session_name
 from trayapp.i18n import N_, _
@@ -41,7 +42,6 @@ __all__ = [
 ]
 
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
-MIN_DURATION, MAX_DURATION = 900, 43200
 
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
 
@@ -403,10 +403,7 @@ def _tag_text(text: str, least: int, most: int) -> bool:
     return least <= len(text) <= most and all(c in "_.:/=+-@" or unicodedata.category(c)[0] in "LZN" for c in text)
 
 
-def _shown(value: str, limit: int = 40) -> str:
-    """A value for a message: control characters escaped, long ones cut."""
-    text = value.encode("unicode_escape").decode("ascii") if not value.isprintable() else value
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+_shown = commands.shown
 
 
 def _duration(values: Mapping[str, object]) -> int | None:
@@ -420,8 +417,8 @@ def _duration(values: Mapping[str, object]) -> int | None:
         seconds = 0
     if not MIN_DURATION <= seconds <= MAX_DURATION:
         raise _Broken(
-            _("duration_seconds '{value}' is not a number of seconds between 900 and 43200").format(
-                value=_shown(duration)
+            _("duration_seconds '{value}' is not a number of seconds between {low} and {high}").format(
+                value=_shown(duration), low=MIN_DURATION, high=MAX_DURATION
             )
         )
     return seconds
@@ -431,25 +428,15 @@ def _region(region: str | None, where: str) -> str | None:
     """A region botocore accepts (a DNS host label), else the profile can't be used."""
     if region is None:
         return None
-    if not _REGION_NAME.match(region):
-        raise _Broken(
-            _("{where} '{value}' is not a region name like eu-west-1").format(where=where, value=_shown(region))
-        )
+    problem = commands.region_problem(region, where)
+    if problem:
+        raise _Broken(problem)
     return region
-
-
-#: ``botocore.utils.validate_region_name``'s pattern (a DNS host label), copied so that reading
-#: the profiles does not import botocore.utils (with urllib3: ~0.2 s); a test keeps them equal.
-_REGION_NAME = re.compile(r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{,63}(?<!-)$")
 
 
 def region_problem(region: str, where: str = "--region") -> str | None:
     """Why *region* can't be used (the same check as a profile's ``region``), or None."""
-    try:
-        _region(region, where)
-    except _Broken as exc:
-        return str(exc)
-    return None
+    return commands.region_problem(region, where)
 
 
 def _section_problem(name: str) -> str | None:

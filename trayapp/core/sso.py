@@ -45,6 +45,7 @@ from trayapp.core.sts import Credentials
 from trayapp.i18n import _
 
 if TYPE_CHECKING:
+    from trayapp.core.hosts import SignInHost
     from trayapp.core.service import Service
 
 log = logging.getLogger(__name__)
@@ -310,7 +311,7 @@ class SsoSignIns:
             return sso_answers.role_credentials(answer, sso_wire.endpoint_of(portal), self._clock())
 
 
-def sign_ins(service: Service) -> SsoSignIns:
+def sign_ins(service: SignInHost) -> SsoSignIns:
     """The service's sign-in engine (one per service: a long-lived tray keeps its clients)."""
     if service.sso_signins is None:
         service.sso_signins = SsoSignIns(environ=service.environ, clock=service.now)

@@ -35,7 +35,7 @@ from trayapp.core.sso_config import SsoConfig, SsoProfile, SsoSession
 from trayapp.i18n import _, ngettext
 
 if TYPE_CHECKING:
-    from trayapp.core.service import Service
+    from trayapp.core.hosts import Engine
     from trayapp.core.sso import SsoSignIns
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 CLI_CACHE_DIR = "~/.aws/cli/cache"
 
 
-def sign_out(service: Service, session: SsoSession | None) -> list[str]:
+def sign_out(service: Engine, session: SsoSession | None) -> list[str]:
     """Sign out of *session* (None: of every sign-in); the sentences saying what was done."""
     from trayapp.core.sso import sign_ins
 
@@ -121,7 +121,7 @@ def _logout(engine: SsoSignIns, name: str, region: str, access_token: str) -> st
 # --- 2. trayapp's sections ------------------------------------------------------------------------------
 
 
-def _made_from(service: Service, profiles: Iterable[SsoProfile]) -> list[str]:
+def _made_from(service: Engine, profiles: Iterable[SsoProfile]) -> list[str]:
     """The profiles whose sessions the sign-in's keys made: the SSO profiles, and the role profiles
     whose ``source_profile`` chain reaches one of them."""
     names = {p.name for p in profiles}
@@ -138,7 +138,7 @@ def _made_from(service: Service, profiles: Iterable[SsoProfile]) -> list[str]:
     return sorted(made)
 
 
-def _sections(service: Service, profiles: Iterable[SsoProfile]) -> list[str]:
+def _sections(service: Engine, profiles: Iterable[SsoProfile]) -> list[str]:
     written = service.sessions()
     path = service.config().credentials_path
     said = []

@@ -29,10 +29,14 @@ import stat
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from trayapp.core import channel
+from trayapp.core import channel, commands
 from trayapp.core.errors import TrayappError
+
+if TYPE_CHECKING:
+    from trayapp.core.hosts import Engine
+    from trayapp.core.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ MAX_CONNECTIONS = 8
 class ChannelServer:
     """Serves :data:`trayapp.core.channel.COMMANDS` for *service* on the tray's socket."""
 
-    def __init__(self, service: Any, environ: dict[str, str] | None = None) -> None:
+    def __init__(self, service: Service, environ: dict[str, str] | None = None) -> None:
         self.service = service
         self._environ = environ
         self._sock: socket.socket | None = None
@@ -214,12 +218,12 @@ class ChannelServer:
             return {"fallback": "version"}
         if request.get("paths") != list(self._paths) or request.get("engine") != self._fingerprint:
             return {"fallback": "environment"}
+        if not commands.well_formed(request):
+            return {"fallback": "request"}  # the command line's parser says what is wrong
         command = request.get("command")
-        profile = request.get("profile")
+        profile = str(request.get("profile") or "")
         if command == "status":
             reply = self._status()
-        elif not isinstance(profile, str) or not profile:
-            return {"fallback": "request"}
         elif command == "credential-process":
             reply = self._credential_process(profile, conn)
         elif command == "env":
@@ -264,12 +268,7 @@ class ChannelServer:
 
     def _env(self, profile: str, shell: object, region: object) -> dict[str, Any]:
         if not isinstance(shell, str) or (region is not None and not isinstance(region, str)):
-            return {"fallback": "request"}
-        if region is not None:
-            from trayapp.core.profiles import region_problem
-
-            if region_problem(region):
-                return {"fallback": "region"}  # the command line says what is wrong with it
+            return {"fallback": "request"}  # (checked by commands.well_formed when given)
         try:
             return {"stdout": self.service.env_lines(profile, shell, region=region)}
         except TrayappError:
@@ -313,6 +312,8 @@ class ChannelServer:
             if not isinstance(code, str):
                 return None
             try:
+                # Checked as on the direct path, whether or not the MFA session makes it unneeded.
+                code = commands.code(code)
                 result = self.service.assume(profile, CodeOnce(code), duration=duration)
             except TrayappError as exc:
                 return {"error": str(exc), "exit": exc.exit_code}
@@ -327,7 +328,7 @@ class ChannelServer:
         }
 
 
-def start_channel(service: Any) -> ChannelServer | None:
+def start_channel(service: Engine) -> ChannelServer | None:
     """The tray's channel, listening; None when it can't be had (the command line works without it)
     or *service* is not the engine itself (a stand-in answers no command line)."""
     from trayapp.core.service import Service

@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from trayapp import protocol
 from trayapp.core.code_sources import Running, SourcedPrompt, Starter, Stopped
@@ -23,6 +23,9 @@ from trayapp.core.prompts import MfaPrompt, MfaRequest
 from trayapp.core.reasons import os_reason
 from trayapp.core.tk_check import EXIT_NO_TK, TkMissing, fix
 from trayapp.i18n import _
+
+if TYPE_CHECKING:
+    from trayapp.core.hosts import Engine
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +218,7 @@ class DialogPrompt:
             self._on_exit()
 
 
-def show_early(prompt: MfaPrompt, service: Any, profile: str) -> bool:
+def show_early(prompt: MfaPrompt, service: Engine, profile: str) -> bool:
     """Open the dialog for *profile* at the click, while *service* gets ready to ask (the first
     assume imports botocore and builds the STS client: ~0.3 s the user would wait for a window).
 
@@ -231,6 +234,8 @@ def show_early(prompt: MfaPrompt, service: Any, profile: str) -> bool:
         if not service.needs_code(profile, held.duration if held is not None else None):
             return False
         role = service.config().role(profile)
+        if role.mfa_serial is None:  # needs_code said a code: an MFA device is named
+            return False
         show(MfaRequest(role.name, role.role_arn, role.mfa_serial, role.mfa_process))
     except Exception:  # the assume itself will say what is wrong
         log.debug("the dialog could not be shown early", exc_info=True)

@@ -29,6 +29,7 @@ from trayapp.i18n import _
 from trayapp.tray import menu_model, notify
 
 if TYPE_CHECKING:
+    from trayapp.core.hosts import Engine
     from trayapp.core.login_refresh import LoginState
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,8 @@ class LoginInfo(SessionInfo):
         return "expiring" if left <= self.lead(warn) and not self.refreshable else "active"
 
 
-def states(service: Any) -> list[LoginState]:
+def states(service: Engine) -> list[LoginState]:
     """Each login profile's sign-in (no key); none when the config has no login profile."""
-    if not hasattr(service, "login"):
-        return []
     try:
         if not service.login().profiles:
             return []
@@ -165,7 +164,10 @@ class LoginWatch:
     run ``aws login`` on **Sign in**.  Runs on the worker."""
 
     def __init__(
-        self, service: Any, say: Callable[[notify.Notification], None], run: Callable[[list[str]], object] | None = None
+        self,
+        service: Engine,
+        say: Callable[[notify.Notification], None],
+        run: Callable[[list[str]], object] | None = None,
     ) -> None:
         self._service = service
         self._say = say

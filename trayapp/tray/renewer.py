@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from trayapp.core.errors import TrayappError
 from trayapp.core.prompts import SilentPrompt
@@ -32,21 +32,6 @@ log = logging.getLogger(__name__)
 
 Say = Callable[[notify.Notification], None]
 Submit = Callable[..., None]
-
-
-class Renewal(Protocol):
-    """What the coordinator asks of the renewal policy."""
-
-    @property
-    def mfa_ended(self) -> bool: ...
-
-    def start(self) -> None: ...
-
-    def look(self, hidden: Collection[str]) -> None: ...
-
-    def network_back(self) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 class Renewer:

@@ -16,21 +16,11 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class Signals(Protocol):
-    """What the coordinator asks of the signal handling."""
-
-    def catch(self, *, glib: bool) -> None: ...
-
-    def catch_again(self, *, glib: bool) -> None: ...
-
-    def release(self) -> None: ...
 
 
 class SignalWatch:

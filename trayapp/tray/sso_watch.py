@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from trayapp.core.errors import TrayappError
 from trayapp.core.profiles import RoleProfile
@@ -26,6 +26,7 @@ from trayapp.i18n import _
 from trayapp.tray import menu_model, notify
 
 if TYPE_CHECKING:
+    from trayapp.core.hosts import Engine
     from trayapp.core.sso import SsoSignIns, SsoState
     from trayapp.core.sso_signin import DeviceCode
 
@@ -58,7 +59,7 @@ class SignInInfo(SessionInfo):
         return "expiring" if left <= self.lead(warn) and not self.refreshable else "active"
 
 
-def _engine(service: Any) -> SsoSignIns:
+def _engine(service: Engine) -> SsoSignIns:
     from trayapp.core.sso import sign_ins  # ~0.2 s of imports: only with sign-ins in the config
 
     return sign_ins(service)
@@ -69,10 +70,8 @@ def session_of(profile: str) -> str | None:
     return profile.removeprefix(PREFIX) if profile.startswith(PREFIX) else None
 
 
-def states(service: Any) -> list[SsoState]:
-    """Each sign-in's state (no token), by name; none when the service knows no SSO."""
-    if not hasattr(service, "sso"):
-        return []
+def states(service: Engine) -> list[SsoState]:
+    """Each sign-in's state (no token), by name; none when the config has no sign-in."""
     try:
         sessions = sorted(service.sso().sessions.items())
         return [_engine(service).state(session) for _name, session in sessions] if sessions else []
@@ -81,10 +80,8 @@ def states(service: Any) -> list[SsoState]:
         return []
 
 
-def as_roles(service: Any) -> list[RoleEntry]:
+def as_roles(service: Engine) -> list[RoleEntry]:
     """The SSO profiles, listed like roles: **Assume role** writes ``[<profile>-session]``."""
-    if not hasattr(service, "sso"):
-        return []
     try:
         found, sessions = service.sso().profiles, service.sessions()
     except TrayappError:
@@ -160,7 +157,7 @@ class SignIns:
     """The tray's side of the sign-ins: keep them alive on the timer's events, tell once when one
     ended.  Runs on the worker."""
 
-    def __init__(self, service: Any, say: Callable[[notify.Notification], None]) -> None:
+    def __init__(self, service: Engine, say: Callable[[notify.Notification], None]) -> None:
         self._service = service
         self._say = say
         self._told: set[tuple[object, ...]] = set()

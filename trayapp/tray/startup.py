@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from trayapp.core.hosts import Engine
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ class Services:
 
         self.wake = watch_wake(clock_moved, network_back)
 
-    def serve(self, service: Any) -> None:
+    def serve(self, service: Engine) -> None:
         """The command line asks this tray (issue 14)."""
         from trayapp.tray.channel import start_channel
         from trayapp.tray.signals import on_forced_exit

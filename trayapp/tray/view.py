@@ -1,11 +1,9 @@
 """What the tray shows, and the pystray adapter that shows it.
 
 :class:`Snapshot` is the menu and the icon state, computed off the GUI thread by
-:func:`take_snapshot`.  A :class:`View` shows one: :class:`PystrayView` with pystray (its icon,
-title, dynamic menu and, where the backend has no menu of its own, the Tk popup on a left click).
-The coordinator (:class:`trayapp.tray.app.TrayApp`) talks to the :class:`View` protocol only, so
-another way to show an icon plugs in here.  Everything a backend does differently is asked of
-:mod:`trayapp.tray.backend`, by capability.
+:func:`take_snapshot`.  :class:`PystrayView` shows one with pystray (its icon, title, dynamic
+menu and, where the backend has no menu of its own, the Tk popup on a left click).  Everything a
+backend does differently is asked of :mod:`trayapp.tray.backend`, by capability.
 """
 
 from __future__ import annotations
@@ -15,12 +13,12 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from trayapp.core import tk_check
 from trayapp.core.errors import TrayappError
-from trayapp.core.prompts import MfaPrompt
+from trayapp.core.hosts import Engine
 from trayapp.core.sessions import OverallState, needs_mfa, overall_state
 from trayapp.i18n import N_, _
 from trayapp.tray import backend, login_watch, menu_model, sso_watch
@@ -31,8 +29,6 @@ from trayapp.tray.xorg_clicks import enable_clicks, keep_docked
 if TYPE_CHECKING:
     from PIL import Image
 
-    from trayapp.core.profiles import AwsConfig
-    from trayapp.core.results import AssumeResult, MfaSession, RoleEntry
     from trayapp.core.sessions import SessionInfo
 
 log = logging.getLogger(__name__)
@@ -55,34 +51,8 @@ def icon_title(state: OverallState, *, latin1: bool = False) -> str:
     return TITLES[state] if latin1 else _(TITLES[state])
 
 
-class TrayService(Protocol):
-    """The part of :class:`trayapp.core.service.Service` the tray uses."""
-
-    def roles(self) -> list[RoleEntry]: ...
-
-    def problems(self) -> Mapping[str, str]: ...
-
-    def assume(self, name: str, prompt: MfaPrompt, *, duration: int | None = None) -> AssumeResult: ...
-
-    def forget(self, name: str) -> bool: ...
-
-    def now(self) -> datetime: ...
-
-    def warn_lead(self) -> timedelta: ...
-
-    def config(self) -> AwsConfig: ...
-
-    def sessions(self) -> dict[str, SessionInfo]: ...
-
-    def can_renew_silently(self, name: str, duration: int | None = None) -> bool: ...
-
-    def needs_code(self, name: str, duration: int | None = None) -> bool: ...
-
-    def console_url(self, name: str) -> str: ...
-
-    def mfa_sessions(self) -> list[MfaSession]: ...
-
-    def end_mfa_sessions(self) -> None: ...
+#: The part of the engine the tray uses (``core/hosts.py``).
+TrayService = Engine
 
 
 @dataclass(frozen=True)
@@ -158,30 +128,6 @@ class Popup:
 
 
 DESKTOP_POPUP = Popup(show_popup, warm=True)
-
-
-class View(Protocol):
-    """What the coordinator asks of whatever shows the icon."""
-
-    @property
-    def snapshot(self) -> Snapshot: ...
-
-    @property
-    def runs_glib(self) -> bool: ...
-
-    def create(self) -> None: ...
-
-    def run(self, setup: Callable[[], None]) -> None: ...
-
-    def reveal(self) -> None: ...
-
-    def show(self, snapshot: Snapshot) -> None: ...
-
-    def close(self) -> None: ...
-
-    def abandon(self) -> None: ...
-
-    def notification_target(self) -> Any: ...
 
 
 class PystrayView:
