@@ -1,6 +1,8 @@
 """What the menu's entries do: assume, renew, forget, copy, open the console, the preferences, the
-keys.  :class:`MenuActions` runs one action at a time on the tray's worker thread (the coordinator
-submits it there); a failure becomes one notification in the user's words.
+keys.  :class:`MenuActions` runs the actions on the tray's worker thread, one at a time, except those
+that wait for a person (:data:`PROMPTED`: a dialog, a browser sign-in), which the coordinator runs
+as prompt jobs on threads of their own (:mod:`trayapp.tray.prompt_jobs`); a failure becomes one
+notification in the user's words.
 
 How a code is asked for is a :class:`Prompts` record passed in, with its capabilities spelled out
 (the desktop dialog opens its window at the click and can be started ahead), so nothing here
@@ -70,8 +72,11 @@ REDRAWN = frozenset(
         menu_model.SSO_LOGOUT,
     }
 )
-#: The actions that are never run twice at once (a dialog or a browser sign-in is open).
-ONE_AT_A_TIME = frozenset({menu_model.ASSUME, menu_model.SSO_LOGIN})
+#: The actions that may wait for a person (an MFA dialog, a browser sign-in, a device code): they
+#: run as prompt jobs, off the worker.
+PROMPTED = frozenset({menu_model.ASSUME, menu_model.FAVOURITES, menu_model.SSO_LOGIN})
+#: The actions that are never run twice at once for one profile (a dialog or a browser sign-in is open).
+ONE_AT_A_TIME = PROMPTED
 
 
 def _what(kind: str) -> str:
@@ -143,23 +148,25 @@ class MenuActions:
         self._stopping = stopping
         self._lock = threading.Lock()
         self._pending: set[tuple[str, str]] = set()  # (kind, profile): a dialog or a browser open
-        self._active_prompt: MfaPrompt | None = None
+        self._prompts: list[MfaPrompt] = []  # the prompts asking now, each on its prompt job
         self._prefs_window: threading.Thread | None = None
         self._sign_ins = sso_watch.SignIns(service, say)
         self.logins = login_watch.LoginWatch(service, say)
 
     def claim(self, kind: str, profile: str | None) -> bool:
-        """False when this action is already under way (an assume whose dialog is open, a sign-in)."""
-        if kind not in ONE_AT_A_TIME or profile is None:
+        """False when this action is already under way (an assume whose dialog is open, a sign-in):
+        a second click keeps the one dialog."""
+        if kind not in ONE_AT_A_TIME:
             return True
         with self._lock:
-            if (kind, profile) in self._pending:
+            if (kind, profile or "") in self._pending:
                 return False
-            self._pending.add((kind, profile))
+            self._pending.add((kind, profile or ""))
             return True
 
     def run(self, kind: str, profile: str | None) -> bool:
-        """Worker: run one action; True when the menu should be redrawn after it."""
+        """Worker, or a prompt job's thread for :data:`PROMPTED`: run one action; True when the menu
+        should be redrawn after it."""
         try:
             self._act(kind, profile)
         except TrayappError as exc:
@@ -167,18 +174,22 @@ class MenuActions:
         except Exception as exc:
             self.tell(f"trayapp: {profile}" if profile else APP_NAME, failed(kind, exc))
         finally:
-            if profile is not None:
-                with self._lock:
-                    self._pending.discard((kind, profile))
+            self.release(kind, profile)
         return kind in REDRAWN
 
+    def release(self, kind: str, profile: str | None) -> None:
+        """*kind* for *profile* is over (or never started): the next click runs it again."""
+        with self._lock:
+            self._pending.discard((kind, profile or ""))
+
     def abort(self) -> None:
-        """Close an open dialog, stop waiting for a sign-in: either would keep the worker busy while
-        the tray ends."""
+        """The tray ends: close every open dialog (its child is killed), stop waiting for the
+        sign-ins; a prompt asked for from now on is closed at once."""
         self._sign_ins.abort()
-        abort = getattr(self._active_prompt, "abort", None)
-        if abort is not None:
-            abort()
+        with self._lock:
+            prompts = list(self._prompts)
+        for prompt in prompts:
+            _abort(prompt)
 
     def autostart_state(self) -> bool | None:
         if self._autostart is None:
@@ -268,8 +279,15 @@ class MenuActions:
             self.tell(f"trayapp: {profile}", removed)
 
     def assume(self, profile: str) -> None:
+        """A prompt job: assume *profile*, asking for a code if one is needed; the dialog waits on
+        this thread, never on the worker."""
+        if self._stopping.is_set():
+            return
         prompt = self.prompts.make()
-        self._active_prompt = prompt
+        with self._lock:
+            self._prompts.append(prompt)
+        if self._stopping.is_set():  # Quit came while the prompt was made: no window after Quit
+            _abort(prompt)
         if self.prompts.show_early is not None:
             self.prompts.show_early(prompt, self._service, profile)  # the window at the click (issue 14)
         held = self._service.sessions().get(profile)
@@ -285,7 +303,8 @@ class MenuActions:
                 return  # the dialog showed it already, and the user closed it
             raise
         finally:
-            self._active_prompt = None
+            with self._lock:
+                self._prompts.remove(prompt)
         until = clock_time(result.session.expires_at, self._service.now())
         body = _("AWS_PROFILE={session} works until {until}.").format(
             session=result.session.session_profile, until=until
@@ -315,3 +334,9 @@ class MenuActions:
         if prefs is not None:
             self._prefs.set(prefs)
             self._changed()
+
+
+def _abort(prompt: MfaPrompt) -> None:
+    abort = getattr(prompt, "abort", None)
+    if abort is not None:
+        abort()

@@ -12,7 +12,9 @@ Rooms (see docs/ARCHITECTURE.md), each behind a small Protocol:
 
 Threads: pystray owns the main thread (``Icon.run()``), as macOS requires; menu callbacks,
 timers, the file watcher and notification clicks only hand work over: it runs one piece at a time
-on a single worker thread, so the tray loop never blocks on STS or on the dialog.  Every Tk window
+on a single worker thread, so the tray loop never blocks on STS.  What waits for a person (an MFA
+dialog, a browser sign-in, a device code) is a prompt job on a thread of its own
+(:mod:`trayapp.tray.prompt_jobs`), so the worker never waits for a person either.  Every Tk window
 is a child process, so this process never imports tkinter.  Nothing polls.
 
 Ending: Quit, SIGINT (Ctrl-C) and SIGTERM all stop the loop the same way; a watchdog ends the
@@ -39,10 +41,11 @@ from trayapp.core.prompts import MfaPrompt, has_display
 from trayapp.i18n import _
 from trayapp.protocol import report
 from trayapp.tray import backend, key_info, menu_model
-from trayapp.tray.actions import DESKTOP_PROMPTS, Autostart, MenuActions, Prompts
+from trayapp.tray.actions import DESKTOP_PROMPTS, PROMPTED, Autostart, MenuActions, Prompts
 from trayapp.tray.clipboard import copy_text
 from trayapp.tray.menu_model import MenuNode
 from trayapp.tray.prefs import PrefsHolder
+from trayapp.tray.prompt_jobs import PromptJobs
 from trayapp.tray.renewer import Renewer
 from trayapp.tray.signals import SignalWatch, force_exit, watchdog
 from trayapp.tray.single_instance import single_instance
@@ -98,6 +101,8 @@ class TrayApp:
         self.keys = keys or key_info.KeyInfo()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trayapp-worker")
         self._stopping = threading.Event()
+        #: What waits for a person, each on a thread of its own (issue 29).
+        self.prompt_jobs = PromptJobs(self._stopping)
         self._running = False
         self._watchdog: threading.Timer | None = None
         #: The signal that stopped the tray (SIGINT, SIGTERM), or None.
@@ -252,7 +257,8 @@ class TrayApp:
 
     def perform(self, action_id: str) -> None:
         """Run a menu action: Quit and a device code's Copy at once, the preferences on a window's
-        thread, everything else on the worker."""
+        thread, what may wait for a person (an assume's dialog, a sign-in) as a prompt job of its
+        own, everything else on the worker."""
         kind, profile = menu_model.parse_action(action_id)
         if kind == menu_model.QUIT:
             self.stop()
@@ -260,13 +266,24 @@ class TrayApp:
             self.actions.open_prefs()
         elif kind == menu_model.SSO_COPY_CODE:
             self.actions.copy_code(profile)
-        elif self.actions.claim(kind, profile):
+        elif not self.actions.claim(kind, profile):
+            log.info("%s %s is under way already: its dialog or sign-in stays the one", kind, profile or "")
+        elif kind in PROMPTED:
+            if not self.prompt_jobs.start(self._prompt, kind, profile):
+                self.actions.release(kind, profile)
+        else:
             with contextlib.suppress(RuntimeError):  # raised while shutting down
                 self._worker.submit(self._act, kind, profile)
 
     def _act(self, kind: str, profile: str | None) -> None:
         if self.actions.run(kind, profile):
             self.refresh()
+
+    def _prompt(self, kind: str, profile: str | None) -> None:
+        """A prompt job's thread: the action waits for its person here; the redraw after it is
+        the worker's."""
+        if self.actions.run(kind, profile) and not self._stopping.is_set():
+            self._submit(self.refresh)
 
     def _say(self, notification: Notification) -> None:
         if self.notifier is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from trayapp import protocol
 from trayapp.core.code_sources import Running, SourcedPrompt, Starter, Stopped
-from trayapp.core.errors import ReusedCode, TrayappError, WrongCode
+from trayapp.core.errors import Cancelled, ReusedCode, TrayappError, WrongCode
 from trayapp.core.mfa import seconds_to_next_code
 from trayapp.core.prompts import MfaPrompt, MfaRequest
 from trayapp.core.reasons import os_reason
@@ -68,6 +68,7 @@ class DialogPrompt:
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # the touch watcher writes to the child too
         self._source: Running | None = None
+        self._aborted = False  # the tray is ending: no window from now on
         #: The last error sentence the user saw in the dialog (the tray does not
         #: repeat it in a notification).
         self.last_error: str | None = None
@@ -183,7 +184,9 @@ class DialogPrompt:
             self._reap()
 
     def abort(self) -> None:
-        """Close the dialog from another thread (the app is quitting); ask() returns None."""
+        """Close the dialog from another thread (the app is quitting), and any it would open later;
+        ask() returns None."""
+        self._aborted = True
         running = self._source
         if running is not None:
             running.stop()
@@ -197,11 +200,15 @@ class DialogPrompt:
         if self._proc is not None and (self._early or self._proc.poll() is None):
             return self._proc
         self._reap()
+        if self._aborted:
+            raise Cancelled(profile=request.profile)
         try:
             self._proc = self._spawn()
         except OSError as exc:
             raise DialogUnavailable(reason=os_reason(exc), profile=request.profile) from None
         self._shown = None
+        if self._aborted:  # abort() came while the child started: it ends with the others
+            self._proc.kill()
         return self._proc
 
     def _reap(self) -> None:
