@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from tests.support import tray_fakes
 from tests.support.clock import Clock
 from tests.support.service_fakes import CONFIG, ScriptedPrompt, sts_error
-from tests.support import tray_fakes
 from tests.support.tray_timers import Recorder
 from trayapp.core import errors
 from trayapp.core.mfa import UsedCodes

@@ -124,7 +124,7 @@ def make_app(service: FakeService, code: str | None = "123456", shown: str | Non
 def settle(app: TrayApp, timeout: float = 10) -> None:
     """Wait for the prompt jobs under way (an assume's dialog, a sign-in), then for the worker
     (the redraw they hand back to it)."""
-    assert app.prompt_jobs.wait(timeout), "a prompt job did not end"
+    assert app.actions.jobs.wait(timeout), "a prompt job did not end"
     app._worker.submit(lambda: None).result(timeout=timeout)
 
 

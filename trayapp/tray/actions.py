@@ -24,6 +24,7 @@ from trayapp.i18n import _
 from trayapp.tray import key_info, login_watch, menu_model, sso_watch
 from trayapp.tray.dialog_prompt import desktop_prompt, show_early
 from trayapp.tray.prefs import PrefsHolder
+from trayapp.tray.prompt_jobs import PromptJobs
 
 if TYPE_CHECKING:
     from trayapp.tray.notify import Notification
@@ -150,6 +151,8 @@ class MenuActions:
         self._pending: set[tuple[str, str]] = set()  # (kind, profile): a dialog or a browser open
         self._prompts: list[MfaPrompt] = []  # the prompts asking now, each on its prompt job
         self._prefs_window: threading.Thread | None = None
+        #: What waits for a person, each on a thread of its own (issue 29).
+        self.jobs = PromptJobs(stopping)
         self._sign_ins = sso_watch.SignIns(service, say)
         self.logins = login_watch.LoginWatch(service, say)
 
@@ -176,6 +179,19 @@ class MenuActions:
         finally:
             self.release(kind, profile)
         return kind in REDRAWN
+
+    def start_prompted(self, kind: str, profile: str | None) -> None:
+        """One of :data:`PROMPTED`: run it as a prompt job, off the worker (whatever thread calls);
+        while it is under way, another click on it is logged and leaves its one dialog or sign-in."""
+        if not self.claim(kind, profile):
+            log.info("%s %s is under way already: its dialog or sign-in stays the one", kind, profile or "")
+        elif not self.jobs.start(self._prompted, kind, profile):
+            self.release(kind, profile)
+
+    def _prompted(self, kind: str, profile: str | None) -> None:
+        """A prompt job's thread: the action waits for its person here; the redraw is the worker's."""
+        if self.run(kind, profile) and not self._stopping.is_set():
+            self._changed()
 
     def release(self, kind: str, profile: str | None) -> None:
         """*kind* for *profile* is over (or never started): the next click runs it again."""

@@ -45,7 +45,6 @@ from trayapp.tray.actions import DESKTOP_PROMPTS, PROMPTED, Autostart, MenuActio
 from trayapp.tray.clipboard import copy_text
 from trayapp.tray.menu_model import MenuNode
 from trayapp.tray.prefs import PrefsHolder
-from trayapp.tray.prompt_jobs import PromptJobs
 from trayapp.tray.renewer import Renewer
 from trayapp.tray.signals import SignalWatch, force_exit, watchdog
 from trayapp.tray.single_instance import single_instance
@@ -101,8 +100,6 @@ class TrayApp:
         self.keys = keys or key_info.KeyInfo()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trayapp-worker")
         self._stopping = threading.Event()
-        #: What waits for a person, each on a thread of its own (issue 29).
-        self.prompt_jobs = PromptJobs(self._stopping)
         self._running = False
         self._watchdog: threading.Timer | None = None
         #: The signal that stopped the tray (SIGINT, SIGTERM), or None.
@@ -266,24 +263,15 @@ class TrayApp:
             self.actions.open_prefs()
         elif kind == menu_model.SSO_COPY_CODE:
             self.actions.copy_code(profile)
-        elif not self.actions.claim(kind, profile):
-            log.info("%s %s is under way already: its dialog or sign-in stays the one", kind, profile or "")
         elif kind in PROMPTED:
-            if not self.prompt_jobs.start(self._prompt, kind, profile):
-                self.actions.release(kind, profile)
-        else:
+            self.actions.start_prompted(kind, profile)  # its redraw comes back to the worker
+        elif self.actions.claim(kind, profile):
             with contextlib.suppress(RuntimeError):  # raised while shutting down
                 self._worker.submit(self._act, kind, profile)
 
     def _act(self, kind: str, profile: str | None) -> None:
         if self.actions.run(kind, profile):
             self.refresh()
-
-    def _prompt(self, kind: str, profile: str | None) -> None:
-        """A prompt job's thread: the action waits for its person here; the redraw after it is
-        the worker's."""
-        if self.actions.run(kind, profile) and not self._stopping.is_set():
-            self._submit(self.refresh)
 
     def _say(self, notification: Notification) -> None:
         if self.notifier is not None:
