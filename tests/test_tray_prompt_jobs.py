@@ -7,8 +7,9 @@ into the credentials file (as ``trayapp assume`` in another terminal would): sta
 seconds, dev (no MFA) is inside its lead.  On time, with the dialog still open, the tray warns of
 stage, tells when it expired, and renews dev silently through STS.  Before issue 29 the one worker
 waited on the dialog: none of the three happened until the dialog closed.  A second Renew keeps the
-one dialog; Quit with the dialog open ends the tray promptly and leaves no child behind.  Both
-backends a Linux desktop offers without GTK in the tray: xorg and trayapp's StatusNotifierItem.
+one dialog and brings it back to the keyboard; Quit with the dialog open ends the tray promptly and
+leaves no child behind.  Both backends a Linux desktop offers without GTK in the tray: xorg and
+trayapp's StatusNotifierItem.
 """
 
 from __future__ import annotations
@@ -86,6 +87,35 @@ def visible_dialogs(desktop: Desktop) -> int:
     return len(done.stdout.split())
 
 
+def x_ids(text: str) -> set[int]:
+    return {int(word, 16) for word in text.replace(":", " ").split() if word.startswith("0x")}
+
+
+def dialog_has_the_keyboard(desktop: Desktop) -> bool:
+    """Whether the X input focus is in the dialog (one of its windows or one inside them, the code's box)."""
+    focus = subprocess.run(["xdotool", "getwindowfocus", "-f"], env=desktop.env, capture_output=True, text=True,
+                           timeout=10).stdout.strip()  # fmt: skip
+    found = subprocess.run(["xdotool", "search", "--name", TITLE], env=desktop.env, capture_output=True, text=True,
+                           timeout=10).stdout.split()  # fmt: skip
+    inside: set[int] = set()
+    for window in found:
+        tree = subprocess.run(["xwininfo", "-tree", "-id", window], env=desktop.env, capture_output=True, text=True,
+                              timeout=10).stdout  # fmt: skip
+        # Tk's wrapper (the window the focus goes to) is the named window's parent.
+        lines = [line for line in tree.splitlines() if "Root window id" not in line and "(the root window)" not in line]
+        inside |= x_ids("\n".join(lines))
+    return focus.isdigit() and int(focus) in inside
+
+
+def focus_elsewhere(desktop: Desktop) -> None:
+    """The person went on working in another window: the keyboard leaves the dialog."""
+    root = subprocess.run(["xwininfo", "-root"], env=desktop.env, capture_output=True, text=True,
+                          timeout=10).stdout  # fmt: skip
+    line = next(line for line in root.splitlines() if "Window id:" in line)
+    desktop.xdotool("windowfocus", str(min(x_ids(line))))
+    wait_until("the keyboard to leave the dialog", lambda: not dialog_has_the_keyboard(desktop), 10)
+
+
 def notice(desktop: Desktop, summary: str, timeout: float = 20) -> dict[str, Any]:
     return wait_for(f"the notice {summary!r}",
                     lambda: next((n for n in desktop.notifications() if n["summary"].startswith(summary)), None),
@@ -159,10 +189,12 @@ def test_a_dialog_left_open_holds_no_other_sessions_warning_expiry_or_silent_ren
         assert expired["hints"]["urgency"] == 2
         assert dialog_exists(desktop), "prod's dialog closed by itself"
 
-        # A second Renew on prod keeps the one dialog.
+        # A second Renew on prod keeps the one dialog, and brings it back to the keyboard.
+        focus_elsewhere(desktop)
         desktop.invoke_action(told["id"], "renew", close=False)
         wait_for("the second Renew to be handled",
                  lambda: "assume prod is under way already" in desktop.log("tray"), 10, desktop)  # fmt: skip
+        wait_for("the dialog to take the keyboard back", lambda: dialog_has_the_keyboard(desktop), 10, desktop)
         assert visible_dialogs(desktop) == 1
 
         # Quit with the dialog open: the tray ends promptly, its dialog with it.

@@ -149,7 +149,7 @@ class MenuActions:
         self._stopping = stopping
         self._lock = threading.Lock()
         self._pending: set[tuple[str, str]] = set()  # (kind, profile): a dialog or a browser open
-        self._prompts: list[MfaPrompt] = []  # the prompts asking now, each on its prompt job
+        self._prompts: list[tuple[str, MfaPrompt]] = []  # (profile, prompt): asking now, on its prompt job
         self._prefs_window: threading.Thread | None = None
         #: What waits for a person, each on a thread of its own (issue 29).
         self.jobs = PromptJobs(stopping)
@@ -185,6 +185,8 @@ class MenuActions:
         while it is under way, another click on it is logged and leaves its one dialog or sign-in."""
         if not self.claim(kind, profile):
             log.info("%s %s is under way already: its dialog or sign-in stays the one", kind, profile or "")
+            if kind == menu_model.ASSUME:
+                self._present(profile)
         elif not self.jobs.start(self._prompted, kind, profile):
             self.release(kind, profile)
 
@@ -192,6 +194,15 @@ class MenuActions:
         """A prompt job's thread: the action waits for its person here; the redraw is the worker's."""
         if self.run(kind, profile) and not self._stopping.is_set():
             self._changed()
+
+    def _present(self, profile: str | None) -> None:
+        """Bring *profile*'s open dialog to the front (a second click on its role)."""
+        with self._lock:
+            asking = [prompt for name, prompt in self._prompts if name == profile]
+        for prompt in asking:
+            present = getattr(getattr(prompt, "fallback", prompt), "present", None)
+            if present is not None:
+                present()
 
     def release(self, kind: str, profile: str | None) -> None:
         """*kind* for *profile* is over (or never started): the next click runs it again."""
@@ -204,7 +215,7 @@ class MenuActions:
         self._sign_ins.abort()
         with self._lock:
             prompts = list(self._prompts)
-        for prompt in prompts:
+        for _name, prompt in prompts:
             _abort(prompt)
 
     def autostart_state(self) -> bool | None:
@@ -301,7 +312,7 @@ class MenuActions:
             return
         prompt = self.prompts.make()
         with self._lock:
-            self._prompts.append(prompt)
+            self._prompts.append((profile, prompt))
         if self._stopping.is_set():  # Quit came while the prompt was made: no window after Quit
             _abort(prompt)
         if self.prompts.show_early is not None:
@@ -320,7 +331,7 @@ class MenuActions:
             raise
         finally:
             with self._lock:
-                self._prompts.remove(prompt)
+                self._prompts.remove((profile, prompt))
         until = clock_time(result.session.expires_at, self._service.now())
         body = _("AWS_PROFILE={session} works until {until}.").format(
             session=result.session.session_profile, until=until

@@ -174,6 +174,13 @@ class DialogPrompt:
         code = answer.get("code")
         return code if isinstance(code, str) else None
 
+    def present(self) -> None:
+        """Bring the open window to the front (the same role was clicked again); from any thread."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None and self._shown is not None:
+            with self._send_lock:
+                protocol.send(proc.stdin, {"raise": True})
+
     def close(self) -> None:
         with self._lock:
             proc = self._proc
