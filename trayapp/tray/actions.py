@@ -315,10 +315,10 @@ class MenuActions:
             self._prompts.append((profile, prompt))
         if self._stopping.is_set():  # Quit came while the prompt was made: no window after Quit
             _abort(prompt)
-        if self.prompts.show_early is not None:
-            self.prompts.show_early(prompt, self._service, profile)  # the window at the click (issue 14)
-        held = self._service.sessions().get(profile)
         try:
+            if self.prompts.show_early is not None:
+                self.prompts.show_early(prompt, self._service, profile)  # the window at the click (issue 14)
+            held = self._service.sessions().get(profile)
             # A Renew keeps the duration the session was assumed with, as silent renewals do (issue 21).
             result = self._service.assume(profile, prompt, duration=held.duration if held is not None else None)
         except Cancelled:
