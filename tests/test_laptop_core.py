@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from tests.support import tray_fakes
 from tests.support.clock import Clock
 from tests.support.service_fakes import CONFIG, ScriptedPrompt, sts_error
 from tests.support.tray_timers import Recorder
@@ -238,7 +239,7 @@ def tray(tmp_path: Path) -> tuple[TrayApp, Service, Sts, Clock, Timers, Recorder
 
 
 def settle(app: TrayApp) -> None:
-    app._worker.submit(lambda: None).result(timeout=10)
+    tray_fakes.settle(app)
 
 
 def run_until(app: TrayApp, clock: Clock, timers: Timers, moment: datetime) -> None:

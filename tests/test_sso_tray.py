@@ -214,7 +214,7 @@ def test_with_no_browser_the_code_is_in_a_notice_and_copy_takes_it(
     monkeypatch.delenv("BROWSER")
     monkeypatch.setenv("PATH", str(tmp_path / "no-browsers-here"))  # webbrowser finds none
     monkeypatch.setattr(webbrowser, "_tryorder", None)
-    tray.app.perform("sso-login:corp")  # the worker now waits for the code to be confirmed
+    tray.app.perform("sso-login:corp")  # a prompt job now waits for the code to be confirmed
     notice = wait_until("the code's notice", lambda: next(iter(tray.notes.sent), None), 10)
     assert notice.title.startswith("corp: sign in with code ")
     code = notice.title.rsplit(" ", 1)[1]
@@ -240,3 +240,22 @@ def test_quit_does_not_wait_for_a_sign_in_the_browser_never_finishes(
     wait_until("the sign-in to start", lambda: sso_server.operations("RegisterClient"), 10)
     tray.app.stop()  # Quit
     wait(tray.app)  # the worker is free at once, not after the 10-minute sign-in limit
+
+
+def test_a_sign_in_the_browser_never_finishes_holds_not_the_worker(
+    tmp_path: Path, sso_server: SsoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 29: the browser sign-in (up to 10 minutes) waited on the one worker, and the timer's
+    events, notices and redraws queued behind it."""
+    tray = Tray(tmp_path, sso_server, monkeypatch)
+    idle = tmp_path / "idle-browser.sh"  # opens the page, and the user is away
+    idle.write_text("#!/bin/sh\nexit 0\n")
+    idle.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(idle))
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    tray.app.perform("sso-login:corp")
+    wait_until("the sign-in to start", lambda: sso_server.operations("RegisterClient"), 10)
+    assert tray.app._worker.submit(lambda: "free").result(timeout=5) == "free"
+    assert "corp — signed out" in labels(tray.app.snapshot.menu)
+    tray.app.stop()  # Quit lets go of the wait
+    wait(tray.app)

@@ -22,6 +22,7 @@ from tests.support.tray_fakes import (
     quiet_prefs,
     run_action,
     session,
+    settle,
 )
 from trayapp.core.errors import ConfigUnreadable, NotAuthorised, WrongCode
 from trayapp.core.prompts import MfaRequest
@@ -159,7 +160,7 @@ def test_a_second_click_on_assume_while_the_dialog_is_open_is_ignored() -> None:
     app.perform("assume:prod")
     app.perform("assume:prod")
     release.set()
-    app._worker.submit(lambda: None).result(timeout=5)
+    settle(app)
     assert len(service.prompts) == 1
 
 

@@ -151,6 +151,13 @@ def make_app(service: FakeService, code: str | None = "123456", shown: str | Non
     return app, events
 
 
+def settle(app: TrayApp, timeout: float = 10) -> None:
+    """Wait for the prompt jobs under way (an assume's dialog, a sign-in), then for the worker
+    (the redraw they hand back to it)."""
+    assert app.actions.jobs.wait(timeout), "a prompt job did not end"
+    app._worker.submit(lambda: None).result(timeout=timeout)
+
+
 def run_action(app: TrayApp, action_id: str) -> None:
     app.perform(action_id)
-    app._worker.submit(lambda: None).result(timeout=5)  # wait for the worker
+    settle(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tests.support import tray_fakes
 from trayapp.tray.app import TrayApp
 from trayapp.tray.notify import Notification
 
@@ -48,4 +49,4 @@ class Recorder:
 
 
 def wait(app: TrayApp) -> None:
-    app._worker.submit(lambda: None).result(timeout=10)
+    tray_fakes.settle(app)

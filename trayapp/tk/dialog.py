@@ -14,6 +14,9 @@ parent → dialog
 
     ``{"done": true}`` — close the window and exit.
 
+    ``{"raise": true}`` — the same role was clicked again: bring the window to the front, with
+    the cursor in the code's box; nothing typed is lost.
+
     While a code is awaited, a code source (``mfa_process``, a YubiKey) may speak through the
     parent: ``{"touch": TEXT}`` shows TEXT ("Touch your YubiKey…") while typing still works;
     ``{"fill": "123456"}`` fills the code in and submits it; ``{"source_failed": TEXT}`` shows
@@ -180,6 +183,10 @@ class Dialog:
         """One message from the parent (None: the end of its input), on Tk's thread."""
         if message is None or message.get("done"):
             self.root.destroy()
+            return
+        if message.get("raise"):
+            if self._shown:
+                self._present()
             return
         if not self.from_source(message):
             self.handle(message)

@@ -1,6 +1,8 @@
 """What the menu's entries do: assume, renew, forget, copy, open the console, the preferences, the
-keys.  :class:`MenuActions` runs one action at a time on the tray's worker thread (the coordinator
-submits it there); a failure becomes one notification in the user's words.
+keys.  :class:`MenuActions` runs the actions on the tray's worker thread, one at a time, except those
+that wait for a person (:data:`PROMPTED`: a dialog, a browser sign-in), which the coordinator runs
+as prompt jobs on threads of their own (:mod:`trayapp.tray.prompt_jobs`); a failure becomes one
+notification in the user's words.
 
 How a code is asked for is a :class:`Prompts` record passed in, with its capabilities spelled out
 (the desktop dialog opens its window at the click and can be started ahead), so nothing here
@@ -22,6 +24,7 @@ from trayapp.i18n import _
 from trayapp.tray import key_info, login_watch, menu_model, sso_watch
 from trayapp.tray.dialog_prompt import desktop_prompt, show_early
 from trayapp.tray.prefs import PrefsHolder
+from trayapp.tray.prompt_jobs import PromptJobs
 
 if TYPE_CHECKING:
     from trayapp.tray.notify import Notification
@@ -70,8 +73,11 @@ REDRAWN = frozenset(
         menu_model.SSO_LOGOUT,
     }
 )
-#: The actions that are never run twice at once (a dialog or a browser sign-in is open).
-ONE_AT_A_TIME = frozenset({menu_model.ASSUME, menu_model.SSO_LOGIN})
+#: The actions that may wait for a person (an MFA dialog, a browser sign-in, a device code): they
+#: run as prompt jobs, off the worker.
+PROMPTED = frozenset({menu_model.ASSUME, menu_model.FAVOURITES, menu_model.SSO_LOGIN})
+#: The actions that are never run twice at once for one profile (a dialog or a browser sign-in is open).
+ONE_AT_A_TIME = PROMPTED
 
 
 def _what(kind: str) -> str:
@@ -143,23 +149,27 @@ class MenuActions:
         self._stopping = stopping
         self._lock = threading.Lock()
         self._pending: set[tuple[str, str]] = set()  # (kind, profile): a dialog or a browser open
-        self._active_prompt: MfaPrompt | None = None
+        self._prompts: list[tuple[str, MfaPrompt]] = []  # (profile, prompt): asking now, on its prompt job
         self._prefs_window: threading.Thread | None = None
+        #: What waits for a person, each on a thread of its own (issue 29).
+        self.jobs = PromptJobs(stopping)
         self._sign_ins = sso_watch.SignIns(service, say)
         self.logins = login_watch.LoginWatch(service, say)
 
     def claim(self, kind: str, profile: str | None) -> bool:
-        """False when this action is already under way (an assume whose dialog is open, a sign-in)."""
-        if kind not in ONE_AT_A_TIME or profile is None:
+        """False when this action is already under way (an assume whose dialog is open, a sign-in):
+        a second click keeps the one dialog."""
+        if kind not in ONE_AT_A_TIME:
             return True
         with self._lock:
-            if (kind, profile) in self._pending:
+            if (kind, profile or "") in self._pending:
                 return False
-            self._pending.add((kind, profile))
+            self._pending.add((kind, profile or ""))
             return True
 
     def run(self, kind: str, profile: str | None) -> bool:
-        """Worker: run one action; True when the menu should be redrawn after it."""
+        """Worker, or a prompt job's thread for :data:`PROMPTED`: run one action; True when the menu
+        should be redrawn after it."""
         try:
             self._act(kind, profile)
         except TrayappError as exc:
@@ -167,18 +177,46 @@ class MenuActions:
         except Exception as exc:
             self.tell(f"trayapp: {profile}" if profile else APP_NAME, failed(kind, exc))
         finally:
-            if profile is not None:
-                with self._lock:
-                    self._pending.discard((kind, profile))
+            self.release(kind, profile)
         return kind in REDRAWN
 
+    def start_prompted(self, kind: str, profile: str | None) -> None:
+        """One of :data:`PROMPTED`: run it as a prompt job, off the worker (whatever thread calls);
+        while it is under way, another click on it is logged and leaves its one dialog or sign-in."""
+        if not self.claim(kind, profile):
+            log.info("%s %s is under way already: its dialog or sign-in stays the one", kind, profile or "")
+            if kind == menu_model.ASSUME:
+                self._present(profile)
+        elif not self.jobs.start(self._prompted, kind, profile):
+            self.release(kind, profile)
+
+    def _prompted(self, kind: str, profile: str | None) -> None:
+        """A prompt job's thread: the action waits for its person here; the redraw is the worker's."""
+        if self.run(kind, profile) and not self._stopping.is_set():
+            self._changed()
+
+    def _present(self, profile: str | None) -> None:
+        """Bring *profile*'s open dialog to the front (a second click on its role)."""
+        with self._lock:
+            asking = [prompt for name, prompt in self._prompts if name == profile]
+        for prompt in asking:
+            present = getattr(getattr(prompt, "fallback", prompt), "present", None)
+            if present is not None:
+                present()
+
+    def release(self, kind: str, profile: str | None) -> None:
+        """*kind* for *profile* is over (or never started): the next click runs it again."""
+        with self._lock:
+            self._pending.discard((kind, profile or ""))
+
     def abort(self) -> None:
-        """Close an open dialog, stop waiting for a sign-in: either would keep the worker busy while
-        the tray ends."""
+        """The tray ends: close every open dialog (its child is killed), stop waiting for the
+        sign-ins; a prompt asked for from now on is closed at once."""
         self._sign_ins.abort()
-        abort = getattr(self._active_prompt, "abort", None)
-        if abort is not None:
-            abort()
+        with self._lock:
+            prompts = list(self._prompts)
+        for _name, prompt in prompts:
+            _abort(prompt)
 
     def autostart_state(self) -> bool | None:
         if self._autostart is None:
@@ -268,12 +306,19 @@ class MenuActions:
             self.tell(f"trayapp: {profile}", removed)
 
     def assume(self, profile: str) -> None:
+        """A prompt job: assume *profile*, asking for a code if one is needed; the dialog waits on
+        this thread, never on the worker."""
+        if self._stopping.is_set():
+            return
         prompt = self.prompts.make()
-        self._active_prompt = prompt
-        if self.prompts.show_early is not None:
-            self.prompts.show_early(prompt, self._service, profile)  # the window at the click (issue 14)
-        held = self._service.sessions().get(profile)
+        with self._lock:
+            self._prompts.append((profile, prompt))
+        if self._stopping.is_set():  # Quit came while the prompt was made: no window after Quit
+            _abort(prompt)
         try:
+            if self.prompts.show_early is not None:
+                self.prompts.show_early(prompt, self._service, profile)  # the window at the click (issue 14)
+            held = self._service.sessions().get(profile)
             # A Renew keeps the duration the session was assumed with, as silent renewals do (issue 21).
             result = self._service.assume(profile, prompt, duration=held.duration if held is not None else None)
         except Cancelled:
@@ -285,7 +330,8 @@ class MenuActions:
                 return  # the dialog showed it already, and the user closed it
             raise
         finally:
-            self._active_prompt = None
+            with self._lock:
+                self._prompts.remove((profile, prompt))
         until = clock_time(result.session.expires_at, self._service.now())
         body = _("AWS_PROFILE={session} works until {until}.").format(
             session=result.session.session_profile, until=until
@@ -315,3 +361,9 @@ class MenuActions:
         if prefs is not None:
             self._prefs.set(prefs)
             self._changed()
+
+
+def _abort(prompt: MfaPrompt) -> None:
+    abort = getattr(prompt, "abort", None)
+    if abort is not None:
+        abort()

@@ -12,7 +12,9 @@ Rooms (see docs/ARCHITECTURE.md), each behind a small Protocol:
 
 Threads: pystray owns the main thread (``Icon.run()``), as macOS requires; menu callbacks,
 timers, the file watcher and notification clicks only hand work over: it runs one piece at a time
-on a single worker thread, so the tray loop never blocks on STS or on the dialog.  Every Tk window
+on a single worker thread, so the tray loop never blocks on STS.  What waits for a person (an MFA
+dialog, a browser sign-in, a device code) is a prompt job on a thread of its own
+(:mod:`trayapp.tray.prompt_jobs`), so the worker never waits for a person either.  Every Tk window
 is a child process, so this process never imports tkinter.  Nothing polls.
 
 Ending: Quit, SIGINT (Ctrl-C) and SIGTERM all stop the loop the same way; a watchdog ends the
@@ -39,7 +41,7 @@ from trayapp.core.prompts import MfaPrompt, has_display
 from trayapp.i18n import _
 from trayapp.protocol import report
 from trayapp.tray import backend, key_info, menu_model
-from trayapp.tray.actions import DESKTOP_PROMPTS, Autostart, MenuActions, Prompts
+from trayapp.tray.actions import DESKTOP_PROMPTS, PROMPTED, Autostart, MenuActions, Prompts
 from trayapp.tray.clipboard import copy_text
 from trayapp.tray.menu_model import MenuNode
 from trayapp.tray.prefs import PrefsHolder
@@ -252,7 +254,8 @@ class TrayApp:
 
     def perform(self, action_id: str) -> None:
         """Run a menu action: Quit and a device code's Copy at once, the preferences on a window's
-        thread, everything else on the worker."""
+        thread, what may wait for a person (an assume's dialog, a sign-in) as a prompt job of its
+        own, everything else on the worker."""
         kind, profile = menu_model.parse_action(action_id)
         if kind == menu_model.QUIT:
             self.stop()
@@ -260,6 +263,8 @@ class TrayApp:
             self.actions.open_prefs()
         elif kind == menu_model.SSO_COPY_CODE:
             self.actions.copy_code(profile)
+        elif kind in PROMPTED:
+            self.actions.start_prompted(kind, profile)  # its redraw comes back to the worker
         elif self.actions.claim(kind, profile):
             with contextlib.suppress(RuntimeError):  # raised while shutting down
                 self._worker.submit(self._act, kind, profile)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from trayapp import protocol
 from trayapp.core.code_sources import Running, SourcedPrompt, Starter, Stopped
-from trayapp.core.errors import ReusedCode, TrayappError, WrongCode
+from trayapp.core.errors import Cancelled, ReusedCode, TrayappError, WrongCode
 from trayapp.core.mfa import seconds_to_next_code
 from trayapp.core.prompts import MfaPrompt, MfaRequest
 from trayapp.core.reasons import os_reason
@@ -71,6 +71,7 @@ class DialogPrompt:
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # the touch watcher writes to the child too
         self._source: Running | None = None
+        self._aborted = False  # the tray is ending: no window from now on
         #: The last error sentence the user saw in the dialog (the tray does not
         #: repeat it in a notification).
         self.last_error: str | None = None
@@ -176,6 +177,13 @@ class DialogPrompt:
         code = answer.get("code")
         return code if isinstance(code, str) else None
 
+    def present(self) -> None:
+        """Bring the open window to the front (the same role was clicked again); from any thread."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None and self._shown is not None:
+            with self._send_lock:
+                protocol.send(proc.stdin, {"raise": True})
+
     def close(self) -> None:
         with self._lock:
             proc = self._proc
@@ -186,7 +194,9 @@ class DialogPrompt:
             self._reap()
 
     def abort(self) -> None:
-        """Close the dialog from another thread (the app is quitting); ask() returns None."""
+        """Close the dialog from another thread (the app is quitting), and any it would open later;
+        ask() returns None."""
+        self._aborted = True
         running = self._source
         if running is not None:
             running.stop()
@@ -200,11 +210,15 @@ class DialogPrompt:
         if self._proc is not None and (self._early or self._proc.poll() is None):
             return self._proc
         self._reap()
+        if self._aborted:
+            raise Cancelled(profile=request.profile)
         try:
             self._proc = self._spawn()
         except OSError as exc:
             raise DialogUnavailable(reason=os_reason(exc), profile=request.profile) from None
         self._shown = None
+        if self._aborted:  # abort() came while the child started: it ends with the others
+            self._proc.kill()
         return self._proc
 
     def _reap(self) -> None:

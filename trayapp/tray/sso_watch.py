@@ -154,8 +154,8 @@ def notice_action(profile: str, key: str) -> str | None:
 
 
 class SignIns:
-    """The tray's side of the sign-ins: keep them alive on the timer's events, tell once when one
-    ended.  Runs on the worker."""
+    """The tray's side of the sign-ins: keep them alive on the timer's events (on the worker), tell
+    once when one ended; **Sign in…** waits for the person on a prompt job of its own."""
 
     def __init__(self, service: Engine, say: Callable[[notify.Notification], None]) -> None:
         self._service = service
@@ -163,7 +163,9 @@ class SignIns:
         self._told: set[tuple[object, ...]] = set()
         #: The device code of each sign-in under way without a browser, for **Copy**.
         self.codes: dict[str, str] = {}
-        self._waiting: threading.Event | None = None  # set when the sign-in under way ends
+        self._lock = threading.Lock()
+        self._waiting: list[threading.Event] = []  # one per sign-in under way: set when it ends
+        self._ending_now = False
 
     def due(self, name: str, expires_at: datetime) -> None:
         """The timer: *name*'s token has 20 min or less left (or ended): refresh it silently, or
@@ -189,13 +191,16 @@ class SignIns:
             self._say(sign_in_before_notice(name, expires_at))
 
     def sign_in(self, name: str) -> None:
-        """Worker: **Sign in…**: the browser — or, with none to open, a device code shown in a
-        notice with **Copy** —, one at a time across processes."""
+        """A prompt job: **Sign in…**: the browser — or, with none to open, a device code shown in
+        a notice with **Copy** —, one at a time across processes.  The worker goes on meanwhile."""
         engine = _engine(self._service)
         engine.notice = self._show_code
         session = self._service.sso().session(name)
         done, failed = threading.Event(), []
-        self._waiting = done
+        with self._lock:
+            if self._ending_now:
+                return
+            self._waiting.append(done)
 
         def sign_in() -> None:  # a thread of its own, so that Quit need not wait for the browser
             try:
@@ -209,16 +214,19 @@ class SignIns:
         try:
             done.wait()
         finally:
-            self._waiting = None
+            with self._lock:
+                self._waiting.remove(done)
             self.codes.pop(name, None)
         if failed:
             raise failed[0]
 
     def abort(self) -> None:
-        """The tray ends: stop waiting for a sign-in (its thread ends with the process)."""
-        waiting = self._waiting
-        if waiting is not None:
-            waiting.set()
+        """The tray ends: stop waiting for the sign-ins (their threads end with the process)."""
+        with self._lock:
+            self._ending_now = True
+            waiting = list(self._waiting)
+        for done in waiting:
+            done.set()
 
     def _show_code(self, code: DeviceCode) -> None:
         self.codes[code.session] = code.user_code
