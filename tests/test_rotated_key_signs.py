@@ -40,7 +40,7 @@ def _signed_by(sts: FaultSts) -> str | None:
 
 @pytest.mark.parametrize("where", ["trayapp keys rotate", "the tray's Rotate"])
 def test_after_a_rotation_in_a_running_tray_the_next_assume_signs_with_the_new_key(
-    where: str, moto: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    where: str, moto: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     require_tools("Xvfb", "dbus-daemon", "gnome-keyring-daemon")
     user, old_key, old_secret = iam_user(moto)
@@ -56,6 +56,11 @@ def test_after_a_rotation_in_a_running_tray_the_next_assume_signs_with_the_new_k
         for name, value in env.items():  # the tray's process: these files, this keyring, this STS
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+        import keyring.core
+
+        previous = keyring.get_keyring()  # an earlier test in this process may have chosen another
+        keyring.core.init_backend()  # this desktop's gnome-keyring, found as the tray finds it
+        request.addfinalizer(lambda: keyring.set_keyring(previous))
 
         def trayapp(*args: str) -> subprocess.CompletedProcess[str]:
             done = subprocess.run([sys.executable, "-m", "trayapp", *args], env=env, capture_output=True,
