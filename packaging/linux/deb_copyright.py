@@ -56,7 +56,8 @@ def main(venv: Path, licence_file: Path, prefix: str) -> None:
                                      for f in files))  # fmt: skip
         print(f"Copyright: the authors of {name} {version}; see {prefix}/{site.relative_to(venv)}/{info}/")
         print(f"License: {licence}\n")
-    print("License: MIT\n" + "\n".join(f" {line}" if line.strip() else " ." for line in licence_file.read_text().splitlines()))
+    text = licence_file.read_text().splitlines()
+    print("License: MIT\n" + "\n".join(f" {line}" if line.strip() else " ." for line in text))
     for licence in sorted(used - {"MIT", ""}):
         common = COMMON.get(licence)
         where = f"/usr/share/common-licenses/{common}" if common else "the licence files named in its Files paragraph"
