@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import debroot
-from tests.test_install_pipx import _checkout
+from tests.support.checkout import fresh_checkout
 from trayapp import __version__
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,7 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for tool in ("dpkg-deb", "git"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
-    checkout = _checkout(tmp_path_factory.mktemp("release") / "trayapp")
+    checkout = fresh_checkout(tmp_path_factory.mktemp("release") / "trayapp")
     env = {**os.environ, "PYTHON": sys.executable}
     result = subprocess.run(["bash", "packaging/release.sh"], cwd=checkout, env=env, capture_output=True,
                             text=True, timeout=1800)  # fmt: skip
@@ -68,6 +68,10 @@ def test_the_deb_holds_the_command_the_desktop_entry_the_icons_and_no_bytecode(d
     assert {f"/usr/share/doc/{PACKAGE}/copyright", f"/usr/share/doc/{PACKAGE}/changelog.gz"} <= paths
     assert f"/opt/{PACKAGE}/lib/python3.11/site-packages/trayapp/locale/ja/LC_MESSAGES/trayapp.mo" in paths
     assert not [p for p in paths if "__pycache__" in p or p.endswith(".pyc")], "bytecode is compiled on the target"
+    # The command runs the package's own environment, isolated from the folder it is started in.
+    tar = subprocess.run(["dpkg-deb", "--fsys-tarfile", deb], capture_output=True, check=True).stdout
+    script = subprocess.run(["tar", "-xO", "./usr/bin/trayapp"], input=tar, capture_output=True, check=True).stdout
+    assert script.decode().startswith(f"#!/opt/{PACKAGE}/bin/python3 -I\n")
     control = subprocess.run(["dpkg-deb", "--field", deb], capture_output=True, text=True, check=True).stdout
     assert f"Version: {__version__}\n" in control and "python3-tk" in control
 
@@ -116,7 +120,10 @@ def test_apt_install_gives_a_working_tray_and_apt_purge_removes_every_file(
     installed = set(debian.run(f"dpkg -L {PACKAGE}").stdout.split())
     assert "/usr/bin/trayapp" in installed
 
-    debian.run(f"apt-get purge -y {PACKAGE} && apt-get autoremove --purge -y")
+    # autoremove: what the install pulled in goes too (python3 itself Suggests python3-tk, which apt
+    # would otherwise keep), so the whole root can be compared with its state before the install.
+    no_weak = "-o APT::AutoRemove::SuggestsImportant=false -o APT::AutoRemove::RecommendsImportant=false"
+    debian.run(f"apt-get purge -y {PACKAGE} && apt-get autoremove --purge -y {no_weak}")
     left = sorted(debian.files() - before)
     assert not left, f"left after apt purge: {left[:20]}"
     assert not (debian.path / "opt" / PACKAGE).exists()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -76,8 +78,52 @@ def test_wheel_holds_the_package_and_its_entry_point_only(dist: Path) -> None:
         entry_points = z.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "trayapp/cli/__init__.py" in names and "trayapp/py.typed" in names and "trayapp/tray/autostart.py" in names
     assert "trayapp/tk/dialog.py" in names and "trayapp/core/service.py" in names
-    assert all(n.startswith(("trayapp/", "trayapp-")) for n in names), "only the package goes into the wheel"
+    assert all(n.startswith(("trayapp/", "aws_session_tray-")) for n in names), "only the package goes into the wheel"
     assert "trayapp = trayapp.cli:main" in entry_points
+
+
+def test_the_distribution_is_aws_session_tray_not_the_unrelated_trayapp(dist: Path) -> None:
+    """``trayapp`` on the package index is someone else's project: ours has a name of its own, while
+    the command and the import package stay ``trayapp``; the wheel carries the compiled translations
+    (the tray's icons are drawn by trayapp/icons.py at run time and need no file)."""
+    (wheel,) = dist.glob("*.whl")
+    (sdist,) = dist.glob("*.tar.gz")
+    assert wheel.name == f"aws_session_tray-{__version__}-py3-none-any.whl"
+    assert sdist.name == f"aws_session_tray-{__version__}.tar.gz"
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        metadata = z.read(f"aws_session_tray-{__version__}.dist-info/METADATA").decode()
+    assert "Name: aws-session-tray\n" in metadata and f"Version: {__version__}\n" in metadata
+    assert "trayapp/locale/ja/LC_MESSAGES/trayapp.mo" in names
+    with tarfile.open(sdist) as t:
+        members = {m.split("/", 1)[1] for m in t.getnames() if "/" in m}
+    assert {
+        "trayapp/locale/ja/LC_MESSAGES/trayapp.mo",
+        "packaging/release.sh",
+        "packaging/linux/build-deb.sh",
+    } <= members
+
+
+def test_every_install_hint_names_aws_session_tray() -> None:
+    """README, docs/ and the program's own hints: an install of ``trayapp`` from the index would
+    install the unrelated project of that name."""
+    wrong = re.compile(r"(pipx? install|pipx inject|pip install)[^\n`]*?(?<![\w./-])['\"]?trayapp(\[|['\"\s]|$)")
+    sources = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "trayapp").rglob("*.py"),
+               *(ROOT / "packaging").rglob("*.sh")]  # fmt: skip
+    found = [f"{path.relative_to(ROOT)}: {line.strip()}" for path in sources
+             for line in path.read_text(encoding="utf-8").splitlines() if wrong.search(line)]  # fmt: skip
+    assert not found, "\n".join(found)
+
+
+def test_demo_without_moto_says_to_install_aws_session_tray_with_the_demo_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from trayapp.cli import demo
+
+    monkeypatch.setattr(demo, "moto_available", lambda: False)
+    with pytest.raises(demo.DemoUnavailable) as refused:
+        demo.start_sts()
+    assert "pipx install 'aws-session-tray[demo]'" in str(refused.value)
 
 
 def test_wheel_installed_into_a_fresh_venv_runs_for_a_new_user(dist: Path, tmp_path: Path) -> None:
@@ -93,6 +139,11 @@ def test_wheel_installed_into_a_fresh_venv_runs_for_a_new_user(dist: Path, tmp_p
     assert run(trayapp, "--version", env=env, cwd=home).strip() == f"trayapp {__version__}"
     out = run(trayapp, "list", env=env, cwd=home)
     assert out.startswith(f"No role profiles in {home}/.aws/config")
+    # The installed wheel's own translations and icons: a Japanese sentence, every state drawn.
+    ja = run(trayapp, "list", env={**env, "LANGUAGE": "ja"}, cwd=home)
+    assert ja != out and not ja.isascii()
+    icons = run(venv / "bin" / "python", "-I", "-m", "trayapp.icons", "--write", home / "icons", env=env, cwd=home)
+    assert len(icons.split()) >= 20
     # Login start points at the installed entry point.
     code = "from trayapp.tray.autostart import launch_command; print(launch_command()[0])"
     assert run(venv / "bin" / "python", "-c", code, env=env, cwd=home).strip() == str(trayapp)

@@ -53,7 +53,12 @@ class DebianRoot:
         sources = f"deb {mirror()} {SUITE} main\ndeb {mirror()} {SUITE}-updates main\n"
         (self.path / "etc/apt/sources.list").write_text(sources)
         shutil.copy("/etc/resolv.conf", self.path / "etc/resolv.conf")
-        mounts = (("proc", ["-t", "proc", "proc"]), ("sys", ["-t", "sysfs", "sysfs"]), ("dev", ["--bind", "/dev"]))
+        mounts = (
+            ("proc", ["-t", "proc", "proc"]),
+            ("sys", ["-t", "sysfs", "sysfs"]),
+            ("dev", ["--bind", "/dev"]),
+            ("dev/pts", ["--bind", "/dev/pts"]),
+        )
         for name, how in mounts:
             target = self.path / name
             subprocess.run(["mount", *how, str(target)], check=True)
