@@ -32,8 +32,8 @@ for node in ast.parse(open("trayapp/__init__.py").read()).body:
 
 mkdir -p dist
 rm -f "dist/aws_session_tray-$VERSION"* "dist/aws-session-tray_$VERSION"_*.deb
-"$PY" -m build --outdir dist . >build-release.log 2>&1 || { cat build-release.log >&2; exit 1; }
-rm -f build-release.log
+mkdir -p build
+"$PY" -m build --outdir dist . >build/release-build.log 2>&1 || { cat build/release-build.log >&2; exit 1; }
 WHEEL="dist/aws_session_tray-$VERSION-py3-none-any.whl"
 SDIST="dist/aws_session_tray-$VERSION.tar.gz"
 

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops
 
+from tests.support.checkout import fresh_checkout
 from tests.support.desktop import Desktop
-from tests.support.fixtures import aws_env
+from tests.support.fixtures import aws_env, require_tools
 from trayapp import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,6 +148,41 @@ def test_wheel_installed_into_a_fresh_venv_runs_for_a_new_user(dist: Path, tmp_p
     # Login start points at the installed entry point.
     code = "from trayapp.tray.autostart import launch_command; print(launch_command()[0])"
     assert run(venv / "bin" / "python", "-c", code, env=env, cwd=home).strip() == str(trayapp)
+
+
+# --- the README's run command -------------------------------------------------------------
+
+TEST_ONLY = {"gcc", "pkg-config", "xvfb", "xdotool", "trayer", "xfce4-panel", "faketime", "pipx", "libcairo2-dev"}
+
+
+def package_list(name: str) -> set[str]:
+    lines = (PACKAGING / name).read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+def test_run_sh_installs_no_compiler_and_no_test_tools_but_python_venv_and_tk() -> None:
+    """A fresh Debian 12's python3 has no venv and no tkinter; the test tools and PyGObject's build
+    needs (two minutes before the icon) belong to test.sh alone."""
+    run_list = package_list("system-packages.txt")
+    assert {"python3-venv", "python3-tk"} <= run_list and not run_list & TEST_ONLY
+    assert package_list("test-packages.txt") >= TEST_ONLY
+    assert "test-packages.txt" not in (PACKAGING / "run.sh").read_text()
+
+
+def test_run_sh_sets_up_without_pygobject_and_a_second_run_starts_without_pip(tmp_path: Path) -> None:
+    """The first run installs the package alone (no gtk extra: no PyGObject build); the second runs
+    no pip (a stamp of pyproject.toml) and prints only what trayapp prints."""
+    require_tools("git")
+    checkout = fresh_checkout(tmp_path / "trayapp")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    first = subprocess.run(["bash", "packaging/run.sh", "--version"], cwd=checkout, env=env, capture_output=True,
+                           text=True, timeout=900)  # fmt: skip
+    assert first.returncode == 0 and first.stdout == f"trayapp {__version__}\n", first.stdout + first.stderr
+    no_gi = subprocess.run([checkout / ".venv/bin/python", "-c", "import gi"], capture_output=True, text=True)
+    assert "No module named 'gi'" in no_gi.stderr, "run.sh built PyGObject"
+    second = subprocess.run(["bash", "packaging/run.sh", "--version"], cwd=checkout, env=env, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert (second.returncode, second.stdout, second.stderr) == (0, f"trayapp {__version__}\n", "")
 
 
 # --- Linux desktop files ---------------------------------------------------------------
