@@ -1,6 +1,7 @@
-"""Installed as people install it: ``pipx install`` of a checkout, no gtk extra, no PyGObject.
+"""Installed as people install it: ``pipx install`` of the release's wheel, no gtk extra, no PyGObject.
 
-One test installs the package for real into a fresh pipx home (pip's cache makes it 10-35 s here)
+One test builds the wheel from a fresh copy of the repository as ``packaging/release.sh`` does (PyPA's
+``build``), installs it for real into a fresh pipx home (pip's cache makes it 10-35 s here)
 and runs the installed ``trayapp`` entry point on a private desktop whose session bus has a
 StatusNotifierWatcher (tests/support/sni_host.py, standing in for KDE's, Xfce's, GNOME's extension's or
 waybar's): the full menu reaches the panel over dbusmenu, "Assume role" opens the dialog and the session
@@ -104,7 +105,11 @@ def test_pipx_install_gives_the_full_menu_on_a_status_notifier_panel(
     desktop: Desktop, watcher: Watcher, moto_sts: MotoServer, tmp_path: Path
 ) -> None:
     require_tools("git")
-    trayapp = _pipx_install(fresh_checkout(tmp_path / "trayapp"), tmp_path / "installed")
+    checkout = fresh_checkout(tmp_path / "trayapp")
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"), str(checkout)],
+                   check=True, capture_output=True, timeout=600)  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("aws_session_tray-*.whl")
+    trayapp = _pipx_install(wheel, tmp_path / "installed")
     python = trayapp.resolve().parent / "python"
     missing = subprocess.run([python, "-c", "import gi"], capture_output=True, text=True)
     assert "No module named 'gi'" in missing.stderr, "the install pulled in PyGObject"
