@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install trayapp into .venv/ (with the system packages it needs) and start the tray app.
+# Install trayapp into .venv/ (with the few system packages running it needs) and start the tray app.
+# Only what running needs: no test tools, no compiler, no PyGObject (the default trays, StatusNotifierItem
+# and xorg, need no GTK).  A second run starts at once: pip runs again only when pyproject.toml changed.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-apt_install $(system_packages | grep -vE '^(xvfb|xdotool|trayer|x11-utils|jwm|jq|libnotify-bin)$')
-make_venv gtk
+apt_install $(package_list system-packages.txt)
+make_venv ""
 exec .venv/bin/trayapp "$@"

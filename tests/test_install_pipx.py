@@ -1,6 +1,7 @@
-"""Installed as people install it: ``pipx install`` of a checkout, no gtk extra, no PyGObject.
+"""Installed as people install it: ``pipx install`` of the release's wheel, no gtk extra, no PyGObject.
 
-One test installs the package for real into a fresh pipx home (pip's cache makes it 10-35 s here)
+One test builds the wheel from a fresh copy of the repository as ``packaging/release.sh`` does (PyPA's
+``build``), installs it for real into a fresh pipx home (pip's cache makes it 10-35 s here)
 and runs the installed ``trayapp`` entry point on a private desktop whose session bus has a
 StatusNotifierWatcher (tests/support/sni_host.py, standing in for KDE's, Xfce's, GNOME's extension's or
 waybar's): the full menu reaches the panel over dbusmenu, "Assume role" opens the dialog and the session
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from tests.support.checkout import fresh_checkout
 from tests.support.desktop import Desktop
 from tests.support.dialog import find_window, press, type_into
 from tests.support.fixtures import require_tools
@@ -41,7 +43,7 @@ def root_labels(host: Host) -> list[str]:
 
 
 def test_the_metadata_pulls_in_pygobject_only_with_the_gtk_extra() -> None:
-    requirements = [Requirement(r) for r in importlib.metadata.requires("trayapp") or []]
+    requirements = [Requirement(r) for r in importlib.metadata.requires("aws-session-tray") or []]
     plain = {r.name.lower() for r in requirements if not r.marker or "extra" not in str(r.marker)}
     gtk = {r.name.lower() for r in requirements if r.marker and r.marker.evaluate({"extra": "gtk"})} - plain
     assert {"pystray", "jeepney", "keyring"} <= plain  # the SNI tray and its one D-Bus library
@@ -98,23 +100,16 @@ def _pipx_install(source: Path, where: Path) -> Path:
     return venv / "bin" / "trayapp"
 
 
-def _checkout(dest: Path) -> Path:
-    """The repository's files as a fresh clone has them (no .venv, no build folders)."""
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True).stdout
-    for name in filter(None, files.decode().split("\0")):
-        src = ROOT / name
-        if src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
-    return dest
-
-
 @pytest.mark.desktop
 def test_pipx_install_gives_the_full_menu_on_a_status_notifier_panel(
     desktop: Desktop, watcher: Watcher, moto_sts: MotoServer, tmp_path: Path
 ) -> None:
     require_tools("git")
-    trayapp = _pipx_install(_checkout(tmp_path / "trayapp"), tmp_path / "installed")
+    checkout = fresh_checkout(tmp_path / "trayapp")
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"), str(checkout)],
+                   check=True, capture_output=True, timeout=600)  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("aws_session_tray-*.whl")
+    trayapp = _pipx_install(wheel, tmp_path / "installed")
     python = trayapp.resolve().parent / "python"
     missing = subprocess.run([python, "-c", "import gi"], capture_output=True, text=True)
     assert "No module named 'gi'" in missing.stderr, "the install pulled in PyGObject"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -17,8 +19,9 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops
 
+from tests.support.checkout import fresh_checkout
 from tests.support.desktop import Desktop
-from tests.support.fixtures import aws_env
+from tests.support.fixtures import aws_env, require_tools
 from trayapp import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,8 +79,52 @@ def test_wheel_holds_the_package_and_its_entry_point_only(dist: Path) -> None:
         entry_points = z.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "trayapp/cli/__init__.py" in names and "trayapp/py.typed" in names and "trayapp/tray/autostart.py" in names
     assert "trayapp/tk/dialog.py" in names and "trayapp/core/service.py" in names
-    assert all(n.startswith(("trayapp/", "trayapp-")) for n in names), "only the package goes into the wheel"
+    assert all(n.startswith(("trayapp/", "aws_session_tray-")) for n in names), "only the package goes into the wheel"
     assert "trayapp = trayapp.cli:main" in entry_points
+
+
+def test_the_distribution_is_aws_session_tray_not_the_unrelated_trayapp(dist: Path) -> None:
+    """``trayapp`` on the package index is someone else's project: ours has a name of its own, while
+    the command and the import package stay ``trayapp``; the wheel carries the compiled translations
+    (the tray's icons are drawn by trayapp/icons.py at run time and need no file)."""
+    (wheel,) = dist.glob("*.whl")
+    (sdist,) = dist.glob("*.tar.gz")
+    assert wheel.name == f"aws_session_tray-{__version__}-py3-none-any.whl"
+    assert sdist.name == f"aws_session_tray-{__version__}.tar.gz"
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        metadata = z.read(f"aws_session_tray-{__version__}.dist-info/METADATA").decode()
+    assert "Name: aws-session-tray\n" in metadata and f"Version: {__version__}\n" in metadata
+    assert "trayapp/locale/ja/LC_MESSAGES/trayapp.mo" in names
+    with tarfile.open(sdist) as t:
+        members = {m.split("/", 1)[1] for m in t.getnames() if "/" in m}
+    assert {
+        "trayapp/locale/ja/LC_MESSAGES/trayapp.mo",
+        "packaging/release.sh",
+        "packaging/linux/build-deb.sh",
+    } <= members
+
+
+def test_every_install_hint_names_aws_session_tray() -> None:
+    """README, docs/ and the program's own hints: an install of ``trayapp`` from the index would
+    install the unrelated project of that name."""
+    wrong = re.compile(r"(pipx? install|pipx inject|pip install)[^\n`]*?(?<![\w./-])['\"]?trayapp(\[|['\"\s]|$)")
+    sources = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "trayapp").rglob("*.py"),
+               *(ROOT / "packaging").rglob("*.sh")]  # fmt: skip
+    found = [f"{path.relative_to(ROOT)}: {line.strip()}" for path in sources
+             for line in path.read_text(encoding="utf-8").splitlines() if wrong.search(line)]  # fmt: skip
+    assert not found, "\n".join(found)
+
+
+def test_demo_without_moto_says_to_install_aws_session_tray_with_the_demo_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from trayapp.cli import demo
+
+    monkeypatch.setattr(demo, "moto_available", lambda: False)
+    with pytest.raises(demo.DemoUnavailable) as refused:
+        demo.start_sts()
+    assert "pipx install 'aws-session-tray[demo]'" in str(refused.value)
 
 
 def test_wheel_installed_into_a_fresh_venv_runs_for_a_new_user(dist: Path, tmp_path: Path) -> None:
@@ -93,9 +140,49 @@ def test_wheel_installed_into_a_fresh_venv_runs_for_a_new_user(dist: Path, tmp_p
     assert run(trayapp, "--version", env=env, cwd=home).strip() == f"trayapp {__version__}"
     out = run(trayapp, "list", env=env, cwd=home)
     assert out.startswith(f"No role profiles in {home}/.aws/config")
+    # The installed wheel's own translations and icons: a Japanese sentence, every state drawn.
+    ja = run(trayapp, "list", env={**env, "LANGUAGE": "ja"}, cwd=home)
+    assert ja != out and not ja.isascii()
+    icons = run(venv / "bin" / "python", "-I", "-m", "trayapp.icons", "--write", home / "icons", env=env, cwd=home)
+    assert len(icons.split()) >= 20
     # Login start points at the installed entry point.
     code = "from trayapp.tray.autostart import launch_command; print(launch_command()[0])"
     assert run(venv / "bin" / "python", "-c", code, env=env, cwd=home).strip() == str(trayapp)
+
+
+# --- the README's run command -------------------------------------------------------------
+
+TEST_ONLY = {"gcc", "pkg-config", "xvfb", "xdotool", "trayer", "xfce4-panel", "faketime", "pipx", "libcairo2-dev"}
+
+
+def package_list(name: str) -> set[str]:
+    lines = (PACKAGING / name).read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+def test_run_sh_installs_no_compiler_and_no_test_tools_but_python_venv_and_tk() -> None:
+    """A fresh Debian 12's python3 has no venv and no tkinter; the test tools and PyGObject's build
+    needs (two minutes before the icon) belong to test.sh alone."""
+    run_list = package_list("system-packages.txt")
+    assert {"python3-venv", "python3-tk"} <= run_list and not run_list & TEST_ONLY
+    assert package_list("test-packages.txt") >= TEST_ONLY
+    assert "test-packages.txt" not in (PACKAGING / "run.sh").read_text()
+
+
+def test_run_sh_sets_up_without_pygobject_and_a_second_run_starts_without_pip(tmp_path: Path) -> None:
+    """The first run installs the package alone (no gtk extra: no PyGObject build); the second runs
+    no pip (a stamp of pyproject.toml) and prints only what trayapp prints."""
+    require_tools("git")
+    checkout = fresh_checkout(tmp_path / "trayapp")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    first = subprocess.run(["bash", "packaging/run.sh", "--version"], cwd=checkout, env=env, capture_output=True,
+                           text=True, timeout=900)  # fmt: skip
+    assert first.returncode == 0 and first.stdout == f"trayapp {__version__}\n", first.stdout + first.stderr
+    no_gi = subprocess.run([checkout / ".venv/bin/python", "-c", "import gi"], capture_output=True, text=True)
+    assert "No module named 'gi'" in no_gi.stderr, "run.sh built PyGObject"
+    second = subprocess.run(["bash", "packaging/run.sh", "--version"], cwd=checkout, env=env, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert (second.returncode, second.stdout, second.stderr) == (0, f"trayapp {__version__}\n", "")
 
 
 # --- Linux desktop files ---------------------------------------------------------------

@@ -9,7 +9,7 @@ writes, next to this file:
 * ``menu-ja.png``   — the tray menu as the Tk popup (``python -m trayapp.tk.popup_menu``,
   the menu of pystray's xorg backend), with the first role's submenu open.
 
-Needs Xvfb and xdotool (packaging/system-packages.txt) and Debian's ``fonts-noto-cjk``
+Needs Xvfb and xdotool (packaging/test-packages.txt) and Debian's ``fonts-noto-cjk``
 for the Japanese glyphs (without it Tk draws empty boxes).
 """
 

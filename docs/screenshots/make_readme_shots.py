@@ -18,7 +18,7 @@ writes, next to this file:
 The default backend is gtk: trayer gives the icon a 32×30 window, which gtk fills
 with the square icon; pystray's xorg backend stretches the image to the window.
 
-Needs Xvfb, dbus-daemon, trayer, xdotool (packaging/system-packages.txt) and dunst.
+Needs Xvfb, dbus-daemon, trayer, xdotool (packaging/test-packages.txt) and dunst.
 """
 
 from __future__ import annotations

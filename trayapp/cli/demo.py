@@ -1,6 +1,6 @@
 """``trayapp demo``: the whole flow without an AWS account.
 
-:func:`start_sts` runs moto's server (the ``demo`` extra: ``pip install 'trayapp[demo]'``)
+:func:`start_sts` runs moto's server (the ``demo`` extra: ``pipx install 'aws-session-tray[demo]'``)
 on 127.0.0.1 as a child process; :func:`prepare_demo` writes a throwaway AWS config
 with a few role profiles and fake source keys; :func:`demo_session` points this process
 at both and starts the tray.  moto accepts any six-digit MFA code.  Nothing outside
@@ -163,7 +163,9 @@ def free_port() -> int:
 def start_sts(python: str = sys.executable, timeout: float = START_TIMEOUT) -> LocalSts:
     """Start moto's server on 127.0.0.1 on a free port; returns when it accepts connections."""
     if getattr(sys, "frozen", False) or not moto_available():
-        raise DemoUnavailable(reason="it needs moto; install trayapp with the demo extra: pip install 'trayapp[demo]'.")
+        raise DemoUnavailable(
+            reason="it needs moto; install trayapp with the demo extra: pipx install 'aws-session-tray[demo]'."
+        )
     port = free_port()
     process = subprocess.Popen(
         # -P -E: not the current folder nor PYTHON* variables (a planted moto/ would run as you).
