@@ -255,7 +255,8 @@ def test_bash_completes_commands_options_and_role_profiles(home: Path, tmp_path:
     launcher = tmp_path / "trayapp"
     launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m trayapp "$@"\n')
     launcher.chmod(0o755)
-    env = env_for(home, "http://127.0.0.1:9", TRAYAPP=str(launcher), PATH=f"{tmp_path}:{os.environ['PATH']}")
+    path = f"{tmp_path}:{Path(AWS).parent}:{os.environ['PATH']}"  # the venv's aws among the commands
+    env = env_for(home, "http://127.0.0.1:9", TRAYAPP=str(launcher), PATH=path)
     out = bash_complete(
         env,
         "words trayapp ex",
