@@ -19,6 +19,8 @@ from trayapp.i18n import _
 
 #: Seconds one D-Bus call may take before its check says the bus did not answer.
 BUS_TIMEOUT = 2.0
+#: The notification server is a program of its own, often busy drawing: it gets longer to answer.
+NOTIFY_TIMEOUT = 5.0
 #: Seconds the Tk child may take (an interpreter start and a window on a loaded machine).
 TK_TIMEOUT = 10.0
 
@@ -142,11 +144,17 @@ def notifications(environ: Mapping[str, str]) -> list[Finding]:
     from jeepney.io.blocking import open_dbus_connection
 
     server = DBusAddress("/org/freedesktop/Notifications", bus_name=NOTIFICATIONS, interface=NOTIFICATIONS)
-    with open_dbus_connection(bus=address) as conn:
-        info = conn.send_and_get_reply(new_method_call(server, "GetServerInformation"), timeout=BUS_TIMEOUT)
-        if info.header.message_type == MessageType.error:
-            return [Finding(name, WARN, _("no notification server on the session bus: notices go to the log"), fix)]
-        caps = conn.send_and_get_reply(new_method_call(server, "GetCapabilities"), timeout=BUS_TIMEOUT)
+    with open_dbus_connection(bus=address, auth_timeout=BUS_TIMEOUT) as conn:
+        try:
+            info = conn.send_and_get_reply(new_method_call(server, "GetServerInformation"), timeout=NOTIFY_TIMEOUT)
+            if info.header.message_type == MessageType.error:
+                text = _("no notification server on the session bus: notices go to the log")
+                return [Finding(name, WARN, text, fix)]
+            caps = conn.send_and_get_reply(new_method_call(server, "GetCapabilities"), timeout=NOTIFY_TIMEOUT)
+        except TimeoutError:
+            text = _("the notification server did not answer within {seconds} s").format(seconds=int(NOTIFY_TIMEOUT))
+            again = _("run trayapp doctor again; restart the notification daemon if it stays")
+            return [Finding(name, WARN, text, again)]
     server_name, vendor, version = (str(v) for v in info.body[:3])
     capabilities = [str(c) for c in caps.body[0]] if caps.header.message_type != MessageType.error else []
     text = _("{server} {version} ({vendor}); can: {capabilities}").format(
