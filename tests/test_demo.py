@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.planted import needs_second_uid, planted_folder
-from tests.support.procs import HarnessError, wait_until
+from tests.support.procs import HarnessError, scaled, wait_until
 from trayapp.cli import demo
 from trayapp.cli.demo import LocalSts, environment, prepare_demo, run_demo, start_sts
 
@@ -233,7 +234,9 @@ def _port_closed(url: str) -> bool:
     ("signum", "backend"),
     [(signal.SIGINT, None), (signal.SIGTERM, None), (signal.SIGINT, "xorg"), (signal.SIGTERM, "xorg")],
 )
-def test_ctrl_c_and_sigterm_stop_the_demo_and_remove_everything_it_made(signum: int, backend: str | None) -> None:
+def test_ctrl_c_and_sigterm_stop_the_demo_and_remove_everything_it_made(
+    signum: int, backend: str | None, tmp_path: Path
+) -> None:
     """No tray host (no trayer), the backend pystray picks (appindicator with PyGObject) or xorg:
     SIGINT used to leave the demo running, SIGTERM to leave its folder of fake and session keys."""
     from tests.support.desktop import Desktop
@@ -242,18 +245,15 @@ def test_ctrl_c_and_sigterm_stop_the_demo_and_remove_everything_it_made(signum: 
     require_tools("Xvfb", "dbus-daemon")
     with Desktop(notifications=True, tray=False) as desktop:
         env = desktop.env | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        env.pop("PYTHONUNBUFFERED", None)  # as in a plain shell: the banner must be flushed by the demo
         if backend:
             env["PYSTRAY_BACKEND"] = backend
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "trayapp", "demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        assert proc.stdout is not None
-        lines: list[str] = []
-        while not lines or not lines[-1].startswith("Quit the tray"):
-            line = proc.stdout.readline()
-            assert line, f"the demo ended early: {proc.wait(10)}"
-            lines.append(line)
+        errors = tmp_path / "stderr"  # a file, not a pipe nobody reads (and not in the desktop's TMPDIR)
+        with errors.open("wb") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "trayapp", "demo"], env=env, stdout=subprocess.PIPE, stderr=stderr
+            )
+        lines = read_banner(proc, errors)
         url = next(line.split("=", 1)[1].strip() for line in lines if "AWS_ENDPOINT_URL_STS=" in line)
         folder = Path(next(line.split("=", 1)[1].strip() for line in lines if "AWS_CONFIG_FILE=" in line)).parents[1]
         assert folder.is_dir() and not _port_closed(url)
@@ -273,6 +273,31 @@ def test_ctrl_c_and_sigterm_stop_the_demo_and_remove_everything_it_made(signum: 
         assert not folder.exists(), "the throwaway folder with its keys is removed"
         assert list(desktop.tmp_dir.iterdir()) == [], "nothing else is left in TMPDIR"
         assert wait_closed(url), "the STS stand-in is stopped"
+
+
+def read_banner(proc: subprocess.Popen[bytes], errors: Path, timeout: float = 30) -> list[str]:
+    """The demo's banner, up to its line "Quit the tray...", within *timeout* (``scaled()``).  A bare
+    ``readline()`` hung the suite for good on Debian 12, where the banner sat in the demo's stdout
+    buffer (no ``PYTHONUNBUFFERED``): now the test fails, with what the demo printed."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + scaled(timeout)
+    data = b""
+    while not any(line.startswith(b"Quit the tray") for line in data.splitlines()[: data.count(b"\n")]):
+        left = deadline - time.monotonic()
+        ready = select.select([fd], [], [], max(0.0, min(left, 0.1)))[0]
+        chunk = os.read(fd, 65536) if ready else b""
+        if (ready and not chunk) or (not ready and left <= 0):
+            ended = "ended early" if ready else f"printed no banner within {scaled(timeout):.0f} s"
+            if proc.poll() is None:
+                proc.kill()
+            status = proc.wait(10)
+            stderr = errors.read_text(errors="replace")[-2000:]
+            pytest.fail(
+                f"the demo {ended} (status {status}); stdout: {data.decode(errors='replace')!r}; stderr: {stderr!r}"
+            )
+        data += chunk
+    return data.decode().splitlines(keepends=True)
 
 
 def wait_closed(url: str, timeout: float = 5) -> bool:

@@ -264,6 +264,13 @@ def banner(env: Mapping[str, str], keep: bool = False) -> str:
     return "\n".join(lines)
 
 
+def say_now(text: str) -> None:
+    """Print *text* and flush: the banner's export lines are used while the tray runs, so they
+    must reach a pipe (``trayapp demo | tee``, a script reading them) at once, not when the demo
+    ends.  Only ``PYTHONUNBUFFERED`` did that before, and a plain Debian shell does not set it."""
+    print(text, flush=True)
+
+
 def _interrupted(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -272,7 +279,7 @@ def _interrupted(signum: int, _frame: Any) -> None:
 def demo_session(
     *,
     folder: Path | None = None,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] = say_now,
     on_forced_exit: Callable[[Callable[[], None]], Callable[[], None]] | None = None,
 ) -> Iterator[dict[str, str]]:
     """Start the STS stand-in, write the demo profiles and point this process at them for the
@@ -331,7 +338,7 @@ def tray_refusal(environ: MutableMapping[str, str] | None = None) -> str | None:
     return backend.choose_backend(env)
 
 
-def run_demo(start_tray: Callable[[], int], *, folder: Path | None = None, say: Callable[[str], None] = print) -> int:
+def run_demo(start_tray: Callable[[], int], *, folder: Path | None = None, say: Callable[[str], None] = say_now) -> int:
     """*start_tray* inside a :func:`demo_session`; its exit status."""
     with demo_session(folder=folder, say=say):
         return start_tray()
