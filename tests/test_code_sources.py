@@ -225,3 +225,15 @@ def test_closing_the_prompt_stops_a_waiting_source(tmp_path: Path, monkeypatch: 
     worker.join(5)
     assert not worker.is_alive() and result == [None]
     wait_until("the waiting source to stop", lambda: not alive(grandchild), 5)
+
+
+def test_quitting_while_a_source_starts_stops_it_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quit that lands before the YubiKey's ykman is under way (a loaded machine: seen in full runs)
+    used to miss it: the source ran to its 60 s timeout and held the prompt's thread."""
+    fake = FakeYkman(tmp_path, [SERIAL], mode="hang")
+    for key, value in fake.env().items():
+        monkeypatch.setenv(key, value)
+    prompt = SourcedPrompt(Typist(None), out=io.StringIO())
+    prompt.abort()  # the app quits before the source has started
+    assert prompt.ask(request()) is None
+    assert not (fake.dir / "code-pid").exists()  # nothing was started

@@ -394,6 +394,7 @@ class SourcedPrompt:
         self._interactive = interactive
         self._tried: set[MfaRequest] = set()
         self._running: Running | None = None
+        self._aborted = threading.Event()
 
     @property
     def fallback(self) -> MfaPrompt:
@@ -406,12 +407,15 @@ class SourcedPrompt:
         return last if isinstance(last, str) else None
 
     def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
+        if self._aborted.is_set():
+            return None  # the app is quitting: nothing more is started
         if request in self._tried:
             return self._fallback.ask(request, error)
         self._tried.add(request)
         starter = self._starter(request)
         if starter is None:
             return self._fallback.ask(request, error)
+        starter = self._watched(starter)
         if request.mfa_process:
             running = starter()
             assert running is not None
@@ -428,6 +432,19 @@ class SourcedPrompt:
         self._say(running.hint)
         return self._take(running, request, error)
 
+    def _watched(self, starter: Starter) -> Starter:
+        """*starter*, its source known to :meth:`abort` the moment it runs (an abort that came while
+        it was starting stops it at once instead of leaving it to its timeout)."""
+
+        def start() -> Running | None:
+            running = starter()
+            self._running = running
+            if running is not None and self._aborted.is_set():
+                running.stop()
+            return running
+
+        return start
+
     def _take(self, running: Running, request: MfaRequest, error: str | None) -> str | None:
         self._running = running
         try:
@@ -438,7 +455,7 @@ class SourcedPrompt:
                 raise  # nobody typed instead (or nobody could): the reason is the sentence to show
             return code
         except Stopped:
-            return self._fallback.ask(request, error)
+            return None if self._aborted.is_set() else self._fallback.ask(request, error)
         except KeyboardInterrupt:
             running.stop()
             if not self._is_interactive():
@@ -475,6 +492,7 @@ class SourcedPrompt:
 
     def abort(self) -> None:
         """The app is quitting: stop the source and the fallback's window."""
+        self._aborted.set()
         running = self._running
         if running is not None:
             running.stop()
