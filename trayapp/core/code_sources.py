@@ -1,18 +1,16 @@
 """Codes that nobody types: a profile's ``mfa_process``, or a YubiKey read with ``ykman``.
 
-``mfa_process`` is aws-vault's profile key and means what it means there: a command line run
-through the shell (``/bin/sh -c``; ``cmd /c`` on Windows) whose standard output is the code.  A
-YubiKey is found without configuration: when ``ykman`` is on ``PATH`` and the key holds an OATH
-account named like the profile's ``mfa_serial`` (aws-vault's convention, ``ykman oath accounts add
--t <mfa_serial>``), ``ykman oath accounts code --single <account>`` waits for a touch and prints it.
+``mfa_process`` is aws-vault's profile key and means what it means there: a command line run through the shell
+(``/bin/sh -c``; ``cmd /c`` on Windows) whose standard output is the code. A YubiKey is found without configuration:
+when ``ykman`` is on ``PATH`` and the key holds an OATH account named like the profile's ``mfa_serial`` (aws-vault's
+convention, ``ykman oath accounts add -t <mfa_serial>``), ``ykman oath accounts code --single <account>`` waits for a
+touch and prints it.
 
-Every process runs with a fixed argument list (the code is never on a command line, only on its
-standard output), no standard input, in a process group of its own that is killed after
-:data:`TIMEOUT` seconds or when the prompt is closed.  Its output is read up to a few KB and
-must be exactly one six-digit code (:func:`trayapp.core.mfa.normalise`); it is never logged or
-quoted.  A failure is one sentence (:class:`trayapp.core.errors.CodeSourceFailed`) and the user
-types the code instead (:class:`SourcedPrompt`).
-"""
+Every process runs with a fixed argument list (the code is never on a command line, only on its standard output), no
+standard input, in a process group of its own that is killed after :data:`TIMEOUT` seconds or when the prompt is closed.
+Its output is read up to a few KB and must be exactly one six-digit code (:func:`trayapp.core.mfa.normalise`); it is
+never logged or quoted. A failure is one sentence (:class:`trayapp.core.errors.CodeSourceFailed`) and the user types the
+code instead (:class:`SourcedPrompt`)."""
 
 from __future__ import annotations
 
@@ -67,11 +65,10 @@ def shell_argv(command: str, platform: str | None = None) -> list[str]:
 class Running:
     """One code source process: wait for its code, or stop it (and its children) from any thread.
 
-    It is done when it exits, or when it has printed a line that is a code (then it gets
-    :data:`CODE_GRACE` to exit before it is stopped): never when its output reaches its end, which
-    a child it left behind (``setsid daemon &``) may hold open for minutes.  A reaper thread waits
-    for the process (no zombie); the reader stops as soon as the source is done (POSIX).
-    """
+    It is done when it exits, or when it has printed a line that is a code (then it gets :data:`CODE_GRACE` to exit
+    before it is stopped): never when its output reaches its end, which a child it left behind (``setsid daemon &``)
+    may hold open for minutes. A reaper thread waits for the process (no zombie); the reader stops as soon as the
+    source is done (POSIX)."""
 
     def __init__(
         self, argv: Sequence[str], source: str, hint: str, timeout: float = TIMEOUT, *, refused: str | None = None
@@ -298,12 +295,10 @@ def start_mfa_process(request: MfaRequest, timeout: float = TIMEOUT) -> Running:
 def untrusted_aws_files(environ: Mapping[str, str] | None = None) -> str | None:
     """Why a command read from the AWS files must not run (POSIX), or None.
 
-    A profile is read from both files (botocore merges the credentials file's section over the
-    config's), so both are checked as ``ssh`` checks its files: they and every folder above them
-    belong to the user or root, no other user can write to them or into the folder holding them
-    (the checks trayapp makes before it writes the credentials file), and no symbolic link on
-    the way belongs to someone else.
-    """
+    A profile is read from both files (botocore merges the credentials file's section over the config's), so both are
+    checked as ``ssh`` checks its files: they and every folder above them belong to the user or root, no other user
+    can write to them or into the folder holding them (the checks trayapp makes before it writes the credentials
+    file), and no symbolic link on the way belongs to someone else."""
     if sys.platform == "win32" or not hasattr(os, "geteuid"):
         return None  # privacy comes from the profile folder's ACL there
     from trayapp.core.credentials_file import strict_modes
@@ -370,13 +365,12 @@ Starter = Callable[[], Running | None]
 class SourcedPrompt:
     """Asks ``mfa_process`` or a YubiKey for the code, then *fallback* (the dialog, the terminal…).
 
-    Each request gets one automatic try (a code that fails at STS, or a reused one, is not asked
-    for again: a generator would only repeat it); after that, or when the source fails, the
-    fallback asks with the sentence saying why.  A fallback with ``ask_with_source`` (the dialog)
-    shows itself at once and lets the source fill the code in while typing still works; others wait
-    for the source first (on a terminal, Ctrl-C stops the wait and asks instead).  The code goes back
-    to the service as a typed one does, so it is normalised and checked against reuse the same way.
-    """
+    Each request gets one automatic try (a code that fails at STS, or a reused one, is not asked for again: a
+    generator would only repeat it); after that, or when the source fails, the fallback asks with the sentence saying
+    why. A fallback with ``ask_with_source`` (the dialog) shows itself at once and lets the source fill the code in
+    while typing still works; others wait for the source first (on a terminal, Ctrl-C stops the wait and asks
+    instead). The code goes back to the service as a typed one does, so it is normalised and checked against reuse the
+    same way."""
 
     def __init__(
         self,
@@ -433,10 +427,7 @@ class SourcedPrompt:
         return self._take(running, request, error)
 
     def _watched(self, starter: Starter) -> Starter:
-        """*starter*, its source known to :meth:`abort` the moment it runs (an abort that came while
-        it was starting stops it at once instead of leaving it to its timeout)."""
-
-        def start() -> Running | None:
+        def start() -> Running | None:  # known to abort() at once: a Quit while it starts stops it
             running = starter()
             self._running = running
             if running is not None and self._aborted.is_set():
