@@ -20,7 +20,7 @@ from tests.support.desktop import Desktop
 from tests.support.dialog import save_screenshot
 from tests.support.fixtures import require_tools
 from tests.support.procs import refused_url
-from tests.support.screen_state import KeyboardGrab, wait_painted
+from tests.support.screen_state import KeyboardGrab, wait_changed, wait_painted, window_image
 from tests.support.tray_desktop import (
     aws_env,
     click_quit,
@@ -181,7 +181,14 @@ def test_tray_at_the_right_edge_opens_the_role_submenu_beside_the_menu(right_des
 
     before = visible_windows(desktop)
     menu = open_menu_with_keyboard(desktop, icon)
-    desktop.xdotool("key", "Down", "Right")
+    wait_painted(desktop, menu)
+    # One key at a time, as a person presses them: Right only once Down has moved the highlight
+    # (the menu opens under the pointer, whose entry Tk highlights as it maps).
+    shown = max(menu, key=lambda w: desktop.window_geometry(w)[2] * desktop.window_geometry(w)[3])
+    looked = window_image(desktop, shown)
+    desktop.xdotool("key", "Down")
+    wait_changed(desktop, shown, looked, "Down to move the highlight")
+    desktop.xdotool("key", "Right")
     sub = wait_for_new_windows(desktop, before | menu)
     wait_painted(desktop, menu | sub)
     (mx, _, mw, _), (sx, sy, sw, sh) = (max((desktop.window_geometry(w) for w in ws), key=lambda g: g[2] * g[3])

@@ -66,6 +66,10 @@ def darwin(monkeypatch: pytest.MonkeyPatch, pystray_base: Any) -> Iterator[tuple
             self.menu_labels: list[str] = []
             self._stopped = False
 
+        def __del__(self) -> None:
+            """Not pystray's hide-on-collect: a fake left visible by a test is collected on whatever
+            thread the garbage collector runs, which is no AppKit call the tray made."""
+
         def _appkit(self, what: str) -> None:
             self.calls.append(what)
             if threading.current_thread() is not threading.main_thread():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.desktop import Desktop
-from tests.support.procs import wait_until
+from tests.support.procs import HarnessError, wait_until
 
 #: FocusIn/FocusOut ``mode`` values (X protocol): the focus moved because of a grab / its release.
 NOTIFY_GRAB, NOTIFY_UNGRAB = 1, 2
@@ -85,7 +85,16 @@ def painted(desktop: Desktop, wid: int) -> bool:
 def wait_painted(desktop: Desktop, windows: set[int] | int, timeout: float = 8) -> None:
     """Wait until each of *windows* is drawn (a window maps blank and paints a moment later)."""
     ids = {windows} if isinstance(windows, int) else set(windows)
-    wait_until("the window to be painted", lambda: all(painted(desktop, w) for w in ids), timeout, interval=0.02)
+    blank: list[str] = []
+
+    def probe() -> bool:
+        blank[:] = [f"{w} at {desktop.window_geometry(w)}" for w in sorted(ids) if not painted(desktop, w)]
+        return not blank
+
+    try:
+        wait_until("the window to be painted", probe, timeout, interval=0.02)
+    except HarnessError as exc:
+        raise HarnessError(f"{exc}; still blank: {', '.join(blank)}") from None
 
 
 def window_image(desktop: Desktop, wid: int) -> Any:

@@ -6,6 +6,7 @@ import contextlib
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -114,10 +115,22 @@ def visible_windows(desktop: Desktop) -> set[int]:
     return wait_until("xdotool to list the windows", search, 10, interval=0.01)[0]
 
 
+#: A new set of windows is taken once it has not changed for this long: a Tk menu is two windows
+#: (a wrapper and the menu), mapped one after the other, and a listing can fall between the two.
+SETTLE = 0.25
+
+
 def wait_for_new_windows(desktop: Desktop, before: set[int], timeout: float = 8) -> set[int]:
+    """The windows that appeared since *before*, once they have settled (see :data:`SETTLE`)."""
+    seen: dict[str, Any] = {"windows": frozenset(), "since": 0.0}
+
     def probe() -> set[int] | None:
-        new = visible_windows(desktop) - before
-        return new or None
+        new = frozenset(visible_windows(desktop) - before)
+        now = time.monotonic()
+        if new != seen["windows"]:
+            seen.update(windows=new, since=now)
+            return None
+        return set(new) if new and now - seen["since"] >= SETTLE else None
 
     try:
         return wait_until("a menu to appear", probe, timeout, interval=0.05)
