@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.procs import wait_until
+from tests.support.procs import HarnessError, wait_until
 from trayapp.cli import common
 from trayapp.core import prompts
 from trayapp.core import shell as shells
@@ -246,9 +246,16 @@ def test_non_ascii_text_round_trips_through_the_real_clipboard_helper() -> None:
         env = {**desktop.env, "PYTHONIOENCODING": "cp1252", "PYTHONUTF8": "0"}
         subprocess.run([sys.executable, "-c", COPY, NON_ASCII], env=env, timeout=30, check=True)
 
+        said: list[str] = []
+
         def paste() -> bytes | None:
             done = subprocess.run([sys.executable, "-c", PASTE], env=desktop.env, capture_output=True, timeout=30)
+            said[:] = [done.stderr.decode(errors="replace").strip()[-300:]]
             return done.stdout if done.returncode == 0 and done.stdout else None
 
-        pasted = wait_until("the clipboard to hold the text", paste, 15, interval=0.2)
+        try:
+            pasted = wait_until("the clipboard to hold the text", paste, 15, interval=0.2)
+        except HarnessError as exc:
+            holders = subprocess.run(["pgrep", "-af", "trayapp.tk.clipboard"], capture_output=True, text=True).stdout
+            raise AssertionError(f"{exc}; the last paste said {said}; holders: {holders.strip() or 'none'}") from None
         assert pasted.decode("utf-8") == NON_ASCII
