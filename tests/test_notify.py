@@ -22,6 +22,7 @@ from trayapp.tray import notify
 from trayapp.tray.notify import (
     DbusNotifier,
     LogNotifier,
+    Notification,
     PystrayNotifier,
     choose_notifier,
     expired_notice,
@@ -94,6 +95,13 @@ def test_the_pystray_adapter_passes_body_and_title_and_swallows_failures(caplog:
     PystrayNotifier(FakeIcon(fail=True)).send(expired_notice(PROD))  # xorg backend: NotImplementedError
     assert "notice: prod expired: " in caplog.text
     assert PystrayNotifier(icon).supports_actions is False
+
+
+def test_an_app_notice_logged_without_a_server_is_not_prefixed_twice(caplog: pytest.LogCaptureFixture) -> None:
+    # Seen on stderr from the installed .deb (no notification server, no log file): "trayapp: trayapp: …"
+    LogNotifier().send(Notification("trayapp", "Using default preferences: no usable keyring was found."))
+    assert "notice: Using default preferences: no usable keyring was found." in caplog.text
+    assert "trayapp: Using" not in caplog.text
 
 
 def test_choose_notifier_off_linux_and_without_a_bus(tmp_path: Path) -> None:

@@ -144,6 +144,10 @@ class Notifier(Protocol):
         """Release the backend's resources; never raises."""
 
 
+#: The title of the app's own notices (a preference left at its default, an old key).
+APP_TITLE = "trayapp"
+
+
 class ToLog:
     """Where notices go when the desktop can't show them: the log file, one line each; the first
     one (since the last notice the desktop showed) says so on standard error in one sentence."""
@@ -164,7 +168,10 @@ class ToLog:
             else:
                 text = _("the notification server did not show a notice: notices go to {path}.").format(path=where)
             report("trayapp: " + text, box=False)
-        log.warning("notice: %s: %s", n.title, n.body, extra=logfile.FILE_ONLY)
+        # A notice titled with the app's own name is its body alone: on standard error (no log
+        # file) the line already begins with "trayapp: ".
+        said = n.body if n.title == APP_TITLE else f"{n.title}: {n.body}"
+        log.warning("notice: %s", said, extra=logfile.FILE_ONLY)
 
     def shown(self) -> None:
         """The desktop showed a notice: a later failure is told again."""
