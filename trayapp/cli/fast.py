@@ -78,9 +78,13 @@ def _ask(connection: channel.Connection, request: dict[str, Any]) -> int | None:
         except shells.UnknownShell:
             return None  # the usual path says what is wrong with TRAYAPP_SHELL
     code = request.pop("code", None)
+    if command == "credential-process" and channel.nobody_here():
+        request["ask"] = True  # no prompt of its own here: the tray may show one on its desktop
     reply = connection.ask(request)
     if reply is None or "fallback" in reply:
         return None  # silent, busy or unable: the code (if any) never left this process
+    if command == "credential-process" and reply.get("asking") is True:
+        return _asked(connection, request["profile"])
     if command == "credential-process" and reply.get("ready") is True:
         reply = connection.follow(None, channel.RENEW_TIMEOUT)  # the tray renews (no code: falling back is safe)
         if reply is None or "fallback" in reply:
@@ -102,6 +106,32 @@ def _ask(connection: channel.Connection, request: dict[str, Any]) -> int | None:
     sys.stdout.write(out)
     sys.stdout.flush()
     return 0
+
+
+def _asked(connection: channel.Connection, profile: str) -> int:
+    """The tray shows its prompt for *profile* (issue 29): wait while it says it still does (a line
+    every few seconds), and end with the keys or the tray's sentence — or ours, when it goes silent."""
+    while True:
+        reply = connection.follow(None, channel.ASK_LINE_TIMEOUT)
+        if reply is None:
+            from trayapp.i18n import _
+
+            sentence = _(
+                "The running tray stopped answering while it asked for a sign-in for '{profile}'; "
+                "run the command again."
+            ).format(profile=profile)
+            print("trayapp: " + sentence, file=sys.stderr)
+            return 1
+        if reply.get("waiting") is True:
+            continue
+        out = reply.get("stdout")
+        if isinstance(out, str):
+            sys.stdout.write(out)
+            sys.stdout.flush()
+            return 0
+        print(f"trayapp: {reply['error']}", file=sys.stderr)
+        status = reply.get("exit", 1)
+        return status if isinstance(status, int) and status else 1
 
 
 def _lost() -> int:

@@ -148,7 +148,8 @@ class MenuActions:
         self._changed = changed
         self._stopping = stopping
         self._lock = threading.Lock()
-        self._pending: set[tuple[str, str]] = set()  # (kind, profile): a dialog or a browser open
+        #: (kind, profile) → set when it ends: a dialog or a browser open.
+        self._pending: dict[tuple[str, str], threading.Event] = {}
         self._prompts: list[tuple[str, MfaPrompt]] = []  # (profile, prompt): asking now, on its prompt job
         self._prefs_window: threading.Thread | None = None
         #: What waits for a person, each on a thread of its own (issue 29).
@@ -164,7 +165,7 @@ class MenuActions:
         with self._lock:
             if (kind, profile or "") in self._pending:
                 return False
-            self._pending.add((kind, profile or ""))
+            self._pending[kind, profile or ""] = threading.Event()
             return True
 
     def run(self, kind: str, profile: str | None) -> bool:
@@ -207,7 +208,36 @@ class MenuActions:
     def release(self, kind: str, profile: str | None) -> None:
         """*kind* for *profile* is over (or never started): the next click runs it again."""
         with self._lock:
-            self._pending.discard((kind, profile or ""))
+            ended = self._pending.pop((kind, profile or ""), None)
+        if ended is not None:
+            ended.set()
+
+    def ask_for(self, profile: str) -> threading.Event | None:
+        """A channel's thread, for a command with nobody to ask (issue 29): show what a menu click
+        shows to make *profile*'s session — its MFA dialog, or its IAM Identity Center sign-in —
+        or join the one open already (brought to the front).  An event set once it has ended;
+        None when nothing can be shown (the tray is ending)."""
+        kind, name = menu_model.ASSUME, profile
+        sso = self._service.sso().profile(profile)
+        if sso is not None:
+            kind, name = menu_model.SSO_LOGIN, sso.session.name
+        key = (kind, name)
+        with self._lock:
+            if self._stopping.is_set():
+                return None
+            ended = self._pending.get(key)
+            fresh = ended is None
+            if ended is None:
+                ended = self._pending[key] = threading.Event()
+        if not fresh:
+            log.info("%s %s is under way already: the command line waits for it", kind, name)
+            if kind == menu_model.ASSUME:
+                self._present(name)
+            return ended
+        if not self.jobs.start(self._prompted, kind, name):
+            self.release(kind, name)
+            return None
+        return ended
 
     def abort(self) -> None:
         """The tray ends: close every open dialog (its child is killed), stop waiting for the

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from trayapp.core.hosts import Engine
+    from trayapp.tray.channel_ask import Ask
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +54,13 @@ class Services:
 
         self.wake = watch_wake(clock_moved, network_back)
 
-    def serve(self, service: Engine) -> None:
-        """The command line asks this tray (issue 14)."""
+    def serve(self, service: Engine, ask: Ask | None = None) -> None:
+        """The command line asks this tray (issue 14); *ask* shows the tray's prompt for a command
+        with nobody to ask (issue 29)."""
         from trayapp.tray.channel import start_channel
         from trayapp.tray.signals import on_forced_exit
 
-        self.channel = channel = start_channel(service)
+        self.channel = channel = start_channel(service, ask)
         if channel is not None:  # a tray the watchdog has to end still takes its socket away
             on_forced_exit(channel.stop)
 
