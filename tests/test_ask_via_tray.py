@@ -1,0 +1,137 @@
+"""Nobody to ask here, a tray on the desktop (issue 29, item 4): ``trayapp credential-process prod``
+run with no display and no terminal (an SDK started by a service, an ssh shell) beside a running
+tray of the same user has the tray show its MFA dialog; the caller waits while it is shown and gets
+the keys once a code is typed, or one sentence when the dialog is cancelled.  Before, the command
+was refused at once with "needs an MFA code … --code-stdin" though a person sat at the desktop.
+
+Real parts: the tray (xorg backend) on Xvfb with moto's STS, its real Tk dialog typed into with
+xdotool, the command line as a separate process without ``DISPLAY`` and with ``/dev/null`` as its
+standard input, and the real ``aws`` CLI running it through ``credential_process``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.aws_files import AWS
+from tests.support.channel import Tray, running_tray
+from tests.support.dialog import find_window, press, wait_gone
+from tests.support.procs import scaled, wait_until
+from tests.support.tray_desktop import answer_the_dialog
+
+pytestmark = pytest.mark.desktop
+
+#: What would let the command line ask by itself: none of it is there.
+NOBODY = ("DISPLAY", "WAYLAND_DISPLAY", "SSH_TTY")
+
+
+@pytest.fixture
+def tray() -> Iterator[Tray]:
+    """A tray of its own per test: the MFA session a code opens would sign the next test's assume."""
+    with running_tray() as running:
+        yield running
+
+
+def headless(tray: Tray) -> dict[str, str]:
+    env = {k: v for k, v in tray.env.items() if k not in NOBODY}
+    env.pop("TRAYAPP_NO_CHANNEL", None)
+    return env
+
+
+@contextlib.contextmanager
+def credential_process(tray: Tray, profile: str = "prod") -> Iterator[subprocess.Popen[str]]:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "trayapp", "credential-process", profile],
+        env=headless(tray), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
+def finished(child: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str, str]:
+    out, err = child.communicate(timeout=scaled(timeout))
+    return child.returncode, out, err
+
+
+def test_credential_process_with_nobody_here_gets_the_keys_from_the_trays_dialog(tray: Tray) -> None:
+    with credential_process(tray) as child:
+        answer_the_dialog(tray.desktop, "246810")
+        status, out, err = finished(child)
+    assert status == 0, err
+    document = json.loads(out)
+    assert document["Version"] == 1 and document["AccessKeyId"].startswith("ASIA")
+    assert document["SessionToken"] and document["Expiration"]
+    assert "[prod-session]" in (tray.desktop.home / ".aws" / "credentials").read_text()
+    assert "246810" not in tray.log()
+
+
+def test_the_trays_dialog_cancelled_ends_the_waiting_caller_with_a_sentence(tray: Tray) -> None:
+    with credential_process(tray) as child:
+        find_window(tray.desktop, timeout=20)
+        press(tray.desktop, "Escape")
+        wait_gone(tray.desktop)
+        status, out, err = finished(child)
+    assert status == 1 and out == ""
+    assert err == "trayapp: The tray's MFA dialog for 'prod' was closed without a new session.\n"
+
+
+def test_two_callers_share_one_dialog_and_both_get_the_keys(tray: Tray) -> None:
+    """An SDK often starts several processes at once: one dialog, joined, never a second."""
+    with credential_process(tray) as first:
+        find_window(tray.desktop, timeout=20)
+        with credential_process(tray) as second:
+            wait_until(
+                "the second caller to join", lambda: tray.log().count("asking on the desktop for 'prod'") == 2, 20
+            )
+            answer_the_dialog(tray.desktop, "135790")
+            results = [finished(first), finished(second)]
+    for status, out, err in results:
+        assert status == 0, err
+        assert json.loads(out)["Version"] == 1
+    assert tray.log().count("is under way already: the command line waits for it") == 1
+
+
+def test_a_caller_that_goes_away_leaves_the_dialog_and_its_code_makes_the_session(tray: Tray) -> None:
+    with credential_process(tray) as child:
+        find_window(tray.desktop, timeout=20)
+        child.kill()
+        child.wait()
+    answer_the_dialog(tray.desktop, "975310")
+    credentials = tray.desktop.home / ".aws" / "credentials"
+    wait_until("the session the dialog made", lambda: "[prod-session]" in credentials.read_text(), 30)
+    with credential_process(tray) as again:  # the next call: the session, no dialog
+        status, out, err = finished(again)
+    assert status == 0, err
+    assert json.loads(out)["Version"] == 1
+
+
+def test_the_aws_cli_through_credential_process_waits_for_the_trays_dialog(tray: Tray, tmp_path: Path) -> None:
+    config = tray.desktop.home / ".aws" / "config"
+    config.write_text(
+        config.read_text()
+        + f"\n[profile via-prod]\ncredential_process = {sys.executable} -m trayapp credential-process prod\n"
+        "region = eu-west-1\n"
+    )
+    env = headless(tray)
+    command = [AWS, "sts", "get-caller-identity", "--profile", "via-prod", "--output", "json"]
+    aws = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)  # fmt: skip
+    try:
+        answer_the_dialog(tray.desktop, "864200")
+        status, out, err = finished(aws, 60)
+    finally:
+        if aws.poll() is None:
+            aws.kill()
+            aws.communicate()
+    assert status == 0, err
+    assert json.loads(out)["Arn"].startswith("arn:aws:sts::123456789012:assumed-role/Admin/")
