@@ -93,8 +93,8 @@ _NOT_ENGINE_ENV = frozenset(
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
         "AWS_CLI_AUTO_PROMPT",
-        # The AWS CLI v1 sets it (to its own data folder) for every credential_process it runs;
-        # trayapp's engine reads only its botocore's own STS, SSO and sign-in models.
+        # The AWS CLI v1 sets it (to its own data folder, which holds no service model) for every
+        # credential_process it runs: counted, it kept the aws CLI from ever using the tray.
         "AWS_DATA_PATH",
         "AWS_SDK_LOAD_CONFIG",
         "AWS_CONFIG_FILE",  # compared as resolved paths instead
