@@ -21,14 +21,17 @@ import pytest
 
 from tests.support.aws_files import AWS
 from tests.support.channel import Tray, running_tray
+from tests.support.desktop import Desktop
 from tests.support.dialog import find_window, press, wait_gone
-from tests.support.procs import scaled, wait_until
-from tests.support.tray_desktop import answer_the_dialog
+from tests.support.fixtures import SsoServer
+from tests.support.procs import refused_url, scaled, wait_until
+from tests.support.sso import CORP_CONFIG, browser_script
+from tests.support.tray_desktop import answer_the_dialog, aws_env, start_tray, write_aws_files
 
 pytestmark = pytest.mark.desktop
 
 #: What would let the command line ask by itself: none of it is there.
-NOBODY = ("DISPLAY", "WAYLAND_DISPLAY", "SSH_TTY")
+NOBODY = ("DISPLAY", "WAYLAND_DISPLAY", "SSH_TTY", "BROWSER")
 
 
 @pytest.fixture
@@ -135,3 +138,29 @@ def test_the_aws_cli_through_credential_process_waits_for_the_trays_dialog(tray:
             aws.communicate()
     assert status == 0, err
     assert json.loads(out)["Arn"].startswith("arn:aws:sts::123456789012:assumed-role/Admin/")
+
+
+def test_an_iam_identity_center_profile_signed_out_has_the_tray_sign_in_and_the_caller_gets_its_keys(
+    desktop: Desktop, sso_server: SsoServer, tmp_path: Path
+) -> None:
+    """No sign-in yet: the tray starts the sign-in its menu's **Sign in…** starts (the browser: a
+    script that follows the page as a person's click would) and the caller gets corp-admin's keys.
+    Before, the caller was told at once to run 'trayapp sso login corp'."""
+    write_aws_files(desktop.home)
+    (desktop.home / ".aws" / "config").write_text(CORP_CONFIG)
+    browsed = tmp_path / "browser.log"
+    browser = str(browser_script(tmp_path / "b.sh", browsed))
+    env = aws_env(desktop, refused_url(), PYSTRAY_BACKEND="xorg", BROWSER=browser, **sso_server.env())
+    tray = Tray(desktop, env, start_tray(desktop, env))
+    try:
+        wait_until("the tray's channel", lambda: "serving the command line" in tray.log(), 30, interval=0.05)
+        with credential_process(tray, "corp-admin") as child:
+            status, out, err = finished(child, 60)
+        assert status == 0, err + tray.log()
+        document = json.loads(out)
+        assert document["Version"] == 1 and document["AccessKeyId"] and document["SessionToken"]
+        assert len(browsed.read_text().splitlines()) == 1  # one sign-in, in the tray's browser
+        assert "asking on the desktop for 'corp-admin'" in tray.log()
+    finally:
+        tray.process.terminate()
+        tray.process.wait(15)
