@@ -32,6 +32,10 @@ pytestmark = pytest.mark.desktop
 
 #: What would let the command line ask by itself: none of it is there.
 NOBODY = ("DISPLAY", "WAYLAND_DISPLAY", "SSH_TTY", "BROWSER")
+#: What the caller says when the tray stops answering while it asks.
+STOPPED = (
+    "trayapp: The running tray stopped answering while it asked for a sign-in for 'prod'; run the command again.\n"
+)
 
 
 @pytest.fixture
@@ -86,6 +90,29 @@ def test_the_trays_dialog_cancelled_ends_the_waiting_caller_with_a_sentence(tray
         status, out, err = finished(child)
     assert status == 1 and out == ""
     assert err == "trayapp: The tray's MFA dialog for 'prod' was closed without a new session.\n"
+
+
+def test_a_tray_that_quits_while_its_dialog_is_shown_ends_the_waiting_caller_with_a_sentence(tray: Tray) -> None:
+    with credential_process(tray) as child:
+        find_window(tray.desktop, timeout=20)
+        tray.process.terminate()
+        status, out, err = finished(child)
+    assert status == 1 and out == ""
+    # Said by the tray on its way out, or by the caller when the tray was gone first.
+    assert err in ("trayapp: The tray quit before 'prod' had a new session.\n", STOPPED), err
+    assert "Traceback" not in err
+
+
+def test_a_tray_gone_silent_while_its_dialog_is_shown_is_given_up_on(tray: Tray) -> None:
+    """Stopped (SIGSTOP) as a swapped-out or frozen tray is: no keep-alive comes, and the caller
+    ends with a sentence instead of waiting for good (10 s without a line)."""
+    with credential_process(tray) as child:
+        find_window(tray.desktop, timeout=20)
+        wait_until("the caller to be told", lambda: "asking on the desktop for 'prod'" in tray.log(), 20)
+        with tray.stopped():
+            status, out, err = finished(child)
+    assert status == 1 and out == ""
+    assert err == STOPPED
 
 
 def test_two_callers_share_one_dialog_and_both_get_the_keys(tray: Tray) -> None:

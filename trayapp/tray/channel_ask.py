@@ -21,6 +21,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trayapp.core import channel
@@ -32,9 +33,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: *profile* → an event set when the prompt shown for it (started now, or open already) has ended;
-#: None when the tray can show none (it is quitting, no thread to be had).
-Ask = Callable[[str], "threading.Event | None"]
+
+@dataclass(frozen=True)
+class Ask:
+    """How the tray asks for a caller: *show* (a profile) → an event set when the prompt shown for
+    it (started now, or open already) has ended, None when none can be shown; *quitting* is set
+    once the tray ends (its prompts are closed then)."""
+
+    show: Callable[[str], threading.Event | None]
+    quitting: threading.Event
+
+
 #: Sends one reply line; False when the caller is gone.
 Send = Callable[[socket.socket, dict[str, Any]], bool]
 
@@ -57,7 +66,7 @@ def document(service: Service, profile: str, prompt_for: Callable[[bool], Any]) 
 def ask_person(service: Service, ask: Ask, profile: str, conn: socket.socket, send: Send) -> dict[str, Any] | None:
     """Show *profile*'s prompt on the tray's desktop and answer when it has ended; None when the
     caller went away (the prompt stays), ``fallback`` when nothing can be shown."""
-    done = ask(profile)
+    done = ask.show(profile)
     if done is None:
         return {"fallback": "no session"}
     if not send(conn, {"asking": True}):
@@ -75,7 +84,9 @@ def ask_person(service: Service, ask: Ask, profile: str, conn: socket.socket, se
         return document(service, profile, lambda silent: process_credentials.silent_prompt() if signed_in else None)
     except TrayappError as exc:
         log.info("the prompt for '%s' ended without a session: %s", profile, exc)
-    if signed_in:
+    if ask.quitting.is_set():
+        sentence = _("The tray quit before '{profile}' had a new session.")
+    elif signed_in:
         sentence = _("The sign-in the tray started for '{profile}' ended without a session.")
     else:
         sentence = _("The tray's MFA dialog for '{profile}' was closed without a new session.")
