@@ -167,6 +167,24 @@ def test_the_aws_cli_through_credential_process_waits_for_the_trays_dialog(tray:
     assert json.loads(out)["Arn"].startswith("arn:aws:sts::123456789012:assumed-role/Admin/")
 
 
+def test_assume_with_nobody_here_is_done_by_the_trays_dialog_for_the_duration_asked(tray: Tray) -> None:
+    """``trayapp assume prod --duration 7200`` over ssh (no display, no terminal): the tray's dialog
+    asks, and the session is the two hours asked for.  Before: refused at once (pass --code)."""
+    command = [sys.executable, "-m", "trayapp", "assume", "prod", "--duration", "7200"]
+    child = subprocess.Popen(command, env=headless(tray), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        answer_the_dialog(tray.desktop, "112358")
+        status, out, err = finished(child)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert status == 0, err
+    assert "Assumed prod: session profile 'prod-session'" in out, out
+    assert "trayapp_duration = 7200" in (tray.desktop.home / ".aws" / "credentials").read_text()
+
+
 def test_an_iam_identity_center_profile_signed_out_has_the_tray_sign_in_and_the_caller_gets_its_keys(
     desktop: Desktop, sso_server: SsoServer, tmp_path: Path
 ) -> None:

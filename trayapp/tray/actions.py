@@ -168,11 +168,14 @@ class MenuActions:
             self._pending[kind, profile or ""] = threading.Event()
             return True
 
-    def run(self, kind: str, profile: str | None) -> bool:
+    def run(self, kind: str, profile: str | None, duration: int | None = None) -> bool:
         """Worker, or a prompt job's thread for :data:`PROMPTED`: run one action; True when the menu
-        should be redrawn after it."""
+        should be redrawn after it.  *duration*: an assume's length, asked for by a command line."""
         try:
-            self._act(kind, profile)
+            if kind == menu_model.ASSUME and profile is not None and duration is not None:
+                self.assume(profile, duration)
+            else:
+                self._act(kind, profile)
         except TrayappError as exc:
             self.tell(f"trayapp: {profile}" if profile else APP_NAME, str(exc))
         except Exception as exc:
@@ -191,9 +194,9 @@ class MenuActions:
         elif not self.jobs.start(self._prompted, kind, profile):
             self.release(kind, profile)
 
-    def _prompted(self, kind: str, profile: str | None) -> None:
+    def _prompted(self, kind: str, profile: str | None, duration: int | None = None) -> None:
         """A prompt job's thread: the action waits for its person here; the redraw is the worker's."""
-        if self.run(kind, profile) and not self._stopping.is_set():
+        if self.run(kind, profile, duration) and not self._stopping.is_set():
             self._changed()
 
     def _present(self, profile: str | None) -> None:
@@ -212,11 +215,12 @@ class MenuActions:
         if ended is not None:
             ended.set()
 
-    def ask_for(self, profile: str) -> threading.Event | None:
-        """A channel's thread, for a command with nobody to ask (issue 29): show what a menu click
-        shows to make *profile*'s session — its MFA dialog, or its IAM Identity Center sign-in —
-        or join the one open already (brought to the front).  An event set once it has ended;
-        None when nothing can be shown (the tray is ending)."""
+    def ask_for(self, profile: str, duration: int | None = None) -> threading.Event | None:
+        """A channel's thread, for a command with nobody to ask (issue 29): do what a menu click
+        does to make *profile*'s session — assume it (its MFA session, else its dialog; for
+        *duration* seconds when given), or its IAM Identity Center sign-in — or join the one under
+        way (its dialog brought to the front).  An event set once it has ended; None when nothing
+        can be shown (the tray is ending)."""
         kind, name = menu_model.ASSUME, profile
         sso = self._service.sso().profile(profile)
         if sso is not None:
@@ -234,7 +238,7 @@ class MenuActions:
             if kind == menu_model.ASSUME:
                 self._present(name)
             return ended
-        if not self.jobs.start(self._prompted, kind, name):
+        if not self.jobs.start(self._prompted, kind, name, duration):
             self.release(kind, name)
             return None
         return ended
@@ -335,9 +339,10 @@ class MenuActions:
             removed = _("The session {session} was removed.").format(session=session_name(profile))
             self.tell(f"trayapp: {profile}", removed)
 
-    def assume(self, profile: str) -> None:
+    def assume(self, profile: str, duration: int | None = None) -> None:
         """A prompt job: assume *profile*, asking for a code if one is needed; the dialog waits on
-        this thread, never on the worker."""
+        this thread, never on the worker.  *duration*: seconds (else the session's own, as a Renew
+        keeps it, or the profile's)."""
         if self._stopping.is_set():
             return
         prompt = self.prompts.make()
@@ -349,8 +354,10 @@ class MenuActions:
             if self.prompts.show_early is not None:
                 self.prompts.show_early(prompt, self._service, profile)  # the window at the click (issue 14)
             held = self._service.sessions().get(profile)
-            # A Renew keeps the duration the session was assumed with, as silent renewals do (issue 21).
-            result = self._service.assume(profile, prompt, duration=held.duration if held is not None else None)
+            if duration is None and held is not None:
+                # A Renew keeps the duration the session was assumed with, as silent renewals do (issue 21).
+                duration = held.duration
+            result = self._service.assume(profile, prompt, duration=duration)
         except Cancelled:
             return
         except TrayappError as exc:

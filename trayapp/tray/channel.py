@@ -235,7 +235,10 @@ class ChannelServer:
         elif command == "env":
             reply = self._env(profile, request.get("shell"), request.get("region"))
         elif command == "assume":
-            assumed = self._assume(profile, request.get("duration"), conn, deadline)
+            if request.get("ask") is True and "code" not in request:  # nobody to ask there: the tray's prompt
+                assumed = self._assume_asking(profile, request.get("duration"), conn)
+            else:
+                assumed = self._assume(profile, request.get("duration"), conn, deadline)
             if assumed is None:
                 return None
             reply = assumed
@@ -303,6 +306,15 @@ class ChannelServer:
                 for s in logins
             ],
         }
+
+    def _assume_asking(self, profile: str, duration: object, conn: socket.socket) -> dict[str, Any] | None:
+        """``assume`` without a code from a command with nobody to ask: the tray's own prompt
+        (:mod:`trayapp.tray.channel_ask`); None when the command line went away meanwhile."""
+        from trayapp.tray import channel_ask
+
+        if not (duration is None or type(duration) is int) or self._ask is None:
+            return {"fallback": "request"}
+        return channel_ask.assume_asking(self.service, self._ask, profile, duration, conn, self._send)
 
     def _assume(self, profile: str, duration: object, conn: socket.socket, deadline: float) -> dict[str, Any] | None:
         """``ready`` at once, then the code, then STS; None when the command line went away first

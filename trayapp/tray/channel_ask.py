@@ -40,7 +40,7 @@ class Ask:
     it (started now, or open already) has ended, None when none can be shown; *quitting* is set
     once the tray ends (its prompts are closed then)."""
 
-    show: Callable[[str], threading.Event | None]
+    show: Callable[[str, int | None], threading.Event | None]
     quitting: threading.Event
 
 
@@ -64,18 +64,13 @@ def document(service: Service, profile: str, prompt_for: Callable[[bool], Any]) 
 
 
 def ask_person(service: Service, ask: Ask, profile: str, conn: socket.socket, send: Send) -> dict[str, Any] | None:
-    """Show *profile*'s prompt on the tray's desktop and answer when it has ended; None when the
-    caller went away (the prompt stays), ``fallback`` when nothing can be shown."""
-    done = ask.show(profile)
-    if done is None:
-        return {"fallback": "no session"}
-    if not send(conn, {"asking": True}):
+    """Show *profile*'s prompt on the tray's desktop and answer with its keys when it has ended;
+    None when the caller went away (the prompt stays), ``fallback`` when nothing can be shown."""
+    waited = _wait(ask, profile, None, conn, send)
+    if isinstance(waited, dict):
+        return waited
+    if not waited:
         return None
-    log.info("asking on the desktop for '%s', which the command line waits for", profile)
-    while not done.wait(channel.KEEP_ALIVE):
-        if _gone(conn) or not send(conn, {"waiting": True}):
-            log.info("the command line that waited for '%s' went away; its prompt stays", profile)
-            return None
     from trayapp.core import process_credentials
 
     signed_in = service.sso().profile(profile) is not None
@@ -84,9 +79,63 @@ def ask_person(service: Service, ask: Ask, profile: str, conn: socket.socket, se
         return document(service, profile, lambda silent: process_credentials.silent_prompt() if signed_in else None)
     except TrayappError as exc:
         log.info("the prompt for '%s' ended without a session: %s", profile, exc)
+    return _ended(service, ask, profile)
+
+
+def assume_asking(
+    service: Service, ask: Ask, profile: str, duration: int | None, conn: socket.socket, send: Send
+) -> dict[str, Any] | None:
+    """``trayapp assume PROFILE`` with nobody to ask: the tray assumes as a menu click would (its
+    MFA session, else its dialog; an SSO profile signed in first), for *duration* when given, and
+    answers as the channel's assume does; None when the caller went away (the prompt stays)."""
+    before = service.sessions().get(profile)
+    waited = _wait(ask, profile, duration, conn, send)
+    if isinstance(waited, dict):
+        return waited
+    if not waited:
+        return None
+    after = service.sessions().get(profile)
+    notes: list[str] = []
+    if service.sso().profile(profile) is not None:  # the sign-in alone: its keys are written now
+        from trayapp.core import process_credentials
+
+        try:
+            result = service.assume(profile, process_credentials.silent_prompt(), duration=duration)
+            after, notes = result.session, list(result.notes)
+        except TrayappError as exc:
+            log.info("the sign-in for '%s' gave no session: %s", profile, exc)
+            after = None
+    if after is None or (before is not None and after.expires_at == before.expires_at):
+        return _ended(service, ask, profile)
+    return {
+        "profile": after.profile,
+        "role_arn": after.role_arn,
+        "expires_at": after.expires_at.isoformat(),
+        "notes": notes,
+    }
+
+
+def _wait(ask: Ask, profile: str, duration: int | None, conn: socket.socket, send: Send) -> dict[str, Any] | bool:
+    """Show the prompt and keep the caller waiting while it is shown: True once it has ended, a
+    reply when nothing can be shown (``fallback``), False when the caller went away."""
+    done = ask.show(profile, duration)
+    if done is None:
+        return {"fallback": "no session"}
+    if not send(conn, {"asking": True}):
+        return False
+    log.info("asking on the desktop for '%s', which the command line waits for", profile)
+    while not done.wait(channel.KEEP_ALIVE):
+        if _gone(conn) or not send(conn, {"waiting": True}):
+            log.info("the command line that waited for '%s' went away; its prompt stays", profile)
+            return False
+    return True
+
+
+def _ended(service: Service, ask: Ask, profile: str) -> dict[str, Any]:
+    """The one sentence for a prompt that ended without a session."""
     if ask.quitting.is_set():
         sentence = _("The tray quit before '{profile}' had a new session.")
-    elif signed_in:
+    elif service.sso().profile(profile) is not None:
         sentence = _("The sign-in the tray started for '{profile}' ended without a session.")
     else:
         sentence = _("The tray's MFA dialog for '{profile}' was closed without a new session.")

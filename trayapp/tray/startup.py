@@ -58,7 +58,7 @@ class Services:
         self,
         service: Engine,
         *,
-        ask: Callable[[str], threading.Event | None] | None = None,
+        ask: Callable[[str, int | None], threading.Event | None] | None = None,
         quitting: threading.Event | None = None,
     ) -> None:
         """The command line asks this tray (issue 14); *ask* shows the tray's prompt for a command
