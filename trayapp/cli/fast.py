@@ -5,6 +5,9 @@
 the engine are even imported.  Anything this module does not recognise exactly — another option,
 ``--help``, a name that looks like an option — and anything the tray does not answer goes the usual
 way, silently, with the same arguments (and the code already read from standard input).
+With nobody to ask here (no display, standard input not a terminal), ``assume P [--duration S]``
+without a code and ``credential-process P`` may have the tray ask on its desktop instead, and wait
+while it does (issue 29).
 
 Only ``credential-process`` must be quick as a bare interpreter start: it imports nothing but the
 channel, ``json`` and ``socket``.
