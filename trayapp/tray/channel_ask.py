@@ -12,6 +12,9 @@ The caller waits only while a person can see the prompt: ``{"asking": true}`` at
 the credential_process document — or one sentence when it ended without a session (cancelled,
 closed, given up, the tray quitting).  A caller that goes away stops only this wait: the prompt is
 a normal prompt job, and a code entered still makes the session for the next call.
+
+``trayapp assume P [--duration S]`` without a code, from such a caller, is served the same way
+(:func:`assume_asking`): the tray assumes as a menu click does, for the duration asked.
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Ask:
-    """How the tray asks for a caller: *show* (a profile) → an event set when the prompt shown for
-    it (started now, or open already) has ended, None when none can be shown; *quitting* is set
-    once the tray ends (its prompts are closed then)."""
+    """How the tray asks for a caller: *show* (a profile, an assume's duration or None) → an event
+    set when the prompt shown for it (started now, or under way already) has ended, None when none
+    can be shown; *quitting* is set once the tray ends (its prompts are closed then)."""
 
     show: Callable[[str, int | None], threading.Event | None]
     quitting: threading.Event
