@@ -367,6 +367,19 @@ def test_json_lines_without_the_json_module() -> None:
             channel.decode(bad)
 
 
+def test_lines_the_tray_sends_back_to_back_are_read_one_at_a_time() -> None:
+    """A keep-alive and the answer after it can arrive in one read (the tray asking for a caller);
+    the whole read used to be taken for one line, so both were lost and the keys with them."""
+    import time
+
+    ours, trays = socket.socketpair()
+    with ours, trays:
+        trays.sendall(b'{"waiting": true}\n{"stdout": "keys"}\n')
+        connection = channel.Connection(ours, time.monotonic() + 10)
+        assert connection.follow(None, 10) == {"waiting": True}
+        assert connection.follow(None, 10) == {"stdout": "keys"}
+
+
 def test_a_new_tray_replaces_a_dead_trays_socket_but_nothing_else(
     alone: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

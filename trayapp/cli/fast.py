@@ -5,6 +5,9 @@
 the engine are even imported.  Anything this module does not recognise exactly — another option,
 ``--help``, a name that looks like an option — and anything the tray does not answer goes the usual
 way, silently, with the same arguments (and the code already read from standard input).
+With nobody to ask here (no display, standard input not a terminal), ``assume P [--duration S]``
+without a code and ``credential-process P`` may have the tray ask on its desktop instead, and wait
+while it does (issue 29).
 
 Only ``credential-process`` must be quick as a bare interpreter start: it imports nothing but the
 channel, ``json`` and ``socket``.
@@ -18,7 +21,7 @@ from trayapp.core import channel
 
 TYPE_CHECKING = False  # typing itself costs more than a request to the tray
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from datetime import datetime
     from typing import Any
 
@@ -40,13 +43,28 @@ def parse(argv: Sequence[str]) -> dict[str, Any] | None:
     return request
 
 
+def _asking(argv: Sequence[str]) -> dict[str, Any] | None:
+    """``assume PROFILE [--duration S]`` without a code from a command with nobody to ask here (no
+    display, no terminal): the tray is asked to assume with its own prompt; else None."""
+    from trayapp.core import commands
+
+    request = commands.parse(argv)
+    if request is None or request["command"] != "assume" or request["code"] is not None or request["code_stdin"]:
+        return None
+    if not channel.nobody_here():
+        return None  # the command line's own dialog or terminal asks
+    del request["code"], request["code_stdin"]
+    request["ask"] = True
+    return request
+
+
 def run(argv: Sequence[str]) -> int | None:
     """The exit status when the tray answered, or None: then the usual path runs (with the code
     read from standard input, if it was, put back there)."""
-    request = parse(argv)
+    request = parse(argv) or _asking(argv)
     if request is None:
         return None
-    if request["command"] == "assume" and "code" not in request:
+    if request["command"] == "assume" and "code" not in request and not request.get("ask"):
         line = sys.stdin.readline()  # before connecting: the tray's deadline is not the user's
         _put_back(line)  # the usual path reads it there if the tray doesn't take it
         from trayapp.core import commands
@@ -78,13 +96,21 @@ def _ask(connection: channel.Connection, request: dict[str, Any]) -> int | None:
         except shells.UnknownShell:
             return None  # the usual path says what is wrong with TRAYAPP_SHELL
     code = request.pop("code", None)
+    if command == "credential-process" and channel.nobody_here():
+        request["ask"] = True  # no prompt of its own here: the tray may show one on its desktop
     reply = connection.ask(request)
     if reply is None or "fallback" in reply:
         return None  # silent, busy or unable: the code (if any) never left this process
+    if command == "credential-process" and reply.get("asking") is True:
+        return _asked(connection, request["profile"], _printed)
     if command == "credential-process" and reply.get("ready") is True:
         reply = connection.follow(None, channel.RENEW_TIMEOUT)  # the tray renews (no code: falling back is safe)
         if reply is None or "fallback" in reply:
             return None
+    if command == "assume" and request.get("ask"):
+        if reply.get("asking") is not True:
+            return None
+        return _asked(connection, request["profile"], _assumed)
     if command == "assume":
         if reply.get("ready") is not True:
             return None
@@ -102,6 +128,36 @@ def _ask(connection: channel.Connection, request: dict[str, Any]) -> int | None:
     sys.stdout.write(out)
     sys.stdout.flush()
     return 0
+
+
+def _asked(connection: channel.Connection, profile: str, answered: Callable[[dict[str, Any]], int]) -> int:
+    """The tray shows its prompt for *profile* (issue 29): wait while it says it still does (a line
+    every few seconds), and end with *answered* (the tray's answer), or a sentence when it goes silent."""
+    while True:
+        reply = connection.follow(None, channel.ASK_LINE_TIMEOUT)
+        if reply is None:
+            from trayapp.i18n import _
+
+            sentence = _(
+                "The running tray stopped answering while it asked for a sign-in for '{profile}'; "
+                "run the command again."
+            ).format(profile=profile)
+            print("trayapp: " + sentence, file=sys.stderr)
+            return 1
+        if reply.get("waiting") is not True:
+            return answered(reply)
+
+
+def _printed(reply: dict[str, Any]) -> int:
+    """A credential-process answer: the document, or the sentence."""
+    out = reply.get("stdout")
+    if isinstance(out, str):
+        sys.stdout.write(out)
+        sys.stdout.flush()
+        return 0
+    print(f"trayapp: {reply['error']}", file=sys.stderr)
+    status = reply.get("exit", 1)
+    return status if isinstance(status, int) and status else 1
 
 
 def _lost() -> int:

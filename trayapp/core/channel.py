@@ -21,6 +21,15 @@ is the tray's: the command line waits for its result and never sends the code to
 code is never spent twice (a tray that goes silent *after* taking the code leaves the command line
 saying so, not retrying).  A request left unread in a stopped tray's queue holds no code.
 
+A ``credential-process`` whose caller has nobody to ask (no display, standard input not a
+terminal: an SDK run by a service, an ssh shell) says so (``"ask": true``).  When the session needs
+a person, the tray then shows its own prompt — the MFA dialog a menu click opens, or the sign-in the
+menu's **Sign in…** starts, joined when one is open already — and says ``{"asking": true}`` at once
+(or falls back, and the command line's own at-once refusal stands).  While the prompt is shown it
+sends ``{"waiting": true}`` every :data:`KEEP_ALIVE` seconds; the command line waits as long as
+those come (:data:`ASK_LINE_TIMEOUT` per line, no total), and ends with the keys or one sentence.
+A caller that goes away leaves the prompt as a normal one: a code entered still makes the session.
+
 This module is on the command line's fast path, where a bare interpreter start is the yardstick: it
 imports no pathlib, typing, socket, json or hashlib (each costs more than the whole request), only
 their C halves (``_socket``, ``_json``, ``_sha256``), so the runtime folder is found here read-only,
@@ -45,7 +54,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 #: Bumped when the requests or replies change meaning; a tray of another version is not asked.
-PROTOCOL = 2
+PROTOCOL = 3
 VERSION = f"{PROTOCOL}/{trayapp.__version__}"
 #: The commands the channel serves (defined, with their options and checks, in core/commands.py).
 COMMANDS = tuple(commands.TABLE)
@@ -61,6 +70,10 @@ ASSUME_TIMEOUT = 120.0
 #: A credential-process the tray renews without a code (STS: 3 s connect, 5 s read, two tries);
 #: after that the command line renews by itself, which is safe: no code was handed over.
 RENEW_TIMEOUT = 30.0
+#: While the tray shows a prompt for a caller with nobody to ask, a line comes this often…
+KEEP_ALIVE = 3.0
+#: …and a tray that sends none for this long (quit, stopped, stuck) is given up on.
+ASK_LINE_TIMEOUT = 10.0
 #: sockaddr_un holds 108 bytes; a longer path is reached through /proc/self/fd (Linux).
 _SUN_PATH_MAX = 100
 
@@ -80,6 +93,9 @@ _NOT_ENGINE_ENV = frozenset(
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
         "AWS_CLI_AUTO_PROMPT",
+        # The AWS CLI v1 sets it (to its own data folder, which holds no service model) for every
+        # credential_process it runs: counted, it kept the aws CLI from ever using the tray.
+        "AWS_DATA_PATH",
         "AWS_SDK_LOAD_CONFIG",
         "AWS_CONFIG_FILE",  # compared as resolved paths instead
         "AWS_SHARED_CREDENTIALS_FILE",
@@ -88,6 +104,19 @@ _NOT_ENGINE_ENV = frozenset(
         DISABLE_ENV,
     }
 )
+
+
+def nobody_here(environ: Mapping[str, str] | None = None) -> bool:
+    """True when this command can show no prompt of its own: no display (the channel is Linux's:
+    ``DISPLAY``/``WAYLAND_DISPLAY``, as :func:`trayapp.core.prompts.has_display` decides there) and
+    standard input not a terminal.  Such a caller asks the tray to ask the person."""
+    env = os.environ if environ is None else environ
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return False
+    try:
+        return not os.isatty(0)
+    except OSError:
+        return True
 
 
 def supported() -> bool:
@@ -271,6 +300,7 @@ class Connection:
     def __init__(self, sock: Any, deadline: float) -> None:
         self._sock = sock
         self._deadline = deadline
+        self._buffer = b""  # bytes after the line read last (the tray may send lines back to back)
 
     def ask(self, request: dict[str, Any], timeout: float | None = None) -> dict[str, Any] | None:
         """The tray's first reply, or None (nothing usable came back before the deadline: by
@@ -292,14 +322,14 @@ class Connection:
             if message is not None:
                 _settimeout(self._sock, deadline)
                 self._sock.sendall(encode(message))
-            data = b""
-            while not data.endswith(b"\n"):
+            while b"\n" not in self._buffer:
                 _settimeout(self._sock, deadline)
                 chunk = self._sock.recv(65536)
-                if not chunk or len(data) + len(chunk) > MAX_LINE:
+                if not chunk or len(self._buffer) + len(chunk) > MAX_LINE:
                     return None
-                data += chunk
-            reply = decode(data)
+                self._buffer += chunk
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            reply = decode(line)
         except (OSError, ValueError):
             return None
         return reply if isinstance(reply, dict) else None

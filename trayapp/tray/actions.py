@@ -148,7 +148,8 @@ class MenuActions:
         self._changed = changed
         self._stopping = stopping
         self._lock = threading.Lock()
-        self._pending: set[tuple[str, str]] = set()  # (kind, profile): a dialog or a browser open
+        #: (kind, profile) → set when it ends: a dialog or a browser open.
+        self._pending: dict[tuple[str, str], threading.Event] = {}
         self._prompts: list[tuple[str, MfaPrompt]] = []  # (profile, prompt): asking now, on its prompt job
         self._prefs_window: threading.Thread | None = None
         #: What waits for a person, each on a thread of its own (issue 29).
@@ -164,14 +165,17 @@ class MenuActions:
         with self._lock:
             if (kind, profile or "") in self._pending:
                 return False
-            self._pending.add((kind, profile or ""))
+            self._pending[kind, profile or ""] = threading.Event()
             return True
 
-    def run(self, kind: str, profile: str | None) -> bool:
+    def run(self, kind: str, profile: str | None, duration: int | None = None) -> bool:
         """Worker, or a prompt job's thread for :data:`PROMPTED`: run one action; True when the menu
-        should be redrawn after it."""
+        should be redrawn after it.  *duration*: an assume's length, asked for by a command line."""
         try:
-            self._act(kind, profile)
+            if kind == menu_model.ASSUME and profile is not None and duration is not None:
+                self.assume(profile, duration)
+            else:
+                self._act(kind, profile)
         except TrayappError as exc:
             self.tell(f"trayapp: {profile}" if profile else APP_NAME, str(exc))
         except Exception as exc:
@@ -190,9 +194,9 @@ class MenuActions:
         elif not self.jobs.start(self._prompted, kind, profile):
             self.release(kind, profile)
 
-    def _prompted(self, kind: str, profile: str | None) -> None:
+    def _prompted(self, kind: str, profile: str | None, duration: int | None = None) -> None:
         """A prompt job's thread: the action waits for its person here; the redraw is the worker's."""
-        if self.run(kind, profile) and not self._stopping.is_set():
+        if self.run(kind, profile, duration) and not self._stopping.is_set():
             self._changed()
 
     def _present(self, profile: str | None) -> None:
@@ -207,7 +211,37 @@ class MenuActions:
     def release(self, kind: str, profile: str | None) -> None:
         """*kind* for *profile* is over (or never started): the next click runs it again."""
         with self._lock:
-            self._pending.discard((kind, profile or ""))
+            ended = self._pending.pop((kind, profile or ""), None)
+        if ended is not None:
+            ended.set()
+
+    def ask_for(self, profile: str, duration: int | None = None) -> threading.Event | None:
+        """A channel's thread, for a command with nobody to ask (issue 29): do what a menu click
+        does to make *profile*'s session — assume it (its MFA session, else its dialog; for
+        *duration* seconds when given), or its IAM Identity Center sign-in — or join the one under
+        way (its dialog brought to the front).  An event set once it has ended; None when nothing
+        can be shown (the tray is ending)."""
+        kind, name = menu_model.ASSUME, profile
+        sso = self._service.sso().profile(profile)
+        if sso is not None:
+            kind, name = menu_model.SSO_LOGIN, sso.session.name
+        key = (kind, name)
+        with self._lock:
+            if self._stopping.is_set():
+                return None
+            ended = self._pending.get(key)
+            fresh = ended is None
+            if ended is None:
+                ended = self._pending[key] = threading.Event()
+        if not fresh:
+            log.info("%s %s is under way already: the command line waits for it", kind, name)
+            if kind == menu_model.ASSUME:
+                self._present(name)
+            return ended
+        if not self.jobs.start(self._prompted, kind, name, duration):
+            self.release(kind, name)
+            return None
+        return ended
 
     def abort(self) -> None:
         """The tray ends: close every open dialog (its child is killed), stop waiting for the
@@ -305,9 +339,10 @@ class MenuActions:
             removed = _("The session {session} was removed.").format(session=session_name(profile))
             self.tell(f"trayapp: {profile}", removed)
 
-    def assume(self, profile: str) -> None:
+    def assume(self, profile: str, duration: int | None = None) -> None:
         """A prompt job: assume *profile*, asking for a code if one is needed; the dialog waits on
-        this thread, never on the worker."""
+        this thread, never on the worker.  *duration*: seconds (else the session's own, as a Renew
+        keeps it, or the profile's)."""
         if self._stopping.is_set():
             return
         prompt = self.prompts.make()
@@ -319,8 +354,10 @@ class MenuActions:
             if self.prompts.show_early is not None:
                 self.prompts.show_early(prompt, self._service, profile)  # the window at the click (issue 14)
             held = self._service.sessions().get(profile)
-            # A Renew keeps the duration the session was assumed with, as silent renewals do (issue 21).
-            result = self._service.assume(profile, prompt, duration=held.duration if held is not None else None)
+            if duration is None and held is not None:
+                # A Renew keeps the duration the session was assumed with, as silent renewals do (issue 21).
+                duration = held.duration
+            result = self._service.assume(profile, prompt, duration=duration)
         except Cancelled:
             return
         except TrayappError as exc:

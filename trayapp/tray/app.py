@@ -194,7 +194,7 @@ class TrayApp:
         self.services.watch_files(lambda: self._submit(self._files_changed))  # watch first, then read
         self.refresh()
         self.services.watch_wake(self._clock_moved, self.renewer.network_back)
-        self.services.serve(self.service)
+        self.services.serve(self.service, ask=self.actions.ask_for, quitting=self._stopping)
         self.keys.load()  # the keyring, for keys it holds: after the icon, once
         self._tell_old_keys()
         self.refresh()  # the Keys part (cheap: the files are not read again unless they changed)

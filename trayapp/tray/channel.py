@@ -37,6 +37,7 @@ from trayapp.core.errors import TrayappError
 if TYPE_CHECKING:
     from trayapp.core.hosts import Engine
     from trayapp.core.service import Service
+    from trayapp.tray.channel_ask import Ask
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ MAX_CONNECTIONS = 8
 class ChannelServer:
     """Serves :data:`trayapp.core.channel.COMMANDS` for *service* on the tray's socket."""
 
-    def __init__(self, service: Service, environ: dict[str, str] | None = None) -> None:
+    def __init__(self, service: Service, environ: dict[str, str] | None = None, ask: Ask | None = None) -> None:
+        """*ask*: shows the tray's prompt for a profile, for a caller with nobody to ask (None: not served)."""
         self.service = service
+        self._ask = ask
         self._environ = environ
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -225,11 +228,17 @@ class ChannelServer:
         if command == "status":
             reply = self._status()
         elif command == "credential-process":
-            reply = self._credential_process(profile, conn)
+            processed = self._credential_process(profile, conn, ask=request.get("ask") is True)
+            if processed is None:
+                return None  # the caller went away while the tray asked for it
+            reply = processed
         elif command == "env":
             reply = self._env(profile, request.get("shell"), request.get("region"))
         elif command == "assume":
-            assumed = self._assume(profile, request.get("duration"), conn, deadline)
+            if request.get("ask") is True and "code" not in request:  # nobody to ask there: the tray's prompt
+                assumed = self._assume_asking(profile, request.get("duration"), conn)
+            else:
+                assumed = self._assume(profile, request.get("duration"), conn, deadline)
             if assumed is None:
                 return None
             reply = assumed
@@ -240,31 +249,34 @@ class ChannelServer:
             log.info("served '%s' for the command line", " ".join(filter(None, (command, profile))))
         return reply
 
-    def _credential_process(self, profile: str, conn: socket.socket) -> dict[str, Any]:
+    def _credential_process(self, profile: str, conn: socket.socket, *, ask: bool) -> dict[str, Any] | None:
         """As ``trayapp credential-process`` (:mod:`trayapp.core.process_credentials`), renewing only
         without asking anyone; a renewal (STS) is announced with ``ready`` first, so the command
-        line knows the tray is alive.  A session that needs a code: the command line's own prompt."""
+        line knows the tray is alive.  A session that needs a code: the command line's own prompt,
+        or — when it has nobody to ask (*ask*) — the tray's (:mod:`trayapp.tray.channel_ask`)."""
         from trayapp.core import process_credentials
+        from trayapp.tray import channel_ask
 
         service = self.service
+        needs_person: list[bool] = []
+
+        def prompt_for(silent: bool) -> Any:
+            if silent:
+                return process_credentials.silent_prompt() if unasked else None
+            needs_person.append(True)
+            return None
+
+        unasked = False
         try:
             renew = process_credentials.needs_renewal(service, profile)
             unasked = renew and process_credentials.can_renew_unasked(service, profile)
             if unasked and not self._send(conn, {"ready": True}):
                 return {"fallback": "gone"}
-            creds, expires = process_credentials.keys(
-                service, profile, lambda silent: process_credentials.silent_prompt() if silent and unasked else None
-            )
+            return channel_ask.document(service, profile, prompt_for)
         except TrayappError:
-            return {"fallback": "no session"}  # assuming needs the command line's own prompt
-        document = {
-            "Version": 1,
-            "AccessKeyId": creds.access_key_id,
-            "SecretAccessKey": creds.secret_access_key,
-            "SessionToken": creds.session_token,
-            "Expiration": expires.isoformat(timespec="seconds"),
-        }
-        return {"stdout": json.dumps(document) + "\n"}
+            if not (ask and needs_person and not unasked and self._ask is not None):
+                return {"fallback": "no session"}  # assuming needs the command line's own prompt
+        return channel_ask.ask_person(service, self._ask, profile, conn, self._send)
 
     def _env(self, profile: str, shell: object, region: object) -> dict[str, Any]:
         if not isinstance(shell, str) or (region is not None and not isinstance(region, str)):
@@ -294,6 +306,15 @@ class ChannelServer:
                 for s in logins
             ],
         }
+
+    def _assume_asking(self, profile: str, duration: object, conn: socket.socket) -> dict[str, Any] | None:
+        """``assume`` without a code from a command with nobody to ask: the tray's own prompt
+        (:mod:`trayapp.tray.channel_ask`); None when the command line went away meanwhile."""
+        from trayapp.tray import channel_ask
+
+        if not (duration is None or type(duration) is int) or self._ask is None:
+            return {"fallback": "request"}
+        return channel_ask.assume_asking(self.service, self._ask, profile, duration, conn, self._send)
 
     def _assume(self, profile: str, duration: object, conn: socket.socket, deadline: float) -> dict[str, Any] | None:
         """``ready`` at once, then the code, then STS; None when the command line went away first
@@ -328,12 +349,13 @@ class ChannelServer:
         }
 
 
-def start_channel(service: Engine) -> ChannelServer | None:
+def start_channel(service: Engine, ask: Ask | None = None) -> ChannelServer | None:
     """The tray's channel, listening; None when it can't be had (the command line works without it)
-    or *service* is not the engine itself (a stand-in answers no command line)."""
+    or *service* is not the engine itself (a stand-in answers no command line).  *ask* shows the
+    tray's prompt for a caller with nobody to ask."""
     from trayapp.core.service import Service
 
     if not isinstance(service, Service):
         return None
-    server = ChannelServer(service)
+    server = ChannelServer(service, ask=ask)
     return server if server.start() else None

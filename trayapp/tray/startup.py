@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -53,12 +54,21 @@ class Services:
 
         self.wake = watch_wake(clock_moved, network_back)
 
-    def serve(self, service: Engine) -> None:
-        """The command line asks this tray (issue 14)."""
+    def serve(
+        self,
+        service: Engine,
+        *,
+        ask: Callable[[str, int | None], threading.Event | None] | None = None,
+        quitting: threading.Event | None = None,
+    ) -> None:
+        """The command line asks this tray (issue 14); *ask* shows the tray's prompt for a command
+        with nobody to ask, *quitting* is set once the tray ends (issue 29)."""
         from trayapp.tray.channel import start_channel
+        from trayapp.tray.channel_ask import Ask
         from trayapp.tray.signals import on_forced_exit
 
-        self.channel = channel = start_channel(service)
+        asker = Ask(ask, quitting or threading.Event()) if ask is not None else None
+        self.channel = channel = start_channel(service, asker)
         if channel is not None:  # a tray the watchdog has to end still takes its socket away
             on_forced_exit(channel.stop)
 
