@@ -26,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.fixtures import aws_env
-from tests.support.winfs import WindowsFiles, hold_open, windows_files
+from tests.support.winfs import WindowsFiles, hold_open, hold_until_refused, windows_files
 from trayapp import cli
 from trayapp.core.credentials_file import MANAGED_KEY, CredentialsFile
 from trayapp.core.credentials_file import transaction as cfmod
@@ -377,7 +377,7 @@ def test_the_cli_assumes_and_forgets_with_windows_file_semantics(
         assumed = capsys.readouterr()
         text = creds.read_bytes()
         assert text.startswith(CREDENTIALS) and b"\r\n[prod-session]\r\n" in text
-        with hold_open(creds, 0.5):  # the AWS CLI reading the file meanwhile
+        with hold_until_refused(creds, winfs):  # the AWS CLI reading the file meanwhile
             assert cli.main(["forget", "prod"]) == 0
         forgot = capsys.readouterr()
         assert winfs.refused  # the reader was really in the way, and was waited for

@@ -26,6 +26,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,3 +189,25 @@ def hold_open(path: str | os.PathLike[str], seconds: float) -> Iterator[subproce
 def wait_gone(proc: subprocess.Popen[str], timeout: float = 10.0) -> None:
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout)
+
+
+@contextlib.contextmanager
+def hold_until_refused(path: str | os.PathLike[str], winfs: WindowsFiles, timeout: float = 30.0) -> Iterator[None]:
+    """Another process holds *path* open until the imitation has refused a call on it (then lets
+    go, as a reader that finishes does): on a loaded machine a fixed hold of half a second could
+    end before the code under test even reached the file."""
+    with hold_open(path, timeout) as holder:
+        stop = threading.Event()
+
+        def release() -> None:
+            while not winfs.refused and not stop.wait(0.01):
+                pass
+            holder.kill()
+
+        thread = threading.Thread(target=release, name="winfs-release", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(5)
