@@ -797,6 +797,54 @@ def test_late_write_into_the_replaced_file_is_kept(tmp_path: Path, monkeypatch: 
     assert path.read_bytes() == USER_FILE + appended + block("s", VALUES)
 
 
+def test_a_late_writer_slow_between_truncating_and_writing_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``aws configure set`` truncated the old file just before the replace, and wrote its whole new
+    text into it only a moment later (a busy machine): that text is kept, not the empty file seen in
+    between.  (A clean-clone CI run lost one of 16 ``aws configure set`` updates this way.)"""
+    path, cf = make(tmp_path, USER_FILE)
+    theirs = USER_FILE + b"[from-aws]\naws_access_key_id = LATE\n"
+    late = open(path, "r+b")  # noqa: SIM115 - held across the update on purpose
+    real_sleep = cfmod.time.sleep
+    calls: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        calls.append(seconds)
+        if seconds == cfmod._LATE_WRITER and not late.closed and late.tell() == 0:
+            late.truncate(0)  # opened with O_TRUNC: the old file is empty now
+            late.flush()
+        elif len(calls) == 3 and not late.closed:  # two looks later, the text arrives
+            late.write(theirs)
+            late.close()
+        real_sleep(0)
+
+    monkeypatch.setattr(cfmod.time, "sleep", sleep)
+    cf.write_section("s", VALUES)
+    assert path.read_bytes() == theirs + block("s", VALUES)
+
+
+def test_a_late_writer_that_truncated_and_never_wrote_costs_the_user_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old file emptied by a late writer that never finishes: what stands at the path (the user's
+    file with trayapp's section) is kept; the old code built on the empty file and wrote ``[s]`` alone."""
+    path, cf = make(tmp_path, USER_FILE)
+    late = open(path, "r+b")  # noqa: SIM115 - held across the update on purpose
+    real_sleep = cfmod.time.sleep
+
+    def sleep(seconds: float) -> None:
+        if seconds == cfmod._LATE_WRITER and not late.closed:
+            late.truncate(0)
+            late.close()
+        real_sleep(0)
+
+    monkeypatch.setattr(cfmod.time, "sleep", sleep)
+    monkeypatch.setattr(cfmod, "_LATE_WRITER_WAIT", 0.05)
+    cf.write_section("s", VALUES)
+    assert path.read_bytes() == USER_FILE + block("s", VALUES)
+
+
 def test_stale_rewrite_right_after_the_replace_is_repaired(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A tool that read the file before the replace writes its stale copy back over ours."""
     path, cf = make(tmp_path, USER_FILE)

@@ -65,6 +65,8 @@ _SETTLE_EMPTY = 0.05
 _LATE_WRITER = 0.002
 #: Seconds a replace refused on Windows (another program has the file open) is retried.
 _REPLACE_RETRY = 2.0
+#: Seconds at most to wait for such a late writer to finish writing the old file.
+_LATE_WRITER_WAIT = 2.0
 _REPLACE_PAUSE = 0.05
 _TMP_SUFFIX = ".trayapp-tmp"
 #: Imitate a platform (True: Windows file semantics) in tests; None: the real one.
@@ -264,8 +266,7 @@ class _Transaction:
         try:
             if fd_holds(old, expected):
                 return None, read_unless(target, new_bytes)
-            time.sleep(SETTLE)  # let that writer finish
-            return read_fd(old), read_regular_file(target)
+            return _late_writing(old), read_regular_file(target)
         finally:
             os.close(old)
 
@@ -330,3 +331,20 @@ class _Transaction:
             if name.startswith(prefix) and name.endswith(_TMP_SUFFIX):
                 with contextlib.suppress(OSError):
                     os.unlink(target.parent / name)
+
+
+def _late_writing(fd: int) -> bytes | None:
+    """What a late writer put into the old file *fd*, once it has finished: the same over a pause,
+    and neither empty nor cut mid-line (``aws configure set`` truncates the file, then writes it
+    whole; on a busy machine the two can be far apart).  None when it has not finished within
+    :data:`_LATE_WRITER_WAIT` seconds: an empty or half-written file is never built upon (that
+    would drop every section of the user's file), what stands at the path is kept instead."""
+    deadline = time.monotonic() + _LATE_WRITER_WAIT
+    last = read_fd(fd)
+    while time.monotonic() < deadline:
+        time.sleep(SETTLE if last else _SETTLE_EMPTY)
+        now = read_fd(fd)
+        if now == last and now.endswith((b"\n", b"\r")):
+            return now
+        last = now
+    return None
