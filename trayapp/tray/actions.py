@@ -357,7 +357,14 @@ class MenuActions:
             if duration is None and held is not None:
                 # A Renew keeps the duration the session was assumed with, as silent renewals do (issue 21).
                 duration = held.duration
-            result = self._service.assume(profile, prompt, duration=duration)
+            try:
+                result = self._service.assume(profile, prompt, duration=duration)
+            except Cancelled:
+                if not _withdrawn(prompt) or self._stopping.is_set():
+                    raise
+                # Another dialog's code opened the MFA session that signs this role: no code now.
+                log.info("%s is signed by the MFA session another dialog opened: assumed without a code", profile)
+                result = self._service.assume(profile, prompt, duration=duration)
         except Cancelled:
             return
         except TrayappError as exc:
@@ -376,6 +383,27 @@ class MenuActions:
         for note in result.notes:
             body += " " + note
         self.tell(_("trayapp: {profile} is ready").format(profile=profile), body)
+        self._withdraw_answered(profile)
+
+    def _withdraw_answered(self, done: str) -> None:
+        """*done* was just assumed: every other dialog open now whose role needs no code any more
+        (one code, one MFA session, many roles — issue 16) is closed, and its job assumes without
+        one.  Before, both stayed open, and the same code typed into the second was refused as
+        used."""
+        with self._lock:
+            others = [(name, prompt) for name, prompt in self._prompts if name != done]
+        for name, prompt in others:
+            dialog = getattr(prompt, "fallback", prompt)
+            withdraw = getattr(dialog, "withdraw", None)
+            if withdraw is None:
+                continue
+            held = self._service.sessions().get(name)
+            try:
+                needed = self._service.needs_code(name, held.duration if held is not None else None)
+            except TrayappError:
+                continue
+            if not needed:
+                withdraw()
 
     def open_prefs(self) -> None:
         """The preferences window, on a thread of its own; one at a time."""
@@ -398,6 +426,10 @@ class MenuActions:
         if prefs is not None:
             self._prefs.set(prefs)
             self._changed()
+
+
+def _withdrawn(prompt: MfaPrompt) -> bool:
+    return bool(getattr(getattr(prompt, "fallback", prompt), "withdrawn", False))
 
 
 def _abort(prompt: MfaPrompt) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 import socket
 import threading
 from collections.abc import Callable
@@ -146,10 +147,14 @@ def _ended(service: Service, ask: Ask, profile: str) -> dict[str, Any]:
 
 
 def _gone(conn: socket.socket) -> bool:
-    """True when the caller closed its end (it sends nothing while it waits)."""
+    """True when the caller closed its end (it sends nothing while it waits).  A look that never
+    waits: the connection has a timeout, and a ``recv`` on such a socket first waits up to it for
+    data and then raises TimeoutError — which, taken for a closed end, dropped every caller that
+    waited longer than one keep-alive."""
     try:
-        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
+        readable, _, _ = select.select([conn], [], [], 0)
+        return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
+    except (BlockingIOError, InterruptedError, TimeoutError):
         return False
-    except OSError:
+    except (OSError, ValueError):  # reset, or closed here
         return True

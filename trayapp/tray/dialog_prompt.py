@@ -75,6 +75,8 @@ class DialogPrompt:
         #: The last error sentence the user saw in the dialog (the tray does not
         #: repeat it in a notification).
         self.last_error: str | None = None
+        #: Closed by :meth:`withdraw`: the role needs no code now (issue 29).
+        self.withdrawn = False
 
     def ask(self, request: MfaRequest, error: str | None = None) -> str | None:
         return self.ask_with_source(request, error, None)
@@ -183,6 +185,16 @@ class DialogPrompt:
         if proc is not None and proc.poll() is None and self._shown is not None:
             with self._send_lock:
                 protocol.send(proc.stdin, {"raise": True})
+
+    def withdraw(self) -> None:
+        """Close the open window from another thread because its question needs no answer any
+        more (another dialog's code opened the MFA session that signs this role too): ask()
+        returns None, and :attr:`withdrawn` tells the prompt job to assume without a code."""
+        self.withdrawn = True
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            with self._send_lock:
+                protocol.send(proc.stdin, {"done": True})
 
     def close(self) -> None:
         with self._lock:
