@@ -21,17 +21,10 @@ import pytest
 
 from tests.support.channel import Tray, running_tray
 from tests.support.procs import scaled, wait_until
-from tests.support.tray_desktop import MFA_SERIAL
+from tests.support.tray_desktop import STAGE
 
 pytestmark = pytest.mark.desktop
 
-STAGE = f"""
-[profile stage]
-role_arn = arn:aws:iam::123456789012:role/Stage
-source_profile = base
-mfa_serial = {MFA_SERIAL}
-region = eu-west-1
-"""
 #: What would let the command line ask by itself: none of it is there.
 NOBODY = ("DISPLAY", "WAYLAND_DISPLAY", "SSH_TTY", "BROWSER", "TRAYAPP_NO_CHANNEL")
 

@@ -31,7 +31,7 @@ from tests.support.sts import MotoServer
 from tests.support.tray_desktop import (
     CONFIG,
     CREDENTIALS,
-    MFA_SERIAL,
+    STAGE,
     aws_env,
     click_quit,
     exit_status,
@@ -41,13 +41,6 @@ from tests.support.tray_desktop import (
     write_aws_files,
 )
 
-STAGE = f"""
-[profile stage]
-role_arn = arn:aws:iam::123456789012:role/Stage
-source_profile = base
-mfa_serial = {MFA_SERIAL}
-region = eu-west-1
-"""
 OLD_DEV_KEY = "ASIAOLDDEVSESSION000"
 
 

@@ -43,6 +43,16 @@ region = eu-west-1
 """
 
 
+#: A second role of the same IAM user and MFA device as prod (one code, one MFA session, both).
+STAGE = f"""
+[profile stage]
+role_arn = arn:aws:iam::123456789012:role/Stage
+source_profile = base
+mfa_serial = {MFA_SERIAL}
+region = eu-west-1
+"""
+
+
 CREDENTIALS = """\
 # keys of the IAM user
 [base]
