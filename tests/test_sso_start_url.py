@@ -124,7 +124,10 @@ def test_a_start_url_that_never_answers_is_given_up_on_in_time(domain: CustomDom
     domain.silent = True
     session = SsoSession("corp", domain.url, "eu-west-1")
     started = time.monotonic()
-    with pytest.raises(errors.SsoStartUrlRefused, match="did not answer within 1 seconds"):
+    # Silent after the connection (its usual form) or, on a loaded machine, already in the TLS
+    # handshake: either way given up on with its sentence.
+    gave_up = r"did not answer within 1 seconds|can't be reached \(no answer in time\)"
+    with pytest.raises(errors.SsoStartUrlRefused, match=gave_up):
         sso_start_url.resolve(session, environ={"AWS_CA_BUNDLE": str(domain.ca_file)}, timeout=1)
     assert time.monotonic() - started < 20  # a bound, not a speed: the old code had none to give up on
 
