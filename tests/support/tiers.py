@@ -94,11 +94,20 @@ def tier_of(item: pytest.Item) -> str:
     return "unit"
 
 
+#: The tiers whose tests drive real processes, servers and an X display: on a loaded machine any of
+#: their failures is tried once more (pytest-rerunfailures; the summary names each as RERUN). A unit
+#: test is never rerun, and in every tier only a wait that ran out is (``only_rerun`` in pyproject.toml).
+RERUN_TIERS = frozenset({"integration", "desktop"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rerun = config.pluginmanager.hasplugin("rerunfailures")
     for item in items:
         tier = tier_of(item)
         if not item.get_closest_marker(tier):
             item.add_marker(tier)
+        if rerun and tier in RERUN_TIERS and not item.get_closest_marker("flaky"):
+            item.add_marker(pytest.mark.flaky(reruns=1, only_rerun=[""]))
 
 
 @pytest.fixture(autouse=True)
