@@ -152,7 +152,9 @@ def _gone(conn: socket.socket) -> bool:
     data and then raises TimeoutError — which, taken for a closed end, dropped every caller that
     waited longer than one keep-alive."""
     try:
-        readable, _, _ = select.select([conn], [], [], 0)
+        look = select.poll()  # not select(): it refuses a descriptor above 1023 in a busy tray
+        look.register(conn, select.POLLIN)
+        readable = look.poll(0)
         return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
     except (BlockingIOError, InterruptedError, TimeoutError):
         return False
